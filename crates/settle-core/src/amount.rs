@@ -1,0 +1,339 @@
+//! Parsing amounts from text under an explicit convention, and formatting them back.
+//!
+//! settle never guesses the convention of a column: the caller says whether `,` or `.` is the decimal
+//! separator and which character (if any) groups thousands. Text that does not fit is an error that says
+//! what was read and what was expected.
+
+use rust_decimal::Decimal;
+
+use crate::currency::Currency;
+use crate::money::Money;
+
+/// The decimal separator of a convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecimalSeparator {
+    /// `1234.56`
+    Point,
+    /// `1234,56`
+    Comma,
+}
+
+impl DecimalSeparator {
+    fn char(self) -> char {
+        match self {
+            DecimalSeparator::Point => '.',
+            DecimalSeparator::Comma => ',',
+        }
+    }
+}
+
+/// A text convention for amounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AmountFormat {
+    pub decimal: DecimalSeparator,
+    /// Thousands grouping character. When set, grouping is optional in the input (`1234,56` and
+    /// `1.234,56` both read under `1.234,56`), but when present every group after the first has three
+    /// digits.
+    pub grouping: Option<char>,
+}
+
+impl AmountFormat {
+    /// `1234.56`: point decimal, no grouping (canonical CSV layouts, ISO 20022, ECB).
+    pub const POINT: AmountFormat = AmountFormat { decimal: DecimalSeparator::Point, grouping: None };
+    /// `1,234.56`: point decimal, comma thousands.
+    pub const POINT_COMMA_GROUPED: AmountFormat =
+        AmountFormat { decimal: DecimalSeparator::Point, grouping: Some(',') };
+    /// `1234,56`: comma decimal, no grouping (MT940, many European CSVs).
+    pub const COMMA: AmountFormat = AmountFormat { decimal: DecimalSeparator::Comma, grouping: None };
+    /// `1.234,56`: comma decimal, point thousands (German, Spanish locales).
+    pub const COMMA_POINT_GROUPED: AmountFormat =
+        AmountFormat { decimal: DecimalSeparator::Comma, grouping: Some('.') };
+
+    fn example(&self) -> String {
+        let dec = self.decimal.char();
+        match self.grouping {
+            Some(g) => format!("1{g}234{dec}56"),
+            None => format!("1234{dec}56"),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let grouping = match self.grouping {
+            Some(g) => format!(", optional '{g}' between thousands"),
+            None => ", no thousands separator".to_string(),
+        };
+        format!("digits with '{}' as decimal separator{grouping}, e.g. {}", self.decimal.char(), self.example())
+    }
+}
+
+/// Whether more fraction digits than the currency's minor units are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtraDigits {
+    Reject,
+    Allow,
+}
+
+/// What was wrong with an amount's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AmountProblem {
+    Empty,
+    TwoSigns,
+    Exponent,
+    NotANumber,
+    UnexpectedChar { found: char, index: usize },
+    MissingDigits,
+    BadGrouping,
+    TooManyFractionDigits { found: usize, allowed: u8 },
+    TooLarge,
+}
+
+/// An amount's text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid amount {text:?}: {}; expected {expected}", problem_text(.problem))]
+pub struct AmountError {
+    pub text: String,
+    pub problem: AmountProblem,
+    pub expected: String,
+}
+
+fn problem_text(problem: &AmountProblem) -> String {
+    match problem {
+        AmountProblem::Empty => "it is empty".into(),
+        AmountProblem::TwoSigns => "it has more than one sign".into(),
+        AmountProblem::Exponent => "exponent notation is not accepted".into(),
+        AmountProblem::NotANumber => "it is not a number".into(),
+        AmountProblem::UnexpectedChar { found, index } => {
+            format!("unexpected character {found:?} at position {}", index + 1)
+        }
+        AmountProblem::MissingDigits => "digits are missing before or after the separator".into(),
+        AmountProblem::BadGrouping => "thousands groups must have three digits".into(),
+        AmountProblem::TooManyFractionDigits { found, allowed } => {
+            format!("{found} fraction digits, but the currency has {allowed} minor units")
+        }
+        AmountProblem::TooLarge => "it has more than 28 significant digits".into(),
+    }
+}
+
+/// Parses `text` as an amount of `currency` under `format`.
+///
+/// Accepts surrounding white space, one leading `+` or `-`, grouping per `format`. `-0.00` reads as zero.
+/// The result has at least the currency's minor units as its scale (`12` EUR → `12.00`).
+pub fn parse_amount(
+    text: &str,
+    format: AmountFormat,
+    currency: Currency,
+    extra: ExtraDigits,
+) -> Result<Money, AmountError> {
+    let fail = |problem: AmountProblem| AmountError {
+        text: text.to_string(),
+        problem,
+        expected: format.describe(),
+    };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(fail(AmountProblem::Empty));
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    let unsigned_lower = lower.trim_start_matches(['+', '-']);
+    if ["nan", "inf", "infinity"].contains(&unsigned_lower) {
+        return Err(fail(AmountProblem::NotANumber));
+    }
+    let (negative, body) = match trimmed.as_bytes()[0] {
+        b'-' => (true, &trimmed[1..]),
+        b'+' => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    if body.starts_with(['+', '-']) {
+        return Err(fail(AmountProblem::TwoSigns));
+    }
+    let offset = trimmed.len() - body.len();
+    let decimal = format.decimal.char();
+    let mut int_digits = String::with_capacity(body.len());
+    let mut frac_digits = String::new();
+    let mut seen_decimal = false;
+    let mut groups: Vec<usize> = vec![0];
+    for (index, ch) in body.char_indices() {
+        if ch.is_ascii_digit() {
+            if seen_decimal {
+                frac_digits.push(ch);
+            } else {
+                int_digits.push(ch);
+                *groups.last_mut().expect("groups starts non-empty") += 1;
+            }
+        } else if ch == decimal && !seen_decimal {
+            seen_decimal = true;
+        } else if Some(ch) == format.grouping && !seen_decimal {
+            groups.push(0);
+        } else if (ch == 'e' || ch == 'E') && !int_digits.is_empty() {
+            return Err(fail(AmountProblem::Exponent));
+        } else if ch == '+' || ch == '-' {
+            return Err(fail(AmountProblem::TwoSigns));
+        } else {
+            return Err(fail(AmountProblem::UnexpectedChar { found: ch, index: offset + index }));
+        }
+    }
+    if int_digits.is_empty() || (seen_decimal && frac_digits.is_empty()) {
+        return Err(fail(AmountProblem::MissingDigits));
+    }
+    if groups.len() > 1 {
+        let first_ok = (1..=3).contains(&groups[0]);
+        if !first_ok || groups[1..].iter().any(|g| *g != 3) {
+            return Err(fail(AmountProblem::BadGrouping));
+        }
+    }
+    let minor = currency.minor_units();
+    if let (Some(allowed), ExtraDigits::Reject) = (minor, extra) {
+        if frac_digits.len() > usize::from(allowed) {
+            return Err(fail(AmountProblem::TooManyFractionDigits { found: frac_digits.len(), allowed }));
+        }
+    }
+    let significant = int_digits.trim_start_matches('0').len() + frac_digits.len();
+    if significant > 28 || frac_digits.len() > 28 {
+        return Err(fail(AmountProblem::TooLarge));
+    }
+    let mut canonical = String::with_capacity(int_digits.len() + frac_digits.len() + 2);
+    if negative {
+        canonical.push('-');
+    }
+    canonical.push_str(int_digits.trim_start_matches('0'));
+    if canonical.is_empty() || canonical == "-" {
+        canonical.push('0');
+    }
+    if !frac_digits.is_empty() {
+        canonical.push('.');
+        canonical.push_str(&frac_digits);
+    }
+    let mut value = Decimal::from_str_exact(&canonical).map_err(|_| fail(AmountProblem::TooLarge))?;
+    if let Some(units) = minor {
+        if value.scale() < u32::from(units) {
+            value.rescale(u32::from(units));
+        }
+    }
+    if value.is_zero() {
+        value.set_sign_positive(true);
+    }
+    Ok(Money::new(value, currency))
+}
+
+/// Formats money in `format`, at least at the currency's minor units: the inverse of `parse_amount`.
+pub fn format_amount(money: &Money, format: AmountFormat) -> String {
+    let text = crate::money::format_minor(money.amount(), money.currency());
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    let (int_part, frac_part) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let mut out = String::with_capacity(text.len() + text.len() / 3 + 1);
+    out.push_str(sign);
+    match format.grouping {
+        Some(g) => {
+            let digits: Vec<char> = int_part.chars().collect();
+            for (i, d) in digits.iter().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    out.push(g);
+                }
+                out.push(*d);
+            }
+        }
+        None => out.push_str(int_part),
+    }
+    if let Some(frac) = frac_part {
+        out.push(format.decimal.char());
+        out.push_str(frac);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cur(code: &str) -> Currency {
+        Currency::from_code(code).unwrap()
+    }
+    fn parse(text: &str, format: AmountFormat) -> Result<String, AmountError> {
+        parse_amount(text, format, cur("EUR"), ExtraDigits::Reject).map(|m| m.amount().to_string())
+    }
+
+    #[test]
+    fn accepts_the_documented_conventions() {
+        assert_eq!(parse("1234.56", AmountFormat::POINT).unwrap(), "1234.56");
+        assert_eq!(parse("1.234,56", AmountFormat::COMMA_POINT_GROUPED).unwrap(), "1234.56");
+        assert_eq!(parse("1234,56", AmountFormat::COMMA).unwrap(), "1234.56");
+        assert_eq!(parse("1234,56", AmountFormat::COMMA_POINT_GROUPED).unwrap(), "1234.56");
+        assert_eq!(parse("1,234,567.5", AmountFormat::POINT_COMMA_GROUPED).unwrap(), "1234567.50");
+        assert_eq!(parse("+12", AmountFormat::POINT).unwrap(), "12.00");
+        assert_eq!(parse("-0.00", AmountFormat::POINT).unwrap(), "0.00");
+        assert_eq!(parse("  -7.5 \t", AmountFormat::POINT).unwrap(), "-7.50");
+        assert_eq!(parse("007", AmountFormat::POINT).unwrap(), "7.00");
+        let jpy = parse_amount("1200", AmountFormat::POINT, cur("JPY"), ExtraDigits::Reject).unwrap();
+        assert_eq!(jpy.amount().to_string(), "1200");
+        let kwd = parse_amount("12.345", AmountFormat::POINT, cur("KWD"), ExtraDigits::Reject).unwrap();
+        assert_eq!(kwd.amount().to_string(), "12.345");
+    }
+
+    #[test]
+    fn rejects_with_what_was_read_and_expected() {
+        let cases: &[(&str, AmountFormat, AmountProblem)] = &[
+            ("1e3", AmountFormat::POINT, AmountProblem::Exponent),
+            ("NaN", AmountFormat::POINT, AmountProblem::NotANumber),
+            ("-inf", AmountFormat::POINT, AmountProblem::NotANumber),
+            ("", AmountFormat::POINT, AmountProblem::Empty),
+            ("   ", AmountFormat::POINT, AmountProblem::Empty),
+            ("+-1", AmountFormat::POINT, AmountProblem::TwoSigns),
+            ("--1", AmountFormat::POINT, AmountProblem::TwoSigns),
+            ("1-", AmountFormat::POINT, AmountProblem::TwoSigns),
+            ("1.234", AmountFormat::POINT, AmountProblem::TooManyFractionDigits { found: 3, allowed: 2 }),
+            (".5", AmountFormat::POINT, AmountProblem::MissingDigits),
+            ("5.", AmountFormat::POINT, AmountProblem::MissingDigits),
+            ("1.2.3", AmountFormat::POINT, AmountProblem::UnexpectedChar { found: '.', index: 3 }),
+            ("1,5", AmountFormat::POINT, AmountProblem::UnexpectedChar { found: ',', index: 1 }),
+            ("12,34.5", AmountFormat::POINT_COMMA_GROUPED, AmountProblem::BadGrouping),
+            ("1234.567,5", AmountFormat::COMMA_POINT_GROUPED, AmountProblem::BadGrouping),
+            ("1 000", AmountFormat::POINT, AmountProblem::UnexpectedChar { found: ' ', index: 1 }),
+            ("€5", AmountFormat::POINT, AmountProblem::UnexpectedChar { found: '€', index: 0 }),
+            ("12345678901234567890123456789", AmountFormat::POINT, AmountProblem::TooLarge),
+        ];
+        for (text, format, problem) in cases {
+            let err = parse_amount(text, *format, cur("EUR"), ExtraDigits::Reject).unwrap_err();
+            assert_eq!(&err.problem, problem, "{text:?}");
+            let message = err.to_string();
+            assert!(message.contains(&format!("{text:?}")), "{message}");
+            assert!(message.contains("expected digits with"), "{message}");
+        }
+        let err = parse_amount("0.5", AmountFormat::POINT, cur("JPY"), ExtraDigits::Reject).unwrap_err();
+        assert_eq!(err.to_string(), "invalid amount \"0.5\": 1 fraction digits, but the currency has 0 minor units; expected digits with '.' as decimal separator, no thousands separator, e.g. 1234.56");
+        let allowed = parse_amount("1.23456", AmountFormat::POINT, cur("EUR"), ExtraDigits::Allow).unwrap();
+        assert_eq!(allowed.amount().to_string(), "1.23456");
+    }
+
+    #[test]
+    fn formats_with_grouping() {
+        let money = parse_amount("-1234567.5", AmountFormat::POINT, cur("EUR"), ExtraDigits::Reject).unwrap();
+        assert_eq!(format_amount(&money, AmountFormat::POINT), "-1234567.50");
+        assert_eq!(format_amount(&money, AmountFormat::COMMA_POINT_GROUPED), "-1.234.567,50");
+        assert_eq!(format_amount(&money, AmountFormat::POINT_COMMA_GROUPED), "-1,234,567.50");
+        let jpy = Money::new(Decimal::from(999), cur("JPY"));
+        assert_eq!(format_amount(&jpy, AmountFormat::COMMA_POINT_GROUPED), "999");
+    }
+
+    proptest! {
+        #[test]
+        fn parse_after_format_is_identity(
+            minor in any::<i64>(),
+            code in prop::sample::select(vec!["EUR", "JPY", "KWD", "CLF"]),
+            format in prop::sample::select(vec![AmountFormat::POINT, AmountFormat::COMMA, AmountFormat::POINT_COMMA_GROUPED, AmountFormat::COMMA_POINT_GROUPED]),
+        ) {
+            let currency = cur(code);
+            let money = Money::from_minor_units(i128::from(minor), currency).unwrap();
+            let text = format_amount(&money, format);
+            let back = parse_amount(&text, format, currency, ExtraDigits::Reject).unwrap();
+            prop_assert_eq!(back, money);
+            prop_assert_eq!(format_amount(&back, format), text);
+        }
+    }
+}

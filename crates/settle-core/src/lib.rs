@@ -1,0 +1,23 @@
+//! settle-core: money, currencies, amount parsing, business-day calendars and canonical records.
+//!
+//! No I/O and no floating point: every amount is a `rust_decimal::Decimal` with a `Currency`, and every
+//! rounding names its `RoundingMode`.
+#![forbid(unsafe_code)]
+#![deny(clippy::float_arithmetic)]
+
+pub mod amount;
+pub mod calendar;
+pub mod currency;
+mod currency_table;
+pub mod money;
+pub mod records;
+
+pub use amount::{AmountError, AmountFormat, DecimalSeparator, ExtraDigits, format_amount, parse_amount};
+pub use calendar::{Calendar, Date, DateError, parse_date};
+pub use currency::{Currency, UnknownCurrency};
+pub use money::{Money, MoneyError, Rounded, RoundingMode, format_minor};
+pub use records::{
+    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Direction, Order, OrderKind, PayoutInstruction,
+    Provenance, Rate,
+};
+pub use rust_decimal::Decimal;
