@@ -7,6 +7,7 @@
 
 pub mod amount;
 pub mod calendar;
+pub mod iban;
 pub mod currency;
 mod currency_table;
 pub mod money;

@@ -1,1 +1,304 @@
+//! settle-fx: reference rate tables and conversion.
+//!
+//! A conversion always records the rate it used, the rate date (which may be earlier than the date asked
+//! for: as-of fallback to the last earlier published rate), the source, the rounding mode and the
+//! rounding residual. Rates are kept at their full published precision.
+//!
+//! This version builds tables from already-read `Rate` records (settle-tabular's generic rates layout).
+//! ECB file formats and fetching come with the FX issue.
+#![forbid(unsafe_code)]
+#![deny(clippy::float_arithmetic)]
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use settle_core::{Currency, Date, Decimal, Money, MoneyError, Provenance, Rate, RoundingMode};
+
+/// An FX failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FxError {
+    #[error(
+        "no {from}/{to} rate on {requested} or in the {max_age_days} calendar days before it (directly, inverted, or crossed through a common base)"
+    )]
+    NoRate { from: Currency, to: Currency, requested: Date, max_age_days: u32 },
+    #[error("conflicting rates for {base}/{quote} on {date}: {first} at {first_at} and {second} at {second_at}")]
+    Conflict {
+        date: Date,
+        base: Currency,
+        quote: Currency,
+        first: Decimal,
+        first_at: Provenance,
+        second: Decimal,
+        second_at: Provenance,
+    },
+    #[error("converting {money}: {source}")]
+    Money { money: Money, source: MoneyError },
+}
+
+/// How a rate was derived from the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatePath {
+    /// A published from/to rate.
+    Direct,
+    /// 1 / a published to/from rate.
+    Inverse,
+    /// to-rate / from-rate, both quoted against `via` on the same date.
+    Cross { via: Currency },
+}
+
+impl RatePath {
+    pub fn describe(&self) -> String {
+        match self {
+            RatePath::Direct => "direct".into(),
+            RatePath::Inverse => "inverse".into(),
+            RatePath::Cross { via } => format!("cross:{via}"),
+        }
+    }
+}
+
+/// A rate as applied: 1 `from` = `rate` `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedRate {
+    pub from: Currency,
+    pub to: Currency,
+    pub rate: Decimal,
+    pub requested_date: Date,
+    pub rate_date: Date,
+    pub source: String,
+    pub path: RatePath,
+}
+
+impl AppliedRate {
+    /// Whether an earlier rate date than the one requested was used.
+    pub fn is_fallback(&self) -> bool {
+        self.rate_date != self.requested_date
+    }
+}
+
+/// The policy of a conversion: how old a rate may be and how to round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversionPolicy {
+    /// A rate up to this many calendar days before the requested date may be used (weekends,
+    /// TARGET2 holidays). 0 = only the requested date.
+    pub max_rate_age_days: u32,
+    pub rounding: RoundingMode,
+}
+
+/// One conversion, with everything needed to recompute it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    pub from: Money,
+    /// Rounded to the target currency's minor units.
+    pub to: Money,
+    /// `from × rate` before rounding.
+    pub unrounded: Decimal,
+    /// `unrounded − to` (what rounding left over).
+    pub residual: Decimal,
+    pub rate: AppliedRate,
+    pub rounding: RoundingMode,
+}
+
+#[derive(Debug, Clone)]
+struct Published {
+    rate: Decimal,
+    source: String,
+    provenance: Provenance,
+}
+
+/// Reference rates by date, then by (base, quote).
+#[derive(Debug, Clone, Default)]
+pub struct RateTable {
+    by_date: BTreeMap<Date, BTreeMap<(Currency, Currency), Published>>,
+}
+
+impl RateTable {
+    /// Builds a table. The same rate published twice is kept once; two different rates for the same
+    /// pair and date are a conflict.
+    pub fn new(rates: impl IntoIterator<Item = Rate>) -> Result<RateTable, FxError> {
+        let mut table = RateTable::default();
+        for rate in rates {
+            let day = table.by_date.entry(rate.date).or_default();
+            match day.get(&(rate.base, rate.quote)) {
+                Some(existing) if existing.rate != rate.rate => {
+                    return Err(FxError::Conflict {
+                        date: rate.date,
+                        base: rate.base,
+                        quote: rate.quote,
+                        first: existing.rate,
+                        first_at: existing.provenance.clone(),
+                        second: rate.rate,
+                        second_at: rate.provenance,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    day.insert(
+                        (rate.base, rate.quote),
+                        Published { rate: rate.rate, source: rate.source, provenance: rate.provenance },
+                    );
+                }
+            }
+        }
+        Ok(table)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_date.values().map(BTreeMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_date.is_empty()
+    }
+
+    fn on_date(&self, date: Date, from: Currency, to: Currency) -> Option<(Decimal, String, RatePath)> {
+        let day = self.by_date.get(&date)?;
+        if let Some(p) = day.get(&(from, to)) {
+            return Some((p.rate, p.source.clone(), RatePath::Direct));
+        }
+        if let Some(p) = day.get(&(to, from)) {
+            return Some((Decimal::ONE.checked_div(p.rate)?, p.source.clone(), RatePath::Inverse));
+        }
+        // Cross through the first base (in code order) quoting both currencies that day.
+        for ((base, quote), leg_from) in day {
+            if *quote != from {
+                continue;
+            }
+            if let Some(leg_to) = day.get(&(*base, to)) {
+                let rate = leg_to.rate.checked_div(leg_from.rate)?;
+                let source = if leg_from.source == leg_to.source {
+                    leg_from.source.clone()
+                } else {
+                    format!("{}+{}", leg_from.source, leg_to.source)
+                };
+                return Some((rate, source, RatePath::Cross { via: *base }));
+            }
+        }
+        None
+    }
+
+    /// The rate from `from` to `to` on `date`, or on the latest earlier date within `max_age_days`.
+    pub fn lookup(&self, from: Currency, to: Currency, date: Date, max_age_days: u32) -> Result<AppliedRate, FxError> {
+        let missing = FxError::NoRate { from, to, requested: date, max_age_days };
+        if from == to {
+            return Ok(AppliedRate {
+                from,
+                to,
+                rate: Decimal::ONE,
+                requested_date: date,
+                rate_date: date,
+                source: "identity".into(),
+                path: RatePath::Direct,
+            });
+        }
+        let mut day = date;
+        for _ in 0..=max_age_days {
+            if let Some((rate, source, path)) = self.on_date(day, from, to) {
+                return Ok(AppliedRate { from, to, rate, requested_date: date, rate_date: day, source, path });
+            }
+            day = match day.yesterday() {
+                Ok(d) => d,
+                Err(_) => break,
+            };
+        }
+        Err(missing)
+    }
+
+    /// Converts `money` into `to` at the rate for `date` under `policy`.
+    pub fn convert(&self, money: Money, to: Currency, date: Date, policy: ConversionPolicy) -> Result<Conversion, FxError> {
+        let rate = self.lookup(money.currency(), to, date, policy.max_rate_age_days)?;
+        convert_at(money, rate, policy.rounding)
+    }
+}
+
+/// Converts at a given rate: `to = round(from × rate)`, recording the residual.
+pub fn convert_at(money: Money, rate: AppliedRate, rounding: RoundingMode) -> Result<Conversion, FxError> {
+    let money_error = |source| FxError::Money { money, source };
+    let unrounded = money
+        .amount()
+        .checked_mul(rate.rate)
+        .ok_or_else(|| money_error(MoneyError::Overflow { operation: "conversion", currency: rate.to }))?;
+    let rounded = Money::new(unrounded, rate.to).round_with_residual(rounding).map_err(money_error)?;
+    Ok(Conversion { from: money, to: rounded.money, unrounded, residual: rounded.residual, rate, rounding })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use settle_core::parse_date;
+
+    fn cur(c: &str) -> Currency {
+        Currency::from_code(c).unwrap()
+    }
+    fn rate(date: &str, base: &str, quote: &str, value: &str) -> Rate {
+        Rate {
+            date: parse_date(date).unwrap(),
+            base: cur(base),
+            quote: cur(quote),
+            rate: value.parse().unwrap(),
+            source: "ECB".into(),
+            provenance: Provenance::line("rates.csv", 2),
+        }
+    }
+    fn table() -> RateTable {
+        RateTable::new([
+            rate("2026-10-30", "EUR", "USD", "1.0862"),
+            rate("2026-10-30", "EUR", "JPY", "164.17"),
+            rate("2026-10-29", "EUR", "USD", "1.0850"),
+        ])
+        .unwrap()
+    }
+    const POLICY: ConversionPolicy = ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven };
+
+    #[test]
+    fn direct_inverse_cross_and_fallback() {
+        let t = table();
+        let sat = parse_date("2026-10-31").unwrap();
+        let eur = Money::new("100.00".parse().unwrap(), cur("EUR"));
+        let c = t.convert(eur, cur("USD"), sat, POLICY).unwrap();
+        assert_eq!(c.to.amount().to_string(), "108.62");
+        assert_eq!(c.rate.rate_date.to_string(), "2026-10-30");
+        assert!(c.rate.is_fallback());
+        assert_eq!(c.rate.path, RatePath::Direct);
+
+        let usd = Money::new("108.62".parse().unwrap(), cur("USD"));
+        let back = t.convert(usd, cur("EUR"), sat, POLICY).unwrap();
+        assert_eq!(back.rate.path, RatePath::Inverse);
+        assert_eq!(back.to.amount().to_string(), "100.00");
+
+        let jpy = Money::new("10000".parse().unwrap(), cur("JPY"));
+        let cross = t.convert(jpy, cur("USD"), sat, POLICY).unwrap();
+        assert_eq!(cross.rate.path, RatePath::Cross { via: cur("EUR") });
+        // 10000 × 1.0862 / 164.17 = 66.1631..., rounded half-even
+        assert_eq!(cross.to.amount().to_string(), "66.16");
+        assert_eq!(cross.unrounded - cross.to.amount(), cross.residual);
+
+        let too_old = t.lookup(cur("EUR"), cur("USD"), parse_date("2026-11-10").unwrap(), 4).unwrap_err();
+        assert!(too_old.to_string().starts_with("no EUR/USD rate on 2026-11-10 or in the 4 calendar days"));
+        assert!(t.lookup(cur("EUR"), cur("GBP"), sat, 4).is_err());
+    }
+
+    #[test]
+    fn conflicting_rates_are_an_error_and_duplicates_are_not() {
+        assert!(RateTable::new([rate("2026-10-30", "EUR", "USD", "1.0862"), rate("2026-10-30", "EUR", "USD", "1.08620")]).is_ok());
+        let err = RateTable::new([rate("2026-10-30", "EUR", "USD", "1.0862"), rate("2026-10-30", "EUR", "USD", "1.0863")]).unwrap_err();
+        assert!(err.to_string().starts_with("conflicting rates for EUR/USD on 2026-10-30"));
+    }
+
+    proptest! {
+        #[test]
+        fn conversion_records_an_exact_residual(minor in -1_000_000_000_000i64..1_000_000_000_000i64, rate_minor in 1u32..10_000_000) {
+            let r = AppliedRate {
+                from: cur("EUR"), to: cur("JPY"), rate: Decimal::new(i64::from(rate_minor), 4),
+                requested_date: parse_date("2026-10-30").unwrap(), rate_date: parse_date("2026-10-30").unwrap(),
+                source: "ECB".into(), path: RatePath::Direct,
+            };
+            let money = Money::new(Decimal::new(minor, 2), cur("EUR"));
+            let c = convert_at(money, r, RoundingMode::HalfEven).unwrap();
+            prop_assert_eq!(c.to.amount() + c.residual, money.amount() * Decimal::new(i64::from(rate_minor), 4));
+            prop_assert_eq!(c.to.amount().scale(), 0);
+            prop_assert!(c.residual.abs() <= Decimal::new(5, 1));
+        }
+    }
+}

@@ -1,1 +1,335 @@
+//! settle-tabular: CSV readers. Columns are mapped by header name, never by position; every error names
+//! the file, the line and the column.
+//!
+//! This version reads settle's canonical layouts (documented column by column in docs/formats.md).
+//! Channel report profiles (Adyen, Stripe, PayPal, …) and bank CSV profiles come with later issues.
+#![forbid(unsafe_code)]
 
+mod table;
+
+use settle_core::{
+    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Decimal, Direction, Order, OrderKind, Provenance,
+    Rate,
+};
+pub use table::{Column, Layout, Row, Table, TabularError};
+
+const fn req(name: &'static str, meaning: &'static str) -> Column {
+    Column { name, required: true, meaning }
+}
+const fn opt(name: &'static str, meaning: &'static str) -> Column {
+    Column { name, required: false, meaning }
+}
+
+pub static ORDERS: Layout = Layout {
+    name: "orders",
+    columns: &[
+        req("order_id", "our order id; unique in the file; the reference channels report back"),
+        req("kind", "`sale` or `refund` (our record of a refund has its own order id)"),
+        req("beneficiary_id", "the beneficiary owed the money (see beneficiaries)"),
+        req("channel", "the channel the customer paid through, e.g. `stripe`, `adyen`"),
+        req("order_date", "YYYY-MM-DD"),
+        req("amount", "signed, point decimal, at most the currency's minor units: a sale > 0, a refund < 0"),
+        req("currency", "ISO 4217 code of `amount` (the presentment currency)"),
+    ],
+};
+
+pub static CHANNEL_TRANSACTIONS: Layout = Layout {
+    name: "channel transactions",
+    columns: &[
+        req("channel", "the channel that reported the row, e.g. `stripe`"),
+        req("transaction_id", "the channel's id of the row; unique per channel"),
+        req("kind", "`charge`, `refund`, `chargeback`, `fee` or `adjustment`"),
+        opt("order_id", "our order id (merchant reference); empty for fees and adjustments"),
+        req("booking_date", "YYYY-MM-DD, when the channel booked the row"),
+        req("presentment_amount", "signed amount the customer was charged (refunds and chargebacks < 0)"),
+        req("presentment_currency", "ISO 4217 code of `presentment_amount`"),
+        req("gross", "signed amount in the settlement currency"),
+        req("fee", "the channel's fee in the settlement currency (a cost is > 0)"),
+        req("net", "gross − fee, checked on reading"),
+        req("settlement_currency", "ISO 4217 code of `gross`, `fee` and `net`"),
+        opt("payout_batch_id", "the channel's payout (batch) id; empty while not yet paid out"),
+    ],
+};
+
+pub static BANK_ENTRIES: Layout = Layout {
+    name: "bank entries",
+    columns: &[
+        req("account_id", "our account, IBAN or the bank's account id"),
+        req("entry_id", "the bank's reference of the entry; unique within the account"),
+        req("booking_date", "YYYY-MM-DD"),
+        req("value_date", "YYYY-MM-DD"),
+        req("direction", "`CRDT` (money in) or `DBIT` (money out)"),
+        req("amount", "unsigned, > 0, at most the currency's minor units"),
+        req("currency", "ISO 4217 code"),
+        opt("reference", "the structured reference the payer gave; for a channel payout, its payout batch id"),
+        opt("counterparty_name", "who paid or was paid"),
+        opt("remittance_info", "free remittance text"),
+    ],
+};
+
+pub static RATES: Layout = Layout {
+    name: "rates",
+    columns: &[
+        req("date", "YYYY-MM-DD, the rate date"),
+        req("base", "ISO 4217 code: 1 unit of base ="),
+        req("quote", "ISO 4217 code: … `rate` units of quote"),
+        req("rate", "positive decimal at its full published precision"),
+        req("source", "who published it, e.g. `ECB`"),
+    ],
+};
+
+pub static BENEFICIARIES: Layout = Layout {
+    name: "beneficiaries",
+    columns: &[
+        req("beneficiary_id", "our id of the beneficiary; unique in the file"),
+        req("legal_name", "name as the bank account holder"),
+        req("country", "ISO 3166-1 alpha-2 country code"),
+        req("iban", "the account payouts go to (IBAN, checked with ISO 13616 mod 97)"),
+        opt("bic", "BIC of the beneficiary's bank (8 or 11 characters)"),
+        req("payout_currency", "ISO 4217 code the beneficiary is paid in"),
+    ],
+};
+
+/// Every canonical layout, in the order docs/formats.md documents them.
+pub fn canonical_layouts() -> [&'static Layout; 5] {
+    [&ORDERS, &CHANNEL_TRANSACTIONS, &BANK_ENTRIES, &RATES, &BENEFICIARIES]
+}
+
+fn provenance(path: &str, row: &Row<'_>) -> Provenance {
+    Provenance::line(path, row.line())
+}
+
+/// Reads an orders file.
+pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError> {
+    let mut out = Vec::new();
+    Table::open(path, bytes, &ORDERS)?.for_each_row(|row| {
+        let kind = match row.required("kind")? {
+            "sale" => OrderKind::Sale,
+            "refund" => OrderKind::Refund,
+            other => return Err(row.error("kind", format!("{other:?} is not an order kind: expected `sale` or `refund`"))),
+        };
+        let currency = row.currency("currency")?;
+        let amount = row.amount("amount", currency)?.amount();
+        match kind {
+            OrderKind::Sale if amount <= Decimal::ZERO => {
+                return Err(row.error("amount", format!("{amount} for a sale: expected an amount > 0")));
+            }
+            OrderKind::Refund if amount >= Decimal::ZERO => {
+                return Err(row.error("amount", format!("{amount} for a refund: expected an amount < 0")));
+            }
+            _ => {}
+        }
+        out.push(Order {
+            order_id: row.required("order_id")?.to_string(),
+            kind,
+            beneficiary_id: row.required("beneficiary_id")?.to_string(),
+            channel: row.required("channel")?.to_string(),
+            order_date: row.date("order_date")?,
+            amount,
+            currency,
+            provenance: provenance(path, row),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads a channel transactions file; checks gross − fee = net on every row.
+pub fn read_channel_transactions(path: &str, bytes: &[u8]) -> Result<Vec<ChannelTransaction>, TabularError> {
+    let mut out = Vec::new();
+    Table::open(path, bytes, &CHANNEL_TRANSACTIONS)?.for_each_row(|row| {
+        let kind_text = row.required("kind")?;
+        let kind = ChannelKind::parse(kind_text).ok_or_else(|| {
+            row.error("kind", format!("{kind_text:?} is not a channel transaction kind: expected one of charge, refund, chargeback, fee, adjustment"))
+        })?;
+        let presentment_currency = row.currency("presentment_currency")?;
+        let settlement_currency = row.currency("settlement_currency")?;
+        let gross = row.amount("gross", settlement_currency)?.amount();
+        let fee = row.amount("fee", settlement_currency)?.amount();
+        let net = row.amount("net", settlement_currency)?.amount();
+        if gross - fee != net {
+            return Err(row.error("net", format!("{net} but gross − fee = {gross} − {fee} = {}: expected net = gross − fee", gross - fee)));
+        }
+        let order_id = row.optional("order_id").map(str::to_string);
+        if matches!(kind, ChannelKind::Charge | ChannelKind::Refund | ChannelKind::Chargeback) && order_id.is_none() {
+            return Err(row.error("order_id", format!("is empty: a {} needs the order id it belongs to", kind.as_str())));
+        }
+        out.push(ChannelTransaction {
+            channel: row.required("channel")?.to_string(),
+            transaction_id: row.required("transaction_id")?.to_string(),
+            kind,
+            order_id,
+            booking_date: row.date("booking_date")?,
+            presentment_amount: row.amount("presentment_amount", presentment_currency)?.amount(),
+            presentment_currency,
+            gross,
+            fee,
+            net,
+            settlement_currency,
+            payout_batch_id: row.optional("payout_batch_id").map(str::to_string),
+            provenance: provenance(path, row),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads a bank entries file.
+pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, TabularError> {
+    let mut out = Vec::new();
+    Table::open(path, bytes, &BANK_ENTRIES)?.for_each_row(|row| {
+        let direction = match row.required("direction")? {
+            "CRDT" => Direction::Credit,
+            "DBIT" => Direction::Debit,
+            other => return Err(row.error("direction", format!("{other:?}: expected `CRDT` or `DBIT`"))),
+        };
+        let currency = row.currency("currency")?;
+        let amount = row.amount("amount", currency)?.amount();
+        if amount <= Decimal::ZERO {
+            return Err(row.error("amount", format!("{amount}: expected an unsigned amount > 0 (the sign is in `direction`)")));
+        }
+        out.push(BankEntry {
+            account_id: row.required("account_id")?.to_string(),
+            entry_id: row.required("entry_id")?.to_string(),
+            booking_date: row.date("booking_date")?,
+            value_date: row.date("value_date")?,
+            direction,
+            amount,
+            currency,
+            reference: row.optional("reference").map(str::to_string),
+            counterparty_name: row.optional("counterparty_name").map(str::to_string),
+            remittance_info: row.optional("remittance_info").map(str::to_string),
+            provenance: provenance(path, row),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads a rates file in the generic layout `date,base,quote,rate,source`.
+pub fn read_rates(path: &str, bytes: &[u8]) -> Result<Vec<Rate>, TabularError> {
+    let mut out = Vec::new();
+    Table::open(path, bytes, &RATES)?.for_each_row(|row| {
+        let base = row.currency("base")?;
+        let quote = row.currency("quote")?;
+        if base == quote {
+            return Err(row.error("quote", format!("{quote} equals the base: expected two different currencies")));
+        }
+        out.push(Rate {
+            date: row.date("date")?,
+            base,
+            quote,
+            rate: row.positive_decimal("rate")?,
+            source: row.required("source")?.to_string(),
+            provenance: provenance(path, row),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads a beneficiaries file; checks country codes, IBAN check digits and BIC shape.
+pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, TabularError> {
+    let mut out = Vec::new();
+    Table::open(path, bytes, &BENEFICIARIES)?.for_each_row(|row| {
+        let country = row.required("country")?;
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(row.error("country", format!("{country:?}: expected an ISO 3166-1 alpha-2 code such as DE")));
+        }
+        let iban: String = row.required("iban")?.chars().filter(|c| !c.is_whitespace()).collect();
+        if !settle_core::iban::is_valid(&iban) {
+            return Err(row.error("iban", format!("{iban:?} is not a valid IBAN (country code, check digits, mod-97)")));
+        }
+        let bic = row.optional("bic").map(str::to_string);
+        if let Some(bic) = &bic {
+            let shape_ok = (bic.len() == 8 || bic.len() == 11) && bic.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            if !shape_ok {
+                return Err(row.error("bic", format!("{bic:?}: expected a BIC of 8 or 11 upper-case letters and digits")));
+            }
+        }
+        out.push(Beneficiary {
+            beneficiary_id: row.required("beneficiary_id")?.to_string(),
+            legal_name: row.required("legal_name")?.to_string(),
+            country: country.to_string(),
+            iban,
+            bic,
+            payout_currency: row.currency("payout_currency")?,
+            provenance: provenance(path, row),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORDERS_CSV: &str = "order_id,kind,beneficiary_id,channel,order_date,amount,currency,extra\n\
+O-1,sale,B-1,stripe,2026-10-30,12.50,EUR,x\n\
+\n\
+O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
+
+    #[test]
+    fn reads_orders_by_header_name_with_lines() {
+        let orders = read_orders("orders.csv", ORDERS_CSV.as_bytes()).unwrap();
+        assert_eq!(orders.len(), 2);
+        assert_eq!(orders[0].amount.to_string(), "12.50");
+        assert_eq!(orders[1].provenance.to_string(), "orders.csv:4");
+        // columns in another order read the same
+        let swapped = "currency,amount,order_id,kind,beneficiary_id,channel,order_date\nEUR,12.50,O-1,sale,B-1,stripe,2026-10-30\n";
+        let again = read_orders("o.csv", swapped.as_bytes()).unwrap();
+        assert_eq!(again[0].amount, orders[0].amount);
+        // a BOM is not part of the first header
+        let bom = format!("\u{feff}{swapped}");
+        assert_eq!(read_orders("o.csv", bom.as_bytes()).unwrap().len(), 1);
+    }
+
+    fn err(text: &str) -> String {
+        read_orders("orders.csv", text.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_expectation() {
+        let head = "order_id,kind,beneficiary_id,channel,order_date,amount,currency\n";
+        assert_eq!(
+            err(&format!("{head}O-1,sale,B-1,stripe,2026-10-30,12.5x,EUR\n")),
+            "orders.csv:2: column `amount`: invalid amount \"12.5x\": unexpected character 'x' at position 5; expected digits with '.' as decimal separator, no thousands separator, e.g. 1234.56"
+        );
+        assert_eq!(
+            err(&format!("{head}O-1,sale,B-1,stripe,2026-10-30,12.50,EUX\n")),
+            "orders.csv:2: column `currency`: unknown currency code \"EUX\": expected an ISO 4217 alphabetic code such as EUR, USD or JPY"
+        );
+        assert_eq!(
+            err(&format!("{head}O-1,sale,B-1,stripe,2026-10-30,12.50\n")),
+            "orders.csv:2: expected 7 fields as in the header of the orders layout, found 6"
+        );
+        assert!(err("order_id,kind\nO-1,sale\n").starts_with("orders.csv:1: missing required column(s) `beneficiary_id`, `channel`"));
+        assert!(err("").contains("the file is empty"));
+        assert!(err(&format!("{head}O-1,sale,B-1,stripe,2026-10-30,-5.00,EUR\n")).contains("expected an amount > 0"));
+        assert!(err(&format!("{head}O-1,gift,B-1,stripe,2026-10-30,5.00,EUR\n")).contains("column `kind`"));
+        assert!(err(&format!("{head},sale,B-1,stripe,2026-10-30,5.00,EUR\n")).contains("column `order_id`: is empty"));
+        assert!(err("order_id,order_id\n").contains("appears twice"));
+    }
+
+    #[test]
+    fn channel_rows_check_net() {
+        let head = "channel,transaction_id,kind,order_id,booking_date,presentment_amount,presentment_currency,gross,fee,net,settlement_currency,payout_batch_id\n";
+        let good = format!("{head}stripe,t1,charge,O-1,2026-10-30,1000,JPY,6.10,0.30,5.80,EUR,po_1\nstripe,t2,fee,,2026-10-30,0.00,EUR,0.00,1.00,-1.00,EUR,\n");
+        let rows = read_channel_transactions("c.csv", good.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].payout_batch_id, None);
+        let bad = format!("{head}stripe,t1,charge,O-1,2026-10-30,1000,JPY,6.10,0.30,5.70,EUR,po_1\n");
+        let message = read_channel_transactions("c.csv", bad.as_bytes()).unwrap_err().to_string();
+        assert!(message.starts_with("c.csv:2: column `net`: 5.70 but gross − fee"), "{message}");
+    }
+
+    #[test]
+    fn beneficiaries_check_iban() {
+        let head = "beneficiary_id,legal_name,country,iban,bic,payout_currency\n";
+        let good = format!("{head}B-1,Acme GmbH,DE,DE89 3704 0044 0532 0130 00,COBADEFFXXX,EUR\n");
+        assert_eq!(read_beneficiaries("b.csv", good.as_bytes()).unwrap()[0].iban, "DE89370400440532013000");
+        let bad = format!("{head}B-1,Acme GmbH,DE,DE88370400440532013000,,EUR\n");
+        assert!(read_beneficiaries("b.csv", bad.as_bytes()).unwrap_err().to_string().contains("not a valid IBAN"));
+    }
+}
