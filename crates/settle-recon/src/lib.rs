@@ -1,1 +1,587 @@
+//! settle-recon: the matching engine. Pure: canonical records in, matches, exceptions and per-record
+//! places out; no I/O, no clock, no randomness, and output order independent of hash order.
+//!
+//! Stages in this version:
+//! - A: order ↔ channel transaction by exact order id (rule `A1 order_id_exact`), amount and currency
+//!   equal; chargebacks are linked to their order and raised as exceptions;
+//! - B: channel payout batch (Σ net per channel and batch id) ↔ bank credit by reference = batch id and
+//!   exact amount (rule `B1 batch_reference_exact`).
+//!
+//! Every admitted record gets exactly one place per stage it takes part in; `Tallies` add them up per
+//! stage, record kind and currency, and the engine asserts conservation (input = matched + open +
+//! exception + rejected) before returning.
+#![forbid(unsafe_code)]
+#![deny(clippy::float_arithmetic)]
 
+mod reason;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use settle_core::{BankEntry, ChannelKind, ChannelTransaction, Currency, Decimal, Direction, Money, Order, OrderKind};
+
+pub use reason::{Class, ReasonCode, Severity};
+
+/// A, B (and C in a later version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Stage {
+    A,
+    B,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::A => "A",
+            Stage::B => "B",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Order,
+    ChannelTransaction,
+    PayoutBatch,
+    BankEntry,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Order => "order",
+            RecordKind::ChannelTransaction => "channel_transaction",
+            RecordKind::PayoutBatch => "payout_batch",
+            RecordKind::BankEntry => "bank_entry",
+        }
+    }
+}
+
+/// One side of a match or exception: a record, or an aggregate of records (a payout batch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Side {
+    pub kind: RecordKind,
+    /// `order_id`; `channel:transaction_id`; `channel:batch_id`; `account_id:entry_id`.
+    pub id: String,
+    pub amount: Money,
+    /// `file:line` of the record; for a batch, of its first transaction.
+    pub source: String,
+    /// How many input records the side stands for.
+    pub records: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub match_id: String,
+    pub stage: Stage,
+    pub rule: &'static str,
+    pub left: Side,
+    pub right: Side,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    pub exception_id: String,
+    pub stage: Stage,
+    pub reason: ReasonCode,
+    /// The records this exception places (one or both sides).
+    pub left: Option<Side>,
+    pub right: Option<Side>,
+    /// Context that is not placed here (e.g. the order a chargeback belongs to).
+    pub related_id: Option<String>,
+    pub detail: String,
+}
+
+impl Exception {
+    /// right − left, when both sides exist and share a currency.
+    pub fn difference(&self) -> Option<Decimal> {
+        difference(self.left.as_ref()?, self.right.as_ref()?)
+    }
+}
+
+impl Match {
+    /// right − left (zero for the exact rules of this version).
+    pub fn difference(&self) -> Option<Decimal> {
+        difference(&self.left, &self.right)
+    }
+}
+
+fn difference(left: &Side, right: &Side) -> Option<Decimal> {
+    (left.amount.currency() == right.amount.currency()).then(|| right.amount.amount() - left.amount.amount())
+}
+
+/// Where a record ended in one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Matched,
+    Unmatched(ReasonCode),
+    /// The record takes no part in this stage (e.g. a channel fee row in stage A).
+    NotApplicable,
+}
+
+impl Place {
+    fn class(self) -> Option<Result<(), Class>> {
+        match self {
+            Place::Matched => Some(Ok(())),
+            Place::Unmatched(reason) => Some(Err(reason.class())),
+            Place::NotApplicable => None,
+        }
+    }
+}
+
+/// The outcome of one channel transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelOutcome {
+    pub stage_a: Place,
+    pub stage_b: Place,
+    /// Index into the orders of the order this row belongs to (matched, or linked for a chargeback).
+    pub order: Option<usize>,
+}
+
+/// Count and sum of one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct CountSum {
+    pub count: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+}
+
+impl CountSum {
+    fn add(&mut self, amount: Decimal) -> Result<(), ReconError> {
+        self.count += 1;
+        self.amount = self.amount.checked_add(amount).ok_or(ReconError::Overflow)?;
+        Ok(())
+    }
+}
+
+/// Per stage, record kind and currency: inputs and where they went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Tally {
+    pub input: CountSum,
+    pub matched: CountSum,
+    pub open: CountSum,
+    pub exception: CountSum,
+    pub rejected: CountSum,
+}
+
+pub type Tallies = BTreeMap<(Stage, RecordKind, Currency), Tally>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReconError {
+    Overflow,
+}
+
+impl std::fmt::Display for ReconError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("amount overflow while summing records (more than 28 significant digits)")
+    }
+}
+
+impl std::error::Error for ReconError {}
+
+/// Everything the engine decided.
+#[derive(Debug, Clone)]
+pub struct ReconResult {
+    /// Sorted by stage, then left id, then right id; ids assigned in that order.
+    pub matches: Vec<Match>,
+    /// Sorted by stage, reason, then left/right id; ids assigned in that order.
+    pub exceptions: Vec<Exception>,
+    /// Stage A place of each order, index-aligned with the input.
+    pub orders: Vec<Place>,
+    /// Index-aligned with the input channel transactions.
+    pub channel: Vec<ChannelOutcome>,
+    /// Stage B place of each bank entry, index-aligned with the input.
+    pub bank: Vec<Place>,
+    pub tallies: Tallies,
+}
+
+fn order_side(order: &Order) -> Side {
+    Side {
+        kind: RecordKind::Order,
+        id: order.order_id.clone(),
+        amount: order.money(),
+        source: order.provenance.to_string(),
+        records: 1,
+    }
+}
+
+fn channel_id(tx: &ChannelTransaction) -> String {
+    format!("{}:{}", tx.channel, tx.transaction_id)
+}
+
+fn channel_side(tx: &ChannelTransaction) -> Side {
+    Side {
+        kind: RecordKind::ChannelTransaction,
+        id: channel_id(tx),
+        amount: tx.presentment(),
+        source: tx.provenance.to_string(),
+        records: 1,
+    }
+}
+
+fn channel_net_side(tx: &ChannelTransaction) -> Side {
+    Side { amount: tx.net_money(), ..channel_side(tx) }
+}
+
+fn bank_side(entry: &BankEntry) -> Side {
+    Side {
+        kind: RecordKind::BankEntry,
+        id: format!("{}:{}", entry.account_id, entry.entry_id),
+        amount: entry.signed_money(),
+        source: entry.provenance.to_string(),
+        records: 1,
+    }
+}
+
+fn takes_part_in_stage_a(kind: ChannelKind) -> bool {
+    matches!(kind, ChannelKind::Charge | ChannelKind::Refund | ChannelKind::Chargeback)
+}
+
+/// Runs stages A and B.
+pub fn reconcile(
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    bank: &[BankEntry],
+) -> Result<ReconResult, ReconError> {
+    let mut matches: Vec<Match> = Vec::new();
+    let mut exceptions: Vec<Exception> = Vec::new();
+    let mut order_places = vec![Place::NotApplicable; orders.len()];
+    let mut outcomes = vec![
+        ChannelOutcome { stage_a: Place::NotApplicable, stage_b: Place::NotApplicable, order: None };
+        channel.len()
+    ];
+    let mut bank_places = vec![Place::NotApplicable; bank.len()];
+    let exception = |stage, reason, left, right, related_id, detail: String| Exception {
+        exception_id: String::new(),
+        stage,
+        reason,
+        left,
+        right,
+        related_id,
+        detail,
+    };
+
+    // Intake: the first row of an id is admitted, later rows with the same id are rejected.
+    let mut order_by_id: HashMap<&str, usize> = HashMap::with_capacity(orders.len());
+    for (i, order) in orders.iter().enumerate() {
+        if let Some(first) = order_by_id.get(order.order_id.as_str()) {
+            order_places[i] = Place::Unmatched(ReasonCode::DuplicateOrder);
+            exceptions.push(exception(
+                Stage::A,
+                ReasonCode::DuplicateOrder,
+                Some(order_side(order)),
+                None,
+                Some(order.order_id.clone()),
+                format!("same order id as {}", orders[*first].provenance),
+            ));
+        } else {
+            order_by_id.insert(&order.order_id, i);
+        }
+    }
+    let mut admitted_channel = vec![true; channel.len()];
+    let mut seen_tx: HashMap<(&str, &str), usize> = HashMap::with_capacity(channel.len());
+    for (i, tx) in channel.iter().enumerate() {
+        if let Some(first) = seen_tx.get(&(tx.channel.as_str(), tx.transaction_id.as_str())) {
+            admitted_channel[i] = false;
+            let same = channel[*first] == ChannelTransaction { provenance: channel[*first].provenance.clone(), ..tx.clone() };
+            let stage = if takes_part_in_stage_a(tx.kind) { Stage::A } else { Stage::B };
+            let place = Place::Unmatched(ReasonCode::DuplicateChannelTransaction);
+            outcomes[i].stage_a = if takes_part_in_stage_a(tx.kind) { place } else { Place::NotApplicable };
+            outcomes[i].stage_b = place;
+            exceptions.push(exception(
+                stage,
+                ReasonCode::DuplicateChannelTransaction,
+                None,
+                Some(channel_side(tx)),
+                None,
+                format!(
+                    "same transaction id as {}{}",
+                    channel[*first].provenance,
+                    if same { " (identical row)" } else { " (the rows differ)" }
+                ),
+            ));
+        } else {
+            seen_tx.insert((&tx.channel, &tx.transaction_id), i);
+        }
+    }
+    let mut admitted_bank = vec![true; bank.len()];
+    let mut seen_entry: HashMap<(&str, &str), usize> = HashMap::with_capacity(bank.len());
+    for (i, entry) in bank.iter().enumerate() {
+        if let Some(first) = seen_entry.get(&(entry.account_id.as_str(), entry.entry_id.as_str())) {
+            admitted_bank[i] = false;
+            bank_places[i] = Place::Unmatched(ReasonCode::DuplicateBankEntry);
+            exceptions.push(exception(
+                Stage::B,
+                ReasonCode::DuplicateBankEntry,
+                None,
+                Some(bank_side(entry)),
+                None,
+                format!("same entry id as {}", bank[*first].provenance),
+            ));
+        } else {
+            seen_entry.insert((&entry.account_id, &entry.entry_id), i);
+        }
+    }
+
+    // Stage A: each admitted charge/refund claims its order; chargebacks link to theirs.
+    let mut order_claimed = vec![false; orders.len()];
+    for (i, tx) in channel.iter().enumerate() {
+        if !admitted_channel[i] || !takes_part_in_stage_a(tx.kind) {
+            continue;
+        }
+        let order_id = tx.order_id.as_deref().unwrap_or("");
+        let Some(&o) = order_by_id.get(order_id) else {
+            outcomes[i].stage_a = Place::Unmatched(ReasonCode::NoOrder);
+            exceptions.push(exception(
+                Stage::A,
+                ReasonCode::NoOrder,
+                None,
+                Some(channel_side(tx)),
+                Some(order_id.to_string()),
+                format!("no order with id {order_id:?}"),
+            ));
+            continue;
+        };
+        let order = &orders[o];
+        outcomes[i].order = Some(o);
+        let kind_fits = matches!(
+            (order.kind, tx.kind),
+            (OrderKind::Sale, ChannelKind::Charge) | (OrderKind::Refund, ChannelKind::Refund)
+        );
+        let (reason, detail, place_order) = if tx.kind == ChannelKind::Chargeback {
+            if order.kind == OrderKind::Sale {
+                (ReasonCode::Chargeback, format!("chargeback of {} on order {}", tx.presentment(), order.order_id), false)
+            } else {
+                (ReasonCode::KindMismatch, format!("a chargeback against {} order {}", order.kind.as_str(), order.order_id), false)
+            }
+        } else if !kind_fits {
+            (
+                ReasonCode::KindMismatch,
+                format!("channel {} against {} order {}", tx.kind.as_str(), order.kind.as_str(), order.order_id),
+                false,
+            )
+        } else if order_claimed[o] {
+            (ReasonCode::OrderAlreadyMatched, format!("order {} already has a {}", order.order_id, tx.kind.as_str()), false)
+        } else if order.money() != tx.presentment() || order.currency != tx.presentment_currency {
+            (
+                ReasonCode::AmountMismatch,
+                format!("order {} but channel presentment {}", order.money(), tx.presentment()),
+                true,
+            )
+        } else {
+            order_claimed[o] = true;
+            order_places[o] = Place::Matched;
+            outcomes[i].stage_a = Place::Matched;
+            matches.push(Match {
+                match_id: String::new(),
+                stage: Stage::A,
+                rule: "A1 order_id_exact",
+                left: order_side(order),
+                right: channel_side(tx),
+            });
+            continue;
+        };
+        outcomes[i].stage_a = Place::Unmatched(reason);
+        let left = if place_order {
+            order_claimed[o] = true;
+            order_places[o] = Place::Unmatched(reason);
+            Some(order_side(order))
+        } else {
+            None
+        };
+        exceptions.push(exception(Stage::A, reason, left, Some(channel_side(tx)), Some(order.order_id.clone()), detail));
+    }
+    for (o, order) in orders.iter().enumerate() {
+        if order_places[o] == Place::NotApplicable {
+            order_places[o] = Place::Unmatched(ReasonCode::NoChannelTransaction);
+            exceptions.push(exception(
+                Stage::A,
+                ReasonCode::NoChannelTransaction,
+                Some(order_side(order)),
+                None,
+                None,
+                format!("no {} row from channel {} for this order", if order.kind == OrderKind::Sale { "charge" } else { "refund" }, order.channel),
+            ));
+        }
+    }
+
+    // Stage B: batches by (channel, batch id, settlement currency).
+    let mut batches: BTreeMap<(&str, &str), BTreeMap<Currency, Vec<usize>>> = BTreeMap::new();
+    for (i, tx) in channel.iter().enumerate() {
+        if !admitted_channel[i] {
+            continue;
+        }
+        match tx.payout_batch_id.as_deref() {
+            Some(batch) => batches.entry((&tx.channel, batch)).or_default().entry(tx.settlement_currency).or_default().push(i),
+            None => {
+                outcomes[i].stage_b = Place::Unmatched(ReasonCode::NotInPayoutBatch);
+                exceptions.push(exception(
+                    Stage::B,
+                    ReasonCode::NotInPayoutBatch,
+                    Some(channel_net_side(tx)),
+                    None,
+                    None,
+                    format!("{} not yet in a payout batch", tx.kind.as_str()),
+                ));
+            }
+        }
+    }
+    let mut credits_by_reference: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, entry) in bank.iter().enumerate() {
+        if admitted_bank[i] && entry.direction == Direction::Credit {
+            if let Some(reference) = entry.reference.as_deref() {
+                credits_by_reference.entry(reference).or_default().push(i);
+            }
+        }
+    }
+    for ((channel_name, batch_id), by_currency) in &batches {
+        let mixed = by_currency.len() > 1;
+        for (currency, members) in by_currency {
+            let mut net = Money::zero(*currency);
+            for &i in members {
+                net = net.checked_add(&channel[i].net_money()).map_err(|_| ReconError::Overflow)?;
+            }
+            let side = Side {
+                kind: RecordKind::PayoutBatch,
+                id: format!("{channel_name}:{batch_id}"),
+                amount: net,
+                source: channel[members[0]].provenance.to_string(),
+                records: u32::try_from(members.len()).unwrap_or(u32::MAX),
+            };
+            let place = if mixed {
+                exceptions.push(exception(
+                    Stage::B,
+                    ReasonCode::MixedCurrencyBatch,
+                    Some(side),
+                    None,
+                    None,
+                    format!("batch has {} settlement currencies", by_currency.len()),
+                ));
+                Place::Unmatched(ReasonCode::MixedCurrencyBatch)
+            } else {
+                let candidates: Vec<usize> = credits_by_reference
+                    .get(batch_id)
+                    .map(|c| c.iter().copied().filter(|&b| bank_places[b] == Place::NotApplicable).collect())
+                    .unwrap_or_default();
+                let exact = candidates.iter().copied().find(|&b| bank[b].signed_money() == net);
+                match (exact, candidates.first()) {
+                    (Some(b), _) => {
+                        bank_places[b] = Place::Matched;
+                        matches.push(Match {
+                            match_id: String::new(),
+                            stage: Stage::B,
+                            rule: "B1 batch_reference_exact",
+                            left: side,
+                            right: bank_side(&bank[b]),
+                        });
+                        Place::Matched
+                    }
+                    (None, Some(&b)) => {
+                        bank_places[b] = Place::Unmatched(ReasonCode::AmountMismatch);
+                        let credit = bank_side(&bank[b]);
+                        let detail = format!("batch net {} but bank credit {}", side.amount, credit.amount);
+                        exceptions.push(exception(Stage::B, ReasonCode::AmountMismatch, Some(side), Some(credit), None, detail));
+                        Place::Unmatched(ReasonCode::AmountMismatch)
+                    }
+                    (None, None) => {
+                        exceptions.push(exception(
+                            Stage::B,
+                            ReasonCode::NoBankCredit,
+                            Some(side),
+                            None,
+                            None,
+                            format!("no bank credit with reference {batch_id:?}"),
+                        ));
+                        Place::Unmatched(ReasonCode::NoBankCredit)
+                    }
+                }
+            };
+            for &i in members {
+                outcomes[i].stage_b = place;
+            }
+        }
+    }
+    for (b, entry) in bank.iter().enumerate() {
+        if !admitted_bank[b] || bank_places[b] != Place::NotApplicable {
+            continue;
+        }
+        let (reason, detail) = match entry.direction {
+            Direction::Credit => (
+                ReasonCode::NoPayoutBatch,
+                match &entry.reference {
+                    Some(r) => format!("no channel payout batch with id {r:?}"),
+                    None => "credit without a reference".to_string(),
+                },
+            ),
+            Direction::Debit => (ReasonCode::UnmatchedBankDebit, "no rule matches bank debits in this version".to_string()),
+        };
+        bank_places[b] = Place::Unmatched(reason);
+        exceptions.push(exception(Stage::B, reason, None, Some(bank_side(entry)), entry.reference.clone(), detail));
+    }
+
+    finish(matches, exceptions, order_places, outcomes, bank_places, orders, channel, bank)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    mut matches: Vec<Match>,
+    mut exceptions: Vec<Exception>,
+    order_places: Vec<Place>,
+    outcomes: Vec<ChannelOutcome>,
+    bank_places: Vec<Place>,
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    bank: &[BankEntry],
+) -> Result<ReconResult, ReconError> {
+    let side_key = |s: &Option<Side>| s.as_ref().map(|s| (s.id.clone(), s.source.clone()));
+    matches.sort_by(|a, b| (a.stage, &a.left.id, &a.right.id).cmp(&(b.stage, &b.left.id, &b.right.id)));
+    exceptions.sort_by(|a, b| {
+        (a.stage, a.reason, side_key(&a.left), side_key(&a.right)).cmp(&(b.stage, b.reason, side_key(&b.left), side_key(&b.right)))
+    });
+    for (n, m) in matches.iter_mut().enumerate() {
+        m.match_id = format!("M{}{:06}", m.stage.as_str(), n + 1);
+    }
+    for (n, e) in exceptions.iter_mut().enumerate() {
+        e.exception_id = format!("E{}{:06}", e.stage.as_str(), n + 1);
+    }
+
+    let mut tallies: Tallies = BTreeMap::new();
+    let mut tally = |stage: Stage, kind: RecordKind, amount: Money, place: Place| -> Result<(), ReconError> {
+        let Some(class) = place.class() else { return Ok(()) };
+        let t = tallies.entry((stage, kind, amount.currency())).or_default();
+        t.input.add(amount.amount())?;
+        match class {
+            Ok(()) => t.matched.add(amount.amount()),
+            Err(Class::Open) => t.open.add(amount.amount()),
+            Err(Class::Exception) => t.exception.add(amount.amount()),
+            Err(Class::Rejected) => t.rejected.add(amount.amount()),
+        }
+    };
+    for (order, place) in orders.iter().zip(&order_places) {
+        tally(Stage::A, RecordKind::Order, order.money(), *place)?;
+    }
+    for (tx, outcome) in channel.iter().zip(&outcomes) {
+        tally(Stage::A, RecordKind::ChannelTransaction, tx.presentment(), outcome.stage_a)?;
+        tally(Stage::B, RecordKind::ChannelTransaction, tx.net_money(), outcome.stage_b)?;
+    }
+    for (entry, place) in bank.iter().zip(&bank_places) {
+        tally(Stage::B, RecordKind::BankEntry, entry.signed_money(), *place)?;
+    }
+    // Conservation: every record counted once per stage it takes part in, in exactly one status.
+    for ((stage, kind, currency), t) in &tallies {
+        let parts = [t.matched, t.open, t.exception, t.rejected];
+        let count: u64 = parts.iter().map(|p| p.count).sum();
+        let amount: Decimal = parts.iter().map(|p| p.amount).sum();
+        assert_eq!(count, t.input.count, "record count not conserved in stage {stage:?} {kind:?} {currency}");
+        assert_eq!(amount, t.input.amount, "amount not conserved in stage {stage:?} {kind:?} {currency}");
+    }
+    assert!(order_places.iter().all(|p| *p != Place::NotApplicable), "every order has a stage A place");
+    assert!(bank_places.iter().all(|p| *p != Place::NotApplicable), "every bank entry has a stage B place");
+    assert!(outcomes.iter().all(|o| o.stage_b != Place::NotApplicable), "every channel row has a stage B place");
+
+    Ok(ReconResult { matches, exceptions, orders: order_places, channel: outcomes, bank: bank_places, tallies })
+}
+
+#[cfg(test)]
+mod tests;

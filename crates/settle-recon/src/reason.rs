@@ -1,0 +1,145 @@
+//! Reason codes: why a record is not matched, with their class and severity.
+
+use serde::Serialize;
+
+/// Where a reason puts a record (the statuses of the summary, besides `matched`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Not matched yet; expected to resolve on a later night (the next run tries again).
+    Open,
+    /// Needs a person.
+    Exception,
+    /// Not admitted to matching at all (e.g. a duplicate row).
+    Rejected,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Open => "open",
+            Class::Exception => "exception",
+            Class::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+/// Why a record is not matched. The string forms are stable: they appear in outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    DuplicateOrder,
+    DuplicateChannelTransaction,
+    DuplicateBankEntry,
+    NoChannelTransaction,
+    NoOrder,
+    AmountMismatch,
+    KindMismatch,
+    OrderAlreadyMatched,
+    Chargeback,
+    NotInPayoutBatch,
+    NoBankCredit,
+    NoPayoutBatch,
+    MixedCurrencyBatch,
+    UnmatchedBankDebit,
+}
+
+impl ReasonCode {
+    pub const ALL: [ReasonCode; 14] = [
+        ReasonCode::DuplicateOrder,
+        ReasonCode::DuplicateChannelTransaction,
+        ReasonCode::DuplicateBankEntry,
+        ReasonCode::NoChannelTransaction,
+        ReasonCode::NoOrder,
+        ReasonCode::AmountMismatch,
+        ReasonCode::KindMismatch,
+        ReasonCode::OrderAlreadyMatched,
+        ReasonCode::Chargeback,
+        ReasonCode::NotInPayoutBatch,
+        ReasonCode::NoBankCredit,
+        ReasonCode::NoPayoutBatch,
+        ReasonCode::MixedCurrencyBatch,
+        ReasonCode::UnmatchedBankDebit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::DuplicateOrder => "duplicate_order",
+            ReasonCode::DuplicateChannelTransaction => "duplicate_channel_transaction",
+            ReasonCode::DuplicateBankEntry => "duplicate_bank_entry",
+            ReasonCode::NoChannelTransaction => "no_channel_transaction",
+            ReasonCode::NoOrder => "no_order",
+            ReasonCode::AmountMismatch => "amount_mismatch",
+            ReasonCode::KindMismatch => "kind_mismatch",
+            ReasonCode::OrderAlreadyMatched => "order_already_matched",
+            ReasonCode::Chargeback => "chargeback",
+            ReasonCode::NotInPayoutBatch => "not_in_payout_batch",
+            ReasonCode::NoBankCredit => "no_bank_credit",
+            ReasonCode::NoPayoutBatch => "no_payout_batch",
+            ReasonCode::MixedCurrencyBatch => "mixed_currency_batch",
+            ReasonCode::UnmatchedBankDebit => "unmatched_bank_debit",
+        }
+    }
+
+    pub fn class(self) -> Class {
+        match self {
+            ReasonCode::DuplicateOrder | ReasonCode::DuplicateChannelTransaction | ReasonCode::DuplicateBankEntry => {
+                Class::Rejected
+            }
+            ReasonCode::NoChannelTransaction | ReasonCode::NotInPayoutBatch | ReasonCode::NoBankCredit => Class::Open,
+            _ => Class::Exception,
+        }
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            ReasonCode::DuplicateChannelTransaction
+            | ReasonCode::DuplicateBankEntry
+            | ReasonCode::NotInPayoutBatch => Severity::Low,
+            ReasonCode::NoChannelTransaction | ReasonCode::NoBankCredit | ReasonCode::UnmatchedBankDebit => {
+                Severity::Medium
+            }
+            _ => Severity::High,
+        }
+    }
+
+    /// One line for docs and reports.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ReasonCode::DuplicateOrder => "an order id appears again; the later row is not matched",
+            ReasonCode::DuplicateChannelTransaction => {
+                "a channel transaction id appears again for the same channel; the later row is not matched or paid"
+            }
+            ReasonCode::DuplicateBankEntry => "a bank entry id appears again for the same account; the later row is not matched",
+            ReasonCode::NoChannelTransaction => "an order with no channel record (yet)",
+            ReasonCode::NoOrder => "a channel charge, refund or chargeback whose order id is not among our orders",
+            ReasonCode::AmountMismatch => "the same reference on both sides, but amounts or currencies differ",
+            ReasonCode::KindMismatch => "the channel row's kind does not fit the order's (e.g. a refund against a sale)",
+            ReasonCode::OrderAlreadyMatched => "a second channel row of the same kind for an order already matched",
+            ReasonCode::Chargeback => "the customer disputed a matched order; the amount is taken back from the beneficiary",
+            ReasonCode::NotInPayoutBatch => "a channel transaction not yet in a payout batch",
+            ReasonCode::NoBankCredit => "a channel payout batch with no bank credit (yet)",
+            ReasonCode::NoPayoutBatch => "a bank credit whose reference is no channel payout batch",
+            ReasonCode::MixedCurrencyBatch => "a payout batch with transactions in several settlement currencies",
+            ReasonCode::UnmatchedBankDebit => "a bank debit; matching our payouts to bank debits (stage C) is not built yet",
+        }
+    }
+}

@@ -1,0 +1,139 @@
+use super::*;
+use settle_core::{Provenance, parse_date};
+
+fn cur(c: &str) -> Currency {
+    Currency::from_code(c).unwrap()
+}
+
+fn order(id: &str, kind: OrderKind, amount: &str, currency: &str, line: u64) -> Order {
+    Order {
+        order_id: id.into(),
+        kind,
+        beneficiary_id: "B1".into(),
+        channel: "stripe".into(),
+        order_date: parse_date("2026-10-30").unwrap(),
+        amount: amount.parse().unwrap(),
+        currency: cur(currency),
+        provenance: Provenance::line("orders.csv", line),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tx(id: &str, kind: ChannelKind, order: Option<&str>, presentment: &str, ccy: &str, net: &str, batch: Option<&str>, line: u64) -> ChannelTransaction {
+    ChannelTransaction {
+        channel: "stripe".into(),
+        transaction_id: id.into(),
+        kind,
+        order_id: order.map(Into::into),
+        booking_date: parse_date("2026-10-30").unwrap(),
+        presentment_amount: presentment.parse().unwrap(),
+        presentment_currency: cur(ccy),
+        gross: net.parse().unwrap(),
+        fee: Decimal::ZERO,
+        net: net.parse().unwrap(),
+        settlement_currency: cur("EUR"),
+        payout_batch_id: batch.map(Into::into),
+        provenance: Provenance::line("channel.csv", line),
+    }
+}
+
+fn credit(id: &str, amount: &str, reference: &str, line: u64) -> BankEntry {
+    BankEntry {
+        account_id: "DE89370400440532013000".into(),
+        entry_id: id.into(),
+        booking_date: parse_date("2026-10-30").unwrap(),
+        value_date: parse_date("2026-10-30").unwrap(),
+        direction: Direction::Credit,
+        amount: amount.parse().unwrap(),
+        currency: cur("EUR"),
+        reference: Some(reference.into()),
+        counterparty_name: None,
+        remittance_info: None,
+        provenance: Provenance::line("bank.csv", line),
+    }
+}
+
+fn reasons(result: &ReconResult) -> Vec<(&'static str, &'static str)> {
+    result.exceptions.iter().map(|e| (e.stage.as_str(), e.reason.as_str())).collect()
+}
+
+#[test]
+fn every_case_lands_in_one_place() {
+    let orders = vec![
+        order("O1", OrderKind::Sale, "10.00", "EUR", 2),
+        order("O2", OrderKind::Sale, "20.00", "EUR", 3),
+        order("O3", OrderKind::Sale, "30.00", "EUR", 4), // no channel row
+        order("O4", OrderKind::Refund, "-5.00", "EUR", 5),
+        order("O1", OrderKind::Sale, "10.00", "EUR", 6), // duplicate
+    ];
+    let channel = vec![
+        tx("t1", ChannelKind::Charge, Some("O1"), "10.00", "EUR", "9.70", Some("po1"), 2),
+        tx("t2", ChannelKind::Charge, Some("O2"), "21.00", "EUR", "20.40", Some("po1"), 3), // mismatch
+        tx("t3", ChannelKind::Charge, Some("O9"), "7.00", "EUR", "6.80", Some("po1"), 4), // no order
+        tx("t4", ChannelKind::Refund, Some("O4"), "-5.00", "EUR", "-5.00", Some("po1"), 5),
+        tx("t5", ChannelKind::Chargeback, Some("O1"), "-10.00", "EUR", "-25.00", Some("po2"), 6),
+        tx("t1", ChannelKind::Charge, Some("O1"), "10.00", "EUR", "9.70", Some("po1"), 7), // duplicate
+        tx("t6", ChannelKind::Fee, None, "0.00", "EUR", "-1.00", None, 8), // not in a batch yet
+        tx("t7", ChannelKind::Charge, Some("O1"), "10.00", "EUR", "9.70", Some("po3"), 9), // second charge
+    ];
+    let bank = vec![
+        credit("b1", "31.90", "po1", 2), // 9.70 + 20.40 + 6.80 - 5.00
+        credit("b2", "5.00", "unknown", 3),
+        credit("b3", "9.00", "po3", 4), // short: 9.70 expected
+    ];
+    let result = reconcile(&orders, &channel, &bank).unwrap();
+    assert_eq!(result.matches.len(), 3, "{:#?}", result.matches);
+    assert_eq!(result.matches[0].rule, "A1 order_id_exact");
+    assert_eq!(result.matches[0].left.id, "O1");
+    assert_eq!(result.matches[2].rule, "B1 batch_reference_exact");
+    assert_eq!(result.matches[2].left.id, "stripe:po1");
+    assert_eq!(result.matches[2].left.records, 4);
+    assert_eq!(
+        reasons(&result),
+        vec![
+            ("A", "duplicate_order"),
+            ("A", "duplicate_channel_transaction"),
+            ("A", "no_channel_transaction"),
+            ("A", "no_order"),
+            ("A", "amount_mismatch"),
+            ("A", "order_already_matched"),
+            ("A", "chargeback"),
+            ("B", "amount_mismatch"),
+            ("B", "not_in_payout_batch"),
+            ("B", "no_bank_credit"),
+            ("B", "no_payout_batch"),
+        ]
+    );
+    let short = result.exceptions.iter().find(|e| e.stage == Stage::B && e.reason == ReasonCode::AmountMismatch).unwrap();
+    assert_eq!(short.difference().unwrap().to_string(), "-0.70");
+    assert_eq!(result.exceptions[0].exception_id, "EA000001");
+    assert_eq!(result.channel[4].order, Some(0), "chargeback linked to O1");
+    assert_eq!(result.channel[4].stage_b, Place::Unmatched(ReasonCode::NoBankCredit));
+    assert_eq!(result.channel[0].stage_b, Place::Matched);
+    let a_orders = result.tallies[&(Stage::A, RecordKind::Order, cur("EUR"))];
+    assert_eq!(a_orders.input.count, 5);
+    assert_eq!(a_orders.matched.count, 2);
+    assert_eq!(a_orders.rejected.count, 1);
+    assert_eq!(a_orders.input.amount.to_string(), "65.00");
+}
+
+#[test]
+fn output_is_independent_of_input_order() {
+    let orders = vec![order("O1", OrderKind::Sale, "10.00", "EUR", 2), order("O2", OrderKind::Sale, "20.00", "EUR", 3)];
+    let channel = vec![
+        tx("t1", ChannelKind::Charge, Some("O1"), "10.00", "EUR", "10.00", Some("po1"), 2),
+        tx("t2", ChannelKind::Charge, Some("O2"), "20.00", "EUR", "20.00", Some("po2"), 3),
+    ];
+    let bank = vec![credit("b1", "10.00", "po1", 2), credit("b2", "20.00", "po2", 3)];
+    let forward = reconcile(&orders, &channel, &bank).unwrap();
+    let mut ro = orders.clone();
+    ro.reverse();
+    let mut rc = channel.clone();
+    rc.reverse();
+    let mut rb = bank.clone();
+    rb.reverse();
+    let backward = reconcile(&ro, &rc, &rb).unwrap();
+    let ids = |r: &ReconResult| r.matches.iter().map(|m| (m.match_id.clone(), m.left.id.clone(), m.right.id.clone())).collect::<Vec<_>>();
+    assert_eq!(ids(&forward), ids(&backward));
+    assert!(forward.exceptions.is_empty());
+}
