@@ -99,6 +99,16 @@ pub struct Conversion {
     pub rounding: RoundingMode,
 }
 
+/// A conversion made by a run, with what it was for: every one is written to `conversions.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedConversion {
+    /// `payout`, `reporting`, …
+    pub purpose: &'static str,
+    /// What was converted: a payout id, a summary total, …
+    pub reference: String,
+    pub conversion: Conversion,
+}
+
 #[derive(Debug, Clone)]
 struct Published {
     rate: Decimal,

@@ -1,1 +1,14 @@
+//! settle-job: job specs, the nightly pipeline, run directories and manifests.
+//!
+//! `run_job` reads every input of a job (in parallel, results in spec order), reconciles, computes
+//! payouts, renders every output in memory, and only then writes the run directory: each file atomically,
+//! `manifest.json` last. A failed run writes nothing under a final name.
+#![forbid(unsafe_code)]
 
+mod pipeline;
+mod spec;
+mod write;
+
+pub use pipeline::{JobError, RunOptions, RunOutcome, run_job};
+pub use spec::{CalendarName, InputRole, JobSpec, SpecError, job_schema_json};
+pub use write::write_atomic;

@@ -1,1 +1,205 @@
+//! settle-report: renders a run's tables and summary to bytes. Deterministic: rows come sorted from the
+//! engine, maps are ordered, amounts are printed at their currency's minor units, no clock is read.
+//! Writing the bytes (atomically) is settle-job's work. Columns are documented in docs/outputs.md.
+#![forbid(unsafe_code)]
 
+mod summary;
+
+use settle_core::{Decimal, format_minor};
+use settle_fx::RecordedConversion;
+use settle_payout::Payout;
+use settle_recon::{Exception, Match, Side};
+
+pub use summary::{Summary, SummaryInput, build_summary, render_json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("rendering {table}: {source}")]
+    Csv { table: &'static str, source: csv::Error },
+    #[error("rendering {table}: {source}")]
+    Json { table: &'static str, source: serde_json::Error },
+}
+
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new())
+}
+
+fn finish(table: &'static str, w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ReportError> {
+    w.into_inner().map_err(|e| ReportError::Csv { table, source: e.into_error().into() })
+}
+
+fn side_fields(side: Option<&Side>) -> [String; 6] {
+    match side {
+        Some(s) => [
+            s.kind.as_str().to_string(),
+            s.id.clone(),
+            format_minor(s.amount.amount(), s.amount.currency()),
+            s.amount.currency().code().to_string(),
+            s.records.to_string(),
+            s.source.clone(),
+        ],
+        None => Default::default(),
+    }
+}
+
+const SIDE_COLUMNS: [&str; 6] = ["kind", "id", "amount", "currency", "records", "source"];
+
+fn side_headers(prefix: &str) -> Vec<String> {
+    SIDE_COLUMNS.iter().map(|c| format!("{prefix}_{c}")).collect()
+}
+
+fn decimal_text(value: Option<Decimal>, currency: Option<settle_core::Currency>) -> String {
+    match (value, currency) {
+        (Some(v), Some(c)) => format_minor(v, c),
+        (Some(v), None) => v.normalize().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `matches.csv`: one row per match.
+pub fn matches_csv(matches: &[Match]) -> Result<Vec<u8>, ReportError> {
+    let table = "matches.csv";
+    let err = |source| ReportError::Csv { table, source };
+    let mut w = writer();
+    let mut header: Vec<String> = ["match_id", "stage", "rule"].map(String::from).to_vec();
+    header.extend(side_headers("left"));
+    header.extend(side_headers("right"));
+    header.push("difference".into());
+    w.write_record(&header).map_err(err)?;
+    for m in matches {
+        let mut row: Vec<String> = vec![m.match_id.clone(), m.stage.as_str().into(), m.rule.into()];
+        row.extend(side_fields(Some(&m.left)));
+        row.extend(side_fields(Some(&m.right)));
+        row.push(decimal_text(m.difference(), Some(m.left.amount.currency())));
+        w.write_record(&row).map_err(err)?;
+    }
+    finish(table, w)
+}
+
+/// `exceptions.csv`: one row per exception, open item or rejected row.
+pub fn exceptions_csv(exceptions: &[Exception]) -> Result<Vec<u8>, ReportError> {
+    let table = "exceptions.csv";
+    let err = |source| ReportError::Csv { table, source };
+    let mut w = writer();
+    let mut header: Vec<String> =
+        ["exception_id", "stage", "reason_code", "status", "severity"].map(String::from).to_vec();
+    header.extend(side_headers("left"));
+    header.extend(side_headers("right"));
+    header.extend(["difference", "related_id", "detail"].map(String::from));
+    w.write_record(&header).map_err(err)?;
+    for e in exceptions {
+        let mut row: Vec<String> = vec![
+            e.exception_id.clone(),
+            e.stage.as_str().into(),
+            e.reason.as_str().into(),
+            e.reason.class().as_str().into(),
+            e.reason.severity().as_str().into(),
+        ];
+        row.extend(side_fields(e.left.as_ref()));
+        row.extend(side_fields(e.right.as_ref()));
+        row.push(decimal_text(e.difference(), e.left.as_ref().map(|s| s.amount.currency())));
+        row.push(e.related_id.clone().unwrap_or_default());
+        row.push(e.detail.clone());
+        w.write_record(&row).map_err(err)?;
+    }
+    finish(table, w)
+}
+
+/// `payouts.csv`: one row per beneficiary with settled transactions.
+pub fn payouts_csv(payouts: &[Payout]) -> Result<Vec<u8>, ReportError> {
+    let table = "payouts.csv";
+    let err = |source| ReportError::Csv { table, source };
+    let mut w = writer();
+    w.write_record([
+        "payout_id",
+        "end_to_end_id",
+        "beneficiary_id",
+        "legal_name",
+        "country",
+        "iban",
+        "bic",
+        "business_date",
+        "execution_date",
+        "amount",
+        "currency",
+        "status",
+        "transactions",
+        "settled_amounts",
+        "fx_residual",
+    ])
+    .map_err(err)?;
+    for p in payouts {
+        let b = p.beneficiary.as_ref();
+        let settled: Vec<String> = p
+            .components
+            .iter()
+            .map(|c| format!("{}:{}", c.settled.currency(), format_minor(c.settled.amount(), c.settled.currency())))
+            .collect();
+        w.write_record([
+            p.payout_id.clone(),
+            p.end_to_end_id.clone(),
+            p.beneficiary_id.clone(),
+            b.map(|b| b.legal_name.clone()).unwrap_or_default(),
+            b.map(|b| b.country.clone()).unwrap_or_default(),
+            b.map(|b| b.iban.clone()).unwrap_or_default(),
+            b.and_then(|b| b.bic.clone()).unwrap_or_default(),
+            p.business_date.to_string(),
+            p.execution_date.to_string(),
+            format_minor(p.amount.amount(), p.amount.currency()),
+            p.amount.currency().code().to_string(),
+            p.status.as_str().to_string(),
+            p.transactions().to_string(),
+            settled.join(" "),
+            p.residual().normalize().to_string(),
+        ])
+        .map_err(err)?;
+    }
+    finish(table, w)
+}
+
+/// `conversions.csv`: every conversion of the run, with rate, rate date, source and residual.
+pub fn conversions_csv(conversions: &[RecordedConversion]) -> Result<Vec<u8>, ReportError> {
+    let table = "conversions.csv";
+    let err = |source| ReportError::Csv { table, source };
+    let mut w = writer();
+    w.write_record([
+        "purpose",
+        "reference",
+        "from_amount",
+        "from_currency",
+        "to_currency",
+        "rate",
+        "rate_path",
+        "requested_date",
+        "rate_date",
+        "fallback",
+        "source",
+        "unrounded",
+        "rounded",
+        "residual",
+        "rounding",
+    ])
+    .map_err(err)?;
+    for r in conversions {
+        let c = &r.conversion;
+        w.write_record([
+            r.purpose.to_string(),
+            r.reference.clone(),
+            format_minor(c.from.amount(), c.from.currency()),
+            c.from.currency().code().to_string(),
+            c.to.currency().code().to_string(),
+            c.rate.rate.normalize().to_string(),
+            c.rate.path.describe(),
+            c.rate.requested_date.to_string(),
+            c.rate.rate_date.to_string(),
+            c.rate.is_fallback().to_string(),
+            c.rate.source.clone(),
+            c.unrounded.normalize().to_string(),
+            format_minor(c.to.amount(), c.to.currency()),
+            c.residual.normalize().to_string(),
+            c.rounding.as_str().to_string(),
+        ])
+        .map_err(err)?;
+    }
+    finish(table, w)
+}

@@ -1,0 +1,271 @@
+//! The pipeline: ingest → convert → reconcile → payouts → reports → run directory.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use settle_core::{BankEntry, Beneficiary, Calendar, ChannelTransaction, Date, Order, Rate};
+use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
+use settle_payout::{PayoutError, PayoutPolicy, compute_payouts};
+use settle_recon::reconcile;
+use settle_report::{SummaryInput, build_summary, render_json};
+use settle_tabular::TabularError;
+
+use crate::spec::{CalendarName, InputRole, JobSpec, SpecError};
+use crate::write::{remove_stale_temps, sync_dir, write_atomic};
+
+/// How `settle run` was called.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides the spec's business date.
+    pub date: Option<Date>,
+    /// Overrides the spec's output directory (relative to the current directory).
+    pub out: Option<PathBuf>,
+    /// Recompute a business date that already has a run directory.
+    pub force: bool,
+}
+
+/// What a completed run did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub run_dir: PathBuf,
+    pub business_date: Date,
+    /// True when nothing is open, in exception or rejected (exit code 0).
+    pub all_settled: bool,
+    /// A run directory was already there and has been recomputed (`--force`).
+    pub replaced: bool,
+    /// (file name, sha256) of every output, manifest last.
+    pub outputs: Vec<(String, String)>,
+    /// The summary, for the CLI's short report.
+    pub summary: serde_json::Value,
+}
+
+/// Why a run stopped. Every variant names the file (and line or key) it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("cannot read job spec {path}: {source}")]
+    SpecIo { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Spec(#[from] SpecError),
+    #[error("no business date: {path} has no `job.business_date` and no --date was given")]
+    NoDate { path: String },
+    #[error("cannot read input {path} (inputs.{role}): {source}")]
+    InputIo { path: String, role: &'static str, source: std::io::Error },
+    #[error("{0}")]
+    Input(#[from] TabularError),
+    #[error("rates: {0}")]
+    Fx(#[from] FxError),
+    #[error("{0}")]
+    Payout(#[from] PayoutError),
+    #[error("reconciliation: {0}")]
+    Recon(#[from] settle_recon::ReconError),
+    #[error("{0}")]
+    Report(#[from] settle_report::ReportError),
+    #[error("business date {date}: {source}")]
+    Calendar { date: Date, source: settle_core::calendar::CalendarError },
+    #[error("a run for {date} already exists in {dir}")]
+    AlreadyRun { dir: String, date: Date },
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+}
+
+impl JobError {
+    /// A `hint:` line for the CLI, where there is something to do.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            JobError::AlreadyRun { .. } => Some(
+                "pass --force to recompute it (the outputs are byte-identical when inputs and settle are unchanged)".into(),
+            ),
+            JobError::NoDate { .. } => Some("pass --date YYYY-MM-DD, or set business_date under [job]".into()),
+            JobError::Input(_) => Some("the canonical CSV layouts are described column by column in docs/formats.md".into()),
+            JobError::Fx(FxError::NoRate { .. }) => {
+                Some("add the rate to an inputs.rates file, or raise fx.max_rate_age_days in the job spec".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+enum Parsed {
+    Orders(Vec<Order>),
+    Channel(Vec<ChannelTransaction>),
+    Bank(Vec<BankEntry>),
+    Rates(Vec<Rate>),
+    Beneficiaries(Vec<Beneficiary>),
+}
+
+struct InputFile {
+    role: InputRole,
+    /// As written in the spec: this is what provenance and the manifest record.
+    spec_path: String,
+    bytes: u64,
+    sha256: String,
+    parsed: Parsed,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read_input(base: &Path, role: InputRole, path: &Path) -> Result<InputFile, JobError> {
+    let spec_path = path.to_string_lossy().replace('\\', "/");
+    let bytes = fs::read(base.join(path))
+        .map_err(|source| JobError::InputIo { path: base.join(path).display().to_string(), role: role.as_str(), source })?;
+    let name = spec_path.as_str();
+    let parsed = match role {
+        InputRole::Orders => Parsed::Orders(settle_tabular::read_orders(name, &bytes)?),
+        InputRole::ChannelTransactions => Parsed::Channel(settle_tabular::read_channel_transactions(name, &bytes)?),
+        InputRole::BankEntries => Parsed::Bank(settle_tabular::read_bank_entries(name, &bytes)?),
+        InputRole::Rates => Parsed::Rates(settle_tabular::read_rates(name, &bytes)?),
+        InputRole::Beneficiaries => Parsed::Beneficiaries(settle_tabular::read_beneficiaries(name, &bytes)?),
+    };
+    Ok(InputFile { role, sha256: sha256_hex(&bytes), bytes: bytes.len() as u64, spec_path, parsed })
+}
+
+/// Runs a job for one business date. See the crate docs for the order of work.
+pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobError> {
+    let job_display = job_path.display().to_string();
+    let spec_bytes = fs::read(job_path).map_err(|source| JobError::SpecIo { path: job_display.clone(), source })?;
+    let spec_text = String::from_utf8_lossy(&spec_bytes);
+    let spec = JobSpec::parse(&job_display, &spec_text)?;
+    let business_date = options.date.or(spec.job.business_date).ok_or(JobError::NoDate { path: job_display.clone() })?;
+    let base = job_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let out_root = match &options.out {
+        Some(out) => out.clone(),
+        None => base.join(&spec.output.dir),
+    };
+    let run_dir = out_root.join(&spec.job.name).join(business_date.to_string());
+    let manifest_path = run_dir.join("manifest.json");
+    let replaced = manifest_path.exists();
+    if replaced && !options.force {
+        return Err(JobError::AlreadyRun { dir: run_dir.display().to_string(), date: business_date });
+    }
+
+    // Ingest: files in parallel, results kept in spec order.
+    let files: Vec<InputFile> = spec
+        .inputs()
+        .into_par_iter()
+        .map(|(role, path)| read_input(&base, role, path))
+        .collect::<Result<_, _>>()?;
+    let (mut orders, mut channel, mut bank, mut rates, mut beneficiaries) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut input_rows: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for file in &files {
+        let rows = match &file.parsed {
+            Parsed::Orders(v) => v.len(),
+            Parsed::Channel(v) => v.len(),
+            Parsed::Bank(v) => v.len(),
+            Parsed::Rates(v) => v.len(),
+            Parsed::Beneficiaries(v) => v.len(),
+        };
+        *input_rows.entry(file.role.as_str()).or_default() += rows as u64;
+    }
+    let mut manifest_inputs = Vec::with_capacity(files.len());
+    for file in files {
+        manifest_inputs.push(json!({
+            "role": file.role.as_str(),
+            "path": file.spec_path,
+            "bytes": file.bytes,
+            "sha256": file.sha256,
+        }));
+        match file.parsed {
+            Parsed::Orders(v) => orders.extend(v),
+            Parsed::Channel(v) => channel.extend(v),
+            Parsed::Bank(v) => bank.extend(v),
+            Parsed::Rates(v) => rates.extend(v),
+            Parsed::Beneficiaries(v) => beneficiaries.extend(v),
+        }
+    }
+
+    // Convert, reconcile, pay.
+    let rate_table = RateTable::new(rates)?;
+    let calendar = match spec.job.calendar {
+        CalendarName::Target2 => Calendar::target2(),
+        CalendarName::Weekends => Calendar::weekends_only(),
+    };
+    let offset = i32::try_from(spec.payouts.execution_offset_business_days).unwrap_or(i32::MAX);
+    let execution_date = calendar
+        .add_business_days(business_date, offset)
+        .map_err(|source| JobError::Calendar { date: business_date, source })?;
+    let recon = reconcile(&orders, &channel, &bank)?;
+    let conversion = ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
+    let payouts = compute_payouts(
+        &beneficiaries,
+        &orders,
+        &channel,
+        &recon,
+        &rate_table,
+        PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, conversion },
+    )?;
+    let summary = build_summary(&SummaryInput {
+        job_name: &spec.job.name,
+        business_date,
+        reporting_currency: spec.job.reporting_currency,
+        rounding: spec.job.rounding,
+        max_rate_age_days: spec.fx.max_rate_age_days,
+        input_rows: &input_rows,
+        tallies: &recon.tallies,
+        matches: &recon.matches,
+        exceptions: &recon.exceptions,
+        payouts: &payouts,
+        rates: &rate_table,
+    })?;
+    let mut conversions: Vec<RecordedConversion> = Vec::new();
+    for payout in &payouts {
+        for component in &payout.components {
+            if let Some(c) = &component.conversion {
+                conversions.push(RecordedConversion { purpose: "payout", reference: payout.payout_id.clone(), conversion: c.clone() });
+            }
+        }
+    }
+    conversions.extend(summary.conversions.iter().cloned());
+
+    // Render everything before writing anything.
+    let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
+    let outputs: Vec<(&str, Vec<u8>)> = vec![
+        ("summary.json", render_json(&summary.json).map_err(json_error("summary.json"))?),
+        ("matches.csv", settle_report::matches_csv(&recon.matches)?),
+        ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions)?),
+        ("payouts.csv", settle_report::payouts_csv(&payouts)?),
+        ("conversions.csv", settle_report::conversions_csv(&conversions)?),
+    ];
+    let manifest_outputs: Vec<_> = outputs
+        .iter()
+        .map(|(name, bytes)| json!({"path": name, "bytes": bytes.len(), "sha256": sha256_hex(bytes)}))
+        .collect();
+    let job_file_name = job_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let manifest = json!({
+        "settle_version": env!("CARGO_PKG_VERSION"),
+        "job": {"name": spec.job.name, "spec_file": job_file_name, "spec_sha256": sha256_hex(&spec_bytes)},
+        "business_date": business_date.to_string(),
+        "inputs": manifest_inputs,
+        "outputs": manifest_outputs,
+    });
+    let manifest_bytes = render_json(&manifest).map_err(json_error("manifest.json"))?;
+
+    // Write: each file atomically, the manifest last.
+    let write_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| JobError::Write { path, source }
+    };
+    fs::create_dir_all(&run_dir).map_err(write_error(&run_dir))?;
+    if let Some(parent) = run_dir.parent() {
+        sync_dir(parent).map_err(write_error(parent))?;
+    }
+    remove_stale_temps(&run_dir).map_err(write_error(&run_dir))?;
+    let mut written = Vec::with_capacity(outputs.len() + 1);
+    for (name, bytes) in outputs.iter().map(|(n, b)| (*n, b.as_slice())).chain([("manifest.json", manifest_bytes.as_slice())]) {
+        write_atomic(&run_dir, name, bytes).map_err(write_error(&run_dir.join(name)))?;
+        written.push((name.to_string(), sha256_hex(bytes)));
+    }
+    Ok(RunOutcome {
+        run_dir,
+        business_date,
+        all_settled: summary.all_settled,
+        replaced,
+        outputs: written,
+        summary: summary.json,
+    })
+}

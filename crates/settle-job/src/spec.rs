@@ -1,0 +1,308 @@
+//! Job specs: `jobs/*.toml`, parsed into a typed `JobSpec`. Unknown keys and wrong types are errors that
+//! name the file, the line and the key.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use settle_core::{Currency, Date, RoundingMode};
+
+/// A job: which inputs to read for a business date, how to convert and where to write the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    pub job: JobSection,
+    pub inputs: Inputs,
+    #[serde(default)]
+    pub fx: FxSection,
+    #[serde(default)]
+    pub payouts: PayoutSection,
+    #[serde(default)]
+    pub output: OutputSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobSection {
+    /// Names the run directory `OUT/<name>/<business-date>/` and enters every payout id: letters, digits,
+    /// `-` and `_`.
+    pub name: String,
+    /// The business date to settle (YYYY-MM-DD). `settle run --date` overrides it; one of the two is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub business_date: Option<Date>,
+    /// Totals in summary.json are also given in this currency.
+    pub reporting_currency: Currency,
+    /// Rounding to minor units for every conversion.
+    #[serde(default)]
+    pub rounding: RoundingMode,
+    /// Business-day calendar: `target2` (weekends and TARGET2 closing days) or `weekends`.
+    #[serde(default)]
+    pub calendar: CalendarName,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CalendarName {
+    #[default]
+    Target2,
+    Weekends,
+}
+
+/// Input files in settle's canonical CSV layouts (docs/formats.md). Relative paths are relative to the
+/// job file's directory. Each list is read in order; several files of one kind are concatenated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    pub orders: Vec<PathBuf>,
+    pub channel_transactions: Vec<PathBuf>,
+    pub bank_entries: Vec<PathBuf>,
+    pub rates: Vec<PathBuf>,
+    pub beneficiaries: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FxSection {
+    /// A rate up to this many calendar days before the rate date asked for may be used (weekends,
+    /// holidays); the fallback is recorded in conversions.csv.
+    #[serde(default = "default_max_rate_age_days")]
+    pub max_rate_age_days: u32,
+}
+
+fn default_max_rate_age_days() -> u32 {
+    4
+}
+
+impl Default for FxSection {
+    fn default() -> Self {
+        FxSection { max_rate_age_days: default_max_rate_age_days() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutSection {
+    /// Payouts are executed this many business days after the business date.
+    #[serde(default = "default_execution_offset")]
+    pub execution_offset_business_days: u32,
+}
+
+fn default_execution_offset() -> u32 {
+    1
+}
+
+impl Default for PayoutSection {
+    fn default() -> Self {
+        PayoutSection { execution_offset_business_days: default_execution_offset() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    /// Root of run directories, relative to the job file's directory. `settle run --out` overrides it.
+    #[serde(default = "default_output_dir")]
+    pub dir: PathBuf,
+}
+
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("runs")
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection { dir: default_output_dir() }
+    }
+}
+
+/// A job spec could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct SpecError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl JobSpec {
+    /// Parses and validates a job spec. `path` is used in messages only.
+    pub fn parse(path: &str, text: &str) -> Result<JobSpec, SpecError> {
+        let spec: JobSpec = toml::from_str(text).map_err(|e| {
+            let (line, column, snippet) = match e.span() {
+                Some(span) => locate(text, span.start),
+                None => (1, 1, String::new()),
+            };
+            let message = e.message().trim().to_string();
+            let message = if snippet.is_empty() { message } else { format!("{message} (in `{snippet}`)") };
+            SpecError { path: path.to_string(), line, column, message }
+        })?;
+        spec.validate(path, text)?;
+        Ok(spec)
+    }
+
+    fn validate(&self, path: &str, text: &str) -> Result<(), SpecError> {
+        let at_key = |key: &str, message: String| {
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            let offset = text
+                .lines()
+                .scan(0usize, |pos, l| {
+                    let start = *pos;
+                    *pos += l.len() + 1;
+                    Some((start, l))
+                })
+                .find(|(_, l)| l.trim_start().starts_with(leaf))
+                .map_or(0, |(start, _)| start);
+            let (line, column, _) = locate(text, offset);
+            SpecError { path: path.to_string(), line, column, message: format!("key `{key}`: {message}") }
+        };
+        let name = &self.job.name;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(at_key("job.name", format!("{name:?}: expected letters, digits, `-` and `_` only (it names the run directory)")));
+        }
+        let lists = [
+            ("inputs.orders", &self.inputs.orders),
+            ("inputs.channel_transactions", &self.inputs.channel_transactions),
+            ("inputs.bank_entries", &self.inputs.bank_entries),
+            ("inputs.rates", &self.inputs.rates),
+            ("inputs.beneficiaries", &self.inputs.beneficiaries),
+        ];
+        for (key, list) in lists {
+            if list.is_empty() {
+                return Err(at_key(key, "expected at least one file".to_string()));
+            }
+        }
+        if self.job.reporting_currency.minor_units().is_none() {
+            return Err(at_key("job.reporting_currency", format!("{} has no minor unit: expected a currency that can be paid", self.job.reporting_currency)));
+        }
+        Ok(())
+    }
+
+    /// Every input as (role, path as written in the spec), in spec order.
+    pub fn inputs(&self) -> Vec<(InputRole, &Path)> {
+        let mut out = Vec::new();
+        let lists = [
+            (InputRole::Orders, &self.inputs.orders),
+            (InputRole::ChannelTransactions, &self.inputs.channel_transactions),
+            (InputRole::BankEntries, &self.inputs.bank_entries),
+            (InputRole::Rates, &self.inputs.rates),
+            (InputRole::Beneficiaries, &self.inputs.beneficiaries),
+        ];
+        for (role, list) in lists {
+            out.extend(list.iter().map(|p| (role, p.as_path())));
+        }
+        out
+    }
+}
+
+/// What an input file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InputRole {
+    Orders,
+    ChannelTransactions,
+    BankEntries,
+    Rates,
+    Beneficiaries,
+}
+
+impl InputRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputRole::Orders => "orders",
+            InputRole::ChannelTransactions => "channel_transactions",
+            InputRole::BankEntries => "bank_entries",
+            InputRole::Rates => "rates",
+            InputRole::Beneficiaries => "beneficiaries",
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset, and the trimmed text of that line.
+fn locate(text: &str, offset: usize) -> (usize, usize, String) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("").trim().to_string();
+    (line, column, line_text)
+}
+
+/// The JSON Schema of job specs, as committed in schemas/job.schema.json.
+pub fn job_schema_json() -> String {
+    let schema = schemars::schema_for!(JobSpec);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[job]
+name = "demo"
+reporting_currency = "EUR"
+
+[inputs]
+orders = ["o.csv"]
+channel_transactions = ["c.csv"]
+bank_entries = ["b.csv"]
+rates = ["r.csv"]
+beneficiaries = ["n.csv"]
+"#;
+
+    #[test]
+    fn defaults_apply() {
+        let spec = JobSpec::parse("job.toml", MINIMAL).unwrap();
+        assert_eq!(spec.job.rounding, RoundingMode::HalfEven);
+        assert_eq!(spec.fx.max_rate_age_days, 4);
+        assert_eq!(spec.output.dir, PathBuf::from("runs"));
+        assert_eq!(spec.inputs().len(), 5);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_file_line_and_key() {
+        let unknown = MINIMAL.replace("reporting_currency = \"EUR\"", "reporting_currency = \"EUR\"\nreportng = 1");
+        let err = JobSpec::parse("jobs/x.toml", &unknown).unwrap_err().to_string();
+        assert!(err.starts_with("jobs/x.toml:5:1: unknown field `reportng`"), "{err}");
+
+        let wrong = MINIMAL.replace("[inputs]", "[fx]\nmax_rate_age_days = \"four\"\n\n[inputs]");
+        let err = JobSpec::parse("jobs/x.toml", &wrong).unwrap_err().to_string();
+        assert!(err.starts_with("jobs/x.toml:7:21: invalid type: string \"four\", expected u32"), "{err}");
+        assert!(err.contains("max_rate_age_days"), "{err}");
+
+        let currency = MINIMAL.replace("\"EUR\"", "\"EURO\"");
+        let err = JobSpec::parse("jobs/x.toml", &currency).unwrap_err().to_string();
+        assert!(err.contains("unknown currency code \"EURO\""), "{err}");
+        assert!(err.contains("reporting_currency"), "{err}");
+
+        let name = MINIMAL.replace("\"demo\"", "\"../escape\"");
+        let err = JobSpec::parse("jobs/x.toml", &name).unwrap_err().to_string();
+        assert!(err.starts_with("jobs/x.toml:3:1: key `job.name`"), "{err}");
+
+        let empty = MINIMAL.replace("rates = [\"r.csv\"]", "rates = []");
+        let err = JobSpec::parse("jobs/x.toml", &empty).unwrap_err().to_string();
+        assert!(err.contains("key `inputs.rates`: expected at least one file"), "{err}");
+
+        let missing = MINIMAL.replace("reporting_currency = \"EUR\"\n", "");
+        let err = JobSpec::parse("jobs/x.toml", &missing).unwrap_err().to_string();
+        assert!(err.contains("missing field `reporting_currency`"), "{err}");
+    }
+
+    #[test]
+    fn committed_schema_is_up_to_date() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/job.schema.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        if std::env::var_os("SETTLE_UPDATE_SCHEMAS").is_some() {
+            std::fs::write(path, job_schema_json()).expect("write schema");
+            return;
+        }
+        assert!(
+            committed == job_schema_json(),
+            "schemas/job.schema.json is out of date: run `SETTLE_UPDATE_SCHEMAS=1 cargo test -p settle-job` and commit it"
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! Atomic output writes: a temp file in the same directory, fsync, rename, then fsync the directory.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+/// Prefix of settle's temp files; stale ones (from a crashed run) are removed before a run writes.
+pub const TEMP_PREFIX: &str = ".settle-";
+
+/// Writes `bytes` to `dir/name` so that `name` holds either its old content or all of the new bytes.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let mut temp = tempfile::Builder::new().prefix(&format!("{TEMP_PREFIX}{name}.")).suffix(".tmp").tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(dir.join(name)).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Makes a rename or a created entry in `dir` durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Removes temp files a crashed run left in `dir`.
+pub fn remove_stale_temps(dir: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_content_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(dir.path(), "a.csv", b"one\n").unwrap();
+        write_atomic(dir.path(), "a.csv", b"two\n").unwrap();
+        assert_eq!(fs::read(dir.path().join("a.csv")).unwrap(), b"two\n");
+        fs::write(dir.path().join(".settle-a.csv.x1.tmp"), b"half").unwrap();
+        remove_stale_temps(dir.path()).unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.csv")]);
+    }
+}
