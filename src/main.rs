@@ -1,1 +1,204 @@
-fn main(){}
+//! The `settle` command line: a thin layer over settle-job and settle-gen.
+//!
+//! Data goes to stdout, logs and errors to stderr. Exit codes: 0 everything settled, 1 completed with
+//! exceptions or open items, 2 error.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use settle_core::{Date, Decimal, parse_date};
+
+#[derive(Parser)]
+#[command(
+    name = "settle",
+    version,
+    about = "Deterministic settlement batch processor: reconcile orders, channel reports and bank statements, and compute payouts",
+    long_about = "settle runs a nightly settlement job: it reads orders, channel settlement reports, bank entries, \
+reference rates and beneficiaries, reconciles the money trail (stage A: order ↔ channel transaction; stage B: \
+channel payout batch ↔ bank credit), computes each beneficiary's payout, and writes a run directory with \
+summary.json, matches.csv, exceptions.csv, payouts.csv, conversions.csv and manifest.json.\n\n\
+Same inputs, job spec and settle version give byte-identical outputs.\n\n\
+Exit codes: 0 everything settled, 1 completed with exceptions or open items, 2 error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a job for one business date and write its run directory OUT/<job>/<business-date>/.
+    Run(RunArgs),
+    /// Generate a realistic day of any size (inputs, job.toml and truth.csv) for tests and benchmarks.
+    Gen(GenArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The job spec (TOML), e.g. jobs/demo.toml.
+    job: PathBuf,
+    /// The business date to settle (YYYY-MM-DD); overrides `job.business_date`.
+    #[arg(long, value_parser = parse_date_arg)]
+    date: Option<Date>,
+    /// Root of run directories; overrides `output.dir` of the job spec.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Recompute a business date that already has a run directory (outputs are byte-identical when
+    /// nothing changed).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct GenArgs {
+    /// Number of orders (sales); refunds, chargebacks and injected exceptions come on top or instead.
+    #[arg(long)]
+    orders: u64,
+    /// Seed of the generator: the same seed and options give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Directory to write into (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Business date of the generated job (2026-10-31 is a Saturday: rates fall back to Friday).
+    #[arg(long, value_parser = parse_date_arg, default_value = "2026-10-31")]
+    date: Date,
+    /// Name of the generated job.
+    #[arg(long, default_value = "gen")]
+    job_name: String,
+    /// Beneficiaries [default: max(10, orders / 200)].
+    #[arg(long)]
+    beneficiaries: Option<u64>,
+    /// Fraction of orders for each injected exception kind (count = round(orders × rate)).
+    #[arg(long, default_value = "0.005", value_parser = parse_rate)]
+    exception_rate: Decimal,
+    /// Overrides --exception-rate for orders with no channel transaction.
+    #[arg(long, value_parser = parse_rate)]
+    rate_no_channel_transaction: Option<Decimal>,
+    /// Overrides --exception-rate for channel charges whose order is missing.
+    #[arg(long, value_parser = parse_rate)]
+    rate_no_order: Option<Decimal>,
+    /// Overrides --exception-rate for channel amounts that differ from the order.
+    #[arg(long, value_parser = parse_rate)]
+    rate_amount_mismatch: Option<Decimal>,
+    /// Overrides --exception-rate for duplicated channel rows.
+    #[arg(long, value_parser = parse_rate)]
+    rate_duplicate: Option<Decimal>,
+    /// Overrides --exception-rate for chargebacks.
+    #[arg(long, value_parser = parse_rate)]
+    rate_chargeback: Option<Decimal>,
+    /// Bank credits short by a bank fee.
+    #[arg(long, default_value_t = 1)]
+    short_credits: u64,
+    /// Bank credits that are no channel payout (a customer's wire).
+    #[arg(long, default_value_t = 1)]
+    stray_credits: u64,
+}
+
+fn parse_date_arg(text: &str) -> Result<Date, String> {
+    parse_date(text).map_err(|e| e.to_string())
+}
+
+fn parse_rate(text: &str) -> Result<Decimal, String> {
+    let value: Decimal = text.trim().parse().map_err(|_| format!("{text:?}: expected a fraction such as 0.005"))?;
+    if value < Decimal::ZERO || value > Decimal::ONE {
+        return Err(format!("{text:?}: expected a fraction between 0 and 1"));
+    }
+    Ok(value)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Gen(args) => generate(args),
+    }
+}
+
+fn fail(message: &str, hint: Option<String>) -> ExitCode {
+    eprintln!("error: {message}");
+    if let Some(hint) = hint {
+        eprintln!("hint: {hint}");
+    }
+    ExitCode::from(2)
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let options = settle_job::RunOptions { date: args.date, out: args.out, force: args.force };
+    let outcome = match settle_job::run_job(&args.job, &options) {
+        Ok(outcome) => outcome,
+        Err(err) => return fail(&err.to_string(), err.hint()),
+    };
+    if outcome.replaced {
+        eprintln!("note: recomputed the existing run for {} (--force)", outcome.business_date);
+    }
+    let s = &outcome.summary;
+    println!("run directory  {}", outcome.run_dir.display());
+    println!("business date  {}", outcome.business_date);
+    for stage in ["A", "B"] {
+        let counts = &s["records_by_status"][stage];
+        println!(
+            "stage {stage}        {} matched, {} open, {} exception, {} rejected records; {} matches",
+            counts["matched"], counts["open"], counts["exception"], counts["rejected"], s["matches"][stage].as_u64().unwrap_or(0)
+        );
+    }
+    if let Some(reasons) = s["exceptions_by_reason"].as_object() {
+        for (reason, detail) in reasons {
+            println!("  {reason:<30} {} ({}, {})", detail["count"], detail["status"].as_str().unwrap_or(""), detail["severity"].as_str().unwrap_or(""));
+        }
+    }
+    let payouts = &s["payouts"];
+    let totals: Vec<String> = payouts["payable_totals"]
+        .as_object()
+        .map(|m| m.iter().map(|(c, a)| format!("{} {c}", a.as_str().unwrap_or(""))).collect())
+        .unwrap_or_default();
+    println!("payouts        {} ({}); payable {}", payouts["count"], summary_counts(&payouts["by_status"]), totals.join(", "));
+    if outcome.all_settled {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("completed with exceptions or open items: see exceptions.csv in the run directory");
+        ExitCode::from(1)
+    }
+}
+
+fn summary_counts(value: &serde_json::Value) -> String {
+    value
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+fn generate(args: GenArgs) -> ExitCode {
+    let base = args.exception_rate;
+    let options = settle_gen::GenOptions {
+        orders: args.orders,
+        seed: args.seed,
+        business_date: args.date,
+        beneficiaries: args.beneficiaries,
+        rates: settle_gen::InjectionRates {
+            no_channel_transaction: args.rate_no_channel_transaction.unwrap_or(base),
+            no_order: args.rate_no_order.unwrap_or(base),
+            amount_mismatch: args.rate_amount_mismatch.unwrap_or(base),
+            duplicate: args.rate_duplicate.unwrap_or(base),
+            chargeback: args.rate_chargeback.unwrap_or(base),
+        },
+        short_credits: args.short_credits,
+        stray_credits: args.stray_credits,
+        job_name: args.job_name,
+    };
+    match settle_gen::generate(&args.out, &options) {
+        Ok(report) => {
+            for (file, rows) in &report.files {
+                println!("{}  {rows} rows", args.out.join(file).display());
+            }
+            println!("{}", args.out.join("job.toml").display());
+            for (kind, count) in &report.injected {
+                eprintln!("injected {kind}: {count}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err.to_string(), None),
+    }
+}

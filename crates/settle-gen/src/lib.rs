@@ -1,1 +1,557 @@
+//! settle-gen: a realistic settlement day of any size in settle's canonical layouts, with exceptions
+//! injected at configurable rates and `truth.csv` listing the expected outcome of every record.
+//!
+//! Streaming: orders and channel rows are written as they are drawn; what is kept in memory is bounded by
+//! the number of payout batches (channels × days) and beneficiaries, not by the number of orders. Same
+//! options and seed ⇒ same bytes (settle's own PRNG, no clock, no hash-map order).
+#![forbid(unsafe_code)]
 
+mod rng;
+mod world;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use settle_core::{Calendar, Currency, Date, Decimal, Money, RoundingMode, format_minor};
+use settle_fx::RateTable;
+
+pub use rng::Rng;
+use world::{CHANNELS, CURRENCIES, Channel, beneficiary_for};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    pub orders: u64,
+    pub seed: u64,
+    /// The business date the generated job settles (default in the CLI: 2026-10-31, a Saturday).
+    pub business_date: Date,
+    /// Beneficiaries; default max(10, orders / 200).
+    pub beneficiaries: Option<u64>,
+    /// Fraction of orders for each injected exception kind (overridable per kind).
+    pub rates: InjectionRates,
+    /// How many bank credits are short by a bank fee.
+    pub short_credits: u64,
+    /// How many bank credits carry no channel payout reference (a customer's wire).
+    pub stray_credits: u64,
+    pub job_name: String,
+}
+
+/// Per-kind injection rates, each a fraction of the orders in [0, 1]; counts are round(orders × rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InjectionRates {
+    pub no_channel_transaction: Decimal,
+    pub no_order: Decimal,
+    pub amount_mismatch: Decimal,
+    pub duplicate: Decimal,
+    pub chargeback: Decimal,
+}
+
+impl InjectionRates {
+    pub fn uniform(rate: Decimal) -> InjectionRates {
+        InjectionRates { no_channel_transaction: rate, no_order: rate, amount_mismatch: rate, duplicate: rate, chargeback: rate }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("writing {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("writing {path}: {source}")]
+    Csv { path: String, source: csv::Error },
+}
+
+/// What was generated.
+#[derive(Debug, Clone, Default)]
+pub struct GenReport {
+    /// (file name, rows excluding the header)
+    pub files: Vec<(String, u64)>,
+    /// Injected counts per truth reason.
+    pub injected: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Normal,
+    NoChannelTransaction,
+    NoOrder,
+    AmountMismatch,
+    Duplicate,
+    Chargeback,
+}
+
+const FATES: [Fate; 5] = [Fate::NoChannelTransaction, Fate::NoOrder, Fate::AmountMismatch, Fate::Duplicate, Fate::Chargeback];
+
+struct Out {
+    dir: PathBuf,
+    name: &'static str,
+    writer: csv::Writer<BufWriter<File>>,
+    rows: u64,
+}
+
+impl Out {
+    fn create(dir: &Path, name: &'static str, header: &[&str]) -> Result<Out, GenError> {
+        let path = dir.join(format!(".{name}.gen-tmp"));
+        let file = File::create(&path).map_err(|source| GenError::Io { path: path.display().to_string(), source })?;
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(BufWriter::with_capacity(1 << 20, file));
+        writer.write_record(header).map_err(|source| GenError::Csv { path: name.into(), source })?;
+        Ok(Out { dir: dir.to_path_buf(), name, writer, rows: 0 })
+    }
+
+    fn row<I, T>(&mut self, fields: I) -> Result<u64, GenError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.writer.write_record(fields).map_err(|source| GenError::Csv { path: self.name.into(), source })?;
+        self.rows += 1;
+        Ok(self.rows + 1) // the physical line of this row (header is line 1)
+    }
+
+    fn finish(self, report: &mut GenReport) -> Result<(), GenError> {
+        let temp = self.dir.join(format!(".{}.gen-tmp", self.name));
+        let io = |source| GenError::Io { path: temp.display().to_string(), source };
+        let mut inner = self.writer.into_inner().map_err(|e| io(e.into_error()))?;
+        inner.flush().map_err(io)?;
+        inner.get_ref().sync_all().map_err(io)?;
+        fs::rename(&temp, self.dir.join(self.name)).map_err(io)?;
+        report.files.push((self.name.to_string(), self.rows));
+        Ok(())
+    }
+}
+
+fn count_for(orders: u64, rate: Decimal, what: &str) -> Result<u64, GenError> {
+    if rate < Decimal::ZERO || rate > Decimal::ONE {
+        return Err(GenError::Invalid(format!("rate for {what} is {rate}: expected a fraction between 0 and 1")));
+    }
+    let count = (Decimal::from(orders) * rate).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    u64::try_from(count.mantissa()).map_err(|_| GenError::Invalid(format!("rate for {what} gives a negative count")))
+}
+
+fn round(money: Money) -> Money {
+    money.round_to_minor(RoundingMode::HalfEven).expect("generated currencies have minor units")
+}
+
+/// The channel's booking of one presentment amount: gross, fee and net in its settlement currency.
+fn channel_amounts(
+    table: &RateTable,
+    channel: &Channel,
+    presentment: Money,
+    date: Date,
+    with_fee: bool,
+) -> (Money, Money, Money) {
+    let settlement = channel.settlement_currency();
+    let gross = if presentment.currency() == settlement {
+        presentment
+    } else {
+        let rate = table.lookup(presentment.currency(), settlement, date, 7).expect("generated rates cover every booking date").rate;
+        // The channel's applied rate is the reference rate less its FX markup.
+        let applied = rate * (Decimal::ONE - channel.fx_markup());
+        round(Money::new(presentment.amount() * applied, settlement))
+    };
+    let fee = if with_fee {
+        round(Money::new(gross.amount().abs() * channel.fee_rate() + channel.fee_fixed(), settlement))
+    } else {
+        Money::zero(settlement)
+    };
+    let net = gross.checked_sub(&fee).expect("small amounts");
+    (gross, fee, net)
+}
+
+/// The order a channel row belongs to.
+#[derive(Clone, Copy)]
+struct OrderRow<'a> {
+    id: &'a str,
+    beneficiary: &'a str,
+    channel: usize,
+    date: Date,
+}
+
+struct WrittenRow {
+    fields: Vec<String>,
+    record_id: String,
+}
+
+/// The streamed outputs of the order loop, and the payout batches they add up to.
+struct DayWriters {
+    orders: Out,
+    channel: Out,
+    truth: Out,
+    seed: u64,
+    /// (channel index, booking date) → (batch id, net, transactions)
+    batches: BTreeMap<(usize, Date), (String, Money, u64)>,
+}
+
+impl DayWriters {
+    fn order(&mut self, order: &OrderRow<'_>, kind: &str, amount: Money, expected: &str) -> Result<(), GenError> {
+        let channel = &CHANNELS[order.channel];
+        self.orders.row([
+            order.id,
+            kind,
+            order.beneficiary,
+            channel.name,
+            &order.date.to_string(),
+            &money_fields(amount),
+            amount.currency().code(),
+        ])?;
+        self.truth.row(["A", "order", order.id, expected])?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transaction(
+        &mut self,
+        order: &OrderRow<'_>,
+        kind: &str,
+        presentment: Money,
+        (gross, fee, net): (Money, Money, Money),
+        booking: Date,
+        expected: &str,
+        rng: &mut Rng,
+    ) -> Result<WrittenRow, GenError> {
+        let channel = &CHANNELS[order.channel];
+        let tx_id = channel.transaction_id(rng);
+        let batch_id = channel.batch_id(self.seed, booking);
+        let fields = vec![
+            channel.name.to_string(),
+            tx_id.clone(),
+            kind.to_string(),
+            order.id.to_string(),
+            booking.to_string(),
+            money_fields(presentment),
+            presentment.currency().code().to_string(),
+            money_fields(gross),
+            money_fields(fee),
+            money_fields(net),
+            net.currency().code().to_string(),
+            batch_id.clone(),
+        ];
+        self.channel.row(&fields)?;
+        let record_id = format!("{}:{tx_id}", channel.name);
+        self.truth.row(["A", "channel_transaction", &record_id, expected])?;
+        let batch = self.batches.entry((order.channel, booking)).or_insert_with(|| (batch_id, Money::zero(net.currency()), 0));
+        batch.1 = batch.1.checked_add(&net).expect("batch sums stay far below 10^28");
+        batch.2 += 1;
+        Ok(WrittenRow { fields, record_id })
+    }
+}
+
+fn money_fields(m: Money) -> String {
+    format_minor(m.amount(), m.currency())
+}
+
+/// Generates a day into `dir` (created if missing).
+pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError> {
+    if options.orders == 0 {
+        return Err(GenError::Invalid("--orders must be at least 1".into()));
+    }
+    if options.job_name.is_empty() || !options.job_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(GenError::Invalid(format!("job name {:?}: expected letters, digits, - and _", options.job_name)));
+    }
+    fs::create_dir_all(dir).map_err(|source| GenError::Io { path: dir.display().to_string(), source })?;
+    let mut report = GenReport::default();
+    let rng = Rng::new(options.seed);
+    let calendar = Calendar::target2();
+    let d = options.business_date;
+    let day = |n: i64| d.checked_sub(jiff::Span::new().days(n)).expect("dates near the business date");
+
+    // Rates: every TARGET2 business day of the 21 days up to the business date.
+    let mut rates_out = Out::create(dir, "rates.csv", &["date", "base", "quote", "rate", "source"])?;
+    let mut rate_rows = Vec::new();
+    let mut rate_rng = rng.fork(1);
+    let mut levels: Vec<Decimal> = CURRENCIES.iter().map(|c| c.eur_rate()).collect();
+    for back in (0..=21).rev() {
+        let date = day(back);
+        if !calendar.is_business_day(date) {
+            continue;
+        }
+        for (c, level) in CURRENCIES.iter().zip(levels.iter_mut()) {
+            if c.code == "EUR" {
+                continue;
+            }
+            // A random walk of at most ±0.4 % a day, rounded to the publisher's precision.
+            let step = Decimal::new(rate_rng.range(-40, 40), 4);
+            *level = (*level * (Decimal::ONE + step)).round_dp(c.rate_dp);
+            rates_out.row([date.to_string().as_str(), "EUR", c.code, &level.to_string(), c.rate_source])?;
+            rate_rows.push(settle_core::Rate {
+                date,
+                base: Currency::from_code("EUR").expect("EUR"),
+                quote: c.currency(),
+                rate: *level,
+                source: c.rate_source.to_string(),
+                provenance: settle_core::Provenance::line("rates.csv", rates_out.rows + 1),
+            });
+        }
+    }
+    rates_out.finish(&mut report)?;
+    let table = RateTable::new(rate_rows).expect("generated rates do not conflict");
+
+    // Beneficiaries.
+    let beneficiary_count = options.beneficiaries.unwrap_or((options.orders / 200).max(10)).max(1);
+    let mut ben_out = Out::create(dir, "beneficiaries.csv", &["beneficiary_id", "legal_name", "country", "iban", "bic", "payout_currency"])?;
+    for index in 0..beneficiary_count {
+        let b = beneficiary_for(&rng, index);
+        ben_out.row([b.id.as_str(), &b.legal_name, b.country, &b.iban, &b.bic, b.currency])?;
+    }
+    ben_out.finish(&mut report)?;
+
+    // Orders and channel rows, streamed.
+    let mut counts: Vec<u64> = vec![
+        count_for(options.orders, options.rates.no_channel_transaction, "no_channel_transaction")?,
+        count_for(options.orders, options.rates.no_order, "no_order")?,
+        count_for(options.orders, options.rates.amount_mismatch, "amount_mismatch")?,
+        count_for(options.orders, options.rates.duplicate, "duplicate")?,
+        count_for(options.orders, options.rates.chargeback, "chargeback")?,
+    ];
+    if counts.iter().sum::<u64>() > options.orders {
+        return Err(GenError::Invalid("the injection rates add up to more than all orders".into()));
+    }
+    let orders_out = Out::create(dir, "orders.csv", &["order_id", "kind", "beneficiary_id", "channel", "order_date", "amount", "currency"])?;
+    let tx_out = Out::create(
+        dir,
+        "channel_transactions.csv",
+        &[
+            "channel",
+            "transaction_id",
+            "kind",
+            "order_id",
+            "booking_date",
+            "presentment_amount",
+            "presentment_currency",
+            "gross",
+            "fee",
+            "net",
+            "settlement_currency",
+            "payout_batch_id",
+        ],
+    )?;
+    let truth = Out::create(dir, "truth.csv", &["stage", "record_kind", "record_id", "expected"])?;
+    let mut day_out = DayWriters { orders: orders_out, channel: tx_out, truth, seed: options.seed, batches: BTreeMap::new() };
+    let mut order_rng = rng.fork(2);
+    let mut remaining = options.orders;
+    let channel_weights: Vec<u64> = CHANNELS.iter().map(|c| c.weight).collect();
+    let currency_weights: Vec<u64> = CURRENCIES.iter().map(|c| c.weight).collect();
+    let mut injected: BTreeMap<String, u64> = BTreeMap::new();
+    let mut note = |name: &str| *injected.entry(name.to_string()).or_default() += 1;
+    for i in 0..options.orders {
+        // Exact injection counts by sequential selection: fate j with probability remaining_j / remaining.
+        let mut pick = order_rng.below(remaining);
+        let mut fate = Fate::Normal;
+        for (j, count) in counts.iter_mut().enumerate() {
+            if pick < *count {
+                fate = FATES[j];
+                *count -= 1;
+                break;
+            }
+            pick -= *count;
+        }
+        remaining -= 1;
+        let ch = order_rng.weighted(&channel_weights);
+        let channel = &CHANNELS[ch];
+        let cur = &CURRENCIES[order_rng.weighted(&currency_weights)];
+        let amount = Money::from_minor_units(i128::from(order_rng.range(cur.min_minor, cur.max_minor)), cur.currency()).expect("small");
+        let date = day(3 - i64::try_from(i * 3 / options.orders).expect("small"));
+        let beneficiary = format!("B{:05}", order_rng.below(beneficiary_count) + 1);
+        let order_id = format!("O{}-{:08}", d.strftime("%y%m%d"), i + 1);
+        let order = OrderRow { id: &order_id, beneficiary: &beneficiary, channel: ch, date };
+        let amounts = channel_amounts(&table, channel, amount, date, true);
+        match fate {
+            Fate::NoChannelTransaction => {
+                day_out.order(&order, "sale", amount, "no_channel_transaction")?;
+                note("no_channel_transaction");
+            }
+            Fate::NoOrder => {
+                day_out.transaction(&order, "charge", amount, amounts, date, "no_order", &mut order_rng)?;
+                note("no_order");
+            }
+            Fate::AmountMismatch => {
+                day_out.order(&order, "sale", amount, "amount_mismatch")?;
+                let bump = Money::from_minor_units((amount.to_minor_units().expect("minor") / 100).max(1), amount.currency()).expect("small");
+                let captured = amount.checked_add(&bump).expect("small");
+                let amounts = channel_amounts(&table, channel, captured, date, true);
+                day_out.transaction(&order, "charge", captured, amounts, date, "amount_mismatch", &mut order_rng)?;
+                note("amount_mismatch");
+            }
+            Fate::Normal | Fate::Duplicate | Fate::Chargeback => {
+                day_out.order(&order, "sale", amount, "matched")?;
+                let row = day_out.transaction(&order, "charge", amount, amounts, date, "matched", &mut order_rng)?;
+                if fate == Fate::Duplicate {
+                    // The channel's export repeats the row: same id, same content, not in the batch twice.
+                    day_out.channel.row(&row.fields)?;
+                    day_out.truth.row(["A", "channel_transaction", &row.record_id, "duplicate_channel_transaction"])?;
+                    note("duplicate_channel_transaction");
+                } else if fate == Fate::Chargeback {
+                    // The dispute lands in the latest batch: the whole gross back, plus the channel's dispute fee.
+                    let gross = amounts.0.neg();
+                    let fee = Money::new(channel.dispute_fee(), gross.currency());
+                    let net = gross.checked_sub(&fee).expect("small");
+                    day_out.transaction(&order, "chargeback", amount.neg(), (gross, fee, net), day(1), "chargeback", &mut order_rng)?;
+                    note("chargeback");
+                } else if order_rng.chance(3, 100) {
+                    // A refund the same day: our refund record and the channel's, half or all of the sale.
+                    let sale_minor = amount.to_minor_units().expect("minor");
+                    let refund_minor = if order_rng.chance(1, 2) { sale_minor } else { (sale_minor / 2).max(1) };
+                    let refund = Money::from_minor_units(-refund_minor, amount.currency()).expect("small");
+                    let refund_id = format!("{order_id}-R1");
+                    let refund_order = OrderRow { id: &refund_id, ..order };
+                    day_out.order(&refund_order, "refund", refund, "matched")?;
+                    let amounts = channel_amounts(&table, channel, refund, date, false);
+                    day_out.transaction(&refund_order, "refund", refund, amounts, date, "matched", &mut order_rng)?;
+                    note("refund (matched, not an exception)");
+                }
+            }
+        }
+    }
+    let DayWriters { orders: orders_out, channel: mut tx_out, mut truth, mut batches, .. } = day_out;
+    // One channel fee row per channel, in its latest batch (not linked to an order; stage B only).
+    for (ch_index, channel) in CHANNELS.iter().enumerate() {
+        let latest = day(1);
+        let fee = Money::new(channel.monthly_fee(), channel.settlement_currency());
+        let zero = Money::zero(channel.settlement_currency());
+        let batch = channel.batch_id(options.seed, latest);
+        tx_out.row([
+            channel.name,
+            &format!("{}-fee-{}", channel.name, latest.strftime("%Y%m")),
+            "fee",
+            "",
+            &latest.to_string(),
+            &money_fields(zero),
+            zero.currency().code(),
+            &money_fields(zero),
+            &money_fields(fee),
+            &money_fields(fee.neg()),
+            fee.currency().code(),
+            &batch,
+        ])?;
+        let entry = batches.entry((ch_index, latest)).or_insert_with(|| (batch.clone(), zero, 0));
+        entry.1 = entry.1.checked_sub(&fee).expect("small");
+        entry.2 += 1;
+    }
+    orders_out.finish(&mut report)?;
+    tx_out.finish(&mut report)?;
+
+    // Bank credits: each batch is paid out on the next business day after its booking date; those not
+    // yet booked by the business date have no bank credit yet.
+    let mut bank_out = Out::create(
+        dir,
+        "bank_entries.csv",
+        &["account_id", "entry_id", "booking_date", "value_date", "direction", "amount", "currency", "reference", "counterparty_name", "remittance_info"],
+    )?;
+    let mut bank_rng = rng.fork(3);
+    let credited: Vec<(usize, Date)> = batches
+        .iter()
+        .filter(|((_, date), (_, net, _))| {
+            calendar.add_business_days(*date, 1).map(|c| c <= d).unwrap_or(false) && net.amount() > Decimal::ZERO
+        })
+        .map(|(key, _)| *key)
+        .collect();
+    if options.short_credits > credited.len() as u64 {
+        return Err(GenError::Invalid(format!(
+            "--short-credits {} but only {} batches are credited by the business date",
+            options.short_credits,
+            credited.len()
+        )));
+    }
+    // Choose the short credits by selection sampling over the credited batches.
+    let mut short_left = options.short_credits;
+    let mut short: Vec<bool> = Vec::with_capacity(credited.len());
+    for (k, _) in credited.iter().enumerate() {
+        let left = (credited.len() - k) as u64;
+        let take = bank_rng.below(left) < short_left;
+        if take {
+            short_left -= 1;
+        }
+        short.push(take);
+    }
+    let mut entries: Vec<(Date, usize, Vec<String>, [String; 4])> = Vec::new();
+    for ((ch_index, date), (batch_id, net, _)) in &batches {
+        let channel = &CHANNELS[*ch_index];
+        let key = (*ch_index, *date);
+        let Some(position) = credited.iter().position(|k| *k == key) else {
+            truth.row(["B", "payout_batch", &format!("{}:{batch_id}", channel.name), "no_bank_credit"])?;
+            continue;
+        };
+        let booking = calendar.add_business_days(*date, 1).expect("near dates");
+        let (amount, expected) = if short[position] {
+            let bank_fee = Money::new(channel.bank_fee(), net.currency());
+            *injected.entry("amount_mismatch (bank fee)".to_string()).or_default() += 1;
+            (net.checked_sub(&bank_fee).expect("small"), "amount_mismatch")
+        } else {
+            (*net, "matched")
+        };
+        truth.row(["B", "payout_batch", &format!("{}:{batch_id}", channel.name), expected])?;
+        entries.push((
+            booking,
+            *ch_index,
+            vec![
+                booking.to_string(),
+                booking.to_string(),
+                "CRDT".into(),
+                money_fields(amount),
+                amount.currency().code().into(),
+                batch_id.clone(),
+                channel.payer_name.into(),
+                format!("{} {batch_id}", channel.remittance_prefix),
+            ],
+            [String::new(), String::new(), String::new(), expected.to_string()],
+        ));
+    }
+    for s in 0..options.stray_credits {
+        let booking = calendar.on_or_before(day(1)).expect("near dates");
+        let amount = Money::from_minor_units(i128::from(bank_rng.range(10_000, 500_000)), CHANNELS[0].settlement_currency()).expect("small");
+        let reference = format!("INV-{}-{:04}", d.strftime("%Y"), bank_rng.range(1, 9999));
+        entries.push((
+            booking,
+            0,
+            vec![
+                booking.to_string(),
+                booking.to_string(),
+                "CRDT".into(),
+                money_fields(amount),
+                amount.currency().code().into(),
+                reference.clone(),
+                world::STRAY_PAYERS[usize::try_from(s).unwrap_or(0) % world::STRAY_PAYERS.len()].into(),
+                format!("Payment {reference}"),
+            ],
+            [String::new(), String::new(), String::new(), "no_payout_batch".to_string()],
+        ));
+        *injected.entry("no_payout_batch".to_string()).or_default() += 1;
+    }
+    entries.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut sequence: BTreeMap<(usize, Date), u64> = BTreeMap::new();
+    for (booking, ch_index, fields, truth_fields) in entries {
+        let account = CHANNELS[ch_index].account;
+        let seq = sequence.entry((ch_index, booking)).or_default();
+        *seq += 1;
+        let entry_id = format!("{}{:05}", booking.strftime("%Y%m%d"), seq);
+        let mut row = vec![account.to_string(), entry_id.clone()];
+        row.extend(fields);
+        bank_out.row(&row)?;
+        truth.row(["B", "bank_entry", &format!("{account}:{entry_id}"), &truth_fields[3]])?;
+    }
+    bank_out.finish(&mut report)?;
+    truth.finish(&mut report)?;
+
+    let job = format!(
+        "# Generated by `settle gen --orders {} --seed {}`: a day in settle's canonical layouts.\n\
+         # Run it with `settle run job.toml` (paths are relative to this file); truth.csv lists the\n\
+         # expected outcome of every record.\n\
+         [job]\nname = \"{}\"\nbusiness_date = \"{}\"\nreporting_currency = \"EUR\"\nrounding = \"half-even\"\ncalendar = \"target2\"\n\n\
+         [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\"channel_transactions.csv\"]\nbank_entries = [\"bank_entries.csv\"]\n\
+         rates = [\"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\n\n\
+         [fx]\nmax_rate_age_days = 4\n\n[payouts]\nexecution_offset_business_days = 1\n\n[output]\ndir = \"runs\"\n",
+        options.orders,
+        options.seed,
+        options.job_name,
+        d
+    );
+    let job_path = dir.join("job.toml");
+    fs::write(&job_path, job).map_err(|source| GenError::Io { path: job_path.display().to_string(), source })?;
+    report.injected = injected;
+    Ok(report)
+}

@@ -106,6 +106,22 @@ struct InputFile {
     parsed: Parsed,
 }
 
+/// Removes `.` and `dir/..` pairs lexically (for the paths settle prints; symlinks are not resolved).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -137,7 +153,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         Some(out) => out.clone(),
         None => base.join(&spec.output.dir),
     };
-    let run_dir = out_root.join(&spec.job.name).join(business_date.to_string());
+    let run_dir = normalize(&out_root.join(&spec.job.name).join(business_date.to_string()));
     let manifest_path = run_dir.join("manifest.json");
     let replaced = manifest_path.exists();
     if replaced && !options.force {

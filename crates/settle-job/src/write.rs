@@ -11,6 +11,12 @@ pub const TEMP_PREFIX: &str = ".settle-";
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let mut temp = tempfile::Builder::new().prefix(&format!("{TEMP_PREFIX}{name}.")).suffix(".tmp").tempfile_in(dir)?;
     temp.write_all(bytes)?;
+    // tempfile creates 0600; outputs are ordinary files (0644 before the umask of the directory's owner).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file().set_permissions(fs::Permissions::from_mode(0o644))?;
+    }
     temp.as_file().sync_all()?;
     temp.persist(dir.join(name)).map_err(|e| e.error)?;
     sync_dir(dir)
