@@ -4,6 +4,8 @@
 //! exceptions or open items, 2 error.
 #![forbid(unsafe_code)]
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -135,18 +137,30 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("note: recomputed the existing run for {} (--force)", outcome.business_date);
     }
     let s = &outcome.summary;
-    println!("run directory  {}", outcome.run_dir.display());
-    println!("business date  {}", outcome.business_date);
+    let mut out = String::new();
+    let _ = writeln!(out, "run directory  {}", outcome.run_dir.display());
+    let _ = writeln!(out, "business date  {}", outcome.business_date);
     for stage in ["A", "B"] {
         let counts = &s["records_by_status"][stage];
-        println!(
+        let _ = writeln!(
+            out,
             "stage {stage}        {} matched, {} open, {} exception, {} rejected records; {} matches",
-            counts["matched"], counts["open"], counts["exception"], counts["rejected"], s["matches"][stage].as_u64().unwrap_or(0)
+            counts["matched"],
+            counts["open"],
+            counts["exception"],
+            counts["rejected"],
+            s["matches"][stage].as_u64().unwrap_or(0)
         );
     }
     if let Some(reasons) = s["exceptions_by_reason"].as_object() {
         for (reason, detail) in reasons {
-            println!("  {reason:<30} {} ({}, {})", detail["count"], detail["status"].as_str().unwrap_or(""), detail["severity"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "  {reason:<30} {} ({}, {})",
+                detail["count"],
+                detail["status"].as_str().unwrap_or(""),
+                detail["severity"].as_str().unwrap_or("")
+            );
         }
     }
     let payouts = &s["payouts"];
@@ -154,13 +168,26 @@ fn run(args: RunArgs) -> ExitCode {
         .as_object()
         .map(|m| m.iter().map(|(c, a)| format!("{} {c}", a.as_str().unwrap_or(""))).collect())
         .unwrap_or_default();
-    println!("payouts        {} ({}); payable {}", payouts["count"], summary_counts(&payouts["by_status"]), totals.join(", "));
+    let _ = writeln!(
+        out,
+        "payouts        {} ({}); payable {}",
+        payouts["count"],
+        summary_counts(&payouts["by_status"]),
+        totals.join(", ")
+    );
+    print_data(&out);
     if outcome.all_settled {
         ExitCode::SUCCESS
     } else {
         eprintln!("completed with exceptions or open items: see exceptions.csv in the run directory");
         ExitCode::from(1)
     }
+}
+
+/// Writes data to stdout; a closed pipe (`settle run … | head`) is not an error worth a panic.
+fn print_data(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }
 
 fn summary_counts(value: &serde_json::Value) -> String {
@@ -190,10 +217,12 @@ fn generate(args: GenArgs) -> ExitCode {
     };
     match settle_gen::generate(&args.out, &options) {
         Ok(report) => {
+            let mut out = String::new();
             for (file, rows) in &report.files {
-                println!("{}  {rows} rows", args.out.join(file).display());
+                let _ = writeln!(out, "{}  {rows} rows", args.out.join(file).display());
             }
-            println!("{}", args.out.join("job.toml").display());
+            let _ = writeln!(out, "{}", args.out.join("job.toml").display());
+            print_data(&out);
             for (kind, count) in &report.injected {
                 eprintln!("injected {kind}: {count}");
             }

@@ -124,11 +124,7 @@ pub fn parse_amount(
     currency: Currency,
     extra: ExtraDigits,
 ) -> Result<Money, AmountError> {
-    let fail = |problem: AmountProblem| AmountError {
-        text: text.to_string(),
-        problem,
-        expected: format.describe(),
-    };
+    let fail = |problem: AmountProblem| AmountError { text: text.to_string(), problem, expected: format.describe() };
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(fail(AmountProblem::Empty));
@@ -306,7 +302,10 @@ mod tests {
             assert!(message.contains("expected digits with"), "{message}");
         }
         let err = parse_amount("0.5", AmountFormat::POINT, cur("JPY"), ExtraDigits::Reject).unwrap_err();
-        assert_eq!(err.to_string(), "invalid amount \"0.5\": 1 fraction digits, but the currency has 0 minor units; expected digits with '.' as decimal separator, no thousands separator, e.g. 1234.56");
+        assert_eq!(
+            err.to_string(),
+            "invalid amount \"0.5\": 1 fraction digits, but the currency has 0 minor units; expected digits with '.' as decimal separator, no thousands separator, e.g. 1234.56"
+        );
         let allowed = parse_amount("1.23456", AmountFormat::POINT, cur("EUR"), ExtraDigits::Allow).unwrap();
         assert_eq!(allowed.amount().to_string(), "1.23456");
     }

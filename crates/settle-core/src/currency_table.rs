@@ -28,7 +28,7 @@ pub(crate) const TABLE: &[Row] = &[
     ("BAM", 977, Some(2), true),
     ("BBD", 52, Some(2), true),
     ("BDT", 50, Some(2), true),
-    ("BEF", 56, Some(0), false), // Belgian franc, euro 2002
+    ("BEF", 56, Some(0), false),  // Belgian franc, euro 2002
     ("BGN", 975, Some(2), false), // Bulgarian lev, euro 2026-01-01
     ("BHD", 48, Some(3), true),
     ("BIF", 108, Some(0), true),

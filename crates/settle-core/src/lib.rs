@@ -7,9 +7,9 @@
 
 pub mod amount;
 pub mod calendar;
-pub mod iban;
 pub mod currency;
 mod currency_table;
+pub mod iban;
 pub mod money;
 pub mod records;
 

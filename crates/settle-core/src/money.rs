@@ -167,7 +167,11 @@ impl Money {
     pub fn to_minor_units(&self) -> Result<i128, MoneyError> {
         let units = self.minor_units()?;
         if !self.is_in_minor_units()? {
-            return Err(MoneyError::NotInMinorUnits { amount: self.amount, currency: self.currency, minor_units: units });
+            return Err(MoneyError::NotInMinorUnits {
+                amount: self.amount,
+                currency: self.currency,
+                minor_units: units,
+            });
         }
         let mut scaled = self.amount;
         scaled.rescale(u32::from(units));

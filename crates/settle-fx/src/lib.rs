@@ -21,18 +21,23 @@ pub enum FxError {
         "no {from}/{to} rate on {requested} or in the {max_age_days} calendar days before it (directly, inverted, or crossed through a common base)"
     )]
     NoRate { from: Currency, to: Currency, requested: Date, max_age_days: u32 },
-    #[error("conflicting rates for {base}/{quote} on {date}: {first} at {first_at} and {second} at {second_at}")]
-    Conflict {
-        date: Date,
-        base: Currency,
-        quote: Currency,
-        first: Decimal,
-        first_at: Provenance,
-        second: Decimal,
-        second_at: Provenance,
-    },
+    #[error("{0}")]
+    Conflict(Box<RateConflict>),
     #[error("converting {money}: {source}")]
     Money { money: Money, source: MoneyError },
+}
+
+/// Two different rates for the same pair and date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("conflicting rates for {base}/{quote} on {date}: {first} at {first_at} and {second} at {second_at}")]
+pub struct RateConflict {
+    pub date: Date,
+    pub base: Currency,
+    pub quote: Currency,
+    pub first: Decimal,
+    pub first_at: Provenance,
+    pub second: Decimal,
+    pub second_at: Provenance,
 }
 
 /// How a rate was derived from the table.
@@ -131,7 +136,7 @@ impl RateTable {
             let day = table.by_date.entry(rate.date).or_default();
             match day.get(&(rate.base, rate.quote)) {
                 Some(existing) if existing.rate != rate.rate => {
-                    return Err(FxError::Conflict {
+                    return Err(FxError::Conflict(Box::new(RateConflict {
                         date: rate.date,
                         base: rate.base,
                         quote: rate.quote,
@@ -139,7 +144,7 @@ impl RateTable {
                         first_at: existing.provenance.clone(),
                         second: rate.rate,
                         second_at: rate.provenance,
-                    });
+                    })));
                 }
                 Some(_) => {}
                 None => {
@@ -215,7 +220,13 @@ impl RateTable {
     }
 
     /// Converts `money` into `to` at the rate for `date` under `policy`.
-    pub fn convert(&self, money: Money, to: Currency, date: Date, policy: ConversionPolicy) -> Result<Conversion, FxError> {
+    pub fn convert(
+        &self,
+        money: Money,
+        to: Currency,
+        date: Date,
+        policy: ConversionPolicy,
+    ) -> Result<Conversion, FxError> {
         let rate = self.lookup(money.currency(), to, date, policy.max_rate_age_days)?;
         convert_at(money, rate, policy.rounding)
     }
@@ -291,8 +302,13 @@ mod tests {
 
     #[test]
     fn conflicting_rates_are_an_error_and_duplicates_are_not() {
-        assert!(RateTable::new([rate("2026-10-30", "EUR", "USD", "1.0862"), rate("2026-10-30", "EUR", "USD", "1.08620")]).is_ok());
-        let err = RateTable::new([rate("2026-10-30", "EUR", "USD", "1.0862"), rate("2026-10-30", "EUR", "USD", "1.0863")]).unwrap_err();
+        assert!(
+            RateTable::new([rate("2026-10-30", "EUR", "USD", "1.0862"), rate("2026-10-30", "EUR", "USD", "1.08620")])
+                .is_ok()
+        );
+        let err =
+            RateTable::new([rate("2026-10-30", "EUR", "USD", "1.0862"), rate("2026-10-30", "EUR", "USD", "1.0863")])
+                .unwrap_err();
         assert!(err.to_string().starts_with("conflicting rates for EUR/USD on 2026-10-30"));
     }
 

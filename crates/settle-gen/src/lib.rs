@@ -50,7 +50,13 @@ pub struct InjectionRates {
 
 impl InjectionRates {
     pub fn uniform(rate: Decimal) -> InjectionRates {
-        InjectionRates { no_channel_transaction: rate, no_order: rate, amount_mismatch: rate, duplicate: rate, chargeback: rate }
+        InjectionRates {
+            no_channel_transaction: rate,
+            no_order: rate,
+            amount_mismatch: rate,
+            duplicate: rate,
+            chargeback: rate,
+        }
     }
 }
 
@@ -83,7 +89,8 @@ enum Fate {
     Chargeback,
 }
 
-const FATES: [Fate; 5] = [Fate::NoChannelTransaction, Fate::NoOrder, Fate::AmountMismatch, Fate::Duplicate, Fate::Chargeback];
+const FATES: [Fate; 5] =
+    [Fate::NoChannelTransaction, Fate::NoOrder, Fate::AmountMismatch, Fate::Duplicate, Fate::Chargeback];
 
 struct Out {
     dir: PathBuf,
@@ -129,7 +136,8 @@ fn count_for(orders: u64, rate: Decimal, what: &str) -> Result<u64, GenError> {
     if rate < Decimal::ZERO || rate > Decimal::ONE {
         return Err(GenError::Invalid(format!("rate for {what} is {rate}: expected a fraction between 0 and 1")));
     }
-    let count = (Decimal::from(orders) * rate).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    let count =
+        (Decimal::from(orders) * rate).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven);
     u64::try_from(count.mantissa()).map_err(|_| GenError::Invalid(format!("rate for {what} gives a negative count")))
 }
 
@@ -149,7 +157,10 @@ fn channel_amounts(
     let gross = if presentment.currency() == settlement {
         presentment
     } else {
-        let rate = table.lookup(presentment.currency(), settlement, date, 7).expect("generated rates cover every booking date").rate;
+        let rate = table
+            .lookup(presentment.currency(), settlement, date, 7)
+            .expect("generated rates cover every booking date")
+            .rate;
         // The channel's applied rate is the reference rate less its FX markup.
         let applied = rate * (Decimal::ONE - channel.fx_markup());
         round(Money::new(presentment.amount() * applied, settlement))
@@ -234,7 +245,8 @@ impl DayWriters {
         self.channel.row(&fields)?;
         let record_id = format!("{}:{tx_id}", channel.name);
         self.truth.row(["A", "channel_transaction", &record_id, expected])?;
-        let batch = self.batches.entry((order.channel, booking)).or_insert_with(|| (batch_id, Money::zero(net.currency()), 0));
+        let batch =
+            self.batches.entry((order.channel, booking)).or_insert_with(|| (batch_id, Money::zero(net.currency()), 0));
         batch.1 = batch.1.checked_add(&net).expect("batch sums stay far below 10^28");
         batch.2 += 1;
         Ok(WrittenRow { fields, record_id })
@@ -250,7 +262,9 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
     if options.orders == 0 {
         return Err(GenError::Invalid("--orders must be at least 1".into()));
     }
-    if options.job_name.is_empty() || !options.job_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if options.job_name.is_empty()
+        || !options.job_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(GenError::Invalid(format!("job name {:?}: expected letters, digits, - and _", options.job_name)));
     }
     fs::create_dir_all(dir).map_err(|source| GenError::Io { path: dir.display().to_string(), source })?;
@@ -293,7 +307,11 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
 
     // Beneficiaries.
     let beneficiary_count = options.beneficiaries.unwrap_or((options.orders / 200).max(10)).max(1);
-    let mut ben_out = Out::create(dir, "beneficiaries.csv", &["beneficiary_id", "legal_name", "country", "iban", "bic", "payout_currency"])?;
+    let mut ben_out = Out::create(
+        dir,
+        "beneficiaries.csv",
+        &["beneficiary_id", "legal_name", "country", "iban", "bic", "payout_currency"],
+    )?;
     for index in 0..beneficiary_count {
         let b = beneficiary_for(&rng, index);
         ben_out.row([b.id.as_str(), &b.legal_name, b.country, &b.iban, &b.bic, b.currency])?;
@@ -311,7 +329,11 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
     if counts.iter().sum::<u64>() > options.orders {
         return Err(GenError::Invalid("the injection rates add up to more than all orders".into()));
     }
-    let orders_out = Out::create(dir, "orders.csv", &["order_id", "kind", "beneficiary_id", "channel", "order_date", "amount", "currency"])?;
+    let orders_out = Out::create(
+        dir,
+        "orders.csv",
+        &["order_id", "kind", "beneficiary_id", "channel", "order_date", "amount", "currency"],
+    )?;
     let tx_out = Out::create(
         dir,
         "channel_transactions.csv",
@@ -331,7 +353,8 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         ],
     )?;
     let truth = Out::create(dir, "truth.csv", &["stage", "record_kind", "record_id", "expected"])?;
-    let mut day_out = DayWriters { orders: orders_out, channel: tx_out, truth, seed: options.seed, batches: BTreeMap::new() };
+    let mut day_out =
+        DayWriters { orders: orders_out, channel: tx_out, truth, seed: options.seed, batches: BTreeMap::new() };
     let mut order_rng = rng.fork(2);
     let mut remaining = options.orders;
     let channel_weights: Vec<u64> = CHANNELS.iter().map(|c| c.weight).collect();
@@ -354,7 +377,8 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         let ch = order_rng.weighted(&channel_weights);
         let channel = &CHANNELS[ch];
         let cur = &CURRENCIES[order_rng.weighted(&currency_weights)];
-        let amount = Money::from_minor_units(i128::from(order_rng.range(cur.min_minor, cur.max_minor)), cur.currency()).expect("small");
+        let amount = Money::from_minor_units(i128::from(order_rng.range(cur.min_minor, cur.max_minor)), cur.currency())
+            .expect("small");
         let date = day(3 - i64::try_from(i * 3 / options.orders).expect("small"));
         let beneficiary = format!("B{:05}", order_rng.below(beneficiary_count) + 1);
         let order_id = format!("O{}-{:08}", d.strftime("%y%m%d"), i + 1);
@@ -371,7 +395,9 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             }
             Fate::AmountMismatch => {
                 day_out.order(&order, "sale", amount, "amount_mismatch")?;
-                let bump = Money::from_minor_units((amount.to_minor_units().expect("minor") / 100).max(1), amount.currency()).expect("small");
+                let bump =
+                    Money::from_minor_units((amount.to_minor_units().expect("minor") / 100).max(1), amount.currency())
+                        .expect("small");
                 let captured = amount.checked_add(&bump).expect("small");
                 let amounts = channel_amounts(&table, channel, captured, date, true);
                 day_out.transaction(&order, "charge", captured, amounts, date, "amount_mismatch", &mut order_rng)?;
@@ -390,7 +416,15 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
                     let gross = amounts.0.neg();
                     let fee = Money::new(channel.dispute_fee(), gross.currency());
                     let net = gross.checked_sub(&fee).expect("small");
-                    day_out.transaction(&order, "chargeback", amount.neg(), (gross, fee, net), day(1), "chargeback", &mut order_rng)?;
+                    day_out.transaction(
+                        &order,
+                        "chargeback",
+                        amount.neg(),
+                        (gross, fee, net),
+                        day(1),
+                        "chargeback",
+                        &mut order_rng,
+                    )?;
                     note("chargeback");
                 } else if order_rng.chance(3, 100) {
                     // A refund the same day: our refund record and the channel's, half or all of the sale.
@@ -440,7 +474,18 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
     let mut bank_out = Out::create(
         dir,
         "bank_entries.csv",
-        &["account_id", "entry_id", "booking_date", "value_date", "direction", "amount", "currency", "reference", "counterparty_name", "remittance_info"],
+        &[
+            "account_id",
+            "entry_id",
+            "booking_date",
+            "value_date",
+            "direction",
+            "amount",
+            "currency",
+            "reference",
+            "counterparty_name",
+            "remittance_info",
+        ],
     )?;
     let mut bank_rng = rng.fork(3);
     let credited: Vec<(usize, Date)> = batches
@@ -468,7 +513,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         }
         short.push(take);
     }
-    let mut entries: Vec<(Date, usize, Vec<String>, [String; 4])> = Vec::new();
+    let mut entries: Vec<(Date, usize, Vec<String>, &str)> = Vec::new();
     for ((ch_index, date), (batch_id, net, _)) in &batches {
         let channel = &CHANNELS[*ch_index];
         let key = (*ch_index, *date);
@@ -498,12 +543,14 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
                 channel.payer_name.into(),
                 format!("{} {batch_id}", channel.remittance_prefix),
             ],
-            [String::new(), String::new(), String::new(), expected.to_string()],
+            expected,
         ));
     }
     for s in 0..options.stray_credits {
         let booking = calendar.on_or_before(day(1)).expect("near dates");
-        let amount = Money::from_minor_units(i128::from(bank_rng.range(10_000, 500_000)), CHANNELS[0].settlement_currency()).expect("small");
+        let amount =
+            Money::from_minor_units(i128::from(bank_rng.range(10_000, 500_000)), CHANNELS[0].settlement_currency())
+                .expect("small");
         let reference = format!("INV-{}-{:04}", d.strftime("%Y"), bank_rng.range(1, 9999));
         entries.push((
             booking,
@@ -518,13 +565,13 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
                 world::STRAY_PAYERS[usize::try_from(s).unwrap_or(0) % world::STRAY_PAYERS.len()].into(),
                 format!("Payment {reference}"),
             ],
-            [String::new(), String::new(), String::new(), "no_payout_batch".to_string()],
+            "no_payout_batch",
         ));
         *injected.entry("no_payout_batch".to_string()).or_default() += 1;
     }
-    entries.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    entries.sort_by_key(|e| (e.0, e.1));
     let mut sequence: BTreeMap<(usize, Date), u64> = BTreeMap::new();
-    for (booking, ch_index, fields, truth_fields) in entries {
+    for (booking, ch_index, fields, expected) in entries {
         let account = CHANNELS[ch_index].account;
         let seq = sequence.entry((ch_index, booking)).or_default();
         *seq += 1;
@@ -532,7 +579,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         let mut row = vec![account.to_string(), entry_id.clone()];
         row.extend(fields);
         bank_out.row(&row)?;
-        truth.row(["B", "bank_entry", &format!("{account}:{entry_id}"), &truth_fields[3]])?;
+        truth.row(["B", "bank_entry", &format!("{account}:{entry_id}"), expected])?;
     }
     bank_out.finish(&mut report)?;
     truth.finish(&mut report)?;
@@ -545,10 +592,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
          [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\"channel_transactions.csv\"]\nbank_entries = [\"bank_entries.csv\"]\n\
          rates = [\"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\n\n\
          [fx]\nmax_rate_age_days = 4\n\n[payouts]\nexecution_offset_business_days = 1\n\n[output]\ndir = \"runs\"\n",
-        options.orders,
-        options.seed,
-        options.job_name,
-        d
+        options.orders, options.seed, options.job_name, d
     );
     let job_path = dir.join("job.toml");
     fs::write(&job_path, job).map_err(|source| GenError::Io { path: job_path.display().to_string(), source })?;

@@ -28,13 +28,69 @@ impl CurrencySpec {
 
 /// Presentment currencies of the marketplace's customers. KWD has three minor units, JPY none.
 pub const CURRENCIES: [CurrencySpec; 7] = [
-    CurrencySpec { code: "EUR", weight: 38, min_minor: 500, max_minor: 45_000, eur_rate: (1, 0), rate_dp: 0, rate_source: "ECB" },
-    CurrencySpec { code: "USD", weight: 20, min_minor: 500, max_minor: 60_000, eur_rate: (10_862, 4), rate_dp: 4, rate_source: "ECB" },
-    CurrencySpec { code: "GBP", weight: 12, min_minor: 400, max_minor: 40_000, eur_rate: (8_431, 4), rate_dp: 4, rate_source: "ECB" },
-    CurrencySpec { code: "JPY", weight: 10, min_minor: 600, max_minor: 68_000, eur_rate: (16_417, 2), rate_dp: 2, rate_source: "ECB" },
-    CurrencySpec { code: "SEK", weight: 8, min_minor: 5_000, max_minor: 480_000, eur_rate: (114_820, 4), rate_dp: 4, rate_source: "ECB" },
-    CurrencySpec { code: "CHF", weight: 7, min_minor: 500, max_minor: 42_000, eur_rate: (9_402, 4), rate_dp: 4, rate_source: "ECB" },
-    CurrencySpec { code: "KWD", weight: 5, min_minor: 1_500, max_minor: 140_000, eur_rate: (33_312, 5), rate_dp: 5, rate_source: "CBK" },
+    CurrencySpec {
+        code: "EUR",
+        weight: 38,
+        min_minor: 500,
+        max_minor: 45_000,
+        eur_rate: (1, 0),
+        rate_dp: 0,
+        rate_source: "ECB",
+    },
+    CurrencySpec {
+        code: "USD",
+        weight: 20,
+        min_minor: 500,
+        max_minor: 60_000,
+        eur_rate: (10_862, 4),
+        rate_dp: 4,
+        rate_source: "ECB",
+    },
+    CurrencySpec {
+        code: "GBP",
+        weight: 12,
+        min_minor: 400,
+        max_minor: 40_000,
+        eur_rate: (8_431, 4),
+        rate_dp: 4,
+        rate_source: "ECB",
+    },
+    CurrencySpec {
+        code: "JPY",
+        weight: 10,
+        min_minor: 600,
+        max_minor: 68_000,
+        eur_rate: (16_417, 2),
+        rate_dp: 2,
+        rate_source: "ECB",
+    },
+    CurrencySpec {
+        code: "SEK",
+        weight: 8,
+        min_minor: 5_000,
+        max_minor: 480_000,
+        eur_rate: (114_820, 4),
+        rate_dp: 4,
+        rate_source: "ECB",
+    },
+    CurrencySpec {
+        code: "CHF",
+        weight: 7,
+        min_minor: 500,
+        max_minor: 42_000,
+        eur_rate: (9_402, 4),
+        rate_dp: 4,
+        rate_source: "ECB",
+    },
+    CurrencySpec {
+        code: "KWD",
+        weight: 5,
+        min_minor: 1_500,
+        max_minor: 140_000,
+        eur_rate: (33_312, 5),
+        rate_dp: 5,
+        rate_source: "CBK",
+    },
 ];
 
 pub struct Channel {
@@ -153,8 +209,26 @@ const COUNTRIES: [(&str, &str, &str, &str, &str); 10] = [
 ];
 
 const NAME_FIRST: [&str; 20] = [
-    "Alpen", "Blue Cedar", "Corvid", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kestrel",
-    "Lumen", "Maple", "Nova", "Orchid", "Pioneer", "Quartz", "Riviera", "Summit", "Tundra",
+    "Alpen",
+    "Blue Cedar",
+    "Corvid",
+    "Delta",
+    "Ember",
+    "Fjord",
+    "Granite",
+    "Harbor",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Maple",
+    "Nova",
+    "Orchid",
+    "Pioneer",
+    "Quartz",
+    "Riviera",
+    "Summit",
+    "Tundra",
 ];
 const NAME_SECOND: [&str; 10] =
     ["Goods", "Crafts", "Outfitters", "Trading", "Books", "Audio", "Ceramics", "Textiles", "Coffee", "Cycles"];

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use settle_core::{BankEntry, Beneficiary, Calendar, ChannelTransaction, Date, Order, Rate};
 use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
 use settle_payout::{PayoutError, PayoutPolicy, compute_payouts};
 use settle_recon::reconcile;
 use settle_report::{SummaryInput, build_summary, render_json};
 use settle_tabular::TabularError;
+use sha2::{Digest, Sha256};
 
 use crate::spec::{CalendarName, InputRole, JobSpec, SpecError};
 use crate::write::{remove_stale_temps, sync_dir, write_atomic};
@@ -77,10 +77,13 @@ impl JobError {
     pub fn hint(&self) -> Option<String> {
         match self {
             JobError::AlreadyRun { .. } => Some(
-                "pass --force to recompute it (the outputs are byte-identical when inputs and settle are unchanged)".into(),
+                "pass --force to recompute it (the outputs are byte-identical when inputs and settle are unchanged)"
+                    .into(),
             ),
             JobError::NoDate { .. } => Some("pass --date YYYY-MM-DD, or set business_date under [job]".into()),
-            JobError::Input(_) => Some("the canonical CSV layouts are described column by column in docs/formats.md".into()),
+            JobError::Input(_) => {
+                Some("the canonical CSV layouts are described column by column in docs/formats.md".into())
+            }
             JobError::Fx(FxError::NoRate { .. }) => {
                 Some("add the rate to an inputs.rates file, or raise fx.max_rate_age_days in the job spec".into())
             }
@@ -128,8 +131,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 fn read_input(base: &Path, role: InputRole, path: &Path) -> Result<InputFile, JobError> {
     let spec_path = path.to_string_lossy().replace('\\', "/");
-    let bytes = fs::read(base.join(path))
-        .map_err(|source| JobError::InputIo { path: base.join(path).display().to_string(), role: role.as_str(), source })?;
+    let bytes = fs::read(base.join(path)).map_err(|source| JobError::InputIo {
+        path: base.join(path).display().to_string(),
+        role: role.as_str(),
+        source,
+    })?;
     let name = spec_path.as_str();
     let parsed = match role {
         InputRole::Orders => Parsed::Orders(settle_tabular::read_orders(name, &bytes)?),
@@ -147,7 +153,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let spec_bytes = fs::read(job_path).map_err(|source| JobError::SpecIo { path: job_display.clone(), source })?;
     let spec_text = String::from_utf8_lossy(&spec_bytes);
     let spec = JobSpec::parse(&job_display, &spec_text)?;
-    let business_date = options.date.or(spec.job.business_date).ok_or(JobError::NoDate { path: job_display.clone() })?;
+    let business_date =
+        options.date.or(spec.job.business_date).ok_or(JobError::NoDate { path: job_display.clone() })?;
     let base = job_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let out_root = match &options.out {
         Some(out) => out.clone(),
@@ -161,11 +168,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
 
     // Ingest: files in parallel, results kept in spec order.
-    let files: Vec<InputFile> = spec
-        .inputs()
-        .into_par_iter()
-        .map(|(role, path)| read_input(&base, role, path))
-        .collect::<Result<_, _>>()?;
+    let files: Vec<InputFile> =
+        spec.inputs().into_par_iter().map(|(role, path)| read_input(&base, role, path)).collect::<Result<_, _>>()?;
     let (mut orders, mut channel, mut bank, mut rates, mut beneficiaries) = (vec![], vec![], vec![], vec![], vec![]);
     let mut input_rows: BTreeMap<&'static str, u64> = BTreeMap::new();
     for file in &files {
@@ -232,7 +236,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     for payout in &payouts {
         for component in &payout.components {
             if let Some(c) = &component.conversion {
-                conversions.push(RecordedConversion { purpose: "payout", reference: payout.payout_id.clone(), conversion: c.clone() });
+                conversions.push(RecordedConversion {
+                    purpose: "payout",
+                    reference: payout.payout_id.clone(),
+                    conversion: c.clone(),
+                });
             }
         }
     }
@@ -272,7 +280,9 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
     remove_stale_temps(&run_dir).map_err(write_error(&run_dir))?;
     let mut written = Vec::with_capacity(outputs.len() + 1);
-    for (name, bytes) in outputs.iter().map(|(n, b)| (*n, b.as_slice())).chain([("manifest.json", manifest_bytes.as_slice())]) {
+    for (name, bytes) in
+        outputs.iter().map(|(n, b)| (*n, b.as_slice())).chain([("manifest.json", manifest_bytes.as_slice())])
+    {
         write_atomic(&run_dir, name, bytes).map_err(write_error(&run_dir.join(name)))?;
         written.push((name.to_string(), sha256_hex(bytes)));
     }

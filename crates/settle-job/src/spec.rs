@@ -159,7 +159,10 @@ impl JobSpec {
         };
         let name = &self.job.name;
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(at_key("job.name", format!("{name:?}: expected letters, digits, `-` and `_` only (it names the run directory)")));
+            return Err(at_key(
+                "job.name",
+                format!("{name:?}: expected letters, digits, `-` and `_` only (it names the run directory)"),
+            ));
         }
         let lists = [
             ("inputs.orders", &self.inputs.orders),
@@ -174,7 +177,10 @@ impl JobSpec {
             }
         }
         if self.job.reporting_currency.minor_units().is_none() {
-            return Err(at_key("job.reporting_currency", format!("{} has no minor unit: expected a currency that can be paid", self.job.reporting_currency)));
+            return Err(at_key(
+                "job.reporting_currency",
+                format!("{} has no minor unit: expected a currency that can be paid", self.job.reporting_currency),
+            ));
         }
         Ok(())
     }

@@ -17,10 +17,10 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
 use settle_core::{Beneficiary, ChannelKind, ChannelTransaction, Currency, Date, Decimal, Money, MoneyError, Order};
 use settle_fx::{Conversion, ConversionPolicy, FxError, RateTable};
 use settle_recon::{Place, ReasonCode, ReconResult};
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayoutError {
@@ -147,17 +147,18 @@ pub fn compute_payouts(
             .or_default()
             .entry(tx.settlement_currency)
             .or_insert((Money::zero(tx.settlement_currency), 0));
-        entry.0 = entry.0.checked_add(&tx.net_money()).map_err(|source| PayoutError::Money {
-            beneficiary_id: order.beneficiary_id.clone(),
-            source,
-        })?;
+        entry.0 = entry
+            .0
+            .checked_add(&tx.net_money())
+            .map_err(|source| PayoutError::Money { beneficiary_id: order.beneficiary_id.clone(), source })?;
         entry.1 += 1;
     }
     let mut payouts = Vec::with_capacity(settled.len());
     for (beneficiary_id, by_currency) in settled {
         let beneficiary = by_id.get(beneficiary_id).copied();
         // Unknown beneficiaries are reported in the first settlement currency, unconverted.
-        let payout_currency = beneficiary.map_or_else(|| *by_currency.keys().next().expect("non-empty"), |b| b.payout_currency);
+        let payout_currency =
+            beneficiary.map_or_else(|| *by_currency.keys().next().expect("non-empty"), |b| b.payout_currency);
         let mut amount = Money::zero(payout_currency);
         let mut components = Vec::with_capacity(by_currency.len());
         for (currency, (net, transactions)) in by_currency {
@@ -172,10 +173,9 @@ pub fn compute_payouts(
             };
             let component = Component { settled: net, transactions, conversion };
             if component.payout_amount().currency() == payout_currency {
-                amount = amount.checked_add(&component.payout_amount()).map_err(|source| PayoutError::Money {
-                    beneficiary_id: beneficiary_id.to_string(),
-                    source,
-                })?;
+                amount = amount
+                    .checked_add(&component.payout_amount())
+                    .map_err(|source| PayoutError::Money { beneficiary_id: beneficiary_id.to_string(), source })?;
             }
             components.push(component);
         }

@@ -284,7 +284,8 @@ pub fn reconcile(
     for (i, tx) in channel.iter().enumerate() {
         if let Some(first) = seen_tx.get(&(tx.channel.as_str(), tx.transaction_id.as_str())) {
             admitted_channel[i] = false;
-            let same = channel[*first] == ChannelTransaction { provenance: channel[*first].provenance.clone(), ..tx.clone() };
+            let same =
+                channel[*first] == ChannelTransaction { provenance: channel[*first].provenance.clone(), ..tx.clone() };
             let stage = if takes_part_in_stage_a(tx.kind) { Stage::A } else { Stage::B };
             let place = Place::Unmatched(ReasonCode::DuplicateChannelTransaction);
             outcomes[i].stage_a = if takes_part_in_stage_a(tx.kind) { place } else { Place::NotApplicable };
@@ -351,9 +352,17 @@ pub fn reconcile(
         );
         let (reason, detail, place_order) = if tx.kind == ChannelKind::Chargeback {
             if order.kind == OrderKind::Sale {
-                (ReasonCode::Chargeback, format!("chargeback of {} on order {}", tx.presentment(), order.order_id), false)
+                (
+                    ReasonCode::Chargeback,
+                    format!("chargeback of {} on order {}", tx.presentment(), order.order_id),
+                    false,
+                )
             } else {
-                (ReasonCode::KindMismatch, format!("a chargeback against {} order {}", order.kind.as_str(), order.order_id), false)
+                (
+                    ReasonCode::KindMismatch,
+                    format!("a chargeback against {} order {}", order.kind.as_str(), order.order_id),
+                    false,
+                )
             }
         } else if !kind_fits {
             (
@@ -362,7 +371,11 @@ pub fn reconcile(
                 false,
             )
         } else if order_claimed[o] {
-            (ReasonCode::OrderAlreadyMatched, format!("order {} already has a {}", order.order_id, tx.kind.as_str()), false)
+            (
+                ReasonCode::OrderAlreadyMatched,
+                format!("order {} already has a {}", order.order_id, tx.kind.as_str()),
+                false,
+            )
         } else if order.money() != tx.presentment() || order.currency != tx.presentment_currency {
             (
                 ReasonCode::AmountMismatch,
@@ -390,7 +403,14 @@ pub fn reconcile(
         } else {
             None
         };
-        exceptions.push(exception(Stage::A, reason, left, Some(channel_side(tx)), Some(order.order_id.clone()), detail));
+        exceptions.push(exception(
+            Stage::A,
+            reason,
+            left,
+            Some(channel_side(tx)),
+            Some(order.order_id.clone()),
+            detail,
+        ));
     }
     for (o, order) in orders.iter().enumerate() {
         if order_places[o] == Place::NotApplicable {
@@ -401,7 +421,11 @@ pub fn reconcile(
                 Some(order_side(order)),
                 None,
                 None,
-                format!("no {} row from channel {} for this order", if order.kind == OrderKind::Sale { "charge" } else { "refund" }, order.channel),
+                format!(
+                    "no {} row from channel {} for this order",
+                    if order.kind == OrderKind::Sale { "charge" } else { "refund" },
+                    order.channel
+                ),
             ));
         }
     }
@@ -413,7 +437,9 @@ pub fn reconcile(
             continue;
         }
         match tx.payout_batch_id.as_deref() {
-            Some(batch) => batches.entry((&tx.channel, batch)).or_default().entry(tx.settlement_currency).or_default().push(i),
+            Some(batch) => {
+                batches.entry((&tx.channel, batch)).or_default().entry(tx.settlement_currency).or_default().push(i)
+            }
             None => {
                 outcomes[i].stage_b = Place::Unmatched(ReasonCode::NotInPayoutBatch);
                 exceptions.push(exception(
@@ -481,7 +507,14 @@ pub fn reconcile(
                         bank_places[b] = Place::Unmatched(ReasonCode::AmountMismatch);
                         let credit = bank_side(&bank[b]);
                         let detail = format!("batch net {} but bank credit {}", side.amount, credit.amount);
-                        exceptions.push(exception(Stage::B, ReasonCode::AmountMismatch, Some(side), Some(credit), None, detail));
+                        exceptions.push(exception(
+                            Stage::B,
+                            ReasonCode::AmountMismatch,
+                            Some(side),
+                            Some(credit),
+                            None,
+                            detail,
+                        ));
                         Place::Unmatched(ReasonCode::AmountMismatch)
                     }
                     (None, None) => {
@@ -514,7 +547,9 @@ pub fn reconcile(
                     None => "credit without a reference".to_string(),
                 },
             ),
-            Direction::Debit => (ReasonCode::UnmatchedBankDebit, "no rule matches bank debits in this version".to_string()),
+            Direction::Debit => {
+                (ReasonCode::UnmatchedBankDebit, "no rule matches bank debits in this version".to_string())
+            }
         };
         bank_places[b] = Place::Unmatched(reason);
         exceptions.push(exception(Stage::B, reason, None, Some(bank_side(entry)), entry.reference.clone(), detail));
@@ -537,7 +572,12 @@ fn finish(
     let side_key = |s: &Option<Side>| s.as_ref().map(|s| (s.id.clone(), s.source.clone()));
     matches.sort_by(|a, b| (a.stage, &a.left.id, &a.right.id).cmp(&(b.stage, &b.left.id, &b.right.id)));
     exceptions.sort_by(|a, b| {
-        (a.stage, a.reason, side_key(&a.left), side_key(&a.right)).cmp(&(b.stage, b.reason, side_key(&b.left), side_key(&b.right)))
+        (a.stage, a.reason, side_key(&a.left), side_key(&a.right)).cmp(&(
+            b.stage,
+            b.reason,
+            side_key(&b.left),
+            side_key(&b.right),
+        ))
     });
     for (n, m) in matches.iter_mut().enumerate() {
         m.match_id = format!("M{}{:06}", m.stage.as_str(), n + 1);

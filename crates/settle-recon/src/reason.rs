@@ -111,9 +111,9 @@ impl ReasonCode {
 
     pub fn severity(self) -> Severity {
         match self {
-            ReasonCode::DuplicateChannelTransaction
-            | ReasonCode::DuplicateBankEntry
-            | ReasonCode::NotInPayoutBatch => Severity::Low,
+            ReasonCode::DuplicateChannelTransaction | ReasonCode::DuplicateBankEntry | ReasonCode::NotInPayoutBatch => {
+                Severity::Low
+            }
             ReasonCode::NoChannelTransaction | ReasonCode::NoBankCredit | ReasonCode::UnmatchedBankDebit => {
                 Severity::Medium
             }
@@ -128,18 +128,26 @@ impl ReasonCode {
             ReasonCode::DuplicateChannelTransaction => {
                 "a channel transaction id appears again for the same channel; the later row is not matched or paid"
             }
-            ReasonCode::DuplicateBankEntry => "a bank entry id appears again for the same account; the later row is not matched",
+            ReasonCode::DuplicateBankEntry => {
+                "a bank entry id appears again for the same account; the later row is not matched"
+            }
             ReasonCode::NoChannelTransaction => "an order with no channel record (yet)",
             ReasonCode::NoOrder => "a channel charge, refund or chargeback whose order id is not among our orders",
             ReasonCode::AmountMismatch => "the same reference on both sides, but amounts or currencies differ",
-            ReasonCode::KindMismatch => "the channel row's kind does not fit the order's (e.g. a refund against a sale)",
+            ReasonCode::KindMismatch => {
+                "the channel row's kind does not fit the order's (e.g. a refund against a sale)"
+            }
             ReasonCode::OrderAlreadyMatched => "a second channel row of the same kind for an order already matched",
-            ReasonCode::Chargeback => "the customer disputed a matched order; the amount is taken back from the beneficiary",
+            ReasonCode::Chargeback => {
+                "the customer disputed a matched order; the amount is taken back from the beneficiary"
+            }
             ReasonCode::NotInPayoutBatch => "a channel transaction not yet in a payout batch",
             ReasonCode::NoBankCredit => "a channel payout batch with no bank credit (yet)",
             ReasonCode::NoPayoutBatch => "a bank credit whose reference is no channel payout batch",
             ReasonCode::MixedCurrencyBatch => "a payout batch with transactions in several settlement currencies",
-            ReasonCode::UnmatchedBankDebit => "a bank debit; matching our payouts to bank debits (stage C) is not built yet",
+            ReasonCode::UnmatchedBankDebit => {
+                "a bank debit; matching our payouts to bank debits (stage C) is not built yet"
+            }
         }
     }
 }

@@ -19,7 +19,16 @@ fn order(id: &str, kind: OrderKind, amount: &str, currency: &str, line: u64) -> 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn tx(id: &str, kind: ChannelKind, order: Option<&str>, presentment: &str, ccy: &str, net: &str, batch: Option<&str>, line: u64) -> ChannelTransaction {
+fn tx(
+    id: &str,
+    kind: ChannelKind,
+    order: Option<&str>,
+    presentment: &str,
+    ccy: &str,
+    net: &str,
+    batch: Option<&str>,
+    line: u64,
+) -> ChannelTransaction {
     ChannelTransaction {
         channel: "stripe".into(),
         transaction_id: id.into(),
@@ -69,11 +78,11 @@ fn every_case_lands_in_one_place() {
     let channel = vec![
         tx("t1", ChannelKind::Charge, Some("O1"), "10.00", "EUR", "9.70", Some("po1"), 2),
         tx("t2", ChannelKind::Charge, Some("O2"), "21.00", "EUR", "20.40", Some("po1"), 3), // mismatch
-        tx("t3", ChannelKind::Charge, Some("O9"), "7.00", "EUR", "6.80", Some("po1"), 4), // no order
+        tx("t3", ChannelKind::Charge, Some("O9"), "7.00", "EUR", "6.80", Some("po1"), 4),   // no order
         tx("t4", ChannelKind::Refund, Some("O4"), "-5.00", "EUR", "-5.00", Some("po1"), 5),
         tx("t5", ChannelKind::Chargeback, Some("O1"), "-10.00", "EUR", "-25.00", Some("po2"), 6),
         tx("t1", ChannelKind::Charge, Some("O1"), "10.00", "EUR", "9.70", Some("po1"), 7), // duplicate
-        tx("t6", ChannelKind::Fee, None, "0.00", "EUR", "-1.00", None, 8), // not in a batch yet
+        tx("t6", ChannelKind::Fee, None, "0.00", "EUR", "-1.00", None, 8),                 // not in a batch yet
         tx("t7", ChannelKind::Charge, Some("O1"), "10.00", "EUR", "9.70", Some("po3"), 9), // second charge
     ];
     let bank = vec![
@@ -104,7 +113,8 @@ fn every_case_lands_in_one_place() {
             ("B", "no_payout_batch"),
         ]
     );
-    let short = result.exceptions.iter().find(|e| e.stage == Stage::B && e.reason == ReasonCode::AmountMismatch).unwrap();
+    let short =
+        result.exceptions.iter().find(|e| e.stage == Stage::B && e.reason == ReasonCode::AmountMismatch).unwrap();
     assert_eq!(short.difference().unwrap().to_string(), "-0.70");
     assert_eq!(result.exceptions[0].exception_id, "EA000001");
     assert_eq!(result.channel[4].order, Some(0), "chargeback linked to O1");
@@ -133,7 +143,9 @@ fn output_is_independent_of_input_order() {
     let mut rb = bank.clone();
     rb.reverse();
     let backward = reconcile(&ro, &rc, &rb).unwrap();
-    let ids = |r: &ReconResult| r.matches.iter().map(|m| (m.match_id.clone(), m.left.id.clone(), m.right.id.clone())).collect::<Vec<_>>();
+    let ids = |r: &ReconResult| {
+        r.matches.iter().map(|m| (m.match_id.clone(), m.left.id.clone(), m.right.id.clone())).collect::<Vec<_>>()
+    };
     assert_eq!(ids(&forward), ids(&backward));
     assert!(forward.exceptions.is_empty());
 }

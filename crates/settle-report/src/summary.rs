@@ -62,10 +62,14 @@ pub fn build_summary(input: &SummaryInput<'_>) -> Result<Summary, FxError> {
     for ((stage, kind, currency), tally) in input.tallies {
         let counts = records.entry(stage.as_str()).or_default();
         let mut per_status = Map::new();
-        per_status.insert("input".into(), json!({"count": tally.input.count, "amount": money_text(tally.input.amount, *currency)}));
+        per_status.insert(
+            "input".into(),
+            json!({"count": tally.input.count, "amount": money_text(tally.input.amount, *currency)}),
+        );
         for (name, part) in STATUSES.iter().zip(status_parts(tally)) {
             *counts.entry(name).or_default() += part.count;
-            per_status.insert((*name).into(), json!({"count": part.count, "amount": money_text(part.amount, *currency)}));
+            per_status
+                .insert((*name).into(), json!({"count": part.count, "amount": money_text(part.amount, *currency)}));
             if part.count > 0 {
                 let reference = format!("{}/{}/{}/{}", stage.as_str(), kind.as_str(), name, currency);
                 let converted = to_reporting(Money::new(part.amount, *currency), reference)?;
@@ -79,7 +83,12 @@ pub fn build_summary(input: &SummaryInput<'_>) -> Result<Summary, FxError> {
                 *total = total.checked_add(&converted).expect("reporting totals stay far below 10^28");
             }
         }
-        stages.entry(stage.as_str()).or_default().entry(kind.as_str()).or_default().insert(currency.code(), Value::Object(per_status));
+        stages
+            .entry(stage.as_str())
+            .or_default()
+            .entry(kind.as_str())
+            .or_default()
+            .insert(currency.code(), Value::Object(per_status));
     }
 
     let mut by_reason: BTreeMap<&str, (Value, BTreeMap<&str, u64>, u64)> = BTreeMap::new();
@@ -125,7 +134,8 @@ pub fn build_summary(input: &SummaryInput<'_>) -> Result<Summary, FxError> {
             let kinds = kinds
                 .into_iter()
                 .map(|(kind, statuses)| {
-                    let statuses = statuses.into_iter().map(|(s, m)| (s, money_text(m.amount(), m.currency()))).collect();
+                    let statuses =
+                        statuses.into_iter().map(|(s, m)| (s, money_text(m.amount(), m.currency()))).collect();
                     (kind, statuses)
                 })
                 .collect();

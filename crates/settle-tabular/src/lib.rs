@@ -8,8 +8,7 @@
 mod table;
 
 use settle_core::{
-    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Decimal, Direction, Order, OrderKind, Provenance,
-    Rate,
+    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Decimal, Direction, Order, OrderKind, Provenance, Rate,
 };
 pub use table::{Column, Layout, Row, Table, TabularError};
 
@@ -106,7 +105,9 @@ pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError>
         let kind = match row.required("kind")? {
             "sale" => OrderKind::Sale,
             "refund" => OrderKind::Refund,
-            other => return Err(row.error("kind", format!("{other:?} is not an order kind: expected `sale` or `refund`"))),
+            other => {
+                return Err(row.error("kind", format!("{other:?} is not an order kind: expected `sale` or `refund`")));
+            }
         };
         let currency = row.currency("currency")?;
         let amount = row.amount("amount", currency)?.amount();
@@ -186,7 +187,9 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
         let currency = row.currency("currency")?;
         let amount = row.amount("amount", currency)?.amount();
         if amount <= Decimal::ZERO {
-            return Err(row.error("amount", format!("{amount}: expected an unsigned amount > 0 (the sign is in `direction`)")));
+            return Err(
+                row.error("amount", format!("{amount}: expected an unsigned amount > 0 (the sign is in `direction`)"))
+            );
         }
         out.push(BankEntry {
             account_id: row.required("account_id")?.to_string(),
@@ -242,9 +245,12 @@ pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, 
         }
         let bic = row.optional("bic").map(str::to_string);
         if let Some(bic) = &bic {
-            let shape_ok = (bic.len() == 8 || bic.len() == 11) && bic.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            let shape_ok = (bic.len() == 8 || bic.len() == 11)
+                && bic.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
             if !shape_ok {
-                return Err(row.error("bic", format!("{bic:?}: expected a BIC of 8 or 11 upper-case letters and digits")));
+                return Err(
+                    row.error("bic", format!("{bic:?}: expected a BIC of 8 or 11 upper-case letters and digits"))
+                );
             }
         }
         out.push(Beneficiary {
@@ -304,7 +310,10 @@ O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
             err(&format!("{head}O-1,sale,B-1,stripe,2026-10-30,12.50\n")),
             "orders.csv:2: expected 7 fields as in the header of the orders layout, found 6"
         );
-        assert!(err("order_id,kind\nO-1,sale\n").starts_with("orders.csv:1: missing required column(s) `beneficiary_id`, `channel`"));
+        assert!(
+            err("order_id,kind\nO-1,sale\n")
+                .starts_with("orders.csv:1: missing required column(s) `beneficiary_id`, `channel`")
+        );
         assert!(err("").contains("the file is empty"));
         assert!(err(&format!("{head}O-1,sale,B-1,stripe,2026-10-30,-5.00,EUR\n")).contains("expected an amount > 0"));
         assert!(err(&format!("{head}O-1,gift,B-1,stripe,2026-10-30,5.00,EUR\n")).contains("column `kind`"));
@@ -315,7 +324,9 @@ O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
     #[test]
     fn channel_rows_check_net() {
         let head = "channel,transaction_id,kind,order_id,booking_date,presentment_amount,presentment_currency,gross,fee,net,settlement_currency,payout_batch_id\n";
-        let good = format!("{head}stripe,t1,charge,O-1,2026-10-30,1000,JPY,6.10,0.30,5.80,EUR,po_1\nstripe,t2,fee,,2026-10-30,0.00,EUR,0.00,1.00,-1.00,EUR,\n");
+        let good = format!(
+            "{head}stripe,t1,charge,O-1,2026-10-30,1000,JPY,6.10,0.30,5.80,EUR,po_1\nstripe,t2,fee,,2026-10-30,0.00,EUR,0.00,1.00,-1.00,EUR,\n"
+        );
         let rows = read_channel_transactions("c.csv", good.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].payout_batch_id, None);

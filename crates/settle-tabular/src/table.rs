@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use settle_core::{
-    AmountFormat, Currency, Date, Decimal, ExtraDigits, Money, parse_amount, parse_date,
-};
+use settle_core::{AmountFormat, Currency, Date, Decimal, ExtraDigits, Money, parse_amount, parse_date};
 
 /// One column of a layout.
 #[derive(Debug, Clone, Copy)]
@@ -57,10 +55,14 @@ impl<'a> Table<'a> {
     pub fn open(path: &'a str, bytes: &'a [u8], layout: &'static Layout) -> Result<Table<'a>, TabularError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(bytes);
-        let header_error = |message: String| TabularError { path: path.to_string(), line: Some(1), column: None, message };
+        let header_error =
+            |message: String| TabularError { path: path.to_string(), line: Some(1), column: None, message };
         let headers = reader.headers().map_err(|e| header_error(format!("cannot read the header row: {e}")))?.clone();
         if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
-            return Err(header_error(format!("the file is empty: expected a header row with the {} columns", layout.name)));
+            return Err(header_error(format!(
+                "the file is empty: expected a header row with the {} columns",
+                layout.name
+            )));
         }
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (position, name) in headers.iter().enumerate() {
@@ -172,7 +174,8 @@ impl Row<'_> {
     /// An amount in the canonical convention (`-1234.56`) with no digits beyond the currency's minor units.
     pub fn amount(&self, column: &str, currency: Currency) -> Result<Money, TabularError> {
         let text = self.required(column)?;
-        parse_amount(text, AmountFormat::POINT, currency, ExtraDigits::Reject).map_err(|e| self.error(column, e.to_string()))
+        parse_amount(text, AmountFormat::POINT, currency, ExtraDigits::Reject)
+            .map_err(|e| self.error(column, e.to_string()))
     }
 
     /// A positive decimal of any precision (rates).

@@ -1,0 +1,327 @@
+//! Integration tests: the real `settle` binary on the demo day, generated days and broken inputs.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn settle() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_settle"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let output = cmd.output().expect("settle runs");
+    assert!(output.status.code().is_some(), "settle was killed: {output:?}");
+    output
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every file of a directory, name → bytes.
+fn dir_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            files.insert(entry.file_name().to_string_lossy().into_owned(), fs::read(entry.path()).unwrap());
+        }
+    }
+    files
+}
+
+fn run_demo(out: &Path, extra_env: &[(&str, &str)], force: bool) -> Output {
+    let mut cmd = settle();
+    cmd.current_dir(root()).args(["run", "jobs/demo.toml", "--out"]).arg(out);
+    if force {
+        cmd.arg("--force");
+    }
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    run_ok(&mut cmd)
+}
+
+/// The `key | value` rows between the outcome markers of fixtures/demo/README.md.
+fn documented_outcome() -> BTreeMap<String, String> {
+    let readme = fs::read_to_string(root().join("fixtures/demo/README.md")).unwrap();
+    let block = readme.split("<!-- outcome:begin -->").nth(1).unwrap().split("<!-- outcome:end -->").next().unwrap();
+    block
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim().trim_matches('|').split('|').map(str::trim).collect();
+            (cells.len() == 2 && cells[0] != "key" && !cells[0].starts_with("---"))
+                .then(|| (cells[0].to_string(), cells[1].to_string()))
+        })
+        .collect()
+}
+
+fn actual_outcome(summary: &serde_json::Value, exit_code: i32) -> BTreeMap<String, String> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = BTreeMap::new();
+    out.insert("exit_code".into(), exit_code.to_string());
+    for (stage, n) in summary["matches"].as_object().unwrap() {
+        out.insert(format!("matches.{stage}"), text(n));
+    }
+    for (stage, statuses) in summary["records_by_status"].as_object().unwrap() {
+        for (status, n) in statuses.as_object().unwrap() {
+            out.insert(format!("records.{stage}.{status}"), text(n));
+        }
+    }
+    for (reason, detail) in summary["exceptions_by_reason"].as_object().unwrap() {
+        out.insert(format!("reason.{reason}"), text(&detail["count"]));
+    }
+    for (status, n) in summary["payouts"]["by_status"].as_object().unwrap() {
+        out.insert(format!("payouts.{status}"), text(n));
+    }
+    for (currency, amount) in summary["payouts"]["payable_totals"].as_object().unwrap() {
+        out.insert(format!("payable.{currency}"), text(amount));
+    }
+    for (currency, tally) in summary["stages"]["B"]["bank_entry"].as_object().unwrap() {
+        out.insert(format!("bank_matched.{currency}"), text(&tally["matched"]["amount"]));
+    }
+    out.insert("payouts_payable_in_EUR".into(), text(&summary["reporting_totals"]["payouts_payable"]));
+    out
+}
+
+#[test]
+fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
+    let out = tempfile::tempdir().unwrap();
+    let first = run_demo(out.path(), &[], false);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let run_dir = out.path().join("demo/2026-10-31");
+    let summary: serde_json::Value = serde_json::from_slice(&fs::read(run_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(actual_outcome(&summary, 1), documented_outcome());
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("run directory"), "{stdout}");
+
+    let files = dir_bytes(&run_dir);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["conversions.csv", "exceptions.csv", "manifest.json", "matches.csv", "payouts.csv", "summary.json"]
+    );
+
+    // The manifest lists every input and every other output with its hash.
+    let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 5);
+    assert_eq!(manifest["job"]["spec_file"], "demo.toml");
+    for output in manifest["outputs"].as_array().unwrap() {
+        let name = output["path"].as_str().unwrap();
+        assert_eq!(output["bytes"].as_u64().unwrap(), files[name].len() as u64, "{name}");
+    }
+
+    // A rerun refuses without --force, and with it reproduces every byte.
+    let refused = run_demo(out.path(), &[], false);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = stderr(&refused);
+    assert!(message.contains("error: a run for 2026-10-31 already exists"), "{message}");
+    assert!(message.contains("hint: pass --force"), "{message}");
+    assert_eq!(dir_bytes(&run_dir), files);
+    let forced = run_demo(out.path(), &[], true);
+    assert_eq!(forced.status.code(), Some(1), "{}", stderr(&forced));
+    assert_eq!(dir_bytes(&run_dir), files);
+
+    // Thread count and time zone change nothing.
+    let other = tempfile::tempdir().unwrap();
+    let single = run_demo(other.path(), &[("RAYON_NUM_THREADS", "1"), ("TZ", "Pacific/Auckland")], false);
+    assert_eq!(single.status.code(), Some(1), "{}", stderr(&single));
+    assert_eq!(dir_bytes(&other.path().join("demo/2026-10-31")), files);
+}
+
+/// (stage, record kind, record id, expected) of every record, from truth.csv.
+fn truth_rows(dir: &Path) -> Vec<[String; 4]> {
+    let mut reader = csv::Reader::from_path(dir.join("truth.csv")).unwrap();
+    let mut rows: Vec<[String; 4]> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            [r[0].to_string(), r[1].to_string(), r[2].to_string(), r[3].to_string()]
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The same, as a run's matches.csv and exceptions.csv place the records.
+fn placed_rows(run_dir: &Path) -> Vec<[String; 4]> {
+    let mut rows = Vec::new();
+    for (file, outcome_column) in [("matches.csv", None), ("exceptions.csv", Some("reason_code"))] {
+        let mut reader = csv::Reader::from_path(run_dir.join(file)).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        for record in reader.records() {
+            let record = record.unwrap();
+            let outcome = outcome_column.map_or("matched".to_string(), |c| record[col(c)].to_string());
+            for side in ["left", "right"] {
+                let kind = &record[col(&format!("{side}_kind"))];
+                if !kind.is_empty() {
+                    rows.push([
+                        record[col("stage")].to_string(),
+                        kind.to_string(),
+                        record[col(&format!("{side}_id"))].to_string(),
+                        outcome.clone(),
+                    ]);
+                }
+            }
+        }
+    }
+    rows.sort();
+    rows
+}
+
+#[test]
+fn demo_day_places_every_record_as_truth_says() {
+    let out = tempfile::tempdir().unwrap();
+    let output = run_demo(out.path(), &[], false);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(placed_rows(&out.path().join("demo/2026-10-31")), truth_rows(&root().join("fixtures/demo")));
+}
+
+#[test]
+fn gen_is_reproducible_and_reproduces_the_demo_day() {
+    let a = tempfile::tempdir().unwrap();
+    let status = run_ok(
+        settle().args(["gen", "--orders", "200", "--seed", "20261031", "--job-name", "demo", "--out"]).arg(a.path()),
+    );
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let mut committed = dir_bytes(&root().join("fixtures/demo"));
+    committed.remove("README.md");
+    assert_eq!(
+        dir_bytes(a.path()),
+        committed,
+        "settle gen no longer reproduces fixtures/demo: regenerate it and update its README"
+    );
+}
+
+#[test]
+fn generated_day_scores_against_its_truth() {
+    let day = tempfile::tempdir().unwrap();
+    let gen_args = [
+        "gen",
+        "--orders",
+        "3000",
+        "--seed",
+        "7",
+        "--exception-rate",
+        "0.01",
+        "--short-credits",
+        "2",
+        "--stray-credits",
+        "2",
+        "--out",
+    ];
+    let output = run_ok(settle().args(gen_args).arg(day.path()));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let again = tempfile::tempdir().unwrap();
+    run_ok(settle().args(gen_args).arg(again.path()));
+    assert_eq!(dir_bytes(day.path()), dir_bytes(again.path()), "same seed, same bytes");
+
+    let run = run_ok(settle().arg("run").arg(day.path().join("job.toml")));
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let run_dir = day.path().join("runs/gen/2026-10-31");
+    let placed = placed_rows(&run_dir);
+    let truth = truth_rows(day.path());
+    assert_eq!(placed.len(), truth.len());
+    assert_eq!(placed, truth);
+    let injected = truth.iter().filter(|r| r[3] == "no_order").count();
+    assert_eq!(injected, 30, "round(3000 × 0.01)");
+}
+
+/// A scratch copy of the demo day with one file replaced, and its job spec.
+fn broken_day(file: &str, content: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(root().join("fixtures/demo")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    fs::write(dir.path().join(file), content).unwrap();
+    let job = dir.path().join("job.toml");
+    (dir, job)
+}
+
+fn assert_fails_cleanly(job: &Path, expected_in_message: &[&str]) {
+    let output = run_ok(settle().arg("run").arg(job));
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert_eq!(message.matches("error:").count(), 1, "one error: {message}");
+    for expected in expected_in_message {
+        assert!(message.contains(expected), "{expected:?} not in {message:?}");
+    }
+    assert!(!job.parent().unwrap().join("runs").exists(), "nothing is written when a run fails");
+}
+
+#[test]
+fn bad_inputs_fail_with_one_error_naming_file_and_line() {
+    let demo = |name: &str| fs::read_to_string(root().join("fixtures/demo").join(name)).unwrap();
+
+    let (_d, job) = broken_day("job.toml", &demo("job.toml").replace("[fx]", "[fx]\nmax_rate_age = 3"));
+    assert_fails_cleanly(&job, &["job.toml:19:1: unknown field `max_rate_age`"]);
+
+    let (_d, job) =
+        broken_day("job.toml", &demo("job.toml").replace("max_rate_age_days = 4", "max_rate_age_days = \"4\""));
+    assert_fails_cleanly(&job, &["job.toml:19:21: invalid type: string \"4\", expected u32", "max_rate_age_days"]);
+
+    let (_d, job) =
+        broken_day("job.toml", &demo("job.toml").replace("rates = [\"rates.csv\"]", "rates = [\"no-such-rates.csv\"]"));
+    assert_fails_cleanly(&job, &["cannot read input", "no-such-rates.csv", "(inputs.rates)"]);
+
+    let orders = demo("orders.csv");
+    let (_d, job) = broken_day("orders.csv", &orders.replacen(",345.00,EUR", ",345.0O,EUR", 1));
+    assert_fails_cleanly(&job, &["orders.csv:2: column `amount`: invalid amount \"345.0O\"", "hint:"]);
+
+    let (_d, job) = broken_day("orders.csv", &orders.replacen(",345.00,EUR", ",345.00,EUX", 1));
+    assert_fails_cleanly(&job, &["orders.csv:2: column `currency`: unknown currency code \"EUX\""]);
+
+    let (_d, job) = broken_day("orders.csv", &orders.replacen(",345.00,EUR\n", ",345.00\n", 1));
+    assert_fails_cleanly(&job, &["orders.csv:2: expected 7 fields as in the header of the orders layout, found 6"]);
+
+    let bank = demo("bank_entries.csv");
+    let (_d, job) = broken_day("bank_entries.csv", &bank.replacen("CRDT,9330.02", "CRDT,9330.025", 1));
+    assert_fails_cleanly(
+        &job,
+        &["bank_entries.csv:2: column `amount`", "3 fraction digits, but the currency has 2 minor units"],
+    );
+}
+
+#[test]
+fn missing_job_and_date_are_errors_with_hints() {
+    let output = run_ok(settle().args(["run", "jobs/no-such-job.toml"]).current_dir(root()));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cannot read job spec jobs/no-such-job.toml"), "{}", stderr(&output));
+
+    let (_d, job) = broken_day(
+        "job.toml",
+        &fs::read_to_string(root().join("fixtures/demo/job.toml"))
+            .unwrap()
+            .replace("business_date = \"2026-10-31\"\n", ""),
+    );
+    let output = run_ok(settle().arg("run").arg(&job));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("hint: pass --date YYYY-MM-DD"), "{}", stderr(&output));
+    let output = run_ok(settle().arg("run").arg(&job).args(["--date", "2026-10-31"]));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn help_and_version() {
+    let help = run_ok(settle().arg("--help"));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for word in ["run", "gen", "Exit codes"] {
+        assert!(text.contains(word), "{text}");
+    }
+    let run_help = String::from_utf8_lossy(&run_ok(settle().args(["run", "--help"])).stdout).into_owned();
+    for flag in ["--date", "--out", "--force"] {
+        assert!(run_help.contains(flag), "{run_help}");
+    }
+    let version = run_ok(settle().arg("--version"));
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("settle {}", env!("CARGO_PKG_VERSION")));
+}
