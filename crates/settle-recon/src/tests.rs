@@ -149,3 +149,12 @@ fn output_is_independent_of_input_order() {
     assert_eq!(ids(&forward), ids(&backward));
     assert!(forward.exceptions.is_empty());
 }
+
+#[test]
+fn outputs_doc_lists_every_reason_code_with_its_status_and_severity() {
+    let doc = include_str!("../../../docs/outputs.md");
+    for reason in ReasonCode::ALL {
+        let row = format!("| `{}` | {} | {} |", reason.as_str(), reason.class().as_str(), reason.severity().as_str());
+        assert!(doc.contains(&row), "docs/outputs.md lacks the row {row:?}");
+    }
+}

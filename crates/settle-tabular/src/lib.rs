@@ -344,3 +344,20 @@ O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
         assert!(read_beneficiaries("b.csv", bad.as_bytes()).unwrap_err().to_string().contains("not a valid IBAN"));
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    /// docs/formats.md documents every column of every canonical layout, in its own section.
+    #[test]
+    fn formats_doc_lists_every_column() {
+        let doc = include_str!("../../../docs/formats.md");
+        for layout in super::canonical_layouts() {
+            let heading = format!("\n## {}\n", layout.name);
+            let section = doc.split(&heading).nth(1).unwrap_or_else(|| panic!("docs/formats.md has no section {heading:?}"));
+            let section = section.split("\n## ").next().unwrap_or(section);
+            for column in layout.columns {
+                assert!(section.contains(&format!("| `{}` |", column.name)), "docs/formats.md, {}: column `{}`", layout.name, column.name);
+            }
+        }
+    }
+}
