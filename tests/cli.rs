@@ -104,6 +104,9 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     assert!(stdout.contains("run directory"), "{stdout}");
 
     let files = dir_bytes(&run_dir);
+    for name in ["summary.json", "exceptions.csv", "payouts.csv"] {
+        insta::assert_snapshot!(format!("demo_{name}"), String::from_utf8(files[name].clone()).unwrap());
+    }
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     assert_eq!(
         names,

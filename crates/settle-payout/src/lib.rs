@@ -203,7 +203,131 @@ pub fn compute_payouts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use settle_core::parse_date;
+    use settle_core::{BankEntry, ChannelKind, Direction, OrderKind, Provenance, Rate, RoundingMode, parse_date};
+
+    fn cur(c: &str) -> Currency {
+        Currency::from_code(c).unwrap()
+    }
+
+    fn order(id: &str, beneficiary: &str, amount: &str) -> Order {
+        Order {
+            order_id: id.into(),
+            kind: if amount.starts_with('-') { OrderKind::Refund } else { OrderKind::Sale },
+            beneficiary_id: beneficiary.into(),
+            channel: "stripe".into(),
+            order_date: parse_date("2026-10-30").unwrap(),
+            amount: amount.parse().unwrap(),
+            currency: cur("EUR"),
+            provenance: Provenance::line("orders.csv", 2),
+        }
+    }
+
+    fn tx(id: &str, kind: ChannelKind, order: &str, presentment: &str, net: &str, settlement: &str, batch: &str) -> ChannelTransaction {
+        ChannelTransaction {
+            channel: "stripe".into(),
+            transaction_id: id.into(),
+            kind,
+            order_id: Some(order.into()),
+            booking_date: parse_date("2026-10-30").unwrap(),
+            presentment_amount: presentment.parse().unwrap(),
+            presentment_currency: cur("EUR"),
+            gross: net.parse().unwrap(),
+            fee: Decimal::ZERO,
+            net: net.parse().unwrap(),
+            settlement_currency: cur(settlement),
+            payout_batch_id: Some(batch.into()),
+            provenance: Provenance::line("channel.csv", 2),
+        }
+    }
+
+    fn credit(id: &str, amount: &str, currency: &str, reference: &str) -> BankEntry {
+        BankEntry {
+            account_id: "ACC".into(),
+            entry_id: id.into(),
+            booking_date: parse_date("2026-10-30").unwrap(),
+            value_date: parse_date("2026-10-30").unwrap(),
+            direction: Direction::Credit,
+            amount: amount.parse().unwrap(),
+            currency: cur(currency),
+            reference: Some(reference.into()),
+            counterparty_name: None,
+            remittance_info: None,
+            provenance: Provenance::line("bank.csv", 2),
+        }
+    }
+
+    fn beneficiary(id: &str, currency: &str) -> Beneficiary {
+        Beneficiary {
+            beneficiary_id: id.into(),
+            legal_name: format!("{id} Ltd"),
+            country: "GB".into(),
+            iban: "GB29NWBK60161331926819".into(),
+            bic: None,
+            payout_currency: cur(currency),
+            provenance: Provenance::line("beneficiaries.csv", 2),
+        }
+    }
+
+    #[test]
+    fn nets_converts_and_holds() {
+        let orders = vec![
+            order("O1", "B1", "100.00"),
+            order("O2", "B1", "50.00"),
+            order("O3", "B2", "10.00"),
+            order("O3-R", "B2", "-10.00"),
+            order("O4", "B9", "5.00"),
+            order("O5", "B1", "70.00"),
+        ];
+        let channel = vec![
+            tx("t1", ChannelKind::Charge, "O1", "100.00", "97.00", "EUR", "p1"),
+            tx("t2", ChannelKind::Charge, "O2", "50.00", "54.00", "USD", "p2"),
+            tx("t3", ChannelKind::Charge, "O3", "10.00", "9.50", "EUR", "p1"),
+            tx("t4", ChannelKind::Refund, "O3-R", "-10.00", "-10.00", "EUR", "p1"),
+            tx("t5", ChannelKind::Charge, "O4", "5.00", "4.80", "EUR", "p1"),
+            tx("t6", ChannelKind::Chargeback, "O1", "-100.00", "-115.00", "EUR", "p3"), // batch not credited
+            tx("t7", ChannelKind::Charge, "O5", "71.00", "68.00", "EUR", "p1"), // amount mismatch: held
+        ];
+        let bank = vec![credit("b1", "169.30", "EUR", "p1"), credit("b2", "54.00", "USD", "p2")];
+        let recon = settle_recon::reconcile(&orders, &channel, &bank).unwrap();
+        let rates = RateTable::new([Rate {
+            date: parse_date("2026-10-30").unwrap(),
+            base: cur("EUR"),
+            quote: cur("GBP"),
+            rate: "0.8403".parse().unwrap(),
+            source: "ECB".into(),
+            provenance: Provenance::line("rates.csv", 2),
+        }, Rate {
+            date: parse_date("2026-10-30").unwrap(),
+            base: cur("EUR"),
+            quote: cur("USD"),
+            rate: "1.0862".parse().unwrap(),
+            source: "ECB".into(),
+            provenance: Provenance::line("rates.csv", 3),
+        }])
+        .unwrap();
+        let policy = PayoutPolicy {
+            job_name: "t",
+            business_date: parse_date("2026-10-31").unwrap(),
+            execution_date: parse_date("2026-11-02").unwrap(),
+            conversion: ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven },
+        };
+        let payouts = compute_payouts(&[beneficiary("B1", "GBP"), beneficiary("B2", "EUR")], &orders, &channel, &recon, &rates, policy).unwrap();
+        let ids: Vec<&str> = payouts.iter().map(|p| p.beneficiary_id.as_str()).collect();
+        assert_eq!(ids, ["B1", "B2", "B9"]);
+        // B1: 97.00 EUR → 81.51 GBP (81.5091), 54.00 USD → 41.78 GBP (54 × 0.8403 / 1.0862 = 41.7751…)
+        let b1 = &payouts[0];
+        assert_eq!(b1.amount.to_string(), "123.29 GBP");
+        assert_eq!(b1.status, PayoutStatus::Payable);
+        assert_eq!(b1.transactions(), 2, "the chargeback's batch is not credited; the mismatched charge is held");
+        assert_eq!(b1.components[0].conversion.as_ref().unwrap().rate.rate_date.to_string(), "2026-10-30");
+        assert_eq!(b1.residual(), b1.components.iter().map(|c| c.conversion.as_ref().unwrap().residual).sum::<Decimal>());
+        // B2: 9.50 − 10.00 = −0.50 EUR: nothing to pay
+        assert_eq!(payouts[1].amount.to_string(), "-0.50 EUR");
+        assert_eq!(payouts[1].status, PayoutStatus::NotPayable);
+        // B9 is not in the beneficiaries file: held, unconverted
+        assert_eq!(payouts[2].status, PayoutStatus::UnknownBeneficiary);
+        assert_eq!(payouts[2].amount.to_string(), "4.80 EUR");
+    }
 
     #[test]
     fn payout_ids_are_deterministic_and_fit_end_to_end_id() {
