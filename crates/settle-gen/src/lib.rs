@@ -253,6 +253,20 @@ impl DayWriters {
     }
 }
 
+/// The bank entry columns after `account_id` and `entry_id` of a credit booked and valued on `booking`.
+fn credit_fields(booking: Date, amount: Money, reference: &str, payer: &str, remittance: &str) -> Vec<String> {
+    vec![
+        booking.to_string(),
+        booking.to_string(),
+        "CRDT".into(),
+        money_fields(amount),
+        amount.currency().code().into(),
+        reference.to_string(),
+        payer.to_string(),
+        remittance.to_string(),
+    ]
+}
+
 fn money_fields(m: Money) -> String {
     format_minor(m.amount(), m.currency())
 }
@@ -533,16 +547,13 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         entries.push((
             booking,
             *ch_index,
-            vec![
-                booking.to_string(),
-                booking.to_string(),
-                "CRDT".into(),
-                money_fields(amount),
-                amount.currency().code().into(),
-                batch_id.clone(),
-                channel.payer_name.into(),
-                format!("{} {batch_id}", channel.remittance_prefix),
-            ],
+            credit_fields(
+                booking,
+                amount,
+                batch_id,
+                channel.payer_name,
+                &format!("{} {batch_id}", channel.remittance_prefix),
+            ),
             expected,
         ));
     }
@@ -555,16 +566,13 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         entries.push((
             booking,
             0,
-            vec![
-                booking.to_string(),
-                booking.to_string(),
-                "CRDT".into(),
-                money_fields(amount),
-                amount.currency().code().into(),
-                reference.clone(),
-                world::STRAY_PAYERS[usize::try_from(s).unwrap_or(0) % world::STRAY_PAYERS.len()].into(),
-                format!("Payment {reference}"),
-            ],
+            credit_fields(
+                booking,
+                amount,
+                &reference,
+                world::STRAY_PAYERS[usize::try_from(s).unwrap_or(0) % world::STRAY_PAYERS.len()],
+                &format!("Payment {reference}"),
+            ),
             "no_payout_batch",
         ));
         *injected.entry("no_payout_batch".to_string()).or_default() += 1;

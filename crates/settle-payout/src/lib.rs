@@ -222,7 +222,15 @@ mod tests {
         }
     }
 
-    fn tx(id: &str, kind: ChannelKind, order: &str, presentment: &str, net: &str, settlement: &str, batch: &str) -> ChannelTransaction {
+    fn tx(
+        id: &str,
+        kind: ChannelKind,
+        order: &str,
+        presentment: &str,
+        net: &str,
+        settlement: &str,
+        batch: &str,
+    ) -> ChannelTransaction {
         ChannelTransaction {
             channel: "stripe".into(),
             transaction_id: id.into(),
@@ -285,25 +293,28 @@ mod tests {
             tx("t4", ChannelKind::Refund, "O3-R", "-10.00", "-10.00", "EUR", "p1"),
             tx("t5", ChannelKind::Charge, "O4", "5.00", "4.80", "EUR", "p1"),
             tx("t6", ChannelKind::Chargeback, "O1", "-100.00", "-115.00", "EUR", "p3"), // batch not credited
-            tx("t7", ChannelKind::Charge, "O5", "71.00", "68.00", "EUR", "p1"), // amount mismatch: held
+            tx("t7", ChannelKind::Charge, "O5", "71.00", "68.00", "EUR", "p1"),         // amount mismatch: held
         ];
         let bank = vec![credit("b1", "169.30", "EUR", "p1"), credit("b2", "54.00", "USD", "p2")];
         let recon = settle_recon::reconcile(&orders, &channel, &bank).unwrap();
-        let rates = RateTable::new([Rate {
-            date: parse_date("2026-10-30").unwrap(),
-            base: cur("EUR"),
-            quote: cur("GBP"),
-            rate: "0.8403".parse().unwrap(),
-            source: "ECB".into(),
-            provenance: Provenance::line("rates.csv", 2),
-        }, Rate {
-            date: parse_date("2026-10-30").unwrap(),
-            base: cur("EUR"),
-            quote: cur("USD"),
-            rate: "1.0862".parse().unwrap(),
-            source: "ECB".into(),
-            provenance: Provenance::line("rates.csv", 3),
-        }])
+        let rates = RateTable::new([
+            Rate {
+                date: parse_date("2026-10-30").unwrap(),
+                base: cur("EUR"),
+                quote: cur("GBP"),
+                rate: "0.8403".parse().unwrap(),
+                source: "ECB".into(),
+                provenance: Provenance::line("rates.csv", 2),
+            },
+            Rate {
+                date: parse_date("2026-10-30").unwrap(),
+                base: cur("EUR"),
+                quote: cur("USD"),
+                rate: "1.0862".parse().unwrap(),
+                source: "ECB".into(),
+                provenance: Provenance::line("rates.csv", 3),
+            },
+        ])
         .unwrap();
         let policy = PayoutPolicy {
             job_name: "t",
@@ -311,7 +322,15 @@ mod tests {
             execution_date: parse_date("2026-11-02").unwrap(),
             conversion: ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven },
         };
-        let payouts = compute_payouts(&[beneficiary("B1", "GBP"), beneficiary("B2", "EUR")], &orders, &channel, &recon, &rates, policy).unwrap();
+        let payouts = compute_payouts(
+            &[beneficiary("B1", "GBP"), beneficiary("B2", "EUR")],
+            &orders,
+            &channel,
+            &recon,
+            &rates,
+            policy,
+        )
+        .unwrap();
         let ids: Vec<&str> = payouts.iter().map(|p| p.beneficiary_id.as_str()).collect();
         assert_eq!(ids, ["B1", "B2", "B9"]);
         // B1: 97.00 EUR → 81.51 GBP (81.5091), 54.00 USD → 41.78 GBP (54 × 0.8403 / 1.0862 = 41.7751…)
@@ -320,7 +339,10 @@ mod tests {
         assert_eq!(b1.status, PayoutStatus::Payable);
         assert_eq!(b1.transactions(), 2, "the chargeback's batch is not credited; the mismatched charge is held");
         assert_eq!(b1.components[0].conversion.as_ref().unwrap().rate.rate_date.to_string(), "2026-10-30");
-        assert_eq!(b1.residual(), b1.components.iter().map(|c| c.conversion.as_ref().unwrap().residual).sum::<Decimal>());
+        assert_eq!(
+            b1.residual(),
+            b1.components.iter().map(|c| c.conversion.as_ref().unwrap().residual).sum::<Decimal>()
+        );
         // B2: 9.50 − 10.00 = −0.50 EUR: nothing to pay
         assert_eq!(payouts[1].amount.to_string(), "-0.50 EUR");
         assert_eq!(payouts[1].status, PayoutStatus::NotPayable);

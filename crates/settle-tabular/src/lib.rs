@@ -353,10 +353,16 @@ mod doc_tests {
         let doc = include_str!("../../../docs/formats.md");
         for layout in super::canonical_layouts() {
             let heading = format!("\n## {}\n", layout.name);
-            let section = doc.split(&heading).nth(1).unwrap_or_else(|| panic!("docs/formats.md has no section {heading:?}"));
+            let section =
+                doc.split(&heading).nth(1).unwrap_or_else(|| panic!("docs/formats.md has no section {heading:?}"));
             let section = section.split("\n## ").next().unwrap_or(section);
             for column in layout.columns {
-                assert!(section.contains(&format!("| `{}` |", column.name)), "docs/formats.md, {}: column `{}`", layout.name, column.name);
+                assert!(
+                    section.contains(&format!("| `{}` |", column.name)),
+                    "docs/formats.md, {}: column `{}`",
+                    layout.name,
+                    column.name
+                );
             }
         }
     }
