@@ -133,6 +133,9 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(outcome) => outcome,
         Err(err) => return fail(&err.to_string(), err.hint()),
     };
+    if outcome.completed_interrupted {
+        eprintln!("note: {} had no manifest (an interrupted run): it has been recomputed", outcome.run_dir.display());
+    }
     if outcome.replaced {
         eprintln!("note: recomputed the existing run for {} (--force)", outcome.business_date);
     }

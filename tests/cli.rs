@@ -133,6 +133,15 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     assert_eq!(forced.status.code(), Some(1), "{}", stderr(&forced));
     assert_eq!(dir_bytes(&run_dir), files);
 
+    // An interrupted run (outputs, a stale temp file, no manifest) is completed by a plain rerun.
+    fs::remove_file(run_dir.join("manifest.json")).unwrap();
+    fs::write(run_dir.join("payouts.csv"), b"half a file").unwrap();
+    fs::write(run_dir.join(".settle-summary.json.abc123.tmp"), b"{").unwrap();
+    let resumed = run_demo(out.path(), &[], false);
+    assert_eq!(resumed.status.code(), Some(1), "{}", stderr(&resumed));
+    assert!(stderr(&resumed).contains("an interrupted run"), "{}", stderr(&resumed));
+    assert_eq!(dir_bytes(&run_dir), files);
+
     // Thread count and time zone change nothing.
     let other = tempfile::tempdir().unwrap();
     let single = run_demo(other.path(), &[("RAYON_NUM_THREADS", "1"), ("TZ", "Pacific/Auckland")], false);

@@ -37,6 +37,8 @@ pub struct RunOutcome {
     pub all_settled: bool,
     /// A run directory was already there and has been recomputed (`--force`).
     pub replaced: bool,
+    /// A run directory without a manifest (an interrupted run) was there and has been completed.
+    pub completed_interrupted: bool,
     /// (file name, sha256) of every output, manifest last.
     pub outputs: Vec<(String, String)>,
     /// The summary, for the CLI's short report.
@@ -163,6 +165,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let run_dir = normalize(&out_root.join(&spec.job.name).join(business_date.to_string()));
     let manifest_path = run_dir.join("manifest.json");
     let replaced = manifest_path.exists();
+    let completed_interrupted = !replaced && run_dir.exists();
     if replaced && !options.force {
         return Err(JobError::AlreadyRun { dir: run_dir.display().to_string(), date: business_date });
     }
@@ -291,6 +294,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         business_date,
         all_settled: summary.all_settled,
         replaced,
+        completed_interrupted,
         outputs: written,
         summary: summary.json,
     })

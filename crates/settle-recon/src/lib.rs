@@ -376,7 +376,7 @@ pub fn reconcile(
                 format!("order {} already has a {}", order.order_id, tx.kind.as_str()),
                 false,
             )
-        } else if order.money() != tx.presentment() || order.currency != tx.presentment_currency {
+        } else if order.money() != tx.presentment() {
             (
                 ReasonCode::AmountMismatch,
                 format!("order {} but channel presentment {}", order.money(), tx.presentment()),
