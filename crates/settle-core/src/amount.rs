@@ -129,9 +129,8 @@ pub fn parse_amount(
     if trimmed.is_empty() {
         return Err(fail(AmountProblem::Empty));
     }
-    let lower = trimmed.to_ascii_lowercase();
-    let unsigned_lower = lower.trim_start_matches(['+', '-']);
-    if ["nan", "inf", "infinity"].contains(&unsigned_lower) {
+    let unsigned = trimmed.trim_start_matches(['+', '-']);
+    if ["nan", "inf", "infinity"].iter().any(|word| unsigned.eq_ignore_ascii_case(word)) {
         return Err(fail(AmountProblem::NotANumber));
     }
     let (negative, body) = match trimmed.as_bytes()[0] {
@@ -144,23 +143,38 @@ pub fn parse_amount(
     }
     let offset = trimmed.len() - body.len();
     let decimal = format.decimal.char();
-    let mut int_digits = String::with_capacity(body.len());
-    let mut frac_digits = String::new();
+    // One pass, no allocation: the digits accumulate into an integer mantissa.
+    let mut mantissa: u128 = 0;
+    let (mut int_len, mut frac_len, mut significant) = (0usize, 0usize, 0usize);
     let mut seen_decimal = false;
-    let mut groups: Vec<usize> = vec![0];
+    // Grouping: length of the first group, whether later groups were all three digits, current group.
+    let (mut groups, mut first_group, mut groups_ok, mut current_group) = (0usize, 0usize, true, 0usize);
     for (index, ch) in body.char_indices() {
         if ch.is_ascii_digit() {
+            let digit = u128::from(ch as u8 - b'0');
             if seen_decimal {
-                frac_digits.push(ch);
+                frac_len += 1;
             } else {
-                int_digits.push(ch);
-                *groups.last_mut().expect("groups starts non-empty") += 1;
+                int_len += 1;
+                current_group += 1;
+            }
+            if significant > 0 || digit != 0 {
+                significant += 1;
+            }
+            if significant <= 28 {
+                mantissa = mantissa * 10 + digit;
             }
         } else if ch == decimal && !seen_decimal {
             seen_decimal = true;
         } else if Some(ch) == format.grouping && !seen_decimal {
-            groups.push(0);
-        } else if (ch == 'e' || ch == 'E') && !int_digits.is_empty() {
+            if groups == 0 {
+                first_group = current_group;
+            } else if current_group != 3 {
+                groups_ok = false;
+            }
+            groups += 1;
+            current_group = 0;
+        } else if (ch == 'e' || ch == 'E') && int_len > 0 {
             return Err(fail(AmountProblem::Exponent));
         } else if ch == '+' || ch == '-' {
             return Err(fail(AmountProblem::TwoSigns));
@@ -168,38 +182,26 @@ pub fn parse_amount(
             return Err(fail(AmountProblem::UnexpectedChar { found: ch, index: offset + index }));
         }
     }
-    if int_digits.is_empty() || (seen_decimal && frac_digits.is_empty()) {
+    if int_len == 0 || (seen_decimal && frac_len == 0) {
         return Err(fail(AmountProblem::MissingDigits));
     }
-    if groups.len() > 1 {
-        let first_ok = (1..=3).contains(&groups[0]);
-        if !first_ok || groups[1..].iter().any(|g| *g != 3) {
-            return Err(fail(AmountProblem::BadGrouping));
-        }
+    if groups > 0 && (!(1..=3).contains(&first_group) || !groups_ok || current_group != 3) {
+        return Err(fail(AmountProblem::BadGrouping));
     }
     let minor = currency.minor_units();
     if let (Some(allowed), ExtraDigits::Reject) = (minor, extra) {
-        if frac_digits.len() > usize::from(allowed) {
-            return Err(fail(AmountProblem::TooManyFractionDigits { found: frac_digits.len(), allowed }));
+        if frac_len > usize::from(allowed) {
+            return Err(fail(AmountProblem::TooManyFractionDigits { found: frac_len, allowed }));
         }
     }
-    let significant = int_digits.trim_start_matches('0').len() + frac_digits.len();
-    if significant > 28 || frac_digits.len() > 28 {
+    if significant > 28 || frac_len > 28 {
         return Err(fail(AmountProblem::TooLarge));
     }
-    let mut canonical = String::with_capacity(int_digits.len() + frac_digits.len() + 2);
-    if negative {
-        canonical.push('-');
-    }
-    canonical.push_str(int_digits.trim_start_matches('0'));
-    if canonical.is_empty() || canonical == "-" {
-        canonical.push('0');
-    }
-    if !frac_digits.is_empty() {
-        canonical.push('.');
-        canonical.push_str(&frac_digits);
-    }
-    let mut value = Decimal::from_str_exact(&canonical).map_err(|_| fail(AmountProblem::TooLarge))?;
+    // Leading zeros add nothing to the mantissa, so the value is exactly mantissa / 10^frac_len.
+    let signed = i128::try_from(mantissa).map_err(|_| fail(AmountProblem::TooLarge))?;
+    let scale = u32::try_from(frac_len).map_err(|_| fail(AmountProblem::TooLarge))?;
+    let mut value = Decimal::try_from_i128_with_scale(if negative { -signed } else { signed }, scale)
+        .map_err(|_| fail(AmountProblem::TooLarge))?;
     if let Some(units) = minor {
         if value.scale() < u32::from(units) {
             value.rescale(u32::from(units));
@@ -321,6 +323,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn agrees_with_decimal_from_str(text in "[+-]?[0-9]{1,20}(\\.[0-9]{1,7})?") {
+            let ours = parse_amount(&text, AmountFormat::POINT, cur("EUR"), ExtraDigits::Allow).unwrap();
+            let reference: Decimal = text.trim_start_matches('+').parse().unwrap();
+            prop_assert_eq!(ours.amount(), reference);
+        }
+
         #[test]
         fn parse_after_format_is_identity(
             minor in any::<i64>(),

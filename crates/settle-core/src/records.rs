@@ -5,6 +5,7 @@
 //! as statements write it. Every record carries its `Provenance`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -14,16 +15,16 @@ use crate::currency::Currency;
 use crate::money::Money;
 
 /// Where a record came from: the input file as the job names it, and the line (CSV, MT940) or the XML
-/// path (camt) of the record in it.
+/// path (camt) of the record in it. The file name is shared by all records of a file (`Arc<str>`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Provenance {
-    pub source_file: String,
+    pub source_file: Arc<str>,
     pub source_line: Option<u64>,
     pub xml_path: Option<String>,
 }
 
 impl Provenance {
-    pub fn line(source_file: impl Into<String>, source_line: u64) -> Provenance {
+    pub fn line(source_file: impl Into<Arc<str>>, source_line: u64) -> Provenance {
         Provenance { source_file: source_file.into(), source_line: Some(source_line), xml_path: None }
     }
 }

@@ -7,6 +7,8 @@
 
 mod table;
 
+use std::sync::Arc;
+
 use settle_core::{
     BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Decimal, Direction, Order, OrderKind, Provenance, Rate,
 };
@@ -94,13 +96,14 @@ pub fn canonical_layouts() -> [&'static Layout; 5] {
     [&ORDERS, &CHANNEL_TRANSACTIONS, &BANK_ENTRIES, &RATES, &BENEFICIARIES]
 }
 
-fn provenance(path: &str, row: &Row<'_>) -> Provenance {
-    Provenance::line(path, row.line())
+fn provenance(path: &Arc<str>, row: &Row<'_>) -> Provenance {
+    Provenance::line(Arc::clone(path), row.line())
 }
 
 /// Reads an orders file.
 pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError> {
     let mut out = Vec::new();
+    let file: Arc<str> = Arc::from(path);
     Table::open(path, bytes, &ORDERS)?.for_each_row(|row| {
         let kind = match row.required("kind")? {
             "sale" => OrderKind::Sale,
@@ -128,7 +131,7 @@ pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError>
             order_date: row.date("order_date")?,
             amount,
             currency,
-            provenance: provenance(path, row),
+            provenance: provenance(&file, row),
         });
         Ok(())
     })?;
@@ -138,6 +141,7 @@ pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError>
 /// Reads a channel transactions file; checks gross − fee = net on every row.
 pub fn read_channel_transactions(path: &str, bytes: &[u8]) -> Result<Vec<ChannelTransaction>, TabularError> {
     let mut out = Vec::new();
+    let file: Arc<str> = Arc::from(path);
     Table::open(path, bytes, &CHANNEL_TRANSACTIONS)?.for_each_row(|row| {
         let kind_text = row.required("kind")?;
         let kind = ChannelKind::parse(kind_text).ok_or_else(|| {
@@ -168,7 +172,7 @@ pub fn read_channel_transactions(path: &str, bytes: &[u8]) -> Result<Vec<Channel
             net,
             settlement_currency,
             payout_batch_id: row.optional("payout_batch_id").map(str::to_string),
-            provenance: provenance(path, row),
+            provenance: provenance(&file, row),
         });
         Ok(())
     })?;
@@ -178,6 +182,7 @@ pub fn read_channel_transactions(path: &str, bytes: &[u8]) -> Result<Vec<Channel
 /// Reads a bank entries file.
 pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, TabularError> {
     let mut out = Vec::new();
+    let file: Arc<str> = Arc::from(path);
     Table::open(path, bytes, &BANK_ENTRIES)?.for_each_row(|row| {
         let direction = match row.required("direction")? {
             "CRDT" => Direction::Credit,
@@ -202,7 +207,7 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
             reference: row.optional("reference").map(str::to_string),
             counterparty_name: row.optional("counterparty_name").map(str::to_string),
             remittance_info: row.optional("remittance_info").map(str::to_string),
-            provenance: provenance(path, row),
+            provenance: provenance(&file, row),
         });
         Ok(())
     })?;
@@ -212,6 +217,7 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
 /// Reads a rates file in the generic layout `date,base,quote,rate,source`.
 pub fn read_rates(path: &str, bytes: &[u8]) -> Result<Vec<Rate>, TabularError> {
     let mut out = Vec::new();
+    let file: Arc<str> = Arc::from(path);
     Table::open(path, bytes, &RATES)?.for_each_row(|row| {
         let base = row.currency("base")?;
         let quote = row.currency("quote")?;
@@ -224,7 +230,7 @@ pub fn read_rates(path: &str, bytes: &[u8]) -> Result<Vec<Rate>, TabularError> {
             quote,
             rate: row.positive_decimal("rate")?,
             source: row.required("source")?.to_string(),
-            provenance: provenance(path, row),
+            provenance: provenance(&file, row),
         });
         Ok(())
     })?;
@@ -234,6 +240,7 @@ pub fn read_rates(path: &str, bytes: &[u8]) -> Result<Vec<Rate>, TabularError> {
 /// Reads a beneficiaries file; checks country codes, IBAN check digits and BIC shape.
 pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, TabularError> {
     let mut out = Vec::new();
+    let file: Arc<str> = Arc::from(path);
     Table::open(path, bytes, &BENEFICIARIES)?.for_each_row(|row| {
         let country = row.required("country")?;
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -260,7 +267,7 @@ pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, 
             iban,
             bic,
             payout_currency: row.currency("payout_currency")?,
-            provenance: provenance(path, row),
+            provenance: provenance(&file, row),
         });
         Ok(())
     })?;
