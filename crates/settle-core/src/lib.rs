@@ -18,7 +18,7 @@ pub use calendar::{Calendar, Date, DateError, parse_date};
 pub use currency::{Currency, UnknownCurrency};
 pub use money::{Money, MoneyError, Rounded, RoundingMode, format_minor};
 pub use records::{
-    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Direction, Order, OrderKind, PayoutInstruction,
-    Provenance, Rate,
+    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Direction, EntryStatus, ExchangeRate, Order, OrderKind,
+    PayoutInstruction, Provenance, Rate, TransactionDetail,
 };
 pub use rust_decimal::Decimal;

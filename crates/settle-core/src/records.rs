@@ -163,6 +163,85 @@ impl Direction {
     }
 }
 
+/// Whether the bank has booked an entry (camt `Sts`: BOOK, PDNG, INFO). Only booked entries move the
+/// balance and are matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub enum EntryStatus {
+    #[default]
+    #[serde(rename = "BOOK")]
+    Booked,
+    #[serde(rename = "PDNG")]
+    Pending,
+    #[serde(rename = "INFO")]
+    Info,
+}
+
+impl EntryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Booked => "BOOK",
+            EntryStatus::Pending => "PDNG",
+            EntryStatus::Info => "INFO",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<EntryStatus> {
+        match code {
+            "BOOK" => Some(EntryStatus::Booked),
+            "PDNG" => Some(EntryStatus::Pending),
+            "INFO" => Some(EntryStatus::Info),
+            _ => None,
+        }
+    }
+}
+
+/// A currency exchange a bank reports for a transaction (camt `CcyXchg`): 1 `unit_currency` =
+/// `rate` of the other currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeRate {
+    pub source_currency: Option<Currency>,
+    pub target_currency: Option<Currency>,
+    pub unit_currency: Option<Currency>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub rate: Option<Decimal>,
+}
+
+/// One underlying transaction of a bank entry (camt `TxDtls`; the MT940 `:86:` details of a `:61:`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TransactionDetail {
+    pub message_id: Option<String>,
+    pub payment_information_id: Option<String>,
+    pub instruction_id: Option<String>,
+    pub end_to_end_id: Option<String>,
+    pub transaction_id: Option<String>,
+    pub mandate_id: Option<String>,
+    pub account_servicer_reference: Option<String>,
+    /// The detail's own amount and direction when the bank gives them (`TxDtls/Amt`, `AmtDtls/TxAmt`).
+    pub amount: Option<Money>,
+    pub direction: Option<Direction>,
+    pub instructed_amount: Option<Money>,
+    pub counter_value_amount: Option<Money>,
+    pub exchange: Option<ExchangeRate>,
+    /// Σ of the charges records.
+    pub charges: Option<Money>,
+    pub debtor_name: Option<String>,
+    pub debtor_account: Option<String>,
+    pub debtor_agent_bic: Option<String>,
+    pub ultimate_debtor: Option<String>,
+    pub creditor_name: Option<String>,
+    pub creditor_account: Option<String>,
+    pub creditor_agent_bic: Option<String>,
+    pub ultimate_creditor: Option<String>,
+    pub creditor_id: Option<String>,
+    pub purpose_code: Option<String>,
+    /// All unstructured remittance lines, joined with a space in document order.
+    pub remittance_info: Option<String>,
+    /// Structured creditor reference (e.g. an ISO 11649 RF reference).
+    pub creditor_reference: Option<String>,
+    pub return_reason: Option<String>,
+    pub additional_info: Option<String>,
+}
+
 /// One booked movement on one of our bank accounts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BankEntry {
@@ -181,6 +260,14 @@ pub struct BankEntry {
     pub reference: Option<String>,
     pub counterparty_name: Option<String>,
     pub remittance_info: Option<String>,
+    /// Booked, pending or information only.
+    pub status: EntryStatus,
+    /// The entry reverses an earlier one (camt `RvslInd`, MT940 `RC`/`RD`).
+    pub reversal: bool,
+    /// Bank transaction code: `DOMAIN/FAMILY/SUBFAMILY` or the proprietary code.
+    pub bank_transaction_code: Option<String>,
+    /// The underlying transactions, when the statement gives them.
+    pub details: Vec<TransactionDetail>,
     pub provenance: Provenance,
 }
 

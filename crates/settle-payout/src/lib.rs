@@ -260,6 +260,10 @@ mod tests {
             reference: Some(reference.into()),
             counterparty_name: None,
             remittance_info: None,
+            status: settle_core::EntryStatus::Booked,
+            reversal: false,
+            bank_transaction_code: None,
+            details: Vec::new(),
             provenance: Provenance::line("bank.csv", 2),
         }
     }

@@ -18,7 +18,9 @@ mod reason;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use settle_core::{BankEntry, ChannelKind, ChannelTransaction, Currency, Decimal, Direction, Money, Order, OrderKind};
+use settle_core::{
+    BankEntry, ChannelKind, ChannelTransaction, Currency, Decimal, Direction, EntryStatus, Money, Order, OrderKind,
+};
 
 pub use reason::{Class, ReasonCode, Severity};
 
@@ -455,7 +457,7 @@ pub fn reconcile(
     }
     let mut credits_by_reference: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, entry) in bank.iter().enumerate() {
-        if admitted_bank[i] && entry.direction == Direction::Credit {
+        if admitted_bank[i] && entry.direction == Direction::Credit && entry.status == EntryStatus::Booked {
             if let Some(reference) = entry.reference.as_deref() {
                 credits_by_reference.entry(reference).or_default().push(i);
             }
@@ -540,6 +542,9 @@ pub fn reconcile(
             continue;
         }
         let (reason, detail) = match entry.direction {
+            _ if entry.status != EntryStatus::Booked => {
+                (ReasonCode::NotBooked, format!("status {}: not booked", entry.status.as_str()))
+            }
             Direction::Credit => (
                 ReasonCode::NoPayoutBatch,
                 match &entry.reference {

@@ -60,10 +60,11 @@ pub enum ReasonCode {
     NoPayoutBatch,
     MixedCurrencyBatch,
     UnmatchedBankDebit,
+    NotBooked,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 14] = [
+    pub const ALL: [ReasonCode; 15] = [
         ReasonCode::DuplicateOrder,
         ReasonCode::DuplicateChannelTransaction,
         ReasonCode::DuplicateBankEntry,
@@ -78,6 +79,7 @@ impl ReasonCode {
         ReasonCode::NoPayoutBatch,
         ReasonCode::MixedCurrencyBatch,
         ReasonCode::UnmatchedBankDebit,
+        ReasonCode::NotBooked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +98,7 @@ impl ReasonCode {
             ReasonCode::NoPayoutBatch => "no_payout_batch",
             ReasonCode::MixedCurrencyBatch => "mixed_currency_batch",
             ReasonCode::UnmatchedBankDebit => "unmatched_bank_debit",
+            ReasonCode::NotBooked => "not_booked",
         }
     }
 
@@ -104,7 +107,10 @@ impl ReasonCode {
             ReasonCode::DuplicateOrder | ReasonCode::DuplicateChannelTransaction | ReasonCode::DuplicateBankEntry => {
                 Class::Rejected
             }
-            ReasonCode::NoChannelTransaction | ReasonCode::NotInPayoutBatch | ReasonCode::NoBankCredit => Class::Open,
+            ReasonCode::NoChannelTransaction
+            | ReasonCode::NotInPayoutBatch
+            | ReasonCode::NoBankCredit
+            | ReasonCode::NotBooked => Class::Open,
             _ => Class::Exception,
         }
     }

@@ -58,6 +58,10 @@ fn credit(id: &str, amount: &str, reference: &str, line: u64) -> BankEntry {
         reference: Some(reference.into()),
         counterparty_name: None,
         remittance_info: None,
+        status: settle_core::EntryStatus::Booked,
+        reversal: false,
+        bank_transaction_code: None,
+        details: Vec::new(),
         provenance: Provenance::line("bank.csv", line),
     }
 }

@@ -10,7 +10,8 @@ mod table;
 use std::sync::Arc;
 
 use settle_core::{
-    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Decimal, Direction, Order, OrderKind, Provenance, Rate,
+    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Decimal, Direction, EntryStatus, Order, OrderKind,
+    Provenance, Rate,
 };
 pub use table::{Column, Layout, Row, Table, TabularError};
 
@@ -65,6 +66,7 @@ pub static BANK_ENTRIES: Layout = Layout {
         opt("reference", "the structured reference the payer gave; for a channel payout, its payout batch id"),
         opt("counterparty_name", "who paid or was paid"),
         opt("remittance_info", "free remittance text"),
+        opt("status", "`BOOK` (default), `PDNG` or `INFO`; only booked entries are matched"),
     ],
 };
 
@@ -189,6 +191,11 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
             "DBIT" => Direction::Debit,
             other => return Err(row.error("direction", format!("{other:?}: expected `CRDT` or `DBIT`"))),
         };
+        let status = match row.optional("status") {
+            None => EntryStatus::Booked,
+            Some(code) => EntryStatus::parse(code)
+                .ok_or_else(|| row.error("status", format!("{code:?}: expected `BOOK`, `PDNG` or `INFO`")))?,
+        };
         let currency = row.currency("currency")?;
         let amount = row.amount("amount", currency)?.amount();
         if amount <= Decimal::ZERO {
@@ -207,6 +214,10 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
             reference: row.optional("reference").map(str::to_string),
             counterparty_name: row.optional("counterparty_name").map(str::to_string),
             remittance_info: row.optional("remittance_info").map(str::to_string),
+            status,
+            reversal: false,
+            bank_transaction_code: None,
+            details: Vec::new(),
             provenance: provenance(&file, row),
         });
         Ok(())
