@@ -154,6 +154,7 @@ impl ReasonCode {
             ReasonCode::UnmatchedBankDebit => {
                 "a bank debit; matching our payouts to bank debits (stage C) is not built yet"
             }
+            ReasonCode::NotBooked => "a pending or information-only bank entry; it is matched once booked",
         }
     }
 }
