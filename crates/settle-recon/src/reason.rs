@@ -117,9 +117,10 @@ impl ReasonCode {
 
     pub fn severity(self) -> Severity {
         match self {
-            ReasonCode::DuplicateChannelTransaction | ReasonCode::DuplicateBankEntry | ReasonCode::NotInPayoutBatch => {
-                Severity::Low
-            }
+            ReasonCode::DuplicateChannelTransaction
+            | ReasonCode::DuplicateBankEntry
+            | ReasonCode::NotInPayoutBatch
+            | ReasonCode::NotBooked => Severity::Low,
             ReasonCode::NoChannelTransaction | ReasonCode::NoBankCredit | ReasonCode::UnmatchedBankDebit => {
                 Severity::Medium
             }
