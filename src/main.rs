@@ -35,6 +35,22 @@ enum Command {
     Run(RunArgs),
     /// Generate a realistic day of any size (inputs, job.toml and truth.csv) for tests and benchmarks.
     Gen(GenArgs),
+    /// Check bank statement files (camt.052/053/054): balances, transaction summaries, periods,
+    /// duplicates across files and chain gaps. One record per statement, report or notification.
+    ///
+    /// Exit codes: 0 every file read and every check that can be made holds; 1 some check failed;
+    /// 2 a file could not be read.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// camt files (any version .02 to .13; UTF-8 or ISO-8859-1).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// One JSON object per statement and line (amounts as decimal strings), instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -116,6 +132,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Gen(args) => generate(args),
+        Command::Check(args) => check(args),
     }
 }
 
@@ -191,6 +208,69 @@ fn run(args: RunArgs) -> ExitCode {
 fn print_data(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let names: Vec<(String, &std::path::Path)> =
+        args.files.iter().map(|p| (p.display().to_string(), p.as_path())).collect();
+    let files = settle_job::bankfiles::check_files(&names);
+    let mut out = String::new();
+    let (mut unreadable, mut failed) = (0usize, 0usize);
+    if !args.json {
+        let _ = writeln!(
+            out,
+            "{:<40} {:<16} {:<24} {:<4} {:>14} {:>14} {:>7} {:>14} {:>14} {:<8} problems",
+            "file", "format", "account", "ccy", "opening", "closing", "entries", "credits", "debits", "balance"
+        );
+    }
+    for file in &files {
+        for r in &file.records {
+            let failed_here = r.balance_ok == Some(false) || !r.problems.is_empty() || r.duplicate_of.is_some();
+            failed += usize::from(failed_here);
+            if args.json {
+                let _ = writeln!(out, "{}", serde_json::to_string(r).expect("records serialize"));
+            } else {
+                let mut problems = r.problems.clone();
+                if let Some(first) = &r.duplicate_of {
+                    problems.insert(0, format!("duplicate of {first} (counted once)"));
+                }
+                let _ = writeln!(
+                    out,
+                    "{:<40} {:<16} {:<24} {:<4} {:>14} {:>14} {:>7} {:>14} {:>14} {:<8} {}",
+                    r.file,
+                    r.format,
+                    r.account.as_deref().unwrap_or("-"),
+                    r.currency.as_deref().unwrap_or("-"),
+                    r.opening.as_deref().unwrap_or("-"),
+                    r.closing.as_deref().unwrap_or("-"),
+                    r.entries,
+                    r.sum_credits,
+                    r.sum_debits,
+                    match r.balance_ok {
+                        Some(true) => "ok",
+                        Some(false) => "BREAK",
+                        None => "n/a",
+                    },
+                    problems.join("; ")
+                );
+            }
+            for w in &r.warnings {
+                eprintln!("warning: {}: {w}", r.file);
+            }
+        }
+        if let Some(error) = &file.error {
+            unreadable += 1;
+            eprintln!("error: {error}");
+        }
+    }
+    print_data(&out);
+    if unreadable > 0 {
+        ExitCode::from(2)
+    } else if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn summary_counts(value: &serde_json::Value) -> String {

@@ -5,6 +5,7 @@
 //! `manifest.json` last. A failed run writes nothing under a final name.
 #![forbid(unsafe_code)]
 
+pub mod bankfiles;
 mod pipeline;
 mod spec;
 mod write;

@@ -1,0 +1,102 @@
+//! camt statements → settle's canonical `BankEntry` rows.
+
+use std::sync::Arc;
+
+use settle_core::{BankEntry, Direction, Provenance, TransactionDetail};
+
+use crate::model::{Entry, Statement};
+
+fn usable(reference: &Option<String>) -> Option<String> {
+    reference.clone().filter(|r| !r.is_empty() && r != "NOTPROVIDED" && r != "NONREF")
+}
+
+/// The reference a payer gave: the end-to-end id, else the structured creditor reference.
+fn detail_reference(d: &TransactionDetail) -> Option<String> {
+    usable(&d.end_to_end_id).or_else(|| usable(&d.creditor_reference))
+}
+
+/// The other party: the debtor of a credit, the creditor of a debit.
+fn counterparty(d: &TransactionDetail, direction: Direction) -> Option<String> {
+    match direction {
+        Direction::Credit => d.debtor_name.clone().or(d.ultimate_debtor.clone()),
+        Direction::Debit => d.creditor_name.clone().or(d.ultimate_creditor.clone()),
+    }
+}
+
+fn entry_id(statement: &Statement, entry: &Entry) -> String {
+    usable(&entry.account_servicer_reference).or_else(|| usable(&entry.entry_reference)).unwrap_or_else(|| {
+        format!("{}#{}", statement.statement_id.as_deref().unwrap_or(statement.xml_path.as_str()), entry.index)
+    })
+}
+
+fn base_row(statement: &Statement, entry: &Entry, file: &Arc<str>) -> BankEntry {
+    let account = statement.account.clone().unwrap_or_default();
+    let booking = entry.booking_date.or(entry.value_date);
+    let remittance: Vec<&str> = entry.details.iter().filter_map(|d| d.remittance_info.as_deref()).collect();
+    BankEntry {
+        account_id: account,
+        entry_id: entry_id(statement, entry),
+        booking_date: booking.unwrap_or(settle_core::Date::constant(1970, 1, 1)),
+        value_date: entry.value_date.or(booking).unwrap_or(settle_core::Date::constant(1970, 1, 1)),
+        direction: entry.direction,
+        amount: entry.amount.amount(),
+        currency: entry.amount.currency(),
+        reference: entry.details.iter().find_map(detail_reference).or_else(|| usable(&entry.entry_reference)),
+        counterparty_name: entry.details.iter().find_map(|d| counterparty(d, entry.direction)),
+        remittance_info: if remittance.is_empty() { entry.additional_info.clone() } else { Some(remittance.join(" ")) },
+        status: entry.status,
+        reversal: entry.reversal,
+        bank_transaction_code: entry.bank_transaction_code.clone(),
+        details: entry.details.clone(),
+        provenance: Provenance {
+            source_file: Arc::clone(file),
+            source_line: None,
+            xml_path: Some(entry.xml_path.clone()),
+        },
+    }
+}
+
+/// Whether every entry of the statement has a booking or value date (a canonical row needs one).
+pub fn missing_dates(statement: &Statement) -> Vec<&str> {
+    statement
+        .entries
+        .iter()
+        .filter(|e| e.booking_date.is_none() && e.value_date.is_none())
+        .map(|e| e.xml_path.as_str())
+        .collect()
+}
+
+/// One canonical row per entry, with its transaction details kept.
+pub fn bank_entries(statement: &Statement, file: &Arc<str>) -> Vec<BankEntry> {
+    statement.entries.iter().map(|e| base_row(statement, e, file)).collect()
+}
+
+/// One canonical row per transaction detail (entries without details give one row), for matching
+/// batch entries transaction by transaction. A detail without its own amount takes the entry's amount
+/// when it is the entry's only detail.
+pub fn flattened_entries(statement: &Statement, file: &Arc<str>) -> Vec<BankEntry> {
+    let mut rows = Vec::with_capacity(statement.entries.len());
+    for entry in &statement.entries {
+        let base = base_row(statement, entry, file);
+        if entry.details.len() <= 1 {
+            rows.push(base);
+            continue;
+        }
+        for (i, detail) in entry.details.iter().enumerate() {
+            let mut row = base.clone();
+            row.entry_id = format!("{}/{}", base.entry_id, i + 1);
+            if let Some(amount) = detail.amount {
+                row.amount = amount.amount();
+                row.currency = amount.currency();
+            }
+            row.direction = detail.direction.unwrap_or(entry.direction);
+            row.reference = detail_reference(detail).or_else(|| base.reference.clone());
+            row.counterparty_name = counterparty(detail, row.direction);
+            row.remittance_info = detail.remittance_info.clone().or_else(|| detail.additional_info.clone());
+            row.details = vec![detail.clone()];
+            row.provenance.xml_path = Some(format!("{}/NtryDtls/TxDtls[{}]", entry.xml_path, i + 1));
+            rows.push(row);
+        }
+    }
+    rows
+}

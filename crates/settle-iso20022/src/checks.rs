@@ -1,0 +1,279 @@
+//! Checks of a statement against itself, and of statements against each other.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use settle_core::{Currency, Date, Decimal, Direction, EntryStatus, Money, format_minor};
+
+use crate::model::Statement;
+
+/// The figures of one statement and what does not add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementCheck {
+    /// OPBD, or PRCD when there is no OPBD.
+    pub opening: Option<Money>,
+    /// CLBD.
+    pub closing: Option<Money>,
+    pub entries: usize,
+    /// Σ of booked credits and debits (unsigned), in the statement's currency.
+    pub sum_credits: Decimal,
+    pub sum_debits: Decimal,
+    /// opening + credits − debits = closing; None when the message has no opening or closing balance.
+    pub balance_ok: Option<bool>,
+    pub problems: Vec<String>,
+}
+
+fn text(amount: Decimal, currency: Option<Currency>) -> String {
+    match currency {
+        Some(c) => format_minor(amount, c),
+        None => amount.to_string(),
+    }
+}
+
+/// The first ten characters of an ISO date-time as a date.
+fn date_part(text: &str) -> Option<Date> {
+    settle_core::parse_date(text.get(..10)?).ok()
+}
+
+/// Checks a statement: balances, the bank's transaction summary, entries outside the period, and batch
+/// entries whose details do not add up (a warning, with the figures).
+pub fn check_statement(s: &Statement) -> StatementCheck {
+    let mut problems = Vec::new();
+    let opening = s.balance("OPBD").or_else(|| s.balance("PRCD")).map(|b| b.amount);
+    let closing = s.balance("CLBD").map(|b| b.amount);
+    let currency =
+        s.account_currency.or(opening.map(|m| m.currency())).or(s.entries.first().map(|e| e.amount.currency()));
+    let (mut credits, mut debits) = (Decimal::ZERO, Decimal::ZERO);
+    let (mut all_credits, mut all_debits) = (Decimal::ZERO, Decimal::ZERO);
+    let (mut credit_count, mut debit_count) = (0u64, 0u64);
+    let mut foreign = 0usize;
+    for e in &s.entries {
+        if Some(e.amount.currency()) != currency {
+            foreign += 1;
+        }
+        match e.direction {
+            Direction::Credit => {
+                all_credits += e.amount.amount();
+                credit_count += 1;
+            }
+            Direction::Debit => {
+                all_debits += e.amount.amount();
+                debit_count += 1;
+            }
+        }
+        if e.status == EntryStatus::Booked {
+            match e.direction {
+                Direction::Credit => credits += e.amount.amount(),
+                Direction::Debit => debits += e.amount.amount(),
+            }
+        }
+    }
+    if foreign > 0 {
+        problems.push(format!(
+            "{foreign} entries are not in the account currency {}",
+            currency.map_or("(unknown)", |c| c.code())
+        ));
+    }
+    let balance_ok = match (opening, closing) {
+        (Some(open), Some(close)) => {
+            let computed = open.amount() + credits - debits;
+            let ok = computed == close.amount() && open.currency() == close.currency();
+            if !ok {
+                problems.push(format!(
+                    "opening {} + credits {} − debits {} = {}, but the closing balance is {}",
+                    text(open.amount(), Some(open.currency())),
+                    text(credits, currency),
+                    text(debits, currency),
+                    text(computed, currency),
+                    text(close.amount(), Some(close.currency()))
+                ));
+            }
+            Some(ok)
+        }
+        _ => None,
+    };
+    if let Some(summary) = &s.summary {
+        let n = s.entries.len() as u64;
+        if let Some(count) = summary.total_count {
+            if count != n {
+                problems.push(format!("TxsSummry states {count} entries, the statement has {n}"));
+            }
+        }
+        if let Some(sum) = summary.total_sum {
+            if sum != all_credits + all_debits {
+                problems.push(format!(
+                    "TxsSummry states a sum of {sum}, the entries add up to {}",
+                    all_credits + all_debits
+                ));
+            }
+        }
+        if let Some(net) = summary.net {
+            if net != all_credits - all_debits {
+                problems
+                    .push(format!("TxsSummry states a net of {net}, the entries give {}", all_credits - all_debits));
+            }
+        }
+        for (what, count, sum, actual_count, actual_sum) in [
+            ("credit", summary.credit_count, summary.credit_sum, credit_count, all_credits),
+            ("debit", summary.debit_count, summary.debit_sum, debit_count, all_debits),
+        ] {
+            if count.is_some_and(|c| c != actual_count) {
+                problems.push(format!(
+                    "TxsSummry states {} {what} entries, the statement has {actual_count}",
+                    count.unwrap_or(0)
+                ));
+            }
+            if sum.is_some_and(|v| v != actual_sum) {
+                problems.push(format!(
+                    "TxsSummry states {what}s of {}, the entries add up to {actual_sum}",
+                    sum.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    if let (Some(from), Some(to)) = (s.from.as_deref().and_then(date_part), s.to.as_deref().and_then(date_part)) {
+        let outside = s.entries.iter().filter(|e| e.booking_date.is_some_and(|d| d < from || d > to)).count();
+        if outside > 0 {
+            problems.push(format!("{outside} entries are booked outside the statement period {from} to {to}"));
+        }
+    }
+    for e in &s.entries {
+        let amounts: Vec<Money> = e.details.iter().filter_map(|d| d.amount).collect();
+        if e.details.len() > 1
+            && amounts.len() == e.details.len()
+            && amounts.iter().all(|a| a.currency() == e.amount.currency())
+        {
+            let total: Decimal = amounts.iter().map(|a| a.amount()).sum();
+            if total != e.amount.amount() {
+                problems.push(format!(
+                    "entry {} ({}): its {} transaction details add up to {total}, the entry is {}",
+                    e.index,
+                    e.account_servicer_reference.as_deref().unwrap_or("-"),
+                    e.details.len(),
+                    e.amount
+                ));
+            }
+        }
+    }
+    StatementCheck {
+        opening,
+        closing,
+        entries: s.entries.len(),
+        sum_credits: credits,
+        sum_debits: debits,
+        balance_ok,
+        problems,
+    }
+}
+
+/// One statement as `settle check` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckRecord {
+    pub file: String,
+    pub format: String,
+    pub xml_path: String,
+    pub account: Option<String>,
+    pub currency: Option<String>,
+    pub statement_id: Option<String>,
+    pub electronic_sequence: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub opening: Option<String>,
+    pub closing: Option<String>,
+    pub entries: usize,
+    pub sum_credits: String,
+    pub sum_debits: String,
+    pub balance_ok: Option<bool>,
+    /// This statement was already read from another file (same account, id, sequence and balances).
+    pub duplicate_of: Option<String>,
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl CheckRecord {
+    pub fn new(file: &str, s: &Statement, check: &StatementCheck) -> CheckRecord {
+        let currency = s
+            .account_currency
+            .or(check.opening.map(|m| m.currency()))
+            .or(s.entries.first().map(|e| e.amount.currency()));
+        CheckRecord {
+            file: file.to_string(),
+            format: s.format.to_string(),
+            xml_path: s.xml_path.clone(),
+            account: s.account.clone(),
+            currency: currency.map(|c| c.code().to_string()),
+            statement_id: s.statement_id.clone(),
+            electronic_sequence: s.electronic_sequence.clone(),
+            from: s.from.clone(),
+            to: s.to.clone(),
+            opening: check.opening.map(|m| format_minor(m.amount(), m.currency())),
+            closing: check.closing.map(|m| format_minor(m.amount(), m.currency())),
+            entries: check.entries,
+            sum_credits: text(check.sum_credits, currency),
+            sum_debits: text(check.sum_debits, currency),
+            balance_ok: check.balance_ok,
+            duplicate_of: None,
+            problems: check.problems.clone(),
+            warnings: s.warnings.clone(),
+        }
+    }
+}
+
+/// Across files: marks statements delivered twice (counted once) and chain gaps (an opening balance
+/// that is not the previous statement's closing balance for the same account). `records` are in the
+/// order the files were given.
+pub fn cross_check(records: &mut [CheckRecord]) {
+    type Key = (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    let mut seen: BTreeMap<Key, String> = BTreeMap::new();
+    for r in records.iter_mut() {
+        if r.statement_id.is_none() && r.electronic_sequence.is_none() {
+            continue;
+        }
+        // The message kind (camt.05x, not the version) is part of the key: a report and a statement may
+        // share an id; the same statement in two versions is the same statement.
+        let kind = r.format.get(..8).unwrap_or(&r.format).to_string();
+        let key = (
+            kind,
+            r.account.clone(),
+            r.statement_id.clone(),
+            r.electronic_sequence.clone(),
+            r.opening.clone(),
+            r.closing.clone(),
+        );
+        match seen.get(&key) {
+            Some(first) => r.duplicate_of = Some(first.clone()),
+            None => {
+                seen.insert(key, format!("{} {}", r.file, r.xml_path));
+            }
+        }
+    }
+    // Chain: per account and currency, in period order (then sequence), skipping duplicates.
+    let mut by_account: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let (Some(account), None, Some(_), Some(_)) = (&r.account, &r.duplicate_of, &r.opening, &r.closing) {
+            if r.format.starts_with("camt.053") {
+                by_account.entry((account.clone(), r.currency.clone())).or_default().push(i);
+            }
+        }
+    }
+    for indices in by_account.values_mut() {
+        let sort_key = |r: &CheckRecord| {
+            let seq: u64 = r.electronic_sequence.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+            (r.from.clone().or(r.to.clone()), seq)
+        };
+        indices.sort_by(|a, b| sort_key(&records[*a]).cmp(&sort_key(&records[*b])));
+        for pair in indices.windows(2) {
+            let (previous, next) = (&records[pair[0]], &records[pair[1]]);
+            if previous.closing != next.opening {
+                let message = format!(
+                    "chain gap: opening {} is not the closing {} of the previous statement {} ({})",
+                    next.opening.clone().unwrap_or_default(),
+                    previous.closing.clone().unwrap_or_default(),
+                    previous.statement_id.clone().unwrap_or_default(),
+                    previous.file
+                );
+                records[pair[1]].problems.push(message);
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! settle-iso20022: ISO 20022 cash management messages.
+//!
+//! - `read_camt`: a streaming reader for camt.052 (account report), camt.053 (statement) and camt.054
+//!   (debit/credit notification), versions .02 to .13, recognised by namespace (other versions are read
+//!   with a warning). UTF-8 or declared ISO-8859-1/Windows-1252; DOCTYPE refused, entities never
+//!   expanded, depth and text size bounded.
+//! - `check_statement`, `cross_check`: balances, transaction summary, period, batch details, duplicates
+//!   across files, chain gaps.
+//! - `bank_entries`, `flattened_entries`: canonical `BankEntry` rows.
+//! - `write_camt053`: a camt.053 writer (for generated days, tests and benchmarks).
+#![forbid(unsafe_code)]
+#![deny(clippy::float_arithmetic)]
+
+mod camt;
+mod canonical;
+mod checks;
+mod model;
+mod write;
+pub mod xml;
+
+pub use camt::{CamtError, DocumentInfo, read_camt, read_camt_all};
+pub use canonical::{bank_entries, flattened_entries, missing_dates};
+pub use checks::{CheckRecord, StatementCheck, check_statement, cross_check};
+pub use model::{Balance, Entry, MessageFormat, MessageKind, Pagination, Statement, TxSummary};
+pub use write::{StatementToWrite, write_camt053};
+pub use xml::Limits;

@@ -1,0 +1,226 @@
+//! Safe XML input: encoding detection and transcoding, and guards that bound memory and time.
+//!
+//! - A UTF-8 BOM is skipped; a declared ISO-8859-1 / Latin-1 / Windows-1252 encoding is decoded to UTF-8
+//!   on the fly; UTF-16 and other encodings are refused with a clear error.
+//! - `RunGuard` refuses any run of more than `max_run_bytes` bytes without a `<` or `>`: no text node,
+//!   attribute list or tag can make the reader buffer more than that, whatever the file size.
+//! - DOCTYPE declarations are refused and entity references other than the five predefined ones and
+//!   character references are errors (never expanded) — enforced by the camt reader on the events.
+
+use std::io::{self, BufRead, Read};
+
+/// Bounds on what one document may make the reader do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest element nesting accepted (camt nests about 12 deep).
+    pub max_depth: usize,
+    /// Longest run of bytes between markup (`<` … `>`): a text node or a tag.
+    pub max_run_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_depth: 64, max_run_bytes: 1 << 20 }
+    }
+}
+
+/// The encodings the reader decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    /// ISO-8859-1 (Latin-1): every byte is the code point of the same value.
+    Latin1,
+    /// Windows-1252: Latin-1 but for 0x80–0x9F.
+    Windows1252,
+}
+
+/// Marker inside io errors raised by the guards, so the reader can report them as what they are.
+#[derive(Debug)]
+pub struct GuardError(pub String);
+
+impl std::fmt::Display for GuardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GuardError {}
+
+/// Reads the first bytes to find a BOM and the declared encoding. Returns the encoding and the bytes
+/// read so far (without the BOM), which must be fed to the parser before the rest of the input.
+pub fn sniff<R: Read>(input: &mut R) -> Result<(Encoding, Vec<u8>), String> {
+    let mut head = Vec::with_capacity(512);
+    input.by_ref().take(512).read_to_end(&mut head).map_err(|e| format!("cannot read: {e}"))?;
+    if head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0xFF, 0xFE]) {
+        return Err("UTF-16 documents are not supported: expected UTF-8 or ISO-8859-1".into());
+    }
+    if let Some(rest) = head.strip_prefix(b"\xEF\xBB\xBF") {
+        head = rest.to_vec();
+    }
+    let mut encoding = Encoding::Utf8;
+    let trimmed_start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+    if head[trimmed_start..].starts_with(b"<?xml") {
+        let end = head[trimmed_start..].windows(2).position(|w| w == b"?>").map(|p| trimmed_start + p);
+        if let Some(end) = end {
+            let decl = String::from_utf8_lossy(&head[trimmed_start..end]).to_ascii_lowercase();
+            if let Some(pos) = decl.find("encoding") {
+                let after = &decl[pos + "encoding".len()..];
+                let value: String = after
+                    .trim_start()
+                    .trim_start_matches('=')
+                    .trim_start()
+                    .trim_start_matches(['"', '\''])
+                    .chars()
+                    .take_while(|c| *c != '"' && *c != '\'')
+                    .collect();
+                encoding = match value.trim() {
+                    "utf-8" | "utf8" | "us-ascii" | "ascii" => Encoding::Utf8,
+                    "iso-8859-1" | "iso8859-1" | "latin1" | "latin-1" | "l1" | "iso_8859-1" => Encoding::Latin1,
+                    "windows-1252" | "cp1252" => Encoding::Windows1252,
+                    other => return Err(format!("unsupported encoding {other:?}: expected UTF-8 or ISO-8859-1")),
+                };
+            }
+        }
+    }
+    Ok((encoding, head))
+}
+
+/// Windows-1252 code points for bytes 0x80–0x9F (undefined bytes map to themselves, as C1 controls).
+const CP1252_HIGH: [u16; 32] = [
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D,
+    0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+    0x0153, 0x009D, 0x017E, 0x0178,
+];
+
+/// Decodes a single-byte encoding to UTF-8 as it reads.
+pub struct Transcode<R> {
+    inner: R,
+    encoding: Encoding,
+    pending: Vec<u8>,
+    pending_at: usize,
+    raw: Vec<u8>,
+}
+
+impl<R: Read> Transcode<R> {
+    pub fn new(inner: R, encoding: Encoding) -> Transcode<R> {
+        Transcode { inner, encoding, pending: Vec::new(), pending_at: 0, raw: vec![0; 16 * 1024] }
+    }
+}
+
+impl<R: Read> Read for Transcode<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.encoding == Encoding::Utf8 {
+            return self.inner.read(out);
+        }
+        if self.pending_at == self.pending.len() {
+            let n = self.inner.read(&mut self.raw)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.pending.clear();
+            self.pending_at = 0;
+            for &b in &self.raw[..n] {
+                let code = match (self.encoding, b) {
+                    (_, 0..=0x7F) => {
+                        self.pending.push(b);
+                        continue;
+                    }
+                    (Encoding::Windows1252, 0x80..=0x9F) => u32::from(CP1252_HIGH[usize::from(b - 0x80)]),
+                    _ => u32::from(b),
+                };
+                let ch = char::from_u32(code).expect("Latin-1 and CP1252 code points are valid");
+                let mut utf8 = [0u8; 4];
+                self.pending.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+            }
+        }
+        let n = out.len().min(self.pending.len() - self.pending_at);
+        out[..n].copy_from_slice(&self.pending[self.pending_at..self.pending_at + n]);
+        self.pending_at += n;
+        Ok(n)
+    }
+}
+
+/// Refuses runs of bytes between markup longer than a limit, and counts bytes.
+pub struct RunGuard<R> {
+    inner: R,
+    run: usize,
+    max_run: usize,
+    pub consumed: u64,
+}
+
+impl<R: Read> RunGuard<R> {
+    pub fn new(inner: R, max_run: usize) -> RunGuard<R> {
+        RunGuard { inner, run: 0, max_run, consumed: 0 }
+    }
+}
+
+impl<R: Read> Read for RunGuard<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        for &b in &out[..n] {
+            if b == b'<' || b == b'>' {
+                self.run = 0;
+            } else {
+                self.run += 1;
+                if self.run > self.max_run {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        GuardError(format!(
+                            "more than {} bytes of text or markup in one piece (limit against hostile input)",
+                            self.max_run
+                        )),
+                    ));
+                }
+            }
+        }
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+/// A `BufRead` over the sniffed head, then the rest of the input, transcoded and guarded.
+pub fn prepare<R: Read>(mut input: R, limits: Limits) -> Result<(Encoding, impl BufRead), String> {
+    let (encoding, head) = sniff(&mut input)?;
+    let chained = io::Cursor::new(head).chain(input);
+    let reader =
+        io::BufReader::with_capacity(64 * 1024, RunGuard::new(Transcode::new(chained, encoding), limits.max_run_bytes));
+    Ok((encoding, reader))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> Result<(Encoding, String), String> {
+        let (encoding, mut reader) = prepare(bytes, Limits::default())?;
+        let mut out = String::new();
+        reader.read_to_string(&mut out).map_err(|e| e.to_string())?;
+        Ok((encoding, out))
+    }
+
+    #[test]
+    fn encodings() {
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>Gr\xfc\xdfe</a>";
+        assert_eq!(
+            decode(latin1).unwrap(),
+            (Encoding::Latin1, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>Grüße</a>".into())
+        );
+        let cp = b"<?xml version='1.0' encoding='windows-1252'?><a>\x80 5</a>";
+        assert_eq!(decode(cp).unwrap().1, "<?xml version='1.0' encoding='windows-1252'?><a>€ 5</a>");
+        assert_eq!(decode(b"\xEF\xBB\xBF<a/>").unwrap(), (Encoding::Utf8, "<a/>".into()));
+        assert!(decode(b"\xFF\xFE<\x00").unwrap_err().contains("UTF-16"));
+        assert!(
+            decode(b"<?xml version=\"1.0\" encoding=\"EBCDIC\"?><a/>").unwrap_err().contains("unsupported encoding")
+        );
+    }
+
+    #[test]
+    fn long_runs_are_refused() {
+        let mut text = b"<a>".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 100));
+        let (_, mut reader) = prepare(&text[..], Limits { max_depth: 8, max_run_bytes: 50 }).unwrap();
+        let mut out = Vec::new();
+        let err = reader.read_to_end(&mut out).unwrap_err();
+        assert!(err.to_string().contains("more than 50 bytes"), "{err}");
+    }
+}

@@ -1,0 +1,138 @@
+//! Bank statement files: camt (ISO 20022 XML) or settle's canonical bank-entries CSV, told apart by
+//! content. Used by `settle check`, `settle ingest` and the pipeline's `inputs.bank_entries`.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use settle_core::BankEntry;
+use settle_iso20022::{CheckRecord, Limits, check_statement, cross_check, read_camt};
+
+/// What a bank file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BankFileKind {
+    Camt,
+    Csv,
+}
+
+/// Looks at the first non-blank byte (after a BOM): `<` is XML.
+pub fn sniff_kind(head: &[u8]) -> BankFileKind {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => BankFileKind::Camt,
+        _ => BankFileKind::Csv,
+    }
+}
+
+/// Why a bank file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BankFileError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Camt(#[from] settle_iso20022::CamtError),
+    #[error("{0}")]
+    Csv(#[from] settle_tabular::TabularError),
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// The result of checking one file: its statements, or why it could not be read.
+#[derive(Debug)]
+pub struct CheckedFile {
+    pub file: String,
+    pub records: Vec<CheckRecord>,
+    pub error: Option<BankFileError>,
+}
+
+fn open(path: &Path, name: &str) -> Result<BufReader<File>, BankFileError> {
+    File::open(path)
+        .map(|f| BufReader::with_capacity(1 << 16, f))
+        .map_err(|source| BankFileError::Io { path: name.to_string(), source })
+}
+
+/// Checks camt files (in parallel; records in the order of `paths`, then statement order), then
+/// marks statements delivered twice and chain gaps across them.
+pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
+    let mut files: Vec<CheckedFile> = paths
+        .par_iter()
+        .map(|(name, path)| {
+            let mut records = Vec::new();
+            let result = open(path, name).and_then(|reader| {
+                read_camt(name, reader, Limits::default(), &mut |statement| {
+                    let check = check_statement(&statement);
+                    records.push(CheckRecord::new(name, &statement, &check));
+                    Ok(())
+                })
+                .map_err(BankFileError::from)
+            });
+            match result {
+                Ok(info) => {
+                    if let Some(first) = records.first_mut() {
+                        first.warnings.splice(0..0, info.warnings);
+                    }
+                    CheckedFile { file: name.clone(), records, error: None }
+                }
+                Err(error) => CheckedFile { file: name.clone(), records, error: Some(error) },
+            }
+        })
+        .collect();
+    let mut all: Vec<CheckRecord> = files.iter_mut().flat_map(|f| std::mem::take(&mut f.records)).collect();
+    cross_check(&mut all);
+    let mut all = all.into_iter().peekable();
+    for f in &mut files {
+        while all.peek().is_some_and(|r| r.file == f.file) {
+            f.records.push(all.next().expect("peeked"));
+        }
+    }
+    files
+}
+
+/// Reads a bank file into canonical entries: camt (one row per entry, or per transaction detail when
+/// `flatten`) or the canonical CSV layout.
+pub fn read_bank_file(name: &str, path: &Path, flatten: bool) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
+    let mut reader = open(path, name)?;
+    let mut head = [0u8; 64];
+    let n = reader.read(&mut head).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
+    let kind = sniff_kind(&head[..n]);
+    let rest = std::io::Cursor::new(head[..n].to_vec()).chain(reader);
+    match kind {
+        BankFileKind::Camt => {
+            let file: Arc<str> = Arc::from(name);
+            let mut rows = Vec::new();
+            read_camt(name, rest, Limits::default(), &mut |statement| {
+                if let Some(path) = settle_iso20022::missing_dates(&statement).first() {
+                    return Err(settle_iso20022::CamtError {
+                        file: name.to_string(),
+                        byte: None,
+                        path: path.to_string(),
+                        message: "entry has neither BookgDt nor ValDt: a bank entry needs a date".into(),
+                    });
+                }
+                if statement.account.is_none() {
+                    return Err(settle_iso20022::CamtError {
+                        file: name.to_string(),
+                        byte: None,
+                        path: statement.xml_path.clone(),
+                        message: "statement without Acct/Id: a bank entry needs an account".into(),
+                    });
+                }
+                if flatten {
+                    rows.extend(settle_iso20022::flattened_entries(&statement, &file));
+                } else {
+                    rows.extend(settle_iso20022::bank_entries(&statement, &file));
+                }
+                Ok(())
+            })?;
+            Ok((kind, rows))
+        }
+        BankFileKind::Csv => {
+            let mut bytes = Vec::new();
+            let mut rest = rest;
+            rest.read_to_end(&mut bytes).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
+            Ok((kind, settle_tabular::read_bank_entries(name, &bytes)?))
+        }
+    }
+}
