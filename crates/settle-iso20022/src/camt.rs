@@ -149,6 +149,7 @@ fn intern(name: &str) -> &'static str {
         "AddtlNtryInf",
         "AddtlTxInf",
         "Purp",
+        "Ctry",
     )
 }
 
@@ -175,6 +176,7 @@ struct EntryBuilder {
     additional_info: Option<String>,
     details: Vec<TransactionDetail>,
     detail_total_charges: Option<Money>,
+    has_bank_code: bool,
 }
 
 #[derive(Default)]
@@ -382,6 +384,11 @@ impl<'f> Parser<'f> {
                 self.entry = Some(EntryBuilder { index, ..EntryBuilder::default() });
                 self.details_in_entry = 0;
             }
+            "BkTxCd" if self.detail.is_none() => {
+                if let Some(e) = self.entry.as_mut() {
+                    e.has_bank_code = true;
+                }
+            }
             "TxDtls" if self.entry.is_some() => {
                 self.details_in_entry += 1;
                 self.detail = Some(TransactionDetail::default());
@@ -485,6 +492,9 @@ impl<'f> Parser<'f> {
         let amount = b.amount.ok_or_else(|| self.error("entry without Amt"))?;
         let currency = b.currency.ok_or_else(|| self.error("entry Amt without Ccy"))?;
         let direction = b.direction.ok_or_else(|| self.error("entry without CdtDbtInd: expected CRDT or DBIT"))?;
+        if !b.has_bank_code {
+            self.warn(format!("{path}: entry without BkTxCd (schema violation)"));
+        }
         let status = match b.status {
             Some(s) => s,
             None => {
@@ -516,9 +526,39 @@ impl<'f> Parser<'f> {
         })
     }
 
+    /// Schema patterns that banks get wrong: reported as warnings, the value is still read.
+    fn check_pattern(&mut self, name: &str, text: &str) {
+        let upper_alnum = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+        let bytes = text.as_bytes();
+        let ok = match name {
+            "IBAN" => {
+                bytes.len() >= 5
+                    && bytes.len() <= 34
+                    && bytes[..2].iter().all(u8::is_ascii_uppercase)
+                    && bytes[2..4].iter().all(u8::is_ascii_digit)
+                    && bytes[4..].iter().all(u8::is_ascii_alphanumeric)
+            }
+            "BIC" | "BICFI" => {
+                (bytes.len() == 8 || bytes.len() == 11)
+                    && bytes[..4].iter().all(upper_alnum)
+                    && bytes[4..6].iter().all(u8::is_ascii_uppercase)
+                    && bytes[6..].iter().all(upper_alnum)
+            }
+            "Ctry" => bytes.len() == 2 && bytes.iter().all(u8::is_ascii_uppercase),
+            _ => true,
+        };
+        if !ok {
+            let path = self.path();
+            self.warn(format!("{path}: {text:?} does not match the schema's pattern for {name}"));
+        }
+    }
+
     /// Files the text of the element that is ending by where it stands.
     fn file_text(&mut self, text: &str) -> Result<(), CamtError> {
         let name = *self.stack.last().expect("an end has a start");
+        if matches!(name, "IBAN" | "BIC" | "BICFI" | "Ctry") {
+            self.check_pattern(name, text);
+        }
         let parent = self.parent();
         let grandparent = self.grandparent();
         if self.detail.is_some() {

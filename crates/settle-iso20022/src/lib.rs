@@ -24,3 +24,6 @@ pub use checks::{CheckRecord, StatementCheck, check_statement, cross_check};
 pub use model::{Balance, Entry, MessageFormat, MessageKind, Pagination, Statement, TxSummary};
 pub use write::{StatementToWrite, write_camt053};
 pub use xml::Limits;
+
+#[cfg(test)]
+mod tests;
