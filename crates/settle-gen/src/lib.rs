@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use settle_core::{Calendar, Currency, Date, Decimal, Money, RoundingMode, format_minor};
 use settle_fx::RateTable;
+use settle_iso20022 as camt;
 
 pub use rng::Rng;
 use world::{CHANNELS, CURRENCIES, Channel, beneficiary_for};
@@ -251,6 +252,115 @@ impl DayWriters {
         batch.2 += 1;
         Ok(WrittenRow { fields, record_id })
     }
+}
+
+/// A bank credit the generator books.
+struct Credit {
+    booking: Date,
+    channel: usize,
+    amount: Money,
+    reference: String,
+    payer: &'static str,
+    remittance: String,
+    expected: &'static str,
+}
+
+/// A credit as a camt.053 entry: SEPA credit transfer, end-to-end id = the payer's reference.
+fn camt_credit(index: usize, entry_id: String, credit: &Credit) -> camt::Entry {
+    camt::Entry {
+        index,
+        entry_reference: None,
+        amount: credit.amount,
+        direction: settle_core::Direction::Credit,
+        reversal: false,
+        status: settle_core::EntryStatus::Booked,
+        booking_date: Some(credit.booking),
+        value_date: Some(credit.booking),
+        account_servicer_reference: Some(entry_id),
+        bank_transaction_code: Some("PMNT/RCDT/ESCT".into()),
+        batch_count: None,
+        batch_total: None,
+        charges: None,
+        additional_info: Some("SEPA CREDIT TRANSFER".into()),
+        details: vec![settle_core::TransactionDetail {
+            end_to_end_id: Some(credit.reference.clone()),
+            amount: Some(credit.amount),
+            direction: Some(settle_core::Direction::Credit),
+            debtor_name: Some(credit.payer.to_string()),
+            remittance_info: Some(credit.remittance.clone()),
+            ..settle_core::TransactionDetail::default()
+        }],
+        xml_path: String::new(),
+    }
+}
+
+/// Writes the EUR account's statements (camt.053.001.08), one per booking day, chained: each opening
+/// balance is the previous closing balance.
+fn write_camt_statements(
+    dir: &Path,
+    options: &GenOptions,
+    rng: &mut Rng,
+    days: BTreeMap<Date, Vec<camt::Entry>>,
+    report: &mut GenReport,
+) -> Result<(), GenError> {
+    let eur = CHANNELS[0].settlement_currency();
+    let mut balance = Money::from_minor_units(i128::from(rng.range(5_000_000, 50_000_000)), eur).expect("small");
+    let mut statements = Vec::with_capacity(days.len());
+    let mut rows = 0u64;
+    for (n, (date, entries)) in days.into_iter().enumerate() {
+        let opening = balance;
+        let mut credits = Money::zero(eur);
+        for e in &entries {
+            credits = credits.checked_add(&e.amount).expect("small");
+        }
+        balance = opening.checked_add(&credits).expect("small");
+        rows += entries.len() as u64;
+        statements.push(camt::Statement {
+            format: camt::MessageFormat { kind: camt::MessageKind::Camt053, version: 8 },
+            message_id: None,
+            message_created: None,
+            message_page: None,
+            statement_id: Some(format!("{}-{}", CHANNELS[0].account, date.strftime("%Y%m%d"))),
+            statement_page: None,
+            electronic_sequence: Some((n + 1).to_string()),
+            legal_sequence: None,
+            created: Some(format!("{}T22:00:00+01:00", date)),
+            from: Some(format!("{date}T00:00:00+01:00")),
+            to: Some(format!("{date}T23:59:59+01:00")),
+            account: Some(CHANNELS[0].account.to_string()),
+            account_currency: Some(eur),
+            owner: Some("MARKETPLACE EUROPE GMBH".into()),
+            servicer_bic: Some("INGDDEFFXXX".into()),
+            balances: vec![
+                camt::Balance { code: "OPBD".into(), amount: opening, date: Some(date) },
+                camt::Balance { code: "CLBD".into(), amount: balance, date: Some(date) },
+            ],
+            summary: Some(camt::TxSummary {
+                total_count: Some(entries.len() as u64),
+                total_sum: Some(credits.amount()),
+                net: Some(credits.amount()),
+                credit_count: Some(entries.len() as u64),
+                credit_sum: Some(credits.amount()),
+                debit_count: Some(0),
+                debit_sum: Some(Decimal::ZERO),
+            }),
+            entries,
+            xml_path: String::new(),
+            warnings: Vec::new(),
+        });
+    }
+    let message_id = format!("CAMT053-{}-{}", options.business_date.strftime("%Y%m%d"), options.seed);
+    let created = format!("{}T06:00:00+01:00", options.business_date);
+    let xml = camt::write_camt053(&camt::StatementToWrite {
+        version: 8,
+        message_id: &message_id,
+        created: &created,
+        statements: &statements,
+    });
+    let path = dir.join("bank_statement_eur.xml");
+    fs::write(&path, xml).map_err(|source| GenError::Io { path: path.display().to_string(), source })?;
+    report.files.push(("bank_statement_eur.xml".into(), rows));
+    Ok(())
 }
 
 /// The bank entry columns after `account_id` and `entry_id` of a credit booked and valued on `booking`.
@@ -527,7 +637,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         }
         short.push(take);
     }
-    let mut entries: Vec<(Date, usize, Vec<String>, &str)> = Vec::new();
+    let mut entries: Vec<Credit> = Vec::new();
     for ((ch_index, date), (batch_id, net, _)) in &batches {
         let channel = &CHANNELS[*ch_index];
         let key = (*ch_index, *date);
@@ -544,18 +654,15 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             (*net, "matched")
         };
         truth.row(["B", "payout_batch", &format!("{}:{batch_id}", channel.name), expected])?;
-        entries.push((
+        entries.push(Credit {
             booking,
-            *ch_index,
-            credit_fields(
-                booking,
-                amount,
-                batch_id,
-                channel.payer_name,
-                &format!("{} {batch_id}", channel.remittance_prefix),
-            ),
+            channel: *ch_index,
+            amount,
+            reference: batch_id.clone(),
+            payer: channel.payer_name,
+            remittance: format!("{} {batch_id}", channel.remittance_prefix),
             expected,
-        ));
+        });
     }
     for s in 0..options.stray_credits {
         let booking = calendar.on_or_before(day(1)).expect("near dates");
@@ -563,32 +670,44 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             Money::from_minor_units(i128::from(bank_rng.range(10_000, 500_000)), CHANNELS[0].settlement_currency())
                 .expect("small");
         let reference = format!("INV-{}-{:04}", d.strftime("%Y"), bank_rng.range(1, 9999));
-        entries.push((
+        entries.push(Credit {
             booking,
-            0,
-            credit_fields(
-                booking,
-                amount,
-                &reference,
-                world::STRAY_PAYERS[usize::try_from(s).unwrap_or(0) % world::STRAY_PAYERS.len()],
-                &format!("Payment {reference}"),
-            ),
-            "no_payout_batch",
-        ));
+            channel: 0,
+            amount,
+            remittance: format!("Payment {reference}"),
+            reference,
+            payer: world::STRAY_PAYERS[usize::try_from(s).unwrap_or(0) % world::STRAY_PAYERS.len()],
+            expected: "no_payout_batch",
+        });
         *injected.entry("no_payout_batch".to_string()).or_default() += 1;
     }
-    entries.sort_by_key(|e| (e.0, e.1));
+    entries.sort_by_key(|e| (e.booking, e.channel));
+    // The EUR account (the first channel's) delivers camt.053 statements, one per booking day; the
+    // other accounts' entries go to the canonical CSV.
     let mut sequence: BTreeMap<(usize, Date), u64> = BTreeMap::new();
-    for (booking, ch_index, fields, expected) in entries {
-        let account = CHANNELS[ch_index].account;
-        let seq = sequence.entry((ch_index, booking)).or_default();
+    let mut camt_days: BTreeMap<Date, Vec<camt::Entry>> = BTreeMap::new();
+    for credit in entries {
+        let account = CHANNELS[credit.channel].account;
+        let seq = sequence.entry((credit.channel, credit.booking)).or_default();
         *seq += 1;
-        let entry_id = format!("{}{:05}", booking.strftime("%Y%m%d"), seq);
-        let mut row = vec![account.to_string(), entry_id.clone()];
-        row.extend(fields);
-        bank_out.row(&row)?;
-        truth.row(["B", "bank_entry", &format!("{account}:{entry_id}"), expected])?;
+        let entry_id = format!("{}{:05}", credit.booking.strftime("%Y%m%d"), seq);
+        truth.row(["B", "bank_entry", &format!("{account}:{entry_id}"), credit.expected])?;
+        if credit.channel == 0 {
+            let day = camt_days.entry(credit.booking).or_default();
+            day.push(camt_credit(day.len() + 1, entry_id, &credit));
+        } else {
+            let mut row = vec![account.to_string(), entry_id];
+            row.extend(credit_fields(
+                credit.booking,
+                credit.amount,
+                &credit.reference,
+                credit.payer,
+                &credit.remittance,
+            ));
+            bank_out.row(&row)?;
+        }
     }
+    write_camt_statements(dir, options, &mut bank_rng, camt_days, &mut report)?;
     bank_out.finish(&mut report)?;
     truth.finish(&mut report)?;
 
@@ -597,7 +716,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
          # Run it with `settle run job.toml` (paths are relative to this file); truth.csv lists the\n\
          # expected outcome of every record.\n\
          [job]\nname = \"{}\"\nbusiness_date = \"{}\"\nreporting_currency = \"EUR\"\nrounding = \"half-even\"\ncalendar = \"target2\"\n\n\
-         [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\"channel_transactions.csv\"]\nbank_entries = [\"bank_entries.csv\"]\n\
+         [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\"channel_transactions.csv\"]\nbank_entries = [\"bank_statement_eur.xml\", \"bank_entries.csv\"]\n\
          rates = [\"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\n\n\
          [fx]\nmax_rate_age_days = 4\n\n[payouts]\nexecution_offset_business_days = 1\n\n[output]\ndir = \"runs\"\n",
         options.orders, options.seed, options.job_name, d

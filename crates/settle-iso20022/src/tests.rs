@@ -709,3 +709,51 @@ proptest! {
         prop_assert_eq!(crate::bank_entries(&back[0], &file), crate::bank_entries(&normalise(s), &file));
     }
 }
+
+/// The writer's output validates against the official schemas that ../shared/iso20022/xsd holds.
+#[test]
+fn written_statements_validate_against_the_official_xsd() {
+    let Some(samples) = samples() else { return };
+    let xsd_dir = samples.join("../iso20022/xsd");
+    let xmllint = std::process::Command::new("xmllint").arg("--version").output();
+    if xmllint.is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but xmllint is missing (libxml2-utils)");
+        eprintln!("skipping: xmllint not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("settle-xsd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut validated = 0;
+    for version in 2..=13u8 {
+        let xsd = xsd_dir.join(format!("camt.053.001.{version:02}.xsd"));
+        if !xsd.exists() {
+            continue;
+        }
+        let entries = vec![
+            entry(
+                1,
+                "9330.02",
+                Direction::Credit,
+                "po_1f32eaf6dec4caf26f36f6f8",
+                "STRIPE PAYMENTS EUROPE LTD",
+                "STRIPE PAYOUT",
+            ),
+            entry(2, "12.40", Direction::Debit, "NOTPROVIDED", "Bank fees", "Kontoführung & Gebühren"),
+        ];
+        let s = statement(version, entries, "1000.00");
+        let xml = write_camt053(&StatementToWrite {
+            version,
+            message_id: "MSG-1",
+            created: "2026-10-31T06:00:00+01:00",
+            statements: std::slice::from_ref(&s),
+        });
+        let file = dir.join(format!("v{version}.xml"));
+        std::fs::write(&file, xml).unwrap();
+        let out =
+            std::process::Command::new("xmllint").arg("--noout").arg("--schema").arg(&xsd).arg(&file).output().unwrap();
+        assert!(out.status.success(), "camt.053.001.{version:02}: {}", String::from_utf8_lossy(&out.stderr));
+        validated += 1;
+    }
+    assert!(validated >= 4, "only {validated} schema versions found in {}", xsd_dir.display());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,7 +59,7 @@ fn direction(d: Direction) -> &'static str {
 pub fn write_camt053(doc: &StatementToWrite<'_>) -> String {
     let v = doc.version;
     let format = MessageFormat { kind: MessageKind::Camt053, version: v };
-    let bic = if v >= 4 { "BICFI" } else { "BIC" };
+    let bic = if v >= 3 { "BICFI" } else { "BIC" };
     let mut out = String::with_capacity(1024 + doc.statements.iter().map(|s| s.entries.len() * 700).sum::<usize>());
     let _ = write!(
         out,

@@ -96,8 +96,21 @@ pub fn read_bank_file(name: &str, path: &Path, flatten: bool) -> Result<(BankFil
     let mut reader = open(path, name)?;
     let mut head = [0u8; 64];
     let n = reader.read(&mut head).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
-    let kind = sniff_kind(&head[..n]);
     let rest = std::io::Cursor::new(head[..n].to_vec()).chain(reader);
+    read_bank_input(name, sniff_kind(&head[..n]), rest, flatten)
+}
+
+/// Reads bank entries from bytes already in memory (the pipeline hashes them for the manifest).
+pub fn read_bank_bytes(name: &str, bytes: &[u8], flatten: bool) -> Result<Vec<BankEntry>, BankFileError> {
+    read_bank_input(name, sniff_kind(bytes), bytes, flatten).map(|(_, rows)| rows)
+}
+
+fn read_bank_input<R: Read>(
+    name: &str,
+    kind: BankFileKind,
+    rest: R,
+    flatten: bool,
+) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
     match kind {
         BankFileKind::Camt => {
             let file: Arc<str> = Arc::from(name);

@@ -58,6 +58,8 @@ pub enum JobError {
     InputIo { path: String, role: &'static str, source: std::io::Error },
     #[error("{0}")]
     Input(#[from] TabularError),
+    #[error("{0}")]
+    Bank(#[from] crate::bankfiles::BankFileError),
     #[error("rates: {0}")]
     Fx(#[from] FxError),
     #[error("{0}")]
@@ -142,7 +144,7 @@ fn read_input(base: &Path, role: InputRole, path: &Path) -> Result<InputFile, Jo
     let parsed = match role {
         InputRole::Orders => Parsed::Orders(settle_tabular::read_orders(name, &bytes)?),
         InputRole::ChannelTransactions => Parsed::Channel(settle_tabular::read_channel_transactions(name, &bytes)?),
-        InputRole::BankEntries => Parsed::Bank(settle_tabular::read_bank_entries(name, &bytes)?),
+        InputRole::BankEntries => Parsed::Bank(crate::bankfiles::read_bank_bytes(name, &bytes, false)?),
         InputRole::Rates => Parsed::Rates(settle_tabular::read_rates(name, &bytes)?),
         InputRole::Beneficiaries => Parsed::Beneficiaries(settle_tabular::read_beneficiaries(name, &bytes)?),
     };
