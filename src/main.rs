@@ -41,6 +41,23 @@ enum Command {
     /// Exit codes: 0 every file read and every check that can be made holds; 1 some check failed;
     /// 2 a file could not be read.
     Check(CheckArgs),
+    /// Read bank files (camt.052/053/054 or the canonical bank-entries CSV) into canonical bank entries,
+    /// written as CSV (`.csv`) or JSON Lines (`.jsonl`) by the extension of --out.
+    Ingest(IngestArgs),
+}
+
+#[derive(Args)]
+struct IngestArgs {
+    /// Bank files, read in parallel; rows are written in the order of the files, then of the entries.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output file: `.csv` (canonical layout plus statement columns) or `.jsonl` (every field, with the
+    /// transaction details).
+    #[arg(long)]
+    out: PathBuf,
+    /// One row per transaction detail instead of per entry (batch entries split for matching).
+    #[arg(long)]
+    flatten: bool,
 }
 
 #[derive(Args)]
@@ -133,6 +150,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Gen(args) => generate(args),
         Command::Check(args) => check(args),
+        Command::Ingest(args) => ingest(args),
     }
 }
 
@@ -271,6 +289,46 @@ fn check(args: CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn ingest(args: IngestArgs) -> ExitCode {
+    let extension = args.out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if !matches!(extension.as_str(), "csv" | "jsonl" | "ndjson") {
+        let hint = (extension == "parquet").then(|| {
+            "Parquet output comes with settle-report's Parquet tables; write .csv or .jsonl for now".to_string()
+        });
+        return fail(&format!("--out {}: expected a .csv or .jsonl file", args.out.display()), hint);
+    }
+    let names: Vec<(String, &std::path::Path)> =
+        args.files.iter().map(|p| (p.display().to_string(), p.as_path())).collect();
+    let read: Result<Vec<_>, _> = names
+        .iter()
+        .map(|(name, path)| settle_job::bankfiles::read_bank_file(name, path, args.flatten).map(|(_, rows)| rows))
+        .collect();
+    let rows: Vec<settle_core::BankEntry> = match read {
+        Ok(per_file) => per_file.into_iter().flatten().collect(),
+        Err(err) => return fail(&err.to_string(), None),
+    };
+    let bytes = if extension == "csv" {
+        match settle_tabular::write_bank_entries(&rows) {
+            Ok(bytes) => bytes,
+            Err(err) => return fail(&format!("rendering {}: {err}", args.out.display()), None),
+        }
+    } else {
+        let mut bytes = Vec::with_capacity(rows.len() * 512);
+        for row in &rows {
+            serde_json::to_writer(&mut bytes, row).expect("bank entries serialize");
+            bytes.push(b'\n');
+        }
+        bytes
+    };
+    let dir = args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = args.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Err(err) = settle_job::write_atomic(dir, &name, &bytes) {
+        return fail(&format!("cannot write {}: {err}", args.out.display()), None);
+    }
+    eprintln!("wrote {} bank entries from {} files to {}", rows.len(), names.len(), args.out.display());
+    ExitCode::SUCCESS
 }
 
 fn summary_counts(value: &serde_json::Value) -> String {

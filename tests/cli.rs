@@ -341,3 +341,115 @@ fn help_and_version() {
     let version = run_ok(settle().arg("--version"));
     assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("settle {}", env!("CARGO_PKG_VERSION")));
 }
+
+fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn check_reports_balances_duplicates_and_chain_gaps() {
+    let camt = root().join("fixtures/demo/bank_statement_eur.xml");
+    let ok = run_ok(settle().arg("check").arg(&camt).arg("--json"));
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let records = json_lines(&ok);
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["format"], "camt.053.001.08");
+    assert_eq!(records[0]["account"], "DE44500105175407324931");
+    assert_eq!(records[0]["opening"], "269880.15");
+    assert_eq!(records[0]["closing"], "279210.17");
+    assert_eq!(records[1]["entries"], 2);
+    assert_eq!(records[1]["sum_credits"], "8693.55");
+    assert_eq!(records[1]["balance_ok"], true);
+
+    // The same file twice: every statement of the second copy is a duplicate, counted once.
+    let twice = run_ok(settle().arg("check").arg(&camt).arg(&camt).arg("--json"));
+    assert_eq!(twice.status.code(), Some(1));
+    let records = json_lines(&twice);
+    assert!(
+        records[2]["duplicate_of"]
+            .as_str()
+            .unwrap()
+            .ends_with("bank_statement_eur.xml /Document/BkToCstmrStmt/Stmt[1]")
+    );
+
+    // Day 2 moved by one euro: each statement balances, but the chain has a gap.
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(&camt).unwrap();
+    let second = text.rfind("279210.17").unwrap();
+    let mut shifted = text.clone();
+    shifted.replace_range(second..second + 9, "279211.17");
+    let shifted = shifted.replace("287903.72", "287904.72");
+    fs::write(dir.path().join("gap.xml"), shifted).unwrap();
+    let gap = run_ok(settle().arg("check").arg(dir.path().join("gap.xml")).arg("--json"));
+    assert_eq!(gap.status.code(), Some(1));
+    let records = json_lines(&gap);
+    assert_eq!(records[1]["balance_ok"], true);
+    assert!(
+        records[1]["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("chain gap: opening 279211.17 is not the closing 279210.17"),
+        "{}",
+        records[1]
+    );
+
+    // A closing balance that does not add up, in the table format.
+    fs::write(dir.path().join("break.xml"), text.replace("287903.72", "287903.73")).unwrap();
+    let broken = run_ok(settle().arg("check").arg(dir.path().join("break.xml")));
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&broken.stdout).contains(
+        "BREAK    opening 279210.17 + credits 8693.55 − debits 0.00 = 287903.72, but the closing balance is 287903.73"
+    ));
+
+    // A file that cannot be read: exit 2, the other files still reported.
+    fs::write(
+        dir.path().join("junk.xml"),
+        "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\"><BkToCstmrStmt>",
+    )
+    .unwrap();
+    let unreadable = run_ok(settle().arg("check").arg(&camt).arg(dir.path().join("junk.xml")).arg("--json"));
+    assert_eq!(unreadable.status.code(), Some(2));
+    assert_eq!(json_lines(&unreadable).len(), 2);
+    assert!(
+        stderr(&unreadable)
+            .contains("junk.xml: /Document/BkToCstmrStmt (byte 80): the document ends inside an element"),
+        "{}",
+        stderr(&unreadable)
+    );
+}
+
+#[test]
+fn ingest_writes_canonical_entries_as_csv_and_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let camt = root().join("fixtures/demo/bank_statement_eur.xml");
+    let csv_path = dir.path().join("entries.csv");
+    let out = run_ok(
+        settle()
+            .arg("ingest")
+            .arg(&camt)
+            .arg(root().join("fixtures/demo/bank_entries.csv"))
+            .arg("--out")
+            .arg(&csv_path),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(&rows[0][1], "2026102900001");
+    assert_eq!(&rows[0][7], "po_1f32eaf6dec4caf26f36f6f8", "reference = EndToEndId");
+    assert_eq!(&rows[0][8], "STRIPE PAYMENTS EUROPE LTD");
+    assert!(rows[0][14].ends_with("bank_statement_eur.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]"));
+
+    let jsonl = dir.path().join("entries.jsonl");
+    let out = run_ok(settle().arg("ingest").arg(&camt).arg("--out").arg(&jsonl));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> =
+        fs::read_to_string(&jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["amount"], "9330.02", "amounts are decimal strings");
+    assert_eq!(lines[0]["details"][0]["end_to_end_id"], "po_1f32eaf6dec4caf26f36f6f8");
+
+    let parquet = run_ok(settle().arg("ingest").arg(&camt).arg("--out").arg(dir.path().join("x.parquet")));
+    assert_eq!(parquet.status.code(), Some(2));
+    assert!(stderr(&parquet).contains("hint:"));
+}

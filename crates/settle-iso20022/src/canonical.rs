@@ -29,9 +29,19 @@ fn entry_id(statement: &Statement, entry: &Entry) -> String {
     })
 }
 
+/// The statement's own date, for entries that carry none: the end of its period, else the closing
+/// balance's date, else its creation.
+fn statement_date(statement: &Statement) -> Option<settle_core::Date> {
+    let day = |t: &Option<String>| t.as_deref().and_then(|t| settle_core::parse_date(t.get(..10)?).ok());
+    day(&statement.to)
+        .or_else(|| statement.balance("CLBD").and_then(|b| b.date))
+        .or_else(|| day(&statement.created))
+        .or_else(|| day(&statement.message_created))
+}
+
 fn base_row(statement: &Statement, entry: &Entry, file: &Arc<str>) -> BankEntry {
     let account = statement.account.clone().unwrap_or_default();
-    let booking = entry.booking_date.or(entry.value_date);
+    let booking = entry.booking_date.or(entry.value_date).or_else(|| statement_date(statement));
     let remittance: Vec<&str> = entry.details.iter().filter_map(|d| d.remittance_info.as_deref()).collect();
     BankEntry {
         account_id: account,
@@ -56,8 +66,14 @@ fn base_row(statement: &Statement, entry: &Entry, file: &Arc<str>) -> BankEntry 
     }
 }
 
-/// Whether every entry of the statement has a booking or value date (a canonical row needs one).
+/// Entries with no date at all: no booking date, no value date, and a statement without period,
+/// closing balance date or creation date to take one from (a canonical row needs a date). Entries with
+/// only a statement date take the end of the statement period (else the closing balance's date, else
+/// the creation date).
 pub fn missing_dates(statement: &Statement) -> Vec<&str> {
+    if statement_date(statement).is_some() {
+        return Vec::new();
+    }
     statement
         .entries
         .iter()

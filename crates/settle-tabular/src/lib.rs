@@ -385,3 +385,50 @@ mod doc_tests {
         }
     }
 }
+
+/// Columns of `write_bank_entries`: the canonical bank entries layout (readable back by
+/// `read_bank_entries`), then what statements add.
+pub const BANK_ENTRY_OUTPUT_COLUMNS: [&str; 15] = [
+    "account_id",
+    "entry_id",
+    "booking_date",
+    "value_date",
+    "direction",
+    "amount",
+    "currency",
+    "reference",
+    "counterparty_name",
+    "remittance_info",
+    "status",
+    "reversal",
+    "bank_transaction_code",
+    "details",
+    "source",
+];
+
+/// Renders bank entries as CSV in the canonical layout plus `reversal`, `bank_transaction_code`,
+/// `details` (how many transaction details the entry has) and `source` (file and line or XML path).
+pub fn write_bank_entries(rows: &[BankEntry]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(BANK_ENTRY_OUTPUT_COLUMNS)?;
+    for r in rows {
+        w.write_record([
+            r.account_id.as_str(),
+            r.entry_id.as_str(),
+            &r.booking_date.to_string(),
+            &r.value_date.to_string(),
+            r.direction.as_str(),
+            &settle_core::format_minor(r.amount, r.currency),
+            r.currency.code(),
+            r.reference.as_deref().unwrap_or(""),
+            r.counterparty_name.as_deref().unwrap_or(""),
+            r.remittance_info.as_deref().unwrap_or(""),
+            r.status.as_str(),
+            if r.reversal { "true" } else { "false" },
+            r.bank_transaction_code.as_deref().unwrap_or(""),
+            &r.details.len().to_string(),
+            &r.provenance.to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
