@@ -89,8 +89,13 @@ struct RunArgs {
 #[derive(Args)]
 struct GenArgs {
     /// Number of orders (sales); refunds, chargebacks and injected exceptions come on top or instead.
-    #[arg(long)]
+    /// 0 writes no day (with --camt-entries: only the large statement).
+    #[arg(long, default_value_t = 0)]
     orders: u64,
+    /// Also write `statement_large.xml`: one balanced camt.053.001.08 statement with this many entries
+    /// (500 000 make about 150 MB), for the reader's benchmarks.
+    #[arg(long)]
+    camt_entries: Option<u64>,
     /// Seed of the generator: the same seed and options give the same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -339,6 +344,25 @@ fn summary_counts(value: &serde_json::Value) -> String {
 }
 
 fn generate(args: GenArgs) -> ExitCode {
+    if args.orders == 0 && args.camt_entries.is_none() {
+        return fail(
+            "nothing to generate",
+            Some("pass --orders N (a day) and/or --camt-entries N (a large camt.053)".into()),
+        );
+    }
+    if let Some(entries) = args.camt_entries {
+        if let Err(err) = std::fs::create_dir_all(&args.out) {
+            return fail(&format!("cannot create {}: {err}", args.out.display()), None);
+        }
+        let path = args.out.join("statement_large.xml");
+        match settle_gen::write_large_camt053(&path, entries, args.seed, args.date) {
+            Ok(bytes) => print_data(&format!("{}  {entries} entries, {bytes} bytes\n", path.display())),
+            Err(err) => return fail(&err.to_string(), None),
+        }
+        if args.orders == 0 {
+            return ExitCode::SUCCESS;
+        }
+    }
     let base = args.exception_rate;
     let options = settle_gen::GenOptions {
         orders: args.orders,

@@ -6,6 +6,7 @@
 //! options and seed ⇒ same bytes (settle's own PRNG, no clock, no hash-map order).
 #![forbid(unsafe_code)]
 
+mod camt_large;
 mod rng;
 mod world;
 
@@ -18,6 +19,7 @@ use settle_core::{Calendar, Currency, Date, Decimal, Money, RoundingMode, format
 use settle_fx::RateTable;
 use settle_iso20022 as camt;
 
+pub use camt_large::write_large_camt053;
 pub use rng::Rng;
 use world::{CHANNELS, CURRENCIES, Channel, beneficiary_for};
 

@@ -190,6 +190,8 @@ struct BalanceBuilder {
 struct Parser<'f> {
     file: &'f str,
     limits: Limits,
+    /// Keep entries in their statement (false: hand each to the caller as it ends).
+    keep_entries: bool,
     stack: Vec<&'static str>,
     text: String,
     /// `Ccy` attribute of the element being read.
@@ -204,6 +206,7 @@ struct Parser<'f> {
     entry: Option<EntryBuilder>,
     detail: Option<TransactionDetail>,
     details_in_entry: usize,
+    entries_in_statement: usize,
     balance: Option<BalanceBuilder>,
     summary: Option<TxSummary>,
     summary_net_direction: Option<Direction>,
@@ -354,6 +357,7 @@ impl<'f> Parser<'f> {
         match name {
             _ if self.stack.len() == 3 && name == format.kind.statement_element() => {
                 self.statements += 1;
+                self.entries_in_statement = 0;
                 self.statement = Some(Statement {
                     format,
                     message_id: self.message_id.clone(),
@@ -380,7 +384,8 @@ impl<'f> Parser<'f> {
                 self.statement.as_mut().expect("just set").xml_path = path;
             }
             "Ntry" if self.statement.is_some() && self.stack.len() == 4 => {
-                let index = self.statement.as_ref().map_or(0, |s| s.entries.len()) + 1;
+                self.entries_in_statement += 1;
+                let index = self.entries_in_statement;
                 self.entry = Some(EntryBuilder { index, ..EntryBuilder::default() });
                 self.details_in_entry = 0;
             }
@@ -438,7 +443,8 @@ impl<'f> Parser<'f> {
         Ok(())
     }
 
-    fn end(&mut self) -> Result<(), CamtError> {
+    /// Ends the current element; returns a finished entry when entries are streamed.
+    fn end(&mut self) -> Result<Option<Entry>, CamtError> {
         let text = std::mem::take(&mut self.text);
         let result = self.file_text(text.trim());
         self.text = text;
@@ -453,6 +459,10 @@ impl<'f> Parser<'f> {
             }
         } else if self.entry.is_some() && name == "Ntry" && self.stack.len() == 4 {
             let entry = self.finish_entry()?;
+            if !self.keep_entries {
+                self.stack.pop();
+                return Ok(Some(entry));
+            }
             self.statement.as_mut().expect("entry inside statement").entries.push(entry);
         } else if self.balance.is_some() && name == "Bal" {
             let balance = self.balance.take().expect("checked");
@@ -483,7 +493,7 @@ impl<'f> Parser<'f> {
             // handled by the caller: take_statement
         }
         self.stack.pop();
-        Ok(())
+        Ok(None)
     }
 
     fn finish_entry(&mut self) -> Result<Entry, CamtError> {
@@ -807,13 +817,38 @@ impl<'f> Parser<'f> {
     }
 }
 
+/// What the streaming reader hands to its caller.
+pub enum CamtEvent<'a> {
+    /// An entry, as soon as it ends, with the head of its statement (ids, account, balances, summary;
+    /// `entries` empty). Only when entries are streamed.
+    Entry(&'a Statement, Entry),
+    /// A statement (report, notification) as soon as it ends: with its entries when they are kept,
+    /// without them when they were streamed.
+    Statement(Statement),
+}
+
 /// Reads a camt.052/053/054 document from `input`, handing each statement (report, notification) to
-/// `on_statement` as soon as it is complete. `file` names the input in errors.
+/// `on_statement` as soon as it is complete, with its entries. `file` names the input in errors.
 pub fn read_camt<R: Read>(
     file: &str,
     input: R,
     limits: Limits,
     on_statement: &mut dyn FnMut(Statement) -> Result<(), CamtError>,
+) -> Result<DocumentInfo, CamtError> {
+    read_camt_events(file, input, limits, true, &mut |event| match event {
+        CamtEvent::Statement(s) => on_statement(s),
+        CamtEvent::Entry(..) => Ok(()),
+    })
+}
+
+/// The streaming reader. With `keep_entries` false, each entry is handed over as it ends and
+/// statements come without entries: memory does not grow with the number of entries.
+pub fn read_camt_events<R: Read>(
+    file: &str,
+    input: R,
+    limits: Limits,
+    keep_entries: bool,
+    on_event: &mut dyn FnMut(CamtEvent<'_>) -> Result<(), CamtError>,
 ) -> Result<DocumentInfo, CamtError> {
     let fail = |message: String| CamtError { file: file.to_string(), byte: None, path: "/".into(), message };
     let (encoding, buffered) = prepare(input, limits).map_err(fail)?;
@@ -822,6 +857,7 @@ pub fn read_camt<R: Read>(
     let mut parser = Parser {
         file,
         limits,
+        keep_entries,
         stack: Vec::with_capacity(32),
         text: String::new(),
         ccy: None,
@@ -835,6 +871,7 @@ pub fn read_camt<R: Read>(
         entry: None,
         detail: None,
         details_in_entry: 0,
+        entries_in_statement: 0,
         balance: None,
         summary: None,
         summary_net_direction: None,
@@ -863,15 +900,19 @@ pub fn read_camt<R: Read>(
             Event::Start(e) => parser.start(&e)?,
             Event::Empty(e) => {
                 parser.start(&e)?;
-                parser.end()?;
+                if let Some(entry) = parser.end()? {
+                    on_event(CamtEvent::Entry(parser.statement.as_ref().expect("entry inside statement"), entry))?;
+                }
             }
             Event::End(_) => {
                 let closing_statement = parser.stack.len() == 3
                     && parser.format.is_some_and(|f| parser.stack[2] == f.kind.statement_element());
-                parser.end()?;
+                if let Some(entry) = parser.end()? {
+                    on_event(CamtEvent::Entry(parser.statement.as_ref().expect("entry inside statement"), entry))?;
+                }
                 if closing_statement {
                     if let Some(statement) = parser.statement.take() {
-                        on_statement(statement)?;
+                        on_event(CamtEvent::Statement(statement))?;
                     }
                 }
             }

@@ -30,8 +30,8 @@ fn entry_id(statement: &Statement, entry: &Entry) -> String {
 }
 
 /// The statement's own date, for entries that carry none: the end of its period, else the closing
-/// balance's date, else its creation.
-fn statement_date(statement: &Statement) -> Option<settle_core::Date> {
+/// balance's date, else its creation. Entries without booking and value date take it.
+pub fn statement_date(statement: &Statement) -> Option<settle_core::Date> {
     let day = |t: &Option<String>| t.as_deref().and_then(|t| settle_core::parse_date(t.get(..10)?).ok());
     day(&statement.to)
         .or_else(|| statement.balance("CLBD").and_then(|b| b.date))
@@ -39,7 +39,8 @@ fn statement_date(statement: &Statement) -> Option<settle_core::Date> {
         .or_else(|| day(&statement.message_created))
 }
 
-fn base_row(statement: &Statement, entry: &Entry, file: &Arc<str>) -> BankEntry {
+/// The canonical row of one entry (its statement's head suffices: entries may be streamed).
+pub fn bank_entry(statement: &Statement, entry: &Entry, file: &Arc<str>) -> BankEntry {
     let account = statement.account.clone().unwrap_or_default();
     let booking = entry.booking_date.or(entry.value_date).or_else(|| statement_date(statement));
     let remittance: Vec<&str> = entry.details.iter().filter_map(|d| d.remittance_info.as_deref()).collect();
@@ -66,25 +67,9 @@ fn base_row(statement: &Statement, entry: &Entry, file: &Arc<str>) -> BankEntry 
     }
 }
 
-/// Entries with no date at all: no booking date, no value date, and a statement without period,
-/// closing balance date or creation date to take one from (a canonical row needs a date). Entries with
-/// only a statement date take the end of the statement period (else the closing balance's date, else
-/// the creation date).
-pub fn missing_dates(statement: &Statement) -> Vec<&str> {
-    if statement_date(statement).is_some() {
-        return Vec::new();
-    }
-    statement
-        .entries
-        .iter()
-        .filter(|e| e.booking_date.is_none() && e.value_date.is_none())
-        .map(|e| e.xml_path.as_str())
-        .collect()
-}
-
 /// One canonical row per entry, with its transaction details kept.
 pub fn bank_entries(statement: &Statement, file: &Arc<str>) -> Vec<BankEntry> {
-    statement.entries.iter().map(|e| base_row(statement, e, file)).collect()
+    statement.entries.iter().map(|e| bank_entry(statement, e, file)).collect()
 }
 
 /// One canonical row per transaction detail (entries without details give one row), for matching
@@ -93,26 +78,31 @@ pub fn bank_entries(statement: &Statement, file: &Arc<str>) -> Vec<BankEntry> {
 pub fn flattened_entries(statement: &Statement, file: &Arc<str>) -> Vec<BankEntry> {
     let mut rows = Vec::with_capacity(statement.entries.len());
     for entry in &statement.entries {
-        let base = base_row(statement, entry, file);
-        if entry.details.len() <= 1 {
-            rows.push(base);
-            continue;
-        }
-        for (i, detail) in entry.details.iter().enumerate() {
-            let mut row = base.clone();
-            row.entry_id = format!("{}/{}", base.entry_id, i + 1);
-            if let Some(amount) = detail.amount {
-                row.amount = amount.amount();
-                row.currency = amount.currency();
-            }
-            row.direction = detail.direction.unwrap_or(entry.direction);
-            row.reference = detail_reference(detail).or_else(|| base.reference.clone());
-            row.counterparty_name = counterparty(detail, row.direction);
-            row.remittance_info = detail.remittance_info.clone().or_else(|| detail.additional_info.clone());
-            row.details = vec![detail.clone()];
-            row.provenance.xml_path = Some(format!("{}/NtryDtls/TxDtls[{}]", entry.xml_path, i + 1));
-            rows.push(row);
-        }
+        flatten_entry(statement, entry, file, &mut rows);
     }
     rows
+}
+
+/// The rows of one entry, one per transaction detail (see `flattened_entries`).
+pub fn flatten_entry(statement: &Statement, entry: &Entry, file: &Arc<str>, rows: &mut Vec<BankEntry>) {
+    let base = bank_entry(statement, entry, file);
+    if entry.details.len() <= 1 {
+        rows.push(base);
+        return;
+    }
+    for (i, detail) in entry.details.iter().enumerate() {
+        let mut row = base.clone();
+        row.entry_id = format!("{}/{}", base.entry_id, i + 1);
+        if let Some(amount) = detail.amount {
+            row.amount = amount.amount();
+            row.currency = amount.currency();
+        }
+        row.direction = detail.direction.unwrap_or(entry.direction);
+        row.reference = detail_reference(detail).or_else(|| base.reference.clone());
+        row.counterparty_name = counterparty(detail, row.direction);
+        row.remittance_info = detail.remittance_info.clone().or_else(|| detail.additional_info.clone());
+        row.details = vec![detail.clone()];
+        row.provenance.xml_path = Some(format!("{}/NtryDtls/TxDtls[{}]", entry.xml_path, i + 1));
+        rows.push(row);
+    }
 }

@@ -757,3 +757,29 @@ fn written_statements_validate_against_the_official_xsd() {
     assert!(validated >= 4, "only {validated} schema versions found in {}", xsd_dir.display());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn batch_details_that_do_not_add_up_are_kept_with_a_warning() {
+    let mut e = entry(1, "100.00", Direction::Credit, "E2E-1", "A", "one");
+    let mut second = e.details[0].clone();
+    second.amount = Some(money("30.00", "EUR"));
+    e.details[0].amount = Some(money("60.00", "EUR"));
+    e.details.push(second);
+    let s = statement(8, vec![e], "0.00");
+    let check = check_statement(&s);
+    assert_eq!(check.balance_ok, Some(true));
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    assert_eq!(
+        check.warnings,
+        ["entry 1 (2026103000001): its 2 transaction details add up to 90.00, the entry is 100.00 EUR"]
+    );
+    let file: std::sync::Arc<str> = "f.xml".into();
+    let flat = crate::flattened_entries(&s, &file);
+    assert_eq!(flat.len(), 2);
+    assert_eq!(flat[1].entry_id, "2026103000001/2");
+    assert_eq!(flat[1].amount, dec("30.00"));
+    assert_eq!(
+        flat[1].provenance.xml_path.as_deref(),
+        Some("/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/NtryDtls/TxDtls[2]")
+    );
+}

@@ -157,21 +157,26 @@ impl<R: Read> RunGuard<R> {
 impl<R: Read> Read for RunGuard<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(out)?;
-        for &b in &out[..n] {
-            if b == b'<' || b == b'>' {
-                self.run = 0;
-            } else {
-                self.run += 1;
-                if self.run > self.max_run {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        GuardError(format!(
-                            "more than {} bytes of text or markup in one piece (limit against hostile input)",
-                            self.max_run
-                        )),
-                    ));
-                }
+        let data = &out[..n];
+        let too_long = |max: usize| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                GuardError(format!(
+                    "more than {max} bytes of text or markup in one piece (limit against hostile input)"
+                )),
+            )
+        };
+        let mut after_markup = 0usize;
+        for pos in memchr::memchr2_iter(b'<', b'>', data) {
+            if self.run + (pos - after_markup) > self.max_run {
+                return Err(too_long(self.max_run));
             }
+            self.run = 0;
+            after_markup = pos + 1;
+        }
+        self.run += n - after_markup;
+        if self.run > self.max_run {
+            return Err(too_long(self.max_run));
         }
         self.consumed += n as u64;
         Ok(n)

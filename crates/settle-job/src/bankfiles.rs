@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use settle_core::BankEntry;
-use settle_iso20022::{CheckRecord, Limits, check_statement, cross_check, read_camt};
+use settle_iso20022::{CamtEvent, CheckRecord, Limits, StatementChecker, cross_check, read_camt_events};
 
 /// What a bank file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,10 +60,17 @@ pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
         .par_iter()
         .map(|(name, path)| {
             let mut records = Vec::new();
+            // Entries are streamed into the checker: memory does not grow with the statement.
+            let mut checker = StatementChecker::default();
             let result = open(path, name).and_then(|reader| {
-                read_camt(name, reader, Limits::default(), &mut |statement| {
-                    let check = check_statement(&statement);
-                    records.push(CheckRecord::new(name, &statement, &check));
+                read_camt_events(name, reader, Limits::default(), false, &mut |event| {
+                    match event {
+                        CamtEvent::Entry(statement, entry) => checker.add(statement, &entry),
+                        CamtEvent::Statement(statement) => {
+                            let check = std::mem::take(&mut checker).finish(&statement);
+                            records.push(CheckRecord::new(name, &statement, &check));
+                        }
+                    }
                     Ok(())
                 })
                 .map_err(BankFileError::from)
@@ -113,29 +120,37 @@ fn read_bank_input<R: Read>(
 ) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
     match kind {
         BankFileKind::Camt => {
+            // Entries are streamed into canonical rows: memory holds the rows, not the document.
             let file: Arc<str> = Arc::from(name);
             let mut rows = Vec::new();
-            read_camt(name, rest, Limits::default(), &mut |statement| {
-                if let Some(path) = settle_iso20022::missing_dates(&statement).first() {
-                    return Err(settle_iso20022::CamtError {
-                        file: name.to_string(),
-                        byte: None,
-                        path: path.to_string(),
-                        message: "entry has neither BookgDt nor ValDt: a bank entry needs a date".into(),
-                    });
-                }
-                if statement.account.is_none() {
-                    return Err(settle_iso20022::CamtError {
-                        file: name.to_string(),
-                        byte: None,
-                        path: statement.xml_path.clone(),
-                        message: "statement without Acct/Id: a bank entry needs an account".into(),
-                    });
-                }
-                if flatten {
-                    rows.extend(settle_iso20022::flattened_entries(&statement, &file));
-                } else {
-                    rows.extend(settle_iso20022::bank_entries(&statement, &file));
+            read_camt_events(name, rest, Limits::default(), false, &mut |event| {
+                match event {
+                    CamtEvent::Entry(statement, entry) => {
+                        let undated = entry.booking_date.is_none() && entry.value_date.is_none();
+                        if undated && settle_iso20022::statement_date(statement).is_none() {
+                            return Err(settle_iso20022::CamtError {
+                                file: name.to_string(),
+                                byte: None,
+                                path: entry.xml_path.clone(),
+                                message: "entry without BookgDt or ValDt in a statement without a date: a bank entry needs a date"
+                                    .into(),
+                            });
+                        }
+                        if statement.account.is_none() {
+                            return Err(settle_iso20022::CamtError {
+                                file: name.to_string(),
+                                byte: None,
+                                path: statement.xml_path.clone(),
+                                message: "statement without Acct/Id: a bank entry needs an account".into(),
+                            });
+                        }
+                        if flatten {
+                            settle_iso20022::flatten_entry(statement, &entry, &file, &mut rows);
+                        } else {
+                            rows.push(settle_iso20022::bank_entry(statement, &entry, &file));
+                        }
+                    }
+                    CamtEvent::Statement(_) => {}
                 }
                 Ok(())
             })?;
