@@ -824,7 +824,7 @@ pub enum CamtEvent<'a> {
     Entry(&'a Statement, Entry),
     /// A statement (report, notification) as soon as it ends: with its entries when they are kept,
     /// without them when they were streamed.
-    Statement(Statement),
+    Statement(Box<Statement>),
 }
 
 /// Reads a camt.052/053/054 document from `input`, handing each statement (report, notification) to
@@ -836,7 +836,7 @@ pub fn read_camt<R: Read>(
     on_statement: &mut dyn FnMut(Statement) -> Result<(), CamtError>,
 ) -> Result<DocumentInfo, CamtError> {
     read_camt_events(file, input, limits, true, &mut |event| match event {
-        CamtEvent::Statement(s) => on_statement(s),
+        CamtEvent::Statement(s) => on_statement(*s),
         CamtEvent::Entry(..) => Ok(()),
     })
 }
@@ -912,7 +912,7 @@ pub fn read_camt_events<R: Read>(
                 }
                 if closing_statement {
                     if let Some(statement) = parser.statement.take() {
-                        on_event(CamtEvent::Statement(statement))?;
+                        on_event(CamtEvent::Statement(Box::new(statement)))?;
                     }
                 }
             }
