@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use settle_core::parse_date;
-use settle_iso20022::{CamtEvent, Limits, StatementChecker, bank_entry, read_camt_events};
+use settle_iso20022::{CamtEvent, Limits, StatementChecker, into_bank_entry, read_camt_events};
 
 fn entries() -> u64 {
     std::env::var("SETTLE_BENCH_CAMT_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
@@ -29,7 +29,7 @@ fn benches(c: &mut Criterion) {
             let mut rows = Vec::with_capacity(usize::try_from(n).expect("fits"));
             read_camt_events("bench", &bytes[..], Limits::default(), false, &mut |event| {
                 if let CamtEvent::Entry(statement, entry) = event {
-                    rows.push(bank_entry(statement, &entry, &file));
+                    rows.push(into_bank_entry(statement, entry, &file));
                 }
                 Ok(())
             })

@@ -241,7 +241,8 @@ impl<'f> Parser<'f> {
 
     /// The XML path of the current element, with positions of statements, entries and details.
     fn path(&self) -> String {
-        let mut out = String::new();
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(96);
         for name in &self.stack {
             out.push('/');
             out.push_str(name);
@@ -252,7 +253,7 @@ impl<'f> Parser<'f> {
                 _ => None,
             };
             if let Some(i) = index {
-                out.push_str(&format!("[{i}]"));
+                let _ = write!(out, "[{i}]");
             }
         }
         out

@@ -39,31 +39,44 @@ pub fn statement_date(statement: &Statement) -> Option<settle_core::Date> {
         .or_else(|| day(&statement.message_created))
 }
 
+/// The canonical row of one entry, taking the entry (no copy of its details): for streamed entries.
+pub fn into_bank_entry(statement: &Statement, mut entry: Entry, file: &Arc<str>) -> BankEntry {
+    let details = std::mem::take(&mut entry.details);
+    let xml_path = std::mem::take(&mut entry.xml_path);
+    make_row(statement, &entry, details, xml_path, file)
+}
+
 /// The canonical row of one entry (its statement's head suffices: entries may be streamed).
 pub fn bank_entry(statement: &Statement, entry: &Entry, file: &Arc<str>) -> BankEntry {
-    let account = statement.account.clone().unwrap_or_default();
+    make_row(statement, entry, entry.details.clone(), entry.xml_path.clone(), file)
+}
+
+/// Builds the row from the entry's fields and its `details` (taken or copied by the caller).
+fn make_row(
+    statement: &Statement,
+    entry: &Entry,
+    details: Vec<TransactionDetail>,
+    xml_path: String,
+    file: &Arc<str>,
+) -> BankEntry {
     let booking = entry.booking_date.or(entry.value_date).or_else(|| statement_date(statement));
-    let remittance: Vec<&str> = entry.details.iter().filter_map(|d| d.remittance_info.as_deref()).collect();
+    let remittance: Vec<&str> = details.iter().filter_map(|d| d.remittance_info.as_deref()).collect();
     BankEntry {
-        account_id: account,
+        account_id: statement.account.clone().unwrap_or_default(),
         entry_id: entry_id(statement, entry),
         booking_date: booking.unwrap_or(settle_core::Date::constant(1970, 1, 1)),
         value_date: entry.value_date.or(booking).unwrap_or(settle_core::Date::constant(1970, 1, 1)),
         direction: entry.direction,
         amount: entry.amount.amount(),
         currency: entry.amount.currency(),
-        reference: entry.details.iter().find_map(detail_reference).or_else(|| usable(&entry.entry_reference)),
-        counterparty_name: entry.details.iter().find_map(|d| counterparty(d, entry.direction)),
+        reference: details.iter().find_map(detail_reference).or_else(|| usable(&entry.entry_reference)),
+        counterparty_name: details.iter().find_map(|d| counterparty(d, entry.direction)),
         remittance_info: if remittance.is_empty() { entry.additional_info.clone() } else { Some(remittance.join(" ")) },
         status: entry.status,
         reversal: entry.reversal,
         bank_transaction_code: entry.bank_transaction_code.clone(),
-        details: entry.details.clone(),
-        provenance: Provenance {
-            source_file: Arc::clone(file),
-            source_line: None,
-            xml_path: Some(entry.xml_path.clone()),
-        },
+        details,
+        provenance: Provenance { source_file: Arc::clone(file), source_line: None, xml_path: Some(xml_path) },
     }
 }
 

@@ -166,15 +166,29 @@ impl<R: Read> Read for RunGuard<R> {
                 )),
             )
         };
-        let mut after_markup = 0usize;
-        for pos in memchr::memchr2_iter(b'<', b'>', data) {
-            if self.run + (pos - after_markup) > self.max_run {
-                return Err(too_long(self.max_run));
+        // Runs can only exceed the limit across reads or within a read longer than the limit: a read no
+        // longer than the limit needs just its first and last markup byte (two memchr calls), not every one.
+        if n > self.max_run {
+            let mut after_markup = 0usize;
+            for pos in memchr::memchr2_iter(b'<', b'>', data) {
+                if self.run + (pos - after_markup) > self.max_run {
+                    return Err(too_long(self.max_run));
+                }
+                self.run = 0;
+                after_markup = pos + 1;
             }
-            self.run = 0;
-            after_markup = pos + 1;
+            self.run += n - after_markup;
+        } else {
+            match (memchr::memchr2(b'<', b'>', data), memchr::memrchr2(b'<', b'>', data)) {
+                (Some(first), Some(last)) => {
+                    if self.run + first > self.max_run {
+                        return Err(too_long(self.max_run));
+                    }
+                    self.run = n - last - 1;
+                }
+                _ => self.run += n,
+            }
         }
-        self.run += n - after_markup;
         if self.run > self.max_run {
             return Err(too_long(self.max_run));
         }

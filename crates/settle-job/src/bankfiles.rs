@@ -147,7 +147,7 @@ fn read_bank_input<R: Read>(
                         if flatten {
                             settle_iso20022::flatten_entry(statement, &entry, &file, &mut rows);
                         } else {
-                            rows.push(settle_iso20022::bank_entry(statement, &entry, &file));
+                            rows.push(settle_iso20022::into_bank_entry(statement, entry, &file));
                         }
                     }
                     CamtEvent::Statement(_) => {}
