@@ -306,12 +306,8 @@ fn ingest(args: IngestArgs) -> ExitCode {
     }
     let names: Vec<(String, &std::path::Path)> =
         args.files.iter().map(|p| (p.display().to_string(), p.as_path())).collect();
-    let read: Result<Vec<_>, _> = names
-        .iter()
-        .map(|(name, path)| settle_job::bankfiles::read_bank_file(name, path, args.flatten).map(|(_, rows)| rows))
-        .collect();
-    let rows: Vec<settle_core::BankEntry> = match read {
-        Ok(per_file) => per_file.into_iter().flatten().collect(),
+    let rows = match settle_job::bankfiles::read_bank_files(&names, args.flatten) {
+        Ok(rows) => rows,
         Err(err) => return fail(&err.to_string(), None),
     };
     let bytes = if extension == "csv" {

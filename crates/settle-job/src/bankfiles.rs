@@ -107,6 +107,18 @@ pub fn read_bank_file(name: &str, path: &Path, flatten: bool) -> Result<(BankFil
     read_bank_input(name, sniff_kind(&head[..n]), rest, flatten)
 }
 
+/// Reads bank files in parallel (rayon); rows come in the order of `paths`, then of the entries, so the
+/// thread count changes nothing. The first failing file (in `paths` order) is the error.
+pub fn read_bank_files(paths: &[(String, &Path)], flatten: bool) -> Result<Vec<BankEntry>, BankFileError> {
+    let per_file: Vec<Result<Vec<BankEntry>, BankFileError>> =
+        paths.par_iter().map(|(name, path)| read_bank_file(name, path, flatten).map(|(_, rows)| rows)).collect();
+    let mut rows = Vec::new();
+    for file in per_file {
+        rows.extend(file?);
+    }
+    Ok(rows)
+}
+
 /// Reads bank entries from bytes already in memory (the pipeline hashes them for the manifest).
 pub fn read_bank_bytes(name: &str, bytes: &[u8], flatten: bool) -> Result<Vec<BankEntry>, BankFileError> {
     read_bank_input(name, sniff_kind(bytes), bytes, flatten).map(|(_, rows)| rows)
