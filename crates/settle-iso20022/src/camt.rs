@@ -452,7 +452,6 @@ impl<'f> Parser<'f> {
         self.text.clear();
         result?;
         let name = *self.stack.last().expect("an end has a start");
-        let format = self.format.expect("root checked");
         if self.detail.is_some() && name == "TxDtls" {
             let detail = self.detail.take().expect("checked");
             if let Some(entry) = self.entry.as_mut() {
@@ -490,8 +489,6 @@ impl<'f> Parser<'f> {
                 summary.net = Some(-net);
             }
             self.statement.as_mut().expect("summary inside statement").summary = Some(summary);
-        } else if self.stack.len() == 3 && name == format.kind.statement_element() {
-            // handled by the caller: take_statement
         }
         self.stack.pop();
         Ok(None)

@@ -648,27 +648,33 @@ fn normalise(mut s: Statement) -> Statement {
     s
 }
 
+/// A statement with a payout credit (with characters to escape) and a fee debit, written in `version`.
+fn two_entry_statement(version: u8) -> (Statement, String) {
+    let entries = vec![
+        entry(
+            1,
+            "9330.02",
+            Direction::Credit,
+            "po_1f32eaf6dec4caf26f36f6f8",
+            "STRIPE PAYMENTS EUROPE LTD",
+            "STRIPE PAYOUT <po_1f3> & co",
+        ),
+        entry(2, "12.40", Direction::Debit, "NOTPROVIDED", "Bank fees", "Kontoführung Oktober"),
+    ];
+    let s = statement(version, entries, "1000.00");
+    let xml = write_camt053(&StatementToWrite {
+        version,
+        message_id: "MSG-1",
+        created: "2026-10-31T06:00:00+01:00",
+        statements: std::slice::from_ref(&s),
+    });
+    (s, xml)
+}
+
 #[test]
 fn written_statements_read_back_identically_in_every_version() {
     for version in 2..=13u8 {
-        let entries = vec![
-            entry(
-                1,
-                "9330.02",
-                Direction::Credit,
-                "po_1f32eaf6dec4caf26f36f6f8",
-                "STRIPE PAYMENTS EUROPE LTD",
-                "STRIPE PAYOUT <po_1f3> & co",
-            ),
-            entry(2, "12.40", Direction::Debit, "NOTPROVIDED", "Bank fees", "Kontoführung Oktober"),
-        ];
-        let s = statement(version, entries, "1000.00");
-        let xml = write_camt053(&StatementToWrite {
-            version,
-            message_id: "MSG-1",
-            created: "2026-10-31T06:00:00+01:00",
-            statements: std::slice::from_ref(&s),
-        });
+        let (s, xml) = two_entry_statement(version);
         let (info, back) = read_camt_all("gen.xml", xml.as_bytes(), Limits::default())
             .unwrap_or_else(|e| panic!("v{version}: {e}\n{xml}"));
         assert_eq!(info.format.version, version);
@@ -729,24 +735,7 @@ fn written_statements_validate_against_the_official_xsd() {
         if !xsd.exists() {
             continue;
         }
-        let entries = vec![
-            entry(
-                1,
-                "9330.02",
-                Direction::Credit,
-                "po_1f32eaf6dec4caf26f36f6f8",
-                "STRIPE PAYMENTS EUROPE LTD",
-                "STRIPE PAYOUT",
-            ),
-            entry(2, "12.40", Direction::Debit, "NOTPROVIDED", "Bank fees", "Kontoführung & Gebühren"),
-        ];
-        let s = statement(version, entries, "1000.00");
-        let xml = write_camt053(&StatementToWrite {
-            version,
-            message_id: "MSG-1",
-            created: "2026-10-31T06:00:00+01:00",
-            statements: std::slice::from_ref(&s),
-        });
+        let (_, xml) = two_entry_statement(version);
         let file = dir.join(format!("v{version}.xml"));
         std::fs::write(&file, xml).unwrap();
         let out =
