@@ -12,6 +12,7 @@ mod currency_table;
 pub mod iban;
 pub mod money;
 pub mod records;
+pub mod statement;
 
 pub use amount::{AmountError, AmountFormat, DecimalSeparator, ExtraDigits, format_amount, parse_amount};
 pub use calendar::{Calendar, Date, DateError, parse_date};

@@ -1,8 +1,6 @@
 //! Checks of a statement against itself, and of statements against each other.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
+use settle_core::statement::CheckRecord;
 use settle_core::{Currency, Date, Decimal, Direction, EntryStatus, Money, format_minor};
 
 use crate::model::{Entry, Statement};
@@ -215,41 +213,18 @@ pub fn check_statement(s: &Statement) -> StatementCheck {
     checker.finish(s)
 }
 
-/// One statement as `settle check` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckRecord {
-    pub file: String,
-    pub format: String,
-    pub xml_path: String,
-    pub account: Option<String>,
-    pub currency: Option<String>,
-    pub statement_id: Option<String>,
-    pub electronic_sequence: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub opening: Option<String>,
-    pub closing: Option<String>,
-    pub entries: usize,
-    pub sum_credits: String,
-    pub sum_debits: String,
-    pub balance_ok: Option<bool>,
-    /// This statement was already read from another file (same account, id, sequence and balances).
-    pub duplicate_of: Option<String>,
-    pub problems: Vec<String>,
-    pub warnings: Vec<String>,
-}
-
-impl CheckRecord {
-    pub fn new(file: &str, s: &Statement, check: &StatementCheck) -> CheckRecord {
-        let currency = check.currency;
+/// The `settle check` record of a camt statement.
+pub fn check_record(file: &str, s: &Statement, check: &StatementCheck) -> CheckRecord {
+    let currency = check.currency;
+    {
         CheckRecord {
             file: file.to_string(),
             format: s.format.to_string(),
-            xml_path: s.xml_path.clone(),
+            location: s.xml_path.clone(),
             account: s.account.clone(),
             currency: currency.map(|c| c.code().to_string()),
             statement_id: s.statement_id.clone(),
-            electronic_sequence: s.electronic_sequence.clone(),
+            sequence: s.electronic_sequence.clone(),
             from: s.from.clone(),
             to: s.to.clone(),
             opening: check.opening.map(|m| format_minor(m.amount(), m.currency())),
@@ -261,65 +236,6 @@ impl CheckRecord {
             duplicate_of: None,
             problems: check.problems.clone(),
             warnings: s.warnings.iter().chain(&check.warnings).cloned().collect(),
-        }
-    }
-}
-
-/// Across files: marks statements delivered twice (counted once) and chain gaps (an opening balance
-/// that is not the previous statement's closing balance for the same account). `records` are in the
-/// order the files were given.
-pub fn cross_check(records: &mut [CheckRecord]) {
-    type Key = (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
-    let mut seen: BTreeMap<Key, String> = BTreeMap::new();
-    for r in records.iter_mut() {
-        if r.statement_id.is_none() && r.electronic_sequence.is_none() {
-            continue;
-        }
-        // The message kind (camt.05x, not the version) is part of the key: a report and a statement may
-        // share an id; the same statement in two versions is the same statement.
-        let kind = r.format.get(..8).unwrap_or(&r.format).to_string();
-        let key = (
-            kind,
-            r.account.clone(),
-            r.statement_id.clone(),
-            r.electronic_sequence.clone(),
-            r.opening.clone(),
-            r.closing.clone(),
-        );
-        match seen.get(&key) {
-            Some(first) => r.duplicate_of = Some(first.clone()),
-            None => {
-                seen.insert(key, format!("{} {}", r.file, r.xml_path));
-            }
-        }
-    }
-    // Chain: per account and currency, in period order (then sequence), skipping duplicates.
-    let mut by_account: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let (Some(account), None, Some(_), Some(_)) = (&r.account, &r.duplicate_of, &r.opening, &r.closing) {
-            if r.format.starts_with("camt.053") {
-                by_account.entry((account.clone(), r.currency.clone())).or_default().push(i);
-            }
-        }
-    }
-    for indices in by_account.values_mut() {
-        let sort_key = |r: &CheckRecord| {
-            let seq: u64 = r.electronic_sequence.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
-            (r.from.clone().or(r.to.clone()), seq)
-        };
-        indices.sort_by(|a, b| sort_key(&records[*a]).cmp(&sort_key(&records[*b])));
-        for pair in indices.windows(2) {
-            let (previous, next) = (&records[pair[0]], &records[pair[1]]);
-            if previous.closing != next.opening {
-                let message = format!(
-                    "chain gap: opening {} is not the closing {} of the previous statement {} ({})",
-                    next.opening.clone().unwrap_or_default(),
-                    previous.closing.clone().unwrap_or_default(),
-                    previous.statement_id.clone().unwrap_or_default(),
-                    previous.file
-                );
-                records[pair[1]].problems.push(message);
-            }
         }
     }
 }

@@ -68,7 +68,7 @@ pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
                         CamtEvent::Entry(statement, entry) => checker.add(statement, &entry),
                         CamtEvent::Statement(statement) => {
                             let check = std::mem::take(&mut checker).finish(&statement);
-                            records.push(CheckRecord::new(name, &statement, &check));
+                            records.push(settle_iso20022::check_record(name, &statement, &check));
                         }
                     }
                     Ok(())

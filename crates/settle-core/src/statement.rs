@@ -1,0 +1,86 @@
+//! What `settle check` reports per statement, whatever the format (camt, MT940), and the checks across
+//! statements: the same statement delivered twice, and chain gaps.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// One statement as `settle check` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckRecord {
+    pub file: String,
+    pub format: String,
+    /// Where the statement is in its file: the XML path (camt) or the line (MT940).
+    pub location: String,
+    pub account: Option<String>,
+    pub currency: Option<String>,
+    pub statement_id: Option<String>,
+    /// Electronic sequence number (camt `ElctrncSeqNb`, MT940 `:28C:`).
+    pub sequence: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub opening: Option<String>,
+    pub closing: Option<String>,
+    pub entries: usize,
+    pub sum_credits: String,
+    pub sum_debits: String,
+    pub balance_ok: Option<bool>,
+    /// This statement was already read from another file (same account, id, sequence and balances).
+    pub duplicate_of: Option<String>,
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Across files: marks statements delivered twice (counted once) and chain gaps (an opening balance
+/// that is not the previous statement's closing balance for the same account). `records` are in the
+/// order the files were given.
+pub fn cross_check(records: &mut [CheckRecord]) {
+    type Key = (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    let mut seen: BTreeMap<Key, String> = BTreeMap::new();
+    for r in records.iter_mut() {
+        if r.statement_id.is_none() && r.sequence.is_none() {
+            continue;
+        }
+        // The message kind (camt.05x, not the version) is part of the key: a report and a statement may
+        // share an id; the same statement in two versions is the same statement.
+        let kind = r.format.get(..8).unwrap_or(&r.format).to_string();
+        let key =
+            (kind, r.account.clone(), r.statement_id.clone(), r.sequence.clone(), r.opening.clone(), r.closing.clone());
+        match seen.get(&key) {
+            Some(first) => r.duplicate_of = Some(first.clone()),
+            None => {
+                seen.insert(key, format!("{} {}", r.file, r.location));
+            }
+        }
+    }
+    // Chain: per account and currency, in period order (then sequence), skipping duplicates.
+    let mut by_account: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let (Some(account), None, Some(_), Some(_)) = (&r.account, &r.duplicate_of, &r.opening, &r.closing) {
+            // Statements chain (camt.053, MT940); reports and notifications need not.
+            if r.format.starts_with("camt.053") || r.format == "mt940" {
+                by_account.entry((account.clone(), r.currency.clone())).or_default().push(i);
+            }
+        }
+    }
+    for indices in by_account.values_mut() {
+        let sort_key = |r: &CheckRecord| {
+            let seq: u64 = r.sequence.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+            (r.from.clone().or(r.to.clone()), seq)
+        };
+        indices.sort_by(|a, b| sort_key(&records[*a]).cmp(&sort_key(&records[*b])));
+        for pair in indices.windows(2) {
+            let (previous, next) = (&records[pair[0]], &records[pair[1]]);
+            if previous.closing != next.opening {
+                let message = format!(
+                    "chain gap: opening {} is not the closing {} of the previous statement {} ({})",
+                    next.opening.clone().unwrap_or_default(),
+                    previous.closing.clone().unwrap_or_default(),
+                    previous.statement_id.clone().unwrap_or_default(),
+                    previous.file
+                );
+                records[pair[1]].problems.push(message);
+            }
+        }
+    }
+}
