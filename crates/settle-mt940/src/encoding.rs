@@ -1,0 +1,181 @@
+//! Decoding MT940 bytes: UTF-8, or a single-byte code page chosen by the job or by evidence.
+//!
+//! Code page tables for bytes 0x80–0xFF (CP850, CP852) were generated from the code pages' published
+//! mappings (as Python's `codecs` carries them); Windows-1252 and Latin-1 are as in settle-iso20022.
+
+/// A text encoding MT940 files come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextEncoding {
+    Utf8,
+    Latin1,
+    Windows1252,
+    /// DOS Western Europe.
+    Cp850,
+    /// DOS Central Europe (Polish, Czech, Hungarian banks).
+    Cp852,
+}
+
+impl TextEncoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Latin1 => "ISO-8859-1",
+            TextEncoding::Windows1252 => "Windows-1252",
+            TextEncoding::Cp850 => "CP850",
+            TextEncoding::Cp852 => "CP852",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TextEncoding> {
+        match name.to_ascii_lowercase().replace(['_', ' '], "-").as_str() {
+            "utf-8" | "utf8" => Some(TextEncoding::Utf8),
+            "iso-8859-1" | "latin1" | "latin-1" => Some(TextEncoding::Latin1),
+            "windows-1252" | "cp1252" => Some(TextEncoding::Windows1252),
+            "cp850" | "ibm850" => Some(TextEncoding::Cp850),
+            "cp852" | "ibm852" => Some(TextEncoding::Cp852),
+            _ => None,
+        }
+    }
+}
+
+const CP850: [u16; 128] = [
+    0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x00E0, 0x00E5, 0x00E7, 0x00EA, 0x00EB, 0x00E8, 0x00EF, 0x00EE, 0x00EC,
+    0x00C4, 0x00C5, 0x00C9, 0x00E6, 0x00C6, 0x00F4, 0x00F6, 0x00F2, 0x00FB, 0x00F9, 0x00FF, 0x00D6, 0x00DC, 0x00F8,
+    0x00A3, 0x00D8, 0x00D7, 0x0192, 0x00E1, 0x00ED, 0x00F3, 0x00FA, 0x00F1, 0x00D1, 0x00AA, 0x00BA, 0x00BF, 0x00AE,
+    0x00AC, 0x00BD, 0x00BC, 0x00A1, 0x00AB, 0x00BB, 0x2591, 0x2592, 0x2593, 0x2502, 0x2524, 0x00C1, 0x00C2, 0x00C0,
+    0x00A9, 0x2563, 0x2551, 0x2557, 0x255D, 0x00A2, 0x00A5, 0x2510, 0x2514, 0x2534, 0x252C, 0x251C, 0x2500, 0x253C,
+    0x00E3, 0x00C3, 0x255A, 0x2554, 0x2569, 0x2566, 0x2560, 0x2550, 0x256C, 0x00A4, 0x00F0, 0x00D0, 0x00CA, 0x00CB,
+    0x00C8, 0x0131, 0x00CD, 0x00CE, 0x00CF, 0x2518, 0x250C, 0x2588, 0x2584, 0x00A6, 0x00CC, 0x2580, 0x00D3, 0x00DF,
+    0x00D4, 0x00D2, 0x00F5, 0x00D5, 0x00B5, 0x00FE, 0x00DE, 0x00DA, 0x00DB, 0x00D9, 0x00FD, 0x00DD, 0x00AF, 0x00B4,
+    0x00AD, 0x00B1, 0x2017, 0x00BE, 0x00B6, 0x00A7, 0x00F7, 0x00B8, 0x00B0, 0x00A8, 0x00B7, 0x00B9, 0x00B3, 0x00B2,
+    0x25A0, 0x00A0,
+];
+
+const CP852: [u16; 128] = [
+    0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x016F, 0x0107, 0x00E7, 0x0142, 0x00EB, 0x0150, 0x0151, 0x00EE, 0x0179,
+    0x00C4, 0x0106, 0x00C9, 0x0139, 0x013A, 0x00F4, 0x00F6, 0x013D, 0x013E, 0x015A, 0x015B, 0x00D6, 0x00DC, 0x0164,
+    0x0165, 0x0141, 0x00D7, 0x010D, 0x00E1, 0x00ED, 0x00F3, 0x00FA, 0x0104, 0x0105, 0x017D, 0x017E, 0x0118, 0x0119,
+    0x00AC, 0x017A, 0x010C, 0x015F, 0x00AB, 0x00BB, 0x2591, 0x2592, 0x2593, 0x2502, 0x2524, 0x00C1, 0x00C2, 0x011A,
+    0x015E, 0x2563, 0x2551, 0x2557, 0x255D, 0x017B, 0x017C, 0x2510, 0x2514, 0x2534, 0x252C, 0x251C, 0x2500, 0x253C,
+    0x0102, 0x0103, 0x255A, 0x2554, 0x2569, 0x2566, 0x2560, 0x2550, 0x256C, 0x00A4, 0x0111, 0x0110, 0x010E, 0x00CB,
+    0x010F, 0x0147, 0x00CD, 0x00CE, 0x011B, 0x2518, 0x250C, 0x2588, 0x2584, 0x0162, 0x016E, 0x2580, 0x00D3, 0x00DF,
+    0x00D4, 0x0143, 0x0144, 0x0148, 0x0160, 0x0161, 0x0154, 0x00DA, 0x0155, 0x0170, 0x00FD, 0x00DD, 0x0163, 0x00B4,
+    0x00AD, 0x02DD, 0x02DB, 0x02C7, 0x02D8, 0x00A7, 0x00F7, 0x00B8, 0x00B0, 0x00A8, 0x02D9, 0x0171, 0x0158, 0x0159,
+    0x25A0, 0x00A0,
+];
+
+const CP1252: [u16; 32] = [
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D,
+    0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+    0x0153, 0x009D, 0x017E, 0x0178,
+];
+
+fn decode_byte(encoding: TextEncoding, b: u8) -> char {
+    let code = match (encoding, b) {
+        (_, 0..=0x7F) => u32::from(b),
+        (TextEncoding::Cp850, _) => u32::from(CP850[usize::from(b - 0x80)]),
+        (TextEncoding::Cp852, _) => u32::from(CP852[usize::from(b - 0x80)]),
+        (TextEncoding::Windows1252, 0x80..=0x9F) => u32::from(CP1252[usize::from(b - 0x80)]),
+        _ => u32::from(b),
+    };
+    char::from_u32(code).unwrap_or('\u{FFFD}')
+}
+
+/// Decodes with a single-byte encoding (UTF-8 input should use `str::from_utf8`).
+pub fn decode_single_byte(bytes: &[u8], encoding: TextEncoding) -> String {
+    bytes.iter().map(|b| decode_byte(encoding, *b)).collect()
+}
+
+/// How text was decoded, and whether the choice was certain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    pub encoding: TextEncoding,
+    /// Set when the encoding was a guess from evidence: names the bytes the guess rests on.
+    pub warning: Option<String>,
+}
+
+/// How plausible a decoding's high characters are as text: letters count, symbols and controls do not.
+fn score(bytes: &[u8], encoding: TextEncoding) -> (i64, usize) {
+    let mut score = 0i64;
+    let mut high = 0usize;
+    for &b in bytes {
+        if b < 0x80 {
+            continue;
+        }
+        high += 1;
+        let c = decode_byte(encoding, b);
+        score += if c.is_alphabetic() {
+            2
+        } else if c.is_control() || c == '\u{FFFD}' {
+            -3
+        } else {
+            -1
+        };
+    }
+    (score, high)
+}
+
+/// Decodes MT940 bytes: `declared` when the job says so; else UTF-8 when the bytes are valid UTF-8;
+/// else the single-byte code page whose decoding reads most like text, with a warning naming the bytes
+/// (CP852 is preferred to CP850 on a tie when the file is about Central European currencies).
+pub fn decode(bytes: &[u8], declared: Option<TextEncoding>) -> Decoded {
+    if let Some(encoding) = declared {
+        let text = match encoding {
+            TextEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            other => decode_single_byte(bytes, other),
+        };
+        return Decoded { text, encoding, warning: None };
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Decoded { text: text.to_string(), encoding: TextEncoding::Utf8, warning: None };
+    }
+    let central = ["HUF", "PLN", "CZK"].iter().any(|c| bytes.windows(3).any(|w| w == c.as_bytes()));
+    let mut candidates = [TextEncoding::Windows1252, TextEncoding::Cp850, TextEncoding::Cp852];
+    if central {
+        candidates = [TextEncoding::Cp852, TextEncoding::Windows1252, TextEncoding::Cp850];
+    }
+    let mut best = candidates[0];
+    let mut best_score = score(bytes, best).0;
+    for &c in &candidates[1..] {
+        let s = score(bytes, c).0;
+        if s > best_score {
+            best = c;
+            best_score = s;
+        }
+    }
+    let mut sample: Vec<String> = Vec::new();
+    for (i, b) in bytes.iter().enumerate().filter(|(_, b)| **b >= 0x80).take(6) {
+        sample.push(format!("0x{b:02X} at byte {i}"));
+    }
+    let high = score(bytes, best).1;
+    let text = decode_single_byte(bytes, best);
+    let warning = Some(format!(
+        "not UTF-8: decoded as {} by evidence ({high} non-ASCII bytes, e.g. {}); declare the encoding in the job if this is wrong",
+        best.name(),
+        sample.join(", ")
+    ));
+    Decoded { text, encoding: best, warning }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_by_evidence_and_by_declaration() {
+        let utf8 = "Grüße".as_bytes();
+        assert_eq!(decode(utf8, None), Decoded { text: "Grüße".into(), encoding: TextEncoding::Utf8, warning: None });
+        let latin = b"Gr\xfc\xdfe EUR";
+        let d = decode(latin, None);
+        assert_eq!(d.text, "Grüße EUR");
+        assert_eq!(d.encoding, TextEncoding::Windows1252);
+        assert!(d.warning.unwrap().contains("0xFC at byte 2"));
+        let hungarian = b"HUF \xa0tutal\xa0s j\xa2v\xa0\xa1r\xa0sa";
+        let d = decode(hungarian, None);
+        assert_eq!(d.encoding, TextEncoding::Cp852);
+        assert_eq!(d.text, "HUF átutalás jóváírása");
+        assert_eq!(decode(b"\x81ber", Some(TextEncoding::Cp850)).text, "über");
+        assert_eq!(TextEncoding::parse("cp852"), Some(TextEncoding::Cp852));
+    }
+}

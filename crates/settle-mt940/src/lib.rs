@@ -1,0 +1,223 @@
+//! settle-mt940: SWIFT MT940 statements and MT942 interim reports, with real bank dialects.
+//!
+//! - `read_mt940`: decodes the bytes (UTF-8, or Windows-1252/CP850/CP852 declared or by evidence, with a
+//!   warning naming the bytes), strips SWIFT envelopes (`{1:}{2:}{3:}{4: … -}{5:}`), SOH/ETX, a leading
+//!   `:940:` line, trailing 0x1A and bank header lines, and reads every message: `:20:` `:21:` `:25:`
+//!   `:28C:` `:60F/M:` `:61:` `:86:` `:62F/M:` `:64:` `:65:`, MT942 `:13D:` `:34F:` `:90D/C:`. A tag
+//!   starts only at a line start: a colon inside `:86:` text is text.
+//! - `check_message`: opening + entries = closing (MT940), `:90D:`/`:90C:` counts and sums (MT942).
+//! - `bank_entries`: canonical `BankEntry` rows, `:86:` mapped by dialect (German GVC `?NN` sub-fields
+//!   and SEPA keywords, Dutch `/TAG/` pairs, unstructured text).
+//! - `write_mt940`: a writer for tests and generated days.
+#![forbid(unsafe_code)]
+#![deny(clippy::float_arithmetic)]
+
+mod details;
+mod encoding;
+mod parse;
+mod write;
+
+use std::sync::Arc;
+
+use settle_core::statement::CheckRecord;
+use settle_core::{BankEntry, Currency, Decimal, Direction, EntryStatus, Money, Provenance, format_minor};
+
+pub use details::{Dialect, dialect, parse_information};
+pub use encoding::{Decoded, TextEncoding, decode};
+pub use parse::{Balance, Entry, Mark, Message, MessageType, Mt940Error, parse_messages};
+pub use write::write_mt940;
+
+/// A read file: how it was decoded, and its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mt940File {
+    pub encoding: TextEncoding,
+    /// File-level warnings (the encoding guess).
+    pub warnings: Vec<String>,
+    pub messages: Vec<Message>,
+}
+
+/// Whether bytes look like MT940/MT942: a SWIFT block header, or a `:20:` field at a line start.
+pub fn looks_like_mt940(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = head.iter().position(|b| !b.is_ascii_whitespace() && *b != 0x01).unwrap_or(head.len());
+    let head = &head[start..];
+    head.starts_with(b"{1:")
+        || head.starts_with(b":20:")
+        || head.starts_with(b":940:")
+        || head.windows(5).any(|w| w == b"\n:20:")
+}
+
+/// Reads an MT940/MT942 file. `declared` is the job's encoding setting, if any.
+pub fn read_mt940(file: &str, bytes: &[u8], declared: Option<TextEncoding>) -> Result<Mt940File, Mt940Error> {
+    let decoded = decode(bytes, declared);
+    let messages = parse_messages(file, &decoded.text)?;
+    if messages.is_empty() {
+        return Err(Mt940Error {
+            file: file.to_string(),
+            line: 1,
+            tag: ":20:".into(),
+            message: "no MT940/MT942 message found: expected fields such as :20:, :25:, :60F:".into(),
+        });
+    }
+    Ok(Mt940File { encoding: decoded.encoding, warnings: decoded.warning.into_iter().collect(), messages })
+}
+
+/// The figures of one message and what does not add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mt940Check {
+    pub currency: Option<Currency>,
+    pub opening: Option<Money>,
+    pub closing: Option<Money>,
+    pub entries: usize,
+    pub sum_credits: Decimal,
+    pub sum_debits: Decimal,
+    /// MT940: opening + credits − debits = closing; None for MT942 (no balances) or missing balances.
+    pub balance_ok: Option<bool>,
+    pub problems: Vec<String>,
+}
+
+/// Checks one message.
+pub fn check_message(m: &Message) -> Mt940Check {
+    let mut problems = Vec::new();
+    let (mut credits, mut debits, mut credit_count, mut debit_count) = (Decimal::ZERO, Decimal::ZERO, 0u64, 0u64);
+    for e in &m.entries {
+        match e.mark.direction() {
+            Direction::Credit => {
+                credits += e.amount.amount();
+                credit_count += 1;
+            }
+            Direction::Debit => {
+                debits += e.amount.amount();
+                debit_count += 1;
+            }
+        }
+    }
+    let opening = m.opening.as_ref().map(|b| b.amount);
+    let closing = m.closing.as_ref().map(|b| b.amount);
+    let text = |d: Decimal| m.currency.map_or_else(|| d.to_string(), |c| format_minor(d, c));
+    let balance_ok = match (m.message_type, opening, closing) {
+        (MessageType::Mt940, Some(open), Some(close)) => {
+            let computed = open.amount() + credits - debits;
+            let ok = computed == close.amount() && open.currency() == close.currency();
+            if !ok {
+                problems.push(format!(
+                    "opening {} + credits {} − debits {} = {}, but the closing balance is {}",
+                    text(open.amount()),
+                    text(credits),
+                    text(debits),
+                    text(computed),
+                    text(close.amount())
+                ));
+            }
+            Some(ok)
+        }
+        _ => None,
+    };
+    if m.message_type == MessageType::Mt942 {
+        for (what, stated, count, sum) in
+            [("debit", &m.debit_summary, debit_count, debits), ("credit", &m.credit_summary, credit_count, credits)]
+        {
+            if let Some((n, total)) = stated {
+                if *n != count || total.amount() != sum {
+                    problems.push(format!(
+                        ":90{}: states {n} {what} entries of {}, the report has {count} of {}",
+                        if what == "debit" { "D" } else { "C" },
+                        text(total.amount()),
+                        text(sum)
+                    ));
+                }
+            }
+        }
+    }
+    Mt940Check {
+        currency: m.currency,
+        opening,
+        closing,
+        entries: m.entries.len(),
+        sum_credits: credits,
+        sum_debits: debits,
+        balance_ok,
+        problems,
+    }
+}
+
+/// The `settle check` record of a message.
+pub fn check_record(file: &str, m: &Message, check: &Mt940Check, warnings: &[String]) -> CheckRecord {
+    let money = |b: &Option<Money>| b.map(|m| format_minor(m.amount(), m.currency()));
+    let text = |d: Decimal| check.currency.map_or_else(|| d.to_string(), |c| format_minor(d, c));
+    CheckRecord {
+        file: file.to_string(),
+        format: m.message_type.name().to_string(),
+        location: format!("line {}", m.line),
+        account: m.account.clone(),
+        currency: check.currency.map(|c| c.code().to_string()),
+        statement_id: m.reference.clone(),
+        sequence: m.sequence.clone(),
+        from: m.opening.as_ref().map(|b| b.date.to_string()),
+        to: m.closing.as_ref().map(|b| b.date.to_string()),
+        opening: money(&check.opening),
+        closing: money(&check.closing),
+        entries: check.entries,
+        sum_credits: text(check.sum_credits),
+        sum_debits: text(check.sum_debits),
+        balance_ok: check.balance_ok,
+        duplicate_of: None,
+        problems: check.problems.clone(),
+        warnings: warnings.iter().chain(&m.warnings).cloned().collect(),
+    }
+}
+
+fn usable(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty() && v != "NONREF" && v != "NOTPROVIDED").then(|| v.to_string())
+}
+
+/// Canonical rows, one per `:61:`, with the `:86:` detail.
+pub fn bank_entries(file: &Arc<str>, m: &Message) -> Vec<BankEntry> {
+    let account = m.account.clone().unwrap_or_default();
+    m.entries
+        .iter()
+        .map(|e| {
+            let direction = e.mark.direction();
+            let d = &e.detail;
+            let counterparty = match direction {
+                Direction::Credit => d.debtor_name.clone(),
+                Direction::Debit => d.creditor_name.clone(),
+            };
+            let remittance = d
+                .remittance_info
+                .clone()
+                .or_else(|| e.information.as_ref().map(|i| i.lines().map(str::trim).collect::<Vec<_>>().join(" ")));
+            BankEntry {
+                account_id: account.clone(),
+                entry_id: e.bank_reference.as_deref().and_then(usable).unwrap_or_else(|| {
+                    format!(
+                        "{}/{}#{}",
+                        m.reference.as_deref().unwrap_or(""),
+                        m.sequence.as_deref().unwrap_or(""),
+                        e.index
+                    )
+                }),
+                booking_date: e.entry_date.unwrap_or(e.value_date),
+                value_date: e.value_date,
+                direction,
+                amount: e.amount.amount(),
+                currency: e.amount.currency(),
+                reference: d.end_to_end_id.clone().or_else(|| usable(&e.customer_reference)),
+                counterparty_name: counterparty,
+                remittance_info: remittance,
+                status: EntryStatus::Booked,
+                reversal: e.mark.is_reversal(),
+                bank_transaction_code: Some(match &e.information_code {
+                    Some(code) => format!("{}/{code}", e.transaction_type.trim()),
+                    None => e.transaction_type.trim().to_string(),
+                }),
+                details: if e.information.is_some() { vec![d.clone()] } else { Vec::new() },
+                provenance: Provenance::line(Arc::clone(file), e.line),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
