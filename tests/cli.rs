@@ -300,11 +300,19 @@ fn bad_inputs_fail_with_one_error_naming_file_and_line() {
     let (_d, job) = broken_day("orders.csv", &orders.replacen(",345.00,EUR\n", ",345.00\n", 1));
     assert_fails_cleanly(&job, &["orders.csv:2: expected 7 fields as in the header of the orders layout, found 6"]);
 
-    let bank = demo("bank_entries.csv");
-    let (_d, job) = broken_day("bank_entries.csv", &bank.replacen("CRDT,7376.47", "CRDT,7376.475", 1));
+    let mt940 = demo("bank_statement_usd.sta");
+    let (_d, job) = broken_day("bank_statement_usd.sta", &mt940.replacen("C7376,47NTRF", "C7376;47NTRF", 1));
+    assert_fails_cleanly(&job, &["bank_statement_usd.sta:5: :61:", "expected the transaction type"]);
+    let (_d, job) = broken_day("bank_statement_usd.sta", &mt940.replacen(":60F:C261028USD", ":60F:C261028XYZ", 1));
+    assert_fails_cleanly(&job, &["bank_statement_usd.sta:4: :60F:", "unknown currency code \"XYZ\""]);
+
+    // The canonical bank CSV layout, in place of the MT940 file.
+    let csv = "account_id,entry_id,booking_date,value_date,direction,amount,currency,reference\n\
+               GB33BUKB20201555555555,2026102900001,2026-10-29,2026-10-29,CRDT,7376.475,USD,8797\n";
+    let (_d, job) = broken_day("bank_statement_usd.sta", csv);
     assert_fails_cleanly(
         &job,
-        &["bank_entries.csv:2: column `amount`", "3 fraction digits, but the currency has 2 minor units"],
+        &["bank_statement_usd.sta:2: column `amount`", "3 fraction digits, but the currency has 2 minor units"],
     );
 }
 
@@ -427,7 +435,7 @@ fn ingest_writes_canonical_entries_as_csv_and_json_lines() {
         settle()
             .arg("ingest")
             .arg(&camt)
-            .arg(root().join("fixtures/demo/bank_entries.csv"))
+            .arg(root().join("fixtures/demo/bank_statement_usd.sta"))
             .arg("--out")
             .arg(&csv_path),
     );
@@ -439,6 +447,10 @@ fn ingest_writes_canonical_entries_as_csv_and_json_lines() {
     assert_eq!(&rows[0][7], "po_1f32eaf6dec4caf26f36f6f8", "reference = EndToEndId");
     assert_eq!(&rows[0][8], "STRIPE PAYMENTS EUROPE LTD");
     assert!(rows[0][14].ends_with("bank_statement_eur.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]"));
+    assert_eq!(&rows[3][0], "GB33BUKB20201555555555", "the MT940 account");
+    assert_eq!(&rows[3][1], "2026102900001", "entry id = the :61: bank reference");
+    assert_eq!(&rows[3][7], "8797", "reference = the :61: customer reference");
+    assert!(rows[3][14].ends_with("bank_statement_usd.sta:5"));
 
     let jsonl = dir.path().join("entries.jsonl");
     let out = run_ok(settle().arg("ingest").arg(&camt).arg("--out").arg(&jsonl));

@@ -296,6 +296,59 @@ fn camt_credit(index: usize, entry_id: String, credit: &Credit) -> camt::Entry {
     }
 }
 
+/// A credit as an MT940 statement line: the payer's reference as customer reference, our entry id as
+/// the bank reference, the payer and remittance as unstructured `:86:` text.
+fn mt940_credit(index: usize, entry_id: String, credit: &Credit) -> settle_mt940::Entry {
+    settle_mt940::Entry {
+        index,
+        line: 0,
+        value_date: credit.booking,
+        entry_date: Some(credit.booking),
+        mark: settle_mt940::Mark::Credit,
+        funds_code: None,
+        amount: credit.amount,
+        transaction_type: "NTRF".into(),
+        customer_reference: credit.reference.clone(),
+        bank_reference: Some(entry_id),
+        supplementary: None,
+        information: Some(format!("{} {}", credit.payer, credit.remittance)),
+        detail: settle_core::TransactionDetail::default(),
+        information_code: None,
+    }
+}
+
+/// Writes the USD account's MT940 statements, one message per booking day, chained balances.
+fn write_mt940_statements(
+    dir: &Path,
+    rng: &mut Rng,
+    days: BTreeMap<Date, Vec<settle_mt940::Entry>>,
+    report: &mut GenReport,
+) -> Result<(), GenError> {
+    let usd = CHANNELS[1].settlement_currency();
+    let mut balance = Money::from_minor_units(i128::from(rng.range(1_000_000, 20_000_000)), usd).expect("small");
+    let mut text = String::new();
+    let mut rows = 0u64;
+    for (n, (date, entries)) in days.into_iter().enumerate() {
+        let previous_day = date.yesterday().expect("near dates");
+        text.push_str(&settle_mt940::write_mt940(
+            &format!("STMT{}", date.strftime("%Y%m%d")),
+            CHANNELS[1].account,
+            &format!("{:05}/001", n + 1),
+            balance,
+            previous_day,
+            &entries,
+        ));
+        for e in &entries {
+            balance = balance.checked_add(&e.amount).expect("small");
+        }
+        rows += entries.len() as u64;
+    }
+    let path = dir.join("bank_statement_usd.sta");
+    fs::write(&path, text).map_err(|source| GenError::Io { path: path.display().to_string(), source })?;
+    report.files.push(("bank_statement_usd.sta".into(), rows));
+    Ok(())
+}
+
 /// Writes the EUR account's statements (camt.053.001.08), one per booking day, chained: each opening
 /// balance is the previous closing balance.
 fn write_camt_statements(
@@ -363,20 +416,6 @@ fn write_camt_statements(
     fs::write(&path, xml).map_err(|source| GenError::Io { path: path.display().to_string(), source })?;
     report.files.push(("bank_statement_eur.xml".into(), rows));
     Ok(())
-}
-
-/// The bank entry columns after `account_id` and `entry_id` of a credit booked and valued on `booking`.
-fn credit_fields(booking: Date, amount: Money, reference: &str, payer: &str, remittance: &str) -> Vec<String> {
-    vec![
-        booking.to_string(),
-        booking.to_string(),
-        "CRDT".into(),
-        money_fields(amount),
-        amount.currency().code().into(),
-        reference.to_string(),
-        payer.to_string(),
-        remittance.to_string(),
-    ]
 }
 
 fn money_fields(m: Money) -> String {
@@ -597,22 +636,6 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
 
     // Bank credits: each batch is paid out on the next business day after its booking date; those not
     // yet booked by the business date have no bank credit yet.
-    let mut bank_out = Out::create(
-        dir,
-        "bank_entries.csv",
-        &[
-            "account_id",
-            "entry_id",
-            "booking_date",
-            "value_date",
-            "direction",
-            "amount",
-            "currency",
-            "reference",
-            "counterparty_name",
-            "remittance_info",
-        ],
-    )?;
     let mut bank_rng = rng.fork(3);
     let credited: Vec<(usize, Date)> = batches
         .iter()
@@ -684,10 +707,11 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         *injected.entry("no_payout_batch".to_string()).or_default() += 1;
     }
     entries.sort_by_key(|e| (e.booking, e.channel));
-    // The EUR account (the first channel's) delivers camt.053 statements, one per booking day; the
-    // other accounts' entries go to the canonical CSV.
+    // The EUR account (the first channel's) delivers camt.053 statements, the USD account (the second
+    // channel's) MT940 statements: one statement per booking day in each.
     let mut sequence: BTreeMap<(usize, Date), u64> = BTreeMap::new();
     let mut camt_days: BTreeMap<Date, Vec<camt::Entry>> = BTreeMap::new();
+    let mut mt940_days: BTreeMap<Date, Vec<settle_mt940::Entry>> = BTreeMap::new();
     for credit in entries {
         let account = CHANNELS[credit.channel].account;
         let seq = sequence.entry((credit.channel, credit.booking)).or_default();
@@ -698,19 +722,12 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             let day = camt_days.entry(credit.booking).or_default();
             day.push(camt_credit(day.len() + 1, entry_id, &credit));
         } else {
-            let mut row = vec![account.to_string(), entry_id];
-            row.extend(credit_fields(
-                credit.booking,
-                credit.amount,
-                &credit.reference,
-                credit.payer,
-                &credit.remittance,
-            ));
-            bank_out.row(&row)?;
+            let day = mt940_days.entry(credit.booking).or_default();
+            day.push(mt940_credit(day.len() + 1, entry_id, &credit));
         }
     }
     write_camt_statements(dir, options, &mut bank_rng, camt_days, &mut report)?;
-    bank_out.finish(&mut report)?;
+    write_mt940_statements(dir, &mut bank_rng, mt940_days, &mut report)?;
     truth.finish(&mut report)?;
 
     let job = format!(
@@ -718,7 +735,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
          # Run it with `settle run job.toml` (paths are relative to this file); truth.csv lists the\n\
          # expected outcome of every record.\n\
          [job]\nname = \"{}\"\nbusiness_date = \"{}\"\nreporting_currency = \"EUR\"\nrounding = \"half-even\"\ncalendar = \"target2\"\n\n\
-         [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\"channel_transactions.csv\"]\nbank_entries = [\"bank_statement_eur.xml\", \"bank_entries.csv\"]\n\
+         [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\"channel_transactions.csv\"]\nbank_entries = [\"bank_statement_eur.xml\", \"bank_statement_usd.sta\"]\n\
          rates = [\"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\n\n\
          [fx]\nmax_rate_age_days = 4\n\n[payouts]\nexecution_offset_business_days = 1\n\n[output]\ndir = \"runs\"\n",
         options.orders, options.seed, options.job_name, d

@@ -1,5 +1,5 @@
-//! Bank statement files: camt (ISO 20022 XML) or settle's canonical bank-entries CSV, told apart by
-//! content. Used by `settle check`, `settle ingest` and the pipeline's `inputs.bank_entries`.
+//! Bank statement files: camt (ISO 20022 XML), SWIFT MT940/MT942, or settle's canonical bank-entries
+//! CSV, told apart by content. Used by `settle check`, `settle ingest` and the pipeline's `inputs.bank_entries`.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -14,15 +14,20 @@ use settle_iso20022::{CamtEvent, CheckRecord, Limits, StatementChecker, cross_ch
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BankFileKind {
     Camt,
+    Mt940,
     Csv,
 }
 
-/// Looks at the first non-blank byte (after a BOM): `<` is XML.
+/// Tells a bank file's kind from its first bytes: `<` (after a BOM and blanks) is camt XML; a SWIFT
+/// block header, `:940:` or a `:20:` field is MT940/MT942; anything else the canonical CSV.
 pub fn sniff_kind(head: &[u8]) -> BankFileKind {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    match head.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'<') => BankFileKind::Camt,
-        _ => BankFileKind::Csv,
+    let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+        BankFileKind::Camt
+    } else if settle_mt940::looks_like_mt940(head) {
+        BankFileKind::Mt940
+    } else {
+        BankFileKind::Csv
     }
 }
 
@@ -35,6 +40,8 @@ pub enum BankFileError {
     Camt(#[from] settle_iso20022::CamtError),
     #[error("{0}")]
     Csv(#[from] settle_tabular::TabularError),
+    #[error("{0}")]
+    Mt940(#[from] settle_mt940::Mt940Error),
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -60,6 +67,16 @@ pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
         .par_iter()
         .map(|(name, path)| {
             let mut records = Vec::new();
+            let mut head = [0u8; 512];
+            let kind = File::open(path)
+                .and_then(|mut f| f.read(&mut head).map(|n| sniff_kind(&head[..n])))
+                .unwrap_or(BankFileKind::Camt);
+            if kind == BankFileKind::Mt940 {
+                return match check_mt940(name, path) {
+                    Ok(records) => CheckedFile { file: name.clone(), records, error: None },
+                    Err(error) => CheckedFile { file: name.clone(), records: Vec::new(), error: Some(error) },
+                };
+            }
             // Entries are streamed into the checker: memory does not grow with the statement.
             let mut checker = StatementChecker::default();
             let result = open(path, name).and_then(|reader| {
@@ -97,11 +114,22 @@ pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
     files
 }
 
+/// The check records of an MT940/MT942 file, one per message.
+fn check_mt940(name: &str, path: &Path) -> Result<Vec<CheckRecord>, BankFileError> {
+    let bytes = std::fs::read(path).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
+    let file = settle_mt940::read_mt940(name, &bytes, None)?;
+    Ok(file
+        .messages
+        .iter()
+        .map(|m| settle_mt940::check_record(name, m, &settle_mt940::check_message(m), &file.warnings))
+        .collect())
+}
+
 /// Reads a bank file into canonical entries: camt (one row per entry, or per transaction detail when
 /// `flatten`) or the canonical CSV layout.
 pub fn read_bank_file(name: &str, path: &Path, flatten: bool) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
     let mut reader = open(path, name)?;
-    let mut head = [0u8; 64];
+    let mut head = [0u8; 512];
     let n = reader.read(&mut head).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
     let rest = std::io::Cursor::new(head[..n].to_vec()).chain(reader);
     read_bank_input(name, sniff_kind(&head[..n]), rest, flatten)
@@ -166,6 +194,24 @@ fn read_bank_input<R: Read>(
                 }
                 Ok(())
             })?;
+            Ok((kind, rows))
+        }
+        BankFileKind::Mt940 => {
+            let mut bytes = Vec::new();
+            let mut rest = rest;
+            rest.read_to_end(&mut bytes).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
+            let read = settle_mt940::read_mt940(name, &bytes, None)?;
+            let file: Arc<str> = Arc::from(name);
+            let mut rows = Vec::new();
+            for m in &read.messages {
+                if m.account.is_none() {
+                    return Err(BankFileError::Invalid {
+                        path: format!("{name}:{}", m.line),
+                        message: "message without :25: account: a bank entry needs an account".into(),
+                    });
+                }
+                rows.extend(settle_mt940::bank_entries(&file, m));
+            }
             Ok((kind, rows))
         }
         BankFileKind::Csv => {
