@@ -96,6 +96,10 @@ struct GenArgs {
     /// (500 000 make about 150 MB), for the reader's benchmarks.
     #[arg(long)]
     camt_entries: Option<u64>,
+    /// Also write `statement_large.sta`: MT940 messages of 1 000 entries each, German GVC `:86:`
+    /// (450 000 entries make about 100 MB), for the reader's benchmarks.
+    #[arg(long)]
+    mt940_entries: Option<u64>,
     /// Seed of the generator: the same seed and options give the same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -340,11 +344,27 @@ fn summary_counts(value: &serde_json::Value) -> String {
 }
 
 fn generate(args: GenArgs) -> ExitCode {
-    if args.orders == 0 && args.camt_entries.is_none() {
+    if args.orders == 0 && args.camt_entries.is_none() && args.mt940_entries.is_none() {
         return fail(
             "nothing to generate",
-            Some("pass --orders N (a day) and/or --camt-entries N (a large camt.053)".into()),
+            Some(
+                "pass --orders N (a day), --camt-entries N (a large camt.053) or --mt940-entries N (a large MT940)"
+                    .into(),
+            ),
         );
+    }
+    if let Some(entries) = args.mt940_entries {
+        if let Err(err) = std::fs::create_dir_all(&args.out) {
+            return fail(&format!("cannot create {}: {err}", args.out.display()), None);
+        }
+        let path = args.out.join("statement_large.sta");
+        match settle_gen::write_large_mt940(&path, entries, args.seed, args.date) {
+            Ok(bytes) => print_data(&format!("{}  {entries} entries, {bytes} bytes\n", path.display())),
+            Err(err) => return fail(&err.to_string(), None),
+        }
+        if args.orders == 0 && args.camt_entries.is_none() {
+            return ExitCode::SUCCESS;
+        }
     }
     if let Some(entries) = args.camt_entries {
         if let Err(err) = std::fs::create_dir_all(&args.out) {

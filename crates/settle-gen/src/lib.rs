@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod camt_large;
+mod mt940_large;
 mod rng;
 mod world;
 
@@ -20,6 +21,7 @@ use settle_fx::RateTable;
 use settle_iso20022 as camt;
 
 pub use camt_large::write_large_camt053;
+pub use mt940_large::write_large_mt940;
 pub use rng::Rng;
 use world::{CHANNELS, CURRENCIES, Channel, beneficiary_for};
 

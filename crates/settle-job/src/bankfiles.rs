@@ -117,12 +117,15 @@ pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
 /// The check records of an MT940/MT942 file, one per message.
 fn check_mt940(name: &str, path: &Path) -> Result<Vec<CheckRecord>, BankFileError> {
     let bytes = std::fs::read(path).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
-    let file = settle_mt940::read_mt940(name, &bytes, None)?;
-    Ok(file
-        .messages
-        .iter()
-        .map(|m| settle_mt940::check_record(name, m, &settle_mt940::check_message(m), &file.warnings))
-        .collect())
+    let mut records = Vec::new();
+    let (_, warnings) = settle_mt940::read_mt940_with(name, &bytes, None, false, |m| {
+        records.push(settle_mt940::check_record(name, &m, &settle_mt940::check_message(&m), &[]));
+        Ok(())
+    })?;
+    if let Some(first) = records.first_mut() {
+        first.warnings.splice(0..0, warnings);
+    }
+    Ok(records)
 }
 
 /// Reads a bank file into canonical entries: camt (one row per entry, or per transaction detail when
@@ -200,17 +203,21 @@ fn read_bank_input<R: Read>(
             let mut bytes = Vec::new();
             let mut rest = rest;
             rest.read_to_end(&mut bytes).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
-            let read = settle_mt940::read_mt940(name, &bytes, None)?;
             let file: Arc<str> = Arc::from(name);
             let mut rows = Vec::new();
-            for m in &read.messages {
-                if m.account.is_none() {
-                    return Err(BankFileError::Invalid {
-                        path: format!("{name}:{}", m.line),
-                        message: "message without :25: account: a bank entry needs an account".into(),
-                    });
+            let mut missing_account = None;
+            settle_mt940::read_mt940_with(name, &bytes, None, true, |m| {
+                if m.account.is_none() && missing_account.is_none() {
+                    missing_account = Some(m.line);
                 }
-                rows.extend(settle_mt940::bank_entries(&file, m));
+                rows.extend(settle_mt940::into_bank_entries(&file, m));
+                Ok(())
+            })?;
+            if let Some(line) = missing_account {
+                return Err(BankFileError::Invalid {
+                    path: format!("{name}:{line}"),
+                    message: "message without :25: account: a bank entry needs an account".into(),
+                });
             }
             Ok((kind, rows))
         }

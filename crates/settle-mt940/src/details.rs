@@ -108,33 +108,39 @@ fn counterparty(
     }
 }
 
+fn memchr_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|b| *b == needle)
+}
+
 fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String>) {
     // Continuation lines continue the sub-field they break: join them without a separator.
     let joined: String = text.lines().map(|l| l.trim_end_matches(['\r'])).collect();
     let joined = joined.trim();
     let gvc = joined[..3].to_string();
-    let mut fields: Vec<(u8, String)> = Vec::new();
+    // Sub-fields `?NN`, as slices of the joined text.
+    let mut fields: Vec<(u8, &str)> = Vec::with_capacity(16);
     let bytes = joined.as_bytes();
-    let mut i = 3;
     let mut start = None;
     let mut current = 0u8;
-    while i < bytes.len() {
-        if bytes[i] == b'?' && i + 2 < bytes.len() && bytes[i + 1].is_ascii_digit() && bytes[i + 2].is_ascii_digit() {
+    let mut i = 3;
+    while let Some(offset) = memchr_byte(b'?', &bytes[i..]) {
+        let q = i + offset;
+        if q + 2 < bytes.len() && bytes[q + 1].is_ascii_digit() && bytes[q + 2].is_ascii_digit() {
             if let Some(s) = start {
-                fields.push((current, joined[s..i].to_string()));
+                fields.push((current, &joined[s..q]));
             }
-            current = (bytes[i + 1] - b'0') * 10 + (bytes[i + 2] - b'0');
-            start = Some(i + 3);
-            i += 3;
+            current = (bytes[q + 1] - b'0') * 10 + (bytes[q + 2] - b'0');
+            start = Some(q + 3);
+            i = q + 3;
         } else {
-            i += 1;
+            i = q + 1;
         }
     }
     if let Some(s) = start {
-        fields.push((current, joined[s..].to_string()));
+        fields.push((current, &joined[s..]));
     }
     let mut d = TransactionDetail::default();
-    let mut remittance = String::new();
+    let mut remittance = String::with_capacity(joined.len());
     let (mut name, mut account, mut bic) = (String::new(), None, None);
     for (code, value) in &fields {
         match code {
@@ -146,16 +152,21 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
             _ => {}
         }
     }
-    // SEPA keywords split the remittance into typed parts.
+    // SEPA keywords split the remittance into typed parts: one pass over the `+` signs.
     let mut marks: Vec<(usize, &str)> = Vec::new();
-    for kw in SEPA_KEYWORDS {
-        let mut from = 0;
-        while let Some(p) = remittance[from..].find(kw) {
-            marks.push((from + p, kw));
-            from += p + kw.len();
+    let rb = remittance.as_bytes();
+    let mut from = 0;
+    while let Some(offset) = memchr_byte(b'+', &rb[from..]) {
+        let plus = from + offset;
+        for kw in SEPA_KEYWORDS {
+            let len = kw.len() - 1;
+            if plus >= len && rb[plus - len..plus] == kw.as_bytes()[..len] {
+                marks.push((plus - len, kw));
+                break;
+            }
         }
+        from = plus + 1;
     }
-    marks.sort();
     if marks.is_empty() {
         set(&mut d.remittance_info, &remittance);
     } else {

@@ -88,8 +88,9 @@ pub fn decode_single_byte(bytes: &[u8], encoding: TextEncoding) -> String {
 
 /// How text was decoded, and whether the choice was certain.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decoded {
-    pub text: String,
+pub struct Decoded<'a> {
+    /// Borrowed when the bytes were UTF-8 already.
+    pub text: std::borrow::Cow<'a, str>,
     pub encoding: TextEncoding,
     /// Set when the encoding was a guess from evidence: names the bytes the guess rests on.
     pub warning: Option<String>,
@@ -119,16 +120,16 @@ fn score(bytes: &[u8], encoding: TextEncoding) -> (i64, usize) {
 /// Decodes MT940 bytes: `declared` when the job says so; else UTF-8 when the bytes are valid UTF-8;
 /// else the single-byte code page whose decoding reads most like text, with a warning naming the bytes
 /// (CP852 is preferred to CP850 on a tie when the file is about Central European currencies).
-pub fn decode(bytes: &[u8], declared: Option<TextEncoding>) -> Decoded {
+pub fn decode(bytes: &[u8], declared: Option<TextEncoding>) -> Decoded<'_> {
     if let Some(encoding) = declared {
         let text = match encoding {
-            TextEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
-            other => decode_single_byte(bytes, other),
+            TextEncoding::Utf8 => String::from_utf8_lossy(bytes),
+            other => std::borrow::Cow::Owned(decode_single_byte(bytes, other)),
         };
         return Decoded { text, encoding, warning: None };
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return Decoded { text: text.to_string(), encoding: TextEncoding::Utf8, warning: None };
+        return Decoded { text: std::borrow::Cow::Borrowed(text), encoding: TextEncoding::Utf8, warning: None };
     }
     let central = ["HUF", "PLN", "CZK"].iter().any(|c| bytes.windows(3).any(|w| w == c.as_bytes()));
     let mut candidates = [TextEncoding::Windows1252, TextEncoding::Cp850, TextEncoding::Cp852];
@@ -149,7 +150,7 @@ pub fn decode(bytes: &[u8], declared: Option<TextEncoding>) -> Decoded {
         sample.push(format!("0x{b:02X} at byte {i}"));
     }
     let high = score(bytes, best).1;
-    let text = decode_single_byte(bytes, best);
+    let text = std::borrow::Cow::Owned(decode_single_byte(bytes, best));
     let warning = Some(format!(
         "not UTF-8: decoded as {} by evidence ({high} non-ASCII bytes, e.g. {}); declare the encoding in the job if this is wrong",
         best.name(),
@@ -166,6 +167,7 @@ mod tests {
     fn decodes_by_evidence_and_by_declaration() {
         let utf8 = "Grüße".as_bytes();
         assert_eq!(decode(utf8, None), Decoded { text: "Grüße".into(), encoding: TextEncoding::Utf8, warning: None });
+        assert!(matches!(decode(utf8, None).text, std::borrow::Cow::Borrowed(_)), "UTF-8 is not copied");
         let latin = b"Gr\xfc\xdfe EUR";
         let d = decode(latin, None);
         assert_eq!(d.text, "Grüße EUR");

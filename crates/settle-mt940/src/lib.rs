@@ -49,8 +49,11 @@ pub fn looks_like_mt940(head: &[u8]) -> bool {
 
 /// Reads an MT940/MT942 file. `declared` is the job's encoding setting, if any.
 pub fn read_mt940(file: &str, bytes: &[u8], declared: Option<TextEncoding>) -> Result<Mt940File, Mt940Error> {
-    let decoded = decode(bytes, declared);
-    let messages = parse_messages(file, &decoded.text)?;
+    let mut messages = Vec::new();
+    let (encoding, warnings) = read_mt940_with(file, bytes, declared, true, |m| {
+        messages.push(m);
+        Ok(())
+    })?;
     if messages.is_empty() {
         return Err(Mt940Error {
             file: file.to_string(),
@@ -59,7 +62,28 @@ pub fn read_mt940(file: &str, bytes: &[u8], declared: Option<TextEncoding>) -> R
             message: "no MT940/MT942 message found: expected fields such as :20:, :25:, :60F:".into(),
         });
     }
-    Ok(Mt940File { encoding: decoded.encoding, warnings: decoded.warning.into_iter().collect(), messages })
+    Ok(Mt940File { encoding, warnings, messages })
+}
+
+/// Reads an MT940/MT942 file message by message (`on_message` gets each as soon as it is read).
+/// `parse_details` false skips the `:86:` dialect reading (the raw text is kept): for checks, which
+/// need only the amounts. Returns the encoding used and the file-level warnings.
+pub fn read_mt940_with(
+    file: &str,
+    bytes: &[u8],
+    declared: Option<TextEncoding>,
+    parse_details: bool,
+    on_message: impl FnMut(Message) -> Result<(), Mt940Error>,
+) -> Result<(TextEncoding, Vec<String>), Mt940Error> {
+    let decoded = decode(bytes, declared);
+    // Old Mac files end lines with CR alone.
+    let text = if decoded.text.contains('\r') && !decoded.text.contains('\n') {
+        std::borrow::Cow::Owned(decoded.text.replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(decoded.text.as_ref())
+    };
+    parse::for_each_parsed_message(file, &text, parse_details, on_message)?;
+    Ok((decoded.encoding, decoded.warning.into_iter().collect()))
 }
 
 /// The figures of one message and what does not add up.
@@ -174,12 +198,18 @@ fn usable(value: &str) -> Option<String> {
 
 /// Canonical rows, one per `:61:`, with the `:86:` detail.
 pub fn bank_entries(file: &Arc<str>, m: &Message) -> Vec<BankEntry> {
-    let account = m.account.clone().unwrap_or_default();
+    into_bank_entries(file, m.clone())
+}
+
+/// Canonical rows, taking the message: details and texts move into the rows instead of being copied.
+pub fn into_bank_entries(file: &Arc<str>, m: Message) -> Vec<BankEntry> {
+    let account = m.account.unwrap_or_default();
+    let (reference, sequence) = (m.reference.unwrap_or_default(), m.sequence.unwrap_or_default());
     m.entries
-        .iter()
+        .into_iter()
         .map(|e| {
             let direction = e.mark.direction();
-            let d = &e.detail;
+            let d = e.detail;
             let counterparty = match direction {
                 Direction::Credit => d.debtor_name.clone(),
                 Direction::Debit => d.creditor_name.clone(),
@@ -188,16 +218,17 @@ pub fn bank_entries(file: &Arc<str>, m: &Message) -> Vec<BankEntry> {
                 .remittance_info
                 .clone()
                 .or_else(|| e.information.as_ref().map(|i| i.lines().map(str::trim).collect::<Vec<_>>().join(" ")));
+            let entry_id = match e.bank_reference.as_deref().and_then(usable) {
+                Some(id) => id,
+                None => format!("{reference}/{sequence}#{}", e.index),
+            };
+            let bank_transaction_code = Some(match &e.information_code {
+                Some(code) => format!("{}/{code}", e.transaction_type.trim()),
+                None => e.transaction_type.trim().to_string(),
+            });
             BankEntry {
                 account_id: account.clone(),
-                entry_id: e.bank_reference.as_deref().and_then(usable).unwrap_or_else(|| {
-                    format!(
-                        "{}/{}#{}",
-                        m.reference.as_deref().unwrap_or(""),
-                        m.sequence.as_deref().unwrap_or(""),
-                        e.index
-                    )
-                }),
+                entry_id,
                 booking_date: e.entry_date.unwrap_or(e.value_date),
                 value_date: e.value_date,
                 direction,
@@ -208,11 +239,8 @@ pub fn bank_entries(file: &Arc<str>, m: &Message) -> Vec<BankEntry> {
                 remittance_info: remittance,
                 status: EntryStatus::Booked,
                 reversal: e.mark.is_reversal(),
-                bank_transaction_code: Some(match &e.information_code {
-                    Some(code) => format!("{}/{code}", e.transaction_type.trim()),
-                    None => e.transaction_type.trim().to_string(),
-                }),
-                details: if e.information.is_some() { vec![d.clone()] } else { Vec::new() },
+                bank_transaction_code,
+                details: if e.information.is_some() { vec![d] } else { Vec::new() },
                 provenance: Provenance::line(Arc::clone(file), e.line),
             }
         })

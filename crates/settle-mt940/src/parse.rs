@@ -127,12 +127,27 @@ pub struct Mt940Error {
     pub message: String,
 }
 
-/// A field: its tag (`61`, `86`, `NS`, …), first line number, and text (lines joined with `\n`).
+/// A field: its tag (`61`, `86`, `NS`, …), first line number, and its lines (borrowed from the text).
 #[derive(Debug, Clone)]
-struct Field {
-    tag: String,
+struct Field<'a> {
+    tag: &'a str,
     line: u64,
-    text: String,
+    /// The first line after the tag, then any continuation lines (most fields have none: no allocation).
+    first: &'a str,
+    more: Vec<&'a str>,
+}
+
+impl Field<'_> {
+    /// The field's text, lines joined with `\n`.
+    fn text(&self) -> String {
+        let mut out = String::with_capacity(self.first.len() + self.more.iter().map(|l| l.len() + 1).sum::<usize>());
+        out.push_str(self.first);
+        for l in &self.more {
+            out.push('\n');
+            out.push_str(l);
+        }
+        out
+    }
 }
 
 /// Is `line` the start of a field (`:61:`, `:28C:`, `:NS:`)? A colon anywhere else is text.
@@ -147,97 +162,92 @@ fn field_tag(line: &str) -> Option<(&str, &str)> {
     ok.then(|| (tag, &rest[end + 1..]))
 }
 
-/// Removes what is not MT940 text: SWIFT blocks `{1:…}{2:…}{3:…}`, the `{4:` opener and `-}` closer,
-/// `{5:…}` trailers, SOH/ETX, 0x1A, a leading `:940:` line, bank header lines before the first field.
-fn clean_lines(text: &str) -> Vec<(u64, String)> {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out = Vec::new();
-    for (n, raw) in text.split('\n').enumerate() {
-        let mut line: String =
-            raw.chars().filter(|c| !matches!(c, '\u{1}' | '\u{3}' | '\u{1a}' | '\u{feff}')).collect();
-        // A message end and the next message's SWIFT blocks can share a line: `-}{1:…}{2:…}{3:{108:…}}{4:`.
-        if let Some(rest) = line.strip_prefix("-}") {
-            out.push((n as u64 + 1, "-".to_string()));
-            line = rest.to_string();
+/// Strips SWIFT header blocks (balanced braces, nested in `{3:}`) and the text block opener `{4:` from
+/// the start of a line.
+fn strip_blocks(mut line: &str) -> &str {
+    while line.starts_with('{') {
+        if let Some(rest) = line.strip_prefix("{4:") {
+            return rest;
         }
-        // SWIFT header blocks (balanced braces, nested in {3:}) and the text block opener `{4:` precede the
-        // first field, on its line or their own.
-        while line.starts_with('{') {
-            if let Some(rest) = line.strip_prefix("{4:") {
-                line = rest.to_string();
-                break;
-            }
-            let mut depth = 0usize;
-            let mut end = None;
-            for (i, c) in line.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = Some(i);
-                            break;
-                        }
+        let mut depth = 0usize;
+        let mut end = None;
+        for (i, c) in line.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(i);
+                        break;
                     }
-                    _ => {}
                 }
-            }
-            match end {
-                Some(end) => line = line[end + 1..].to_string(),
-                None => {
-                    line.clear();
-                    break;
-                }
+                _ => {}
             }
         }
-        let trimmed = line.trim_end();
-        if trimmed == "-" || trimmed.starts_with("{5:") || trimmed == ":940:" {
-            out.push((n as u64 + 1, "-".to_string()));
-            continue;
+        match end {
+            Some(end) => line = &line[end + 1..],
+            None => return "",
         }
-        out.push((n as u64 + 1, trimmed.to_string()));
     }
-    out
+    line
 }
 
-/// Groups lines into fields; a line that does not start a field continues the current one. Lines before
-/// the first field of a message (bank file headers like `ABNANL2A` / `940`) are dropped; `-` ends a message.
-fn fields(lines: &[(u64, String)]) -> Vec<Vec<Field>> {
-    let mut messages: Vec<Vec<Field>> = Vec::new();
-    let mut current: Vec<Field> = Vec::new();
-    for (n, line) in lines {
-        if line == "-" {
-            if !current.is_empty() {
-                messages.push(std::mem::take(&mut current));
-            }
+/// One line of the file without what is not MT940 text: SOH/ETX, 0x1A, a BOM, SWIFT blocks, `-}`
+/// closers, `{5:}` trailers and a leading `:940:` (all returned as a message end, `-`). Borrowed: the
+/// text is never copied line by line.
+fn clean_line(raw: &str) -> (Option<&'static str>, &str) {
+    // Fast path: most lines end in a visible character and start with `:` or text.
+    let needs_end = raw.as_bytes().last().is_some_and(|b| matches!(b, b'\r' | 0x03 | 0x1a | b' ' | b'\t'));
+    let line = if needs_end { raw.trim_end_matches(['\r', '\u{3}', '\u{1a}', ' ', '\t']) } else { raw };
+    let needs_start = line.as_bytes().first().is_some_and(|b| *b == 0x01 || *b == 0xEF);
+    let line = if needs_start { line.trim_start_matches(['\u{1}', '\u{feff}']) } else { line };
+    if !line.starts_with(['-', '{', ':']) {
+        return (None, line);
+    }
+    // A message end and the next message's SWIFT blocks can share a line: `-}{1:…}{2:…}{3:{108:…}}{4:`.
+    if let Some(rest) = line.strip_prefix("-}") {
+        return (Some("-"), strip_blocks(rest));
+    }
+    if line == "-" || line.starts_with("{5:") || line == ":940:" {
+        return (Some("-"), "");
+    }
+    (None, strip_blocks(line))
+}
+
+/// Calls `on_message` with the fields of each message in turn; a line that does not start a field
+/// continues the current one. Lines before a message's first field (bank file headers like `ABNANL2A`
+/// / `940`) are dropped; `-` ends a message, and so does a second `:20:`.
+fn for_each_message<'a>(
+    text: &'a str,
+    mut on_message: impl FnMut(Vec<Field<'a>>) -> Result<(), Mt940Error>,
+) -> Result<(), Mt940Error> {
+    let mut current: Vec<Field<'a>> = Vec::new();
+    for (n, raw) in text.split('\n').enumerate() {
+        let (end, line) = clean_line(raw);
+        if end.is_some() && !current.is_empty() {
+            on_message(std::mem::take(&mut current))?;
+        }
+        if line.is_empty() && end.is_some() {
             continue;
         }
         match field_tag(line) {
             Some((tag, rest)) => {
                 if tag == "20" && current.iter().any(|f| f.tag == "20") {
-                    messages.push(std::mem::take(&mut current));
+                    on_message(std::mem::take(&mut current))?;
                 }
-                current.push(Field { tag: tag.to_string(), line: *n, text: rest.to_string() });
+                current.push(Field { tag, line: n as u64 + 1, first: rest, more: Vec::new() });
             }
             None => {
                 if let Some(field) = current.last_mut() {
-                    field.text.push('\n');
-                    field.text.push_str(line);
+                    field.more.push(line);
                 }
             }
         }
     }
     if !current.is_empty() {
-        messages.push(current);
+        on_message(current)?;
     }
-    for m in &mut messages {
-        for f in m.iter_mut() {
-            while f.text.ends_with('\n') {
-                f.text.pop();
-            }
-        }
-    }
-    messages
+    Ok(())
 }
 
 struct Ctx<'a> {
@@ -301,11 +311,15 @@ fn balance(text: &str, final_balance: bool, ctx: &Ctx<'_>) -> Result<Balance, Mt
 }
 
 /// The `:61:` line (and its supplementary lines).
-fn statement_line(text: &str, index: usize, line: u64, currency: Currency, ctx: &Ctx<'_>) -> Result<Entry, Mt940Error> {
-    let (first, supplementary) = match text.split_once('\n') {
-        Some((f, rest)) => (f, Some(rest.trim().to_string()).filter(|s| !s.is_empty())),
-        None => (text, None),
-    };
+fn statement_line(
+    first: &str,
+    more: &[&str],
+    index: usize,
+    line: u64,
+    currency: Currency,
+    ctx: &Ctx<'_>,
+) -> Result<Entry, Mt940Error> {
+    let supplementary = (!more.is_empty()).then(|| more.join("\n").trim().to_string()).filter(|s| !s.is_empty());
     let b = first.as_bytes();
     let value_date = yymmdd(first, ctx)?;
     let mut i = 6;
@@ -397,9 +411,23 @@ fn summary(text: &str, ctx: &Ctx<'_>) -> Result<(u64, Money), Mt940Error> {
 
 /// Reads every message of a decoded MT940/MT942 text.
 pub fn parse_messages(file: &str, text: &str) -> Result<Vec<Message>, Mt940Error> {
-    let lines = clean_lines(text);
     let mut out = Vec::new();
-    for fields in fields(&lines) {
+    for_each_parsed_message(file, text, true, |m| {
+        out.push(m);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads the messages of a decoded MT940/MT942 text one by one, handing each to `on_message`: memory
+/// holds one message at a time besides the text.
+pub fn for_each_parsed_message(
+    file: &str,
+    text: &str,
+    parse_details: bool,
+    mut on_message: impl FnMut(Message) -> Result<(), Mt940Error>,
+) -> Result<(), Mt940Error> {
+    for_each_message(text, |fields| {
         let is_942 = fields.iter().any(|f| f.tag == "13D" || f.tag == "34F" || f.tag == "13");
         let mut m = Message {
             message_type: if is_942 { MessageType::Mt942 } else { MessageType::Mt940 },
@@ -422,9 +450,15 @@ pub fn parse_messages(file: &str, text: &str) -> Result<Vec<Message>, Mt940Error
             warnings: Vec::new(),
         };
         for f in &fields {
-            let ctx = Ctx { file, line: f.line, tag: &f.tag };
-            let value = f.text.trim();
-            match f.tag.as_str() {
+            let ctx = Ctx { file, line: f.line, tag: f.tag };
+            let joined;
+            let value = if f.more.is_empty() {
+                f.first.trim()
+            } else {
+                joined = f.text();
+                joined.trim()
+            };
+            match f.tag {
                 "20" => m.reference = Some(value.to_string()),
                 "21" => m.related_reference = Some(value.to_string()),
                 "25" => m.account = Some(value.to_string()),
@@ -454,7 +488,7 @@ pub fn parse_messages(file: &str, text: &str) -> Result<Vec<Message>, Mt940Error
                     let cur = m.currency.ok_or_else(|| {
                         ctx.err("a statement line before any balance or :34F:: the currency is unknown")
                     })?;
-                    let entry = statement_line(&f.text, m.entries.len() + 1, f.line, cur, &ctx)?;
+                    let entry = statement_line(f.first, &f.more, m.entries.len() + 1, f.line, cur, &ctx)?;
                     m.entries.push(entry);
                 }
                 "86" => {
@@ -466,27 +500,26 @@ pub fn parse_messages(file: &str, text: &str) -> Result<Vec<Message>, Mt940Error
                         match &mut entry.information {
                             Some(info) => {
                                 info.push('\n');
-                                info.push_str(&f.text);
+                                info.push_str(&f.text());
                             }
-                            None => entry.information = Some(f.text.clone()),
+                            None => entry.information = Some(f.text()),
                         }
                     } else {
-                        m.information = Some(f.text.clone());
+                        m.information = Some(f.text());
                     }
                 }
                 _ => {}
             }
         }
-        for e in &mut m.entries {
+        for e in m.entries.iter_mut().filter(|_| parse_details) {
             if let Some(info) = &e.information {
                 let (detail, code) = parse_information(info, e.mark.direction());
                 e.detail = detail;
                 e.information_code = code;
             }
         }
-        out.push(m);
-    }
-    Ok(out)
+        on_message(m)
+    })
 }
 
 #[cfg(test)]
@@ -501,7 +534,8 @@ mod tests {
     fn statement_line_grammar() {
         let eur = Currency::from_code("EUR").unwrap();
         let e = statement_line(
-            "2006080608D12,35 NRTIKREF+//2016021783252833\n/OCMT/EUR11,85//CHGS/EUR0,50/",
+            "2006080608D12,35 NRTIKREF+//2016021783252833",
+            &["/OCMT/EUR11,85//CHGS/EUR0,50/"],
             1,
             3,
             eur,
@@ -516,22 +550,23 @@ mod tests {
         assert_eq!(e.customer_reference, "KREF+");
         assert_eq!(e.bank_reference.as_deref(), Some("2016021783252833"));
         assert_eq!(e.supplementary.as_deref(), Some("/OCMT/EUR11,85//CHGS/EUR0,50/"));
-        let e = statement_line("030109D00000000348000.NMSCNONREF          TOKYO SPORTS", 1, 3, eur, &ctx()).unwrap();
+        let e =
+            statement_line("030109D00000000348000.NMSCNONREF          TOKYO SPORTS", &[], 1, 3, eur, &ctx()).unwrap();
         assert_eq!(e.amount.to_string(), "348000.00 EUR");
         assert_eq!(e.customer_reference, "NONREF          TOKYO SPORTS");
-        let e = statement_line("0709040904CR125004,88NTRFNONREF//0724710290624796", 1, 3, eur, &ctx()).unwrap();
+        let e = statement_line("0709040904CR125004,88NTRFNONREF//0724710290624796", &[], 1, 3, eur, &ctx()).unwrap();
         assert_eq!((e.mark, e.funds_code), (Mark::Credit, Some('R')));
-        let e = statement_line("1105210523D107,N426NONREF", 1, 3, eur, &ctx()).unwrap();
+        let e = statement_line("1105210523D107,N426NONREF", &[], 1, 3, eur, &ctx()).unwrap();
         assert_eq!(e.amount.to_string(), "107.00 EUR");
         assert_eq!(e.transaction_type, "N426");
         assert_eq!(e.customer_reference, "NONREF");
-        let e = statement_line("1712310102RCR1,00NTRFREF1//B2", 1, 3, eur, &ctx()).unwrap();
+        let e = statement_line("1712310102RCR1,00NTRFREF1//B2", &[], 1, 3, eur, &ctx()).unwrap();
         assert_eq!(e.mark, Mark::ReversalCredit);
         assert_eq!(e.funds_code, Some('R'));
         assert_eq!(e.entry_date.unwrap().to_string(), "2018-01-02", "booked in January for a December value date");
         assert_eq!(e.bank_reference.as_deref(), Some("B2"));
         assert!(
-            statement_line("2006080608X12,35NTRF", 1, 3, eur, &ctx())
+            statement_line("2006080608X12,35NTRF", &[], 1, 3, eur, &ctx())
                 .unwrap_err()
                 .to_string()
                 .starts_with("t.sta:3: :61:")
