@@ -58,6 +58,10 @@ struct IngestArgs {
     /// One row per transaction detail instead of per entry (batch entries split for matching).
     #[arg(long)]
     flatten: bool,
+    /// Text encoding of MT940 files (utf-8, iso-8859-1, windows-1252, cp850, cp852) [default: UTF-8 if
+    /// valid, else by evidence, with a warning].
+    #[arg(long, value_parser = parse_encoding)]
+    encoding: Option<settle_job::bankfiles::TextEncoding>,
 }
 
 #[derive(Args)]
@@ -68,6 +72,10 @@ struct CheckArgs {
     /// One JSON object per statement and line (amounts as decimal strings), instead of a table.
     #[arg(long)]
     json: bool,
+    /// Text encoding of MT940 files (utf-8, iso-8859-1, windows-1252, cp850, cp852) [default: UTF-8 if
+    /// valid, else by evidence, with a warning].
+    #[arg(long, value_parser = parse_encoding)]
+    encoding: Option<settle_job::bankfiles::TextEncoding>,
 }
 
 #[derive(Args)]
@@ -143,6 +151,11 @@ struct GenArgs {
 
 fn parse_date_arg(text: &str) -> Result<Date, String> {
     parse_date(text).map_err(|e| e.to_string())
+}
+
+fn parse_encoding(text: &str) -> Result<settle_job::bankfiles::TextEncoding, String> {
+    settle_job::bankfiles::TextEncoding::parse(text)
+        .ok_or_else(|| format!("{text:?}: expected utf-8, iso-8859-1, windows-1252, cp850 or cp852"))
 }
 
 fn parse_rate(text: &str) -> Result<Decimal, String> {
@@ -240,7 +253,7 @@ fn print_data(text: &str) {
 fn check(args: CheckArgs) -> ExitCode {
     let names: Vec<(String, &std::path::Path)> =
         args.files.iter().map(|p| (p.display().to_string(), p.as_path())).collect();
-    let files = settle_job::bankfiles::check_files(&names);
+    let files = settle_job::bankfiles::check_files(&names, args.encoding);
     let mut out = String::new();
     let (mut unreadable, mut failed) = (0usize, 0usize);
     if !args.json {
@@ -310,7 +323,7 @@ fn ingest(args: IngestArgs) -> ExitCode {
     }
     let names: Vec<(String, &std::path::Path)> =
         args.files.iter().map(|p| (p.display().to_string(), p.as_path())).collect();
-    let rows = match settle_job::bankfiles::read_bank_files(&names, args.flatten) {
+    let rows = match settle_job::bankfiles::read_bank_files(&names, args.flatten, args.encoding) {
         Ok(rows) => rows,
         Err(err) => return fail(&err.to_string(), None),
     };

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use settle_core::BankEntry;
 use settle_iso20022::{CamtEvent, CheckRecord, Limits, StatementChecker, cross_check, read_camt_events};
+pub use settle_mt940::TextEncoding;
 
 /// What a bank file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +63,8 @@ fn open(path: &Path, name: &str) -> Result<BufReader<File>, BankFileError> {
 
 /// Checks camt files (in parallel; records in the order of `paths`, then statement order), then
 /// marks statements delivered twice and chain gaps across them.
-pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
+/// `encoding` is the declared text encoding of MT940 files (None: UTF-8, else by evidence).
+pub fn check_files(paths: &[(String, &Path)], encoding: Option<TextEncoding>) -> Vec<CheckedFile> {
     let mut files: Vec<CheckedFile> = paths
         .par_iter()
         .map(|(name, path)| {
@@ -72,7 +74,7 @@ pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
                 .and_then(|mut f| f.read(&mut head).map(|n| sniff_kind(&head[..n])))
                 .unwrap_or(BankFileKind::Camt);
             if kind == BankFileKind::Mt940 {
-                return match check_mt940(name, path) {
+                return match check_mt940(name, path, encoding) {
                     Ok(records) => CheckedFile { file: name.clone(), records, error: None },
                     Err(error) => CheckedFile { file: name.clone(), records: Vec::new(), error: Some(error) },
                 };
@@ -115,10 +117,10 @@ pub fn check_files(paths: &[(String, &Path)]) -> Vec<CheckedFile> {
 }
 
 /// The check records of an MT940/MT942 file, one per message.
-fn check_mt940(name: &str, path: &Path) -> Result<Vec<CheckRecord>, BankFileError> {
+fn check_mt940(name: &str, path: &Path, encoding: Option<TextEncoding>) -> Result<Vec<CheckRecord>, BankFileError> {
     let bytes = std::fs::read(path).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
     let mut records = Vec::new();
-    let (_, warnings) = settle_mt940::read_mt940_with(name, &bytes, None, false, |m| {
+    let (_, warnings) = settle_mt940::read_mt940_with(name, &bytes, encoding, false, |m| {
         records.push(settle_mt940::check_record(name, &m, &settle_mt940::check_message(&m), &[]));
         Ok(())
     })?;
@@ -130,19 +132,30 @@ fn check_mt940(name: &str, path: &Path) -> Result<Vec<CheckRecord>, BankFileErro
 
 /// Reads a bank file into canonical entries: camt (one row per entry, or per transaction detail when
 /// `flatten`) or the canonical CSV layout.
-pub fn read_bank_file(name: &str, path: &Path, flatten: bool) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
+pub fn read_bank_file(
+    name: &str,
+    path: &Path,
+    flatten: bool,
+    encoding: Option<TextEncoding>,
+) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
     let mut reader = open(path, name)?;
     let mut head = [0u8; 512];
     let n = reader.read(&mut head).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
     let rest = std::io::Cursor::new(head[..n].to_vec()).chain(reader);
-    read_bank_input(name, sniff_kind(&head[..n]), rest, flatten)
+    read_bank_input(name, sniff_kind(&head[..n]), rest, flatten, encoding)
 }
 
 /// Reads bank files in parallel (rayon); rows come in the order of `paths`, then of the entries, so the
 /// thread count changes nothing. The first failing file (in `paths` order) is the error.
-pub fn read_bank_files(paths: &[(String, &Path)], flatten: bool) -> Result<Vec<BankEntry>, BankFileError> {
-    let per_file: Vec<Result<Vec<BankEntry>, BankFileError>> =
-        paths.par_iter().map(|(name, path)| read_bank_file(name, path, flatten).map(|(_, rows)| rows)).collect();
+pub fn read_bank_files(
+    paths: &[(String, &Path)],
+    flatten: bool,
+    encoding: Option<TextEncoding>,
+) -> Result<Vec<BankEntry>, BankFileError> {
+    let per_file: Vec<Result<Vec<BankEntry>, BankFileError>> = paths
+        .par_iter()
+        .map(|(name, path)| read_bank_file(name, path, flatten, encoding).map(|(_, rows)| rows))
+        .collect();
     let mut rows = Vec::new();
     for file in per_file {
         rows.extend(file?);
@@ -151,8 +164,13 @@ pub fn read_bank_files(paths: &[(String, &Path)], flatten: bool) -> Result<Vec<B
 }
 
 /// Reads bank entries from bytes already in memory (the pipeline hashes them for the manifest).
-pub fn read_bank_bytes(name: &str, bytes: &[u8], flatten: bool) -> Result<Vec<BankEntry>, BankFileError> {
-    read_bank_input(name, sniff_kind(bytes), bytes, flatten).map(|(_, rows)| rows)
+pub fn read_bank_bytes(
+    name: &str,
+    bytes: &[u8],
+    flatten: bool,
+    encoding: Option<TextEncoding>,
+) -> Result<Vec<BankEntry>, BankFileError> {
+    read_bank_input(name, sniff_kind(bytes), bytes, flatten, encoding).map(|(_, rows)| rows)
 }
 
 fn read_bank_input<R: Read>(
@@ -160,6 +178,7 @@ fn read_bank_input<R: Read>(
     kind: BankFileKind,
     rest: R,
     flatten: bool,
+    encoding: Option<TextEncoding>,
 ) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
     match kind {
         BankFileKind::Camt => {
@@ -206,7 +225,7 @@ fn read_bank_input<R: Read>(
             let file: Arc<str> = Arc::from(name);
             let mut rows = Vec::new();
             let mut missing_account = None;
-            settle_mt940::read_mt940_with(name, &bytes, None, true, |m| {
+            settle_mt940::read_mt940_with(name, &bytes, encoding, true, |m| {
                 if m.account.is_none() && missing_account.is_none() {
                     missing_account = Some(m.line);
                 }

@@ -14,6 +14,7 @@ use settle_report::{SummaryInput, build_summary, render_json};
 use settle_tabular::TabularError;
 use sha2::{Digest, Sha256};
 
+use crate::bankfiles::TextEncoding;
 use crate::spec::{CalendarName, InputRole, JobSpec, SpecError};
 use crate::write::{remove_stale_temps, sync_dir, write_atomic};
 
@@ -133,7 +134,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn read_input(base: &Path, role: InputRole, path: &Path) -> Result<InputFile, JobError> {
+fn read_input(
+    base: &Path,
+    role: InputRole,
+    path: &Path,
+    encoding: Option<TextEncoding>,
+) -> Result<InputFile, JobError> {
     let spec_path = path.to_string_lossy().replace('\\', "/");
     let bytes = fs::read(base.join(path)).map_err(|source| JobError::InputIo {
         path: base.join(path).display().to_string(),
@@ -144,7 +150,7 @@ fn read_input(base: &Path, role: InputRole, path: &Path) -> Result<InputFile, Jo
     let parsed = match role {
         InputRole::Orders => Parsed::Orders(settle_tabular::read_orders(name, &bytes)?),
         InputRole::ChannelTransactions => Parsed::Channel(settle_tabular::read_channel_transactions(name, &bytes)?),
-        InputRole::BankEntries => Parsed::Bank(crate::bankfiles::read_bank_bytes(name, &bytes, false)?),
+        InputRole::BankEntries => Parsed::Bank(crate::bankfiles::read_bank_bytes(name, &bytes, false, encoding)?),
         InputRole::Rates => Parsed::Rates(settle_tabular::read_rates(name, &bytes)?),
         InputRole::Beneficiaries => Parsed::Beneficiaries(settle_tabular::read_beneficiaries(name, &bytes)?),
     };
@@ -173,8 +179,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
 
     // Ingest: files in parallel, results kept in spec order.
-    let files: Vec<InputFile> =
-        spec.inputs().into_par_iter().map(|(role, path)| read_input(&base, role, path)).collect::<Result<_, _>>()?;
+    let files: Vec<InputFile> = spec
+        .inputs()
+        .into_par_iter()
+        .map(|(role, path)| read_input(&base, role, path, spec.mt940_encoding()))
+        .collect::<Result<_, _>>()?;
     let (mut orders, mut channel, mut bank, mut rates, mut beneficiaries) = (vec![], vec![], vec![], vec![], vec![]);
     let mut input_rows: BTreeMap<&'static str, u64> = BTreeMap::new();
     for file in &files {

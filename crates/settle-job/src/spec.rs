@@ -59,6 +59,11 @@ pub struct Inputs {
     pub bank_entries: Vec<PathBuf>,
     pub rates: Vec<PathBuf>,
     pub beneficiaries: Vec<PathBuf>,
+    /// Text encoding of MT940/MT942 bank files: `utf-8`, `iso-8859-1`, `windows-1252`, `cp850` or
+    /// `cp852`. When absent: UTF-8 if the bytes are valid UTF-8, else the code page the text reads best
+    /// in, with a warning naming the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mt940_encoding: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -176,6 +181,14 @@ impl JobSpec {
                 return Err(at_key(key, "expected at least one file".to_string()));
             }
         }
+        if let Some(name) = &self.inputs.mt940_encoding {
+            if settle_mt940::TextEncoding::parse(name).is_none() {
+                return Err(at_key(
+                    "inputs.mt940_encoding",
+                    format!("{name:?}: expected utf-8, iso-8859-1, windows-1252, cp850 or cp852"),
+                ));
+            }
+        }
         if self.job.reporting_currency.minor_units().is_none() {
             return Err(at_key(
                 "job.reporting_currency",
@@ -183,6 +196,11 @@ impl JobSpec {
             ));
         }
         Ok(())
+    }
+
+    /// The declared MT940 encoding (validated by `parse`).
+    pub fn mt940_encoding(&self) -> Option<settle_mt940::TextEncoding> {
+        self.inputs.mt940_encoding.as_deref().and_then(settle_mt940::TextEncoding::parse)
     }
 
     /// Every input as (role, path as written in the spec), in spec order.
@@ -292,6 +310,17 @@ beneficiaries = ["n.csv"]
         let empty = MINIMAL.replace("rates = [\"r.csv\"]", "rates = []");
         let err = JobSpec::parse("jobs/x.toml", &empty).unwrap_err().to_string();
         assert!(err.contains("key `inputs.rates`: expected at least one file"), "{err}");
+
+        let encoding =
+            MINIMAL.replace("beneficiaries = [\"n.csv\"]", "beneficiaries = [\"n.csv\"]\nmt940_encoding = \"ebcdic\"");
+        let err = JobSpec::parse("jobs/x.toml", &encoding).unwrap_err().to_string();
+        assert!(err.contains("key `inputs.mt940_encoding`: \"ebcdic\": expected utf-8"), "{err}");
+        let cp852 =
+            MINIMAL.replace("beneficiaries = [\"n.csv\"]", "beneficiaries = [\"n.csv\"]\nmt940_encoding = \"CP852\"");
+        assert_eq!(
+            JobSpec::parse("jobs/x.toml", &cp852).unwrap().mt940_encoding(),
+            Some(settle_mt940::TextEncoding::Cp852)
+        );
 
         let missing = MINIMAL.replace("reporting_currency = \"EUR\"\n", "");
         let err = JobSpec::parse("jobs/x.toml", &missing).unwrap_err().to_string();
