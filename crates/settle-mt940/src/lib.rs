@@ -201,6 +201,16 @@ pub fn bank_entries(file: &Arc<str>, m: &Message) -> Vec<BankEntry> {
     into_bank_entries(file, m.clone())
 }
 
+/// Old Rabobank statements (pre-IBAN) put the counterparty's account and name in the `:61:` reference
+/// field: `0121470966      W.P. Jansen`. Returns them when the field has that shape.
+fn rabobank_counterparty(reference: &str) -> Option<(Option<String>, String)> {
+    let (first, rest) = reference.split_once("  ")?;
+    let name = rest.trim();
+    let account = first.trim();
+    let account_ok = account == "NONREF" || (account.len() >= 9 && account.bytes().all(|b| b.is_ascii_digit()));
+    (account_ok && !name.is_empty()).then(|| ((account != "NONREF").then(|| account.to_string()), name.to_string()))
+}
+
 /// Canonical rows, taking the message: details and texts move into the rows instead of being copied.
 pub fn into_bank_entries(file: &Arc<str>, m: Message) -> Vec<BankEntry> {
     let account = m.account.unwrap_or_default();
@@ -209,7 +219,21 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> Vec<BankEntry> {
         .into_iter()
         .map(|e| {
             let direction = e.mark.direction();
-            let d = e.detail;
+            let mut d = e.detail;
+            let mut customer_reference = e.customer_reference;
+            if let Some((account, name)) = rabobank_counterparty(&customer_reference) {
+                match direction {
+                    Direction::Credit => {
+                        d.debtor_name = d.debtor_name.or(Some(name));
+                        d.debtor_account = d.debtor_account.or(account);
+                    }
+                    Direction::Debit => {
+                        d.creditor_name = d.creditor_name.or(Some(name));
+                        d.creditor_account = d.creditor_account.or(account);
+                    }
+                }
+                customer_reference = String::new();
+            }
             let counterparty = match direction {
                 Direction::Credit => d.debtor_name.clone(),
                 Direction::Debit => d.creditor_name.clone(),
@@ -234,13 +258,17 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> Vec<BankEntry> {
                 direction,
                 amount: e.amount.amount(),
                 currency: e.amount.currency(),
-                reference: d.end_to_end_id.clone().or_else(|| usable(&e.customer_reference)),
+                reference: d.end_to_end_id.clone().or_else(|| usable(&customer_reference)),
                 counterparty_name: counterparty,
                 remittance_info: remittance,
                 status: EntryStatus::Booked,
                 reversal: e.mark.is_reversal(),
                 bank_transaction_code,
-                details: if e.information.is_some() { vec![d] } else { Vec::new() },
+                details: if e.information.is_some() || d != settle_core::TransactionDetail::default() {
+                    vec![d]
+                } else {
+                    Vec::new()
+                },
                 provenance: Provenance::line(Arc::clone(file), e.line),
             }
         })

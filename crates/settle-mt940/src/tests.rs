@@ -793,6 +793,17 @@ fn dialects_map_to_canonical_fields() {
     let supplementary = raiffeisen.messages[0].entries[0].supplementary.as_deref().unwrap();
     assert_eq!(supplementary, "Csoportos átutalás jóváírása");
 
+    let rabo = read("jejik_rabobank.sta");
+    let rows = bank_entries(&file, &rabo.messages[0]);
+    assert_eq!(rows[0].counterparty_name.as_deref(), Some("W.P. Jansen"), "old Rabobank: name in the :61: reference");
+    assert_eq!(rows[0].details[0].creditor_account.as_deref(), Some("0121470966"));
+    assert_eq!(rows[0].reference, None);
+    assert_eq!(
+        rows[0].remittance_info.as_deref(),
+        Some("Terugboeking NIET AKKOORD MET AFSCHRIJVING KOSTEN KINDEROPVANG JUNI 20095731"),
+        "several :86: fields joined"
+    );
+
     let mbank = read("wolph_mbank_mt942.sta");
     assert_eq!(mbank.messages[0].message_type, MessageType::Mt942);
     assert_eq!(check_message(&mbank.messages[0]).balance_ok, None);
