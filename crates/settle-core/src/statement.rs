@@ -3,7 +3,99 @@
 
 use std::collections::BTreeMap;
 
+use rust_decimal::Decimal;
 use serde::Serialize;
+
+use crate::currency::Currency;
+use crate::money::{Money, format_minor};
+
+/// The figures of one statement (camt `Stmt`/`Rpt`/`Ntfctn`, MT940/MT942 message) and what does not
+/// add up, whatever its format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementCheck {
+    /// The account currency (else the balances', else the first entry's).
+    pub currency: Option<Currency>,
+    /// The opening balance (camt OPBD, else PRCD; MT940 `:60F:`/`:60M:`).
+    pub opening: Option<Money>,
+    /// The closing balance (camt CLBD; MT940 `:62F:`/`:62M:`).
+    pub closing: Option<Money>,
+    pub entries: usize,
+    /// Σ of booked credits and debits (unsigned).
+    pub sum_credits: Decimal,
+    pub sum_debits: Decimal,
+    /// opening + credits − debits = closing; None when a balance is missing (or the message has none).
+    pub balance_ok: Option<bool>,
+    pub problems: Vec<String>,
+    /// Read anyway, worth a look (e.g. batch details that add up to another amount; both kept).
+    pub warnings: Vec<String>,
+}
+
+/// The balance rule: opening + credits − debits = closing, in the same currency. Returns whether it
+/// holds (None without both balances) and, when it does not, the sentence that says so with the figures.
+pub fn balance_rule(
+    opening: Option<Money>,
+    closing: Option<Money>,
+    credits: Decimal,
+    debits: Decimal,
+    currency: Option<Currency>,
+) -> (Option<bool>, Option<String>) {
+    let (Some(open), Some(close)) = (opening, closing) else { return (None, None) };
+    let text = |d: Decimal| currency.map_or_else(|| d.to_string(), |c| format_minor(d, c));
+    let computed = open.amount() + credits - debits;
+    if computed == close.amount() && open.currency() == close.currency() {
+        return (Some(true), None);
+    }
+    let problem = format!(
+        "opening {} + credits {} − debits {} = {}, but the closing balance is {}",
+        format_minor(open.amount(), open.currency()),
+        text(credits),
+        text(debits),
+        text(computed),
+        format_minor(close.amount(), close.currency())
+    );
+    (Some(false), Some(problem))
+}
+
+/// Where a statement came from, for its `settle check` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementSource<'a> {
+    pub file: &'a str,
+    pub format: String,
+    pub location: String,
+    pub account: Option<String>,
+    pub statement_id: Option<String>,
+    pub sequence: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl StatementCheck {
+    /// The `settle check` record of this check; `warnings` are the reader's (schema deviations, …).
+    pub fn record(&self, source: StatementSource<'_>, warnings: impl IntoIterator<Item = String>) -> CheckRecord {
+        let text = |d: Decimal| self.currency.map_or_else(|| d.to_string(), |c| format_minor(d, c));
+        let money = |m: Option<Money>| m.map(|m| format_minor(m.amount(), m.currency()));
+        CheckRecord {
+            file: source.file.to_string(),
+            format: source.format,
+            location: source.location,
+            account: source.account,
+            currency: self.currency.map(|c| c.code().to_string()),
+            statement_id: source.statement_id,
+            sequence: source.sequence,
+            from: source.from,
+            to: source.to,
+            opening: money(self.opening),
+            closing: money(self.closing),
+            entries: self.entries,
+            sum_credits: text(self.sum_credits),
+            sum_debits: text(self.sum_debits),
+            balance_ok: self.balance_ok,
+            duplicate_of: None,
+            problems: self.problems.clone(),
+            warnings: warnings.into_iter().chain(self.warnings.iter().cloned()).collect(),
+        }
+    }
+}
 
 /// One statement as `settle check` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

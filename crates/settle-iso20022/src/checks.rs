@@ -1,36 +1,9 @@
 //! Checks of a statement against itself, and of statements against each other.
 
-use settle_core::statement::CheckRecord;
-use settle_core::{Currency, Date, Decimal, Direction, EntryStatus, Money, format_minor};
+use settle_core::statement::{CheckRecord, StatementCheck, StatementSource, balance_rule};
+use settle_core::{Currency, Date, Decimal, Direction, EntryStatus, Money};
 
 use crate::model::{Entry, Statement};
-
-/// The figures of one statement and what does not add up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatementCheck {
-    /// The account currency (else the balances', else the first entry's).
-    pub currency: Option<Currency>,
-    /// OPBD, or PRCD when there is no OPBD.
-    pub opening: Option<Money>,
-    /// CLBD.
-    pub closing: Option<Money>,
-    pub entries: usize,
-    /// Σ of booked credits and debits (unsigned), in the statement's currency.
-    pub sum_credits: Decimal,
-    pub sum_debits: Decimal,
-    /// opening + credits − debits = closing; None when the message has no opening or closing balance.
-    pub balance_ok: Option<bool>,
-    pub problems: Vec<String>,
-    /// Read anyway, worth a look: batch entries whose transaction details do not add up (both kept).
-    pub warnings: Vec<String>,
-}
-
-fn text(amount: Decimal, currency: Option<Currency>) -> String {
-    match currency {
-        Some(c) => format_minor(amount, c),
-        None => amount.to_string(),
-    }
-}
 
 /// The first ten characters of an ISO date-time as a date.
 fn date_part(text: &str) -> Option<Date> {
@@ -120,24 +93,8 @@ impl StatementChecker {
             ));
         }
         let (credits, debits) = (self.credits, self.debits);
-        let balance_ok = match (opening, closing) {
-            (Some(open), Some(close)) => {
-                let computed = open.amount() + credits - debits;
-                let ok = computed == close.amount() && open.currency() == close.currency();
-                if !ok {
-                    problems.push(format!(
-                        "opening {} + credits {} − debits {} = {}, but the closing balance is {}",
-                        text(open.amount(), Some(open.currency())),
-                        text(credits, currency),
-                        text(debits, currency),
-                        text(computed, currency),
-                        text(close.amount(), Some(close.currency()))
-                    ));
-                }
-                Some(ok)
-            }
-            _ => None,
-        };
+        let (balance_ok, problem) = balance_rule(opening, closing, credits, debits, currency);
+        problems.extend(problem);
         let (all_credits, all_debits) = (self.all_credits, self.all_debits);
         if let Some(summary) = &s.summary {
             let n = self.entries as u64;
@@ -215,27 +172,15 @@ pub fn check_statement(s: &Statement) -> StatementCheck {
 
 /// The `settle check` record of a camt statement.
 pub fn check_record(file: &str, s: &Statement, check: &StatementCheck) -> CheckRecord {
-    let currency = check.currency;
-    {
-        CheckRecord {
-            file: file.to_string(),
-            format: s.format.to_string(),
-            location: s.xml_path.clone(),
-            account: s.account.clone(),
-            currency: currency.map(|c| c.code().to_string()),
-            statement_id: s.statement_id.clone(),
-            sequence: s.electronic_sequence.clone(),
-            from: s.from.clone(),
-            to: s.to.clone(),
-            opening: check.opening.map(|m| format_minor(m.amount(), m.currency())),
-            closing: check.closing.map(|m| format_minor(m.amount(), m.currency())),
-            entries: check.entries,
-            sum_credits: text(check.sum_credits, currency),
-            sum_debits: text(check.sum_debits, currency),
-            balance_ok: check.balance_ok,
-            duplicate_of: None,
-            problems: check.problems.clone(),
-            warnings: s.warnings.iter().chain(&check.warnings).cloned().collect(),
-        }
-    }
+    let source = StatementSource {
+        file,
+        format: s.format.to_string(),
+        location: s.xml_path.clone(),
+        account: s.account.clone(),
+        statement_id: s.statement_id.clone(),
+        sequence: s.electronic_sequence.clone(),
+        from: s.from.clone(),
+        to: s.to.clone(),
+    };
+    check.record(source, s.warnings.iter().cloned())
 }

@@ -20,9 +20,9 @@ pub mod xml;
 
 pub use camt::{CamtError, CamtEvent, DocumentInfo, read_camt, read_camt_all, read_camt_events};
 pub use canonical::{bank_entries, bank_entry, flatten_entry, flattened_entries, into_bank_entry, statement_date};
-pub use checks::{StatementCheck, StatementChecker, check_record, check_statement};
+pub use checks::{StatementChecker, check_record, check_statement};
 pub use model::{Balance, Entry, MessageFormat, MessageKind, Pagination, Statement, TxSummary};
-pub use settle_core::statement::{CheckRecord, cross_check};
+pub use settle_core::statement::{CheckRecord, StatementCheck, cross_check};
 pub use write::{Camt053Writer, StatementToWrite, write_camt053};
 pub use xml::Limits;
 

@@ -19,8 +19,8 @@ mod write;
 
 use std::sync::Arc;
 
-use settle_core::statement::CheckRecord;
-use settle_core::{BankEntry, Currency, Decimal, Direction, EntryStatus, Money, Provenance, format_minor};
+use settle_core::statement::{CheckRecord, StatementCheck, StatementSource, balance_rule};
+use settle_core::{BankEntry, Decimal, Direction, EntryStatus, Provenance, format_minor};
 
 pub use details::{Dialect, dialect, parse_information};
 pub use encoding::{Decoded, TextEncoding, decode};
@@ -86,22 +86,8 @@ pub fn read_mt940_with(
     Ok((decoded.encoding, decoded.warning.into_iter().collect()))
 }
 
-/// The figures of one message and what does not add up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mt940Check {
-    pub currency: Option<Currency>,
-    pub opening: Option<Money>,
-    pub closing: Option<Money>,
-    pub entries: usize,
-    pub sum_credits: Decimal,
-    pub sum_debits: Decimal,
-    /// MT940: opening + credits − debits = closing; None for MT942 (no balances) or missing balances.
-    pub balance_ok: Option<bool>,
-    pub problems: Vec<String>,
-}
-
 /// Checks one message.
-pub fn check_message(m: &Message) -> Mt940Check {
+pub fn check_message(m: &Message) -> StatementCheck {
     let mut problems = Vec::new();
     let (mut credits, mut debits, mut credit_count, mut debit_count) = (Decimal::ZERO, Decimal::ZERO, 0u64, 0u64);
     for e in &m.entries {
@@ -119,24 +105,12 @@ pub fn check_message(m: &Message) -> Mt940Check {
     let opening = m.opening.as_ref().map(|b| b.amount);
     let closing = m.closing.as_ref().map(|b| b.amount);
     let text = |d: Decimal| m.currency.map_or_else(|| d.to_string(), |c| format_minor(d, c));
-    let balance_ok = match (m.message_type, opening, closing) {
-        (MessageType::Mt940, Some(open), Some(close)) => {
-            let computed = open.amount() + credits - debits;
-            let ok = computed == close.amount() && open.currency() == close.currency();
-            if !ok {
-                problems.push(format!(
-                    "opening {} + credits {} − debits {} = {}, but the closing balance is {}",
-                    text(open.amount()),
-                    text(credits),
-                    text(debits),
-                    text(computed),
-                    text(close.amount())
-                ));
-            }
-            Some(ok)
-        }
-        _ => None,
+    // MT942 carries no balances to check.
+    let (balance_ok, problem) = match m.message_type {
+        MessageType::Mt940 => balance_rule(opening, closing, credits, debits, m.currency),
+        MessageType::Mt942 => (None, None),
     };
+    problems.extend(problem);
     if m.message_type == MessageType::Mt942 {
         for (what, stated, count, sum) in
             [("debit", &m.debit_summary, debit_count, debits), ("credit", &m.credit_summary, credit_count, credits)]
@@ -153,7 +127,7 @@ pub fn check_message(m: &Message) -> Mt940Check {
             }
         }
     }
-    Mt940Check {
+    StatementCheck {
         currency: m.currency,
         opening,
         closing,
@@ -162,33 +136,23 @@ pub fn check_message(m: &Message) -> Mt940Check {
         sum_debits: debits,
         balance_ok,
         problems,
+        warnings: Vec::new(),
     }
 }
 
-/// The `settle check` record of a message.
-pub fn check_record(file: &str, m: &Message, check: &Mt940Check, warnings: &[String]) -> CheckRecord {
-    let money = |b: &Option<Money>| b.map(|m| format_minor(m.amount(), m.currency()));
-    let text = |d: Decimal| check.currency.map_or_else(|| d.to_string(), |c| format_minor(d, c));
-    CheckRecord {
-        file: file.to_string(),
+/// The `settle check` record of a message; `warnings` are the file's (the encoding guess).
+pub fn check_record(file: &str, m: &Message, check: &StatementCheck, warnings: &[String]) -> CheckRecord {
+    let source = StatementSource {
+        file,
         format: m.message_type.name().to_string(),
         location: format!("line {}", m.line),
         account: m.account.clone(),
-        currency: check.currency.map(|c| c.code().to_string()),
         statement_id: m.reference.clone(),
         sequence: m.sequence.clone(),
         from: m.opening.as_ref().map(|b| b.date.to_string()),
         to: m.closing.as_ref().map(|b| b.date.to_string()),
-        opening: money(&check.opening),
-        closing: money(&check.closing),
-        entries: check.entries,
-        sum_credits: text(check.sum_credits),
-        sum_debits: text(check.sum_debits),
-        balance_ok: check.balance_ok,
-        duplicate_of: None,
-        problems: check.problems.clone(),
-        warnings: warnings.iter().chain(&m.warnings).cloned().collect(),
-    }
+    };
+    check.record(source, warnings.iter().chain(&m.warnings).cloned())
 }
 
 fn usable(value: &str) -> Option<String> {
