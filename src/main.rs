@@ -35,14 +35,14 @@ enum Command {
     Run(RunArgs),
     /// Generate a realistic day of any size (inputs, job.toml and truth.csv) for tests and benchmarks.
     Gen(GenArgs),
-    /// Check bank statement files (camt.052/053/054): balances, transaction summaries, periods,
-    /// duplicates across files and chain gaps. One record per statement, report or notification.
+    /// Check bank statement files (camt.052/053/054, MT940/MT942): balances, transaction summaries,
+    /// periods, duplicates across files and chain gaps. One record per statement, report or message.
     ///
     /// Exit codes: 0 every file read and every check that can be made holds; 1 some check failed;
     /// 2 a file could not be read.
     Check(CheckArgs),
-    /// Read bank files (camt.052/053/054 or the canonical bank-entries CSV) into canonical bank entries,
-    /// written as CSV (`.csv`) or JSON Lines (`.jsonl`) by the extension of --out.
+    /// Read bank files (camt.052/053/054, MT940/MT942 or the canonical bank-entries CSV) into canonical
+    /// bank entries, written as CSV (`.csv`) or JSON Lines (`.jsonl`) by the extension of --out.
     Ingest(IngestArgs),
 }
 
@@ -66,7 +66,7 @@ struct IngestArgs {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// camt files (any version .02 to .13; UTF-8 or ISO-8859-1).
+    /// Bank files: camt (any version .02 to .13; UTF-8 or ISO-8859-1) or MT940/MT942, told apart by content.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// One JSON object per statement and line (amounts as decimal strings), instead of a table.
@@ -101,7 +101,7 @@ struct GenArgs {
     #[arg(long, default_value_t = 0)]
     orders: u64,
     /// Also write `statement_large.xml`: one balanced camt.053.001.08 statement with this many entries
-    /// (500 000 make about 150 MB), for the reader's benchmarks.
+    /// (500 000 make about 350 MB), for the reader's benchmarks.
     #[arg(long)]
     camt_entries: Option<u64>,
     /// Also write `statement_large.sta`: MT940 messages of 1 000 entries each, German GVC `:86:`
