@@ -105,7 +105,7 @@ struct GenArgs {
     #[arg(long)]
     camt_entries: Option<u64>,
     /// Also write `statement_large.sta`: MT940 messages of 1 000 entries each, German GVC `:86:`
-    /// (450 000 entries make about 100 MB), for the reader's benchmarks.
+    /// (450 000 entries make about 90 MB), for the reader's benchmarks.
     #[arg(long)]
     mt940_entries: Option<u64>,
     /// Seed of the generator: the same seed and options give the same bytes.

@@ -113,12 +113,17 @@ fn memchr_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
 }
 
 fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String>) {
-    // Continuation lines continue the sub-field they break: join them without a separator.
-    let joined: String = text.lines().map(|l| l.trim_end_matches(['\r'])).collect();
+    // Continuation lines continue the sub-field they break: join them without a separator (the reader
+    // already stores GVC texts joined, so this borrows).
+    let joined: std::borrow::Cow<'_, str> = if text.contains(['\n', '\r']) {
+        std::borrow::Cow::Owned(text.lines().map(|l| l.trim_end_matches(['\r'])).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     let joined = joined.trim();
     let gvc = joined[..3].to_string();
-    // Sub-fields `?NN`, as slices of the joined text.
-    let mut fields: Vec<(u8, &str)> = Vec::with_capacity(16);
+    // Sub-fields `?NN`, as slices of the joined text (at most 100 codes; banks send about 15).
+    let mut fields: Vec<(u8, &str)> = Vec::with_capacity(24);
     let bytes = joined.as_bytes();
     let mut start = None;
     let mut current = 0u8;

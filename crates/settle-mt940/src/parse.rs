@@ -76,7 +76,8 @@ pub struct Entry {
     pub bank_reference: Option<String>,
     /// The next line(s) of `:61:` (e.g. `/OCMT/EUR11,85//CHGS/EUR0,50/`).
     pub supplementary: Option<String>,
-    /// The `:86:` text as written (lines joined with `\n`), if any.
+    /// The `:86:` text as written, lines joined with `\n` — except German GVC texts (`166?00…`), whose
+    /// sub-fields continue across line breaks: their lines are joined without a separator.
     pub information: Option<String>,
     /// What the `:86:` dialect reader made of it.
     pub detail: TransactionDetail,
@@ -138,6 +139,19 @@ struct Field<'a> {
 }
 
 impl Field<'_> {
+    /// The field's text, lines joined with `\n`, or with nothing for a German GVC `:86:` text.
+    fn information(&self) -> String {
+        if crate::details::dialect(self.first) == crate::details::Dialect::GermanGvc {
+            let mut out = String::with_capacity(self.first.len() + self.more.iter().map(|l| l.len()).sum::<usize>());
+            out.push_str(self.first);
+            for l in &self.more {
+                out.push_str(l);
+            }
+            return out;
+        }
+        self.text()
+    }
+
     /// The field's text, lines joined with `\n`.
     fn text(&self) -> String {
         let mut out = String::with_capacity(self.first.len() + self.more.iter().map(|l| l.len() + 1).sum::<usize>());
@@ -502,7 +516,7 @@ pub fn for_each_parsed_message(
                                 info.push('\n');
                                 info.push_str(&f.text());
                             }
-                            None => entry.information = Some(f.text()),
+                            None => entry.information = Some(f.information()),
                         }
                     } else {
                         m.information = Some(f.text());
