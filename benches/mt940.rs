@@ -5,6 +5,10 @@
 
 use std::sync::Arc;
 
+/// The allocator the `settle` binary uses, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use settle_core::parse_date;
 
