@@ -122,8 +122,18 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
     };
     let joined = joined.trim();
     let gvc = joined[..3].to_string();
-    // Sub-fields `?NN`, as slices of the joined text (at most 100 codes; banks send about 15).
-    let mut fields: Vec<(u8, &str)> = Vec::with_capacity(24);
+    // Sub-fields `?NN`, taken as they are found (no list of them is built).
+    let mut d = TransactionDetail::default();
+    let mut remittance = String::with_capacity(joined.len());
+    let (mut name, mut account, mut bic) = (String::new(), None, None);
+    let mut take = |code: u8, value: &str, d: &mut TransactionDetail| match code {
+        0 => set(&mut d.additional_info, value),
+        20..=29 | 60..=63 => remittance.push_str(value),
+        30 => bic = usable(value).map(str::to_string),
+        31 => account = usable(value).map(str::to_string),
+        32 | 33 => name.push_str(value),
+        _ => {}
+    };
     let bytes = joined.as_bytes();
     let mut start = None;
     let mut current = 0u8;
@@ -132,7 +142,7 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
         let q = i + offset;
         if q + 2 < bytes.len() && bytes[q + 1].is_ascii_digit() && bytes[q + 2].is_ascii_digit() {
             if let Some(s) = start {
-                fields.push((current, &joined[s..q]));
+                take(current, &joined[s..q], &mut d);
             }
             current = (bytes[q + 1] - b'0') * 10 + (bytes[q + 2] - b'0');
             start = Some(q + 3);
@@ -142,23 +152,10 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
         }
     }
     if let Some(s) = start {
-        fields.push((current, &joined[s..]));
-    }
-    let mut d = TransactionDetail::default();
-    let mut remittance = String::with_capacity(joined.len());
-    let (mut name, mut account, mut bic) = (String::new(), None, None);
-    for (code, value) in &fields {
-        match code {
-            0 => set(&mut d.additional_info, value),
-            20..=29 | 60..=63 => remittance.push_str(value),
-            30 => bic = usable(value).map(str::to_string),
-            31 => account = usable(value).map(str::to_string),
-            32 | 33 => name.push_str(value),
-            _ => {}
-        }
+        take(current, &joined[s..], &mut d);
     }
     // SEPA keywords split the remittance into typed parts: one pass over the `+` signs.
-    let mut marks: Vec<(usize, &str)> = Vec::new();
+    let mut marks: Vec<(usize, &str)> = Vec::with_capacity(8);
     let rb = remittance.as_bytes();
     let mut from = 0;
     while let Some(offset) = memchr_byte(b'+', &rb[from..]) {
@@ -206,7 +203,12 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
             set(&mut d.remittance_info, before);
         }
     }
-    let name = usable(&name).map(str::to_string);
+    // The name as read, without a second copy unless it needs trimming.
+    let name = match usable(&name) {
+        Some(trimmed) if trimmed.len() == name.len() => Some(name),
+        Some(trimmed) => Some(trimmed.to_string()),
+        None => None,
+    };
     counterparty(&mut d, direction, name, account, bic);
     (d, Some(gvc))
 }
