@@ -465,3 +465,27 @@ fn ingest_writes_canonical_entries_as_csv_and_json_lines() {
     assert_eq!(parquet.status.code(), Some(2));
     assert!(stderr(&parquet).contains("hint:"));
 }
+
+#[test]
+fn check_reads_every_shared_bank_sample_through_the_cli() {
+    let samples = root().join("../shared/samples");
+    if !samples.is_dir() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but {} is missing", samples.display());
+        return;
+    }
+    let mut files: Vec<PathBuf> = ["camt052", "camt053", "camt054", "mt940"]
+        .iter()
+        .flat_map(|d| fs::read_dir(samples.join(d)).unwrap().map(|e| e.unwrap().path()))
+        .collect();
+    files.sort();
+    let output = run_ok(settle().arg("check").arg("--json").args(&files));
+    // Some samples do not add up (library fixtures with made-up balances): exit 1, never 2.
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let records = json_lines(&output);
+    assert_eq!(records.len(), 30 + 104, "30 camt statements and 104 MT940 messages");
+    let formats: std::collections::BTreeSet<&str> = records.iter().map(|r| r["format"].as_str().unwrap()).collect();
+    for format in ["camt.052.001.02", "camt.053.001.08", "camt.054.001.04", "mt940", "mt942"] {
+        assert!(formats.contains(format), "{format} in {formats:?}");
+    }
+    assert!(stderr(&output).contains("decoded as CP852 by evidence"), "the Raiffeisen file's code page is reported");
+}
