@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use settle_core::{Currency, Date, Money, TransactionDetail};
+use settle_core::{Currency, Date, Money};
 use settle_mt940::{Entry, Mark, write_mt940};
 
 use crate::{GenError, Rng};
@@ -63,7 +63,7 @@ pub fn write_large_mt940(path: &Path, entries: u64, seed: u64, date: Date) -> Re
                     bank_reference: Some(format!("{}{:09}", date.strftime("%y%m%d"), written + i + 1)),
                     supplementary: None,
                     information: Some(wrapped.join("\n")),
-                    detail: TransactionDetail::default(),
+                    detail: Box::default(),
                     information_code: None,
                 }
             })

@@ -60,14 +60,14 @@ pub fn dialect(text: &str) -> Dialect {
 }
 
 fn set(slot: &mut Option<String>, value: &str) {
-    let v = value.trim();
+    let v = value.trim_ascii();
     if slot.is_none() && !v.is_empty() {
         *slot = Some(v.to_string());
     }
 }
 
 fn usable(value: &str) -> Option<&str> {
-    let v = value.trim();
+    let v = value.trim_ascii();
     (!v.is_empty() && v != "NOTPROVIDED" && v != "NONREF").then_some(v)
 }
 
@@ -109,13 +109,13 @@ fn counterparty(
 }
 
 fn memchr_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
+    memchr::memchr(needle, haystack)
 }
 
 fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String>) {
     // Continuation lines continue the sub-field they break: join them without a separator (the reader
     // already stores GVC texts joined, so this borrows).
-    let joined: std::borrow::Cow<'_, str> = if text.contains(['\n', '\r']) {
+    let joined: std::borrow::Cow<'_, str> = if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
         std::borrow::Cow::Owned(text.lines().map(|l| l.trim_end_matches(['\r'])).collect())
     } else {
         std::borrow::Cow::Borrowed(text)

@@ -183,7 +183,7 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> Vec<BankEntry> {
         .into_iter()
         .map(|e| {
             let direction = e.mark.direction();
-            let mut d = e.detail;
+            let mut d = *e.detail;
             let mut customer_reference = e.customer_reference;
             if let Some((account, name)) = rabobank_counterparty(&customer_reference) {
                 match direction {

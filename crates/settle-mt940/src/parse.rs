@@ -80,7 +80,8 @@ pub struct Entry {
     /// sub-fields continue across line breaks: their lines are joined without a separator.
     pub information: Option<String>,
     /// What the `:86:` dialect reader made of it.
-    pub detail: TransactionDetail,
+    /// Boxed: the detail is large and entries are moved as a message grows.
+    pub detail: Box<TransactionDetail>,
     /// The GVC (German) or TRCD (Dutch) code from `:86:`.
     pub information_code: Option<String>,
 }
@@ -408,7 +409,7 @@ fn statement_line(
         bank_reference: bank,
         supplementary,
         information: None,
-        detail: TransactionDetail::default(),
+        detail: Box::default(),
         information_code: None,
     })
 }
@@ -528,7 +529,7 @@ pub fn for_each_parsed_message(
         for e in m.entries.iter_mut().filter(|_| parse_details) {
             if let Some(info) = &e.information {
                 let (detail, code) = parse_information(info, e.mark.direction());
-                e.detail = detail;
+                *e.detail = detail;
                 e.information_code = code;
             }
         }

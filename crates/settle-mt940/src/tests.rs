@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use proptest::prelude::*;
-use settle_core::{Currency, Decimal, Direction, Money, TransactionDetail, parse_date};
+use settle_core::{Currency, Decimal, Direction, Money, parse_date};
 
 use crate::{Entry, Mark, MessageType, bank_entries, check_message, read_mt940, write_mt940};
 
@@ -832,7 +832,7 @@ fn entry(i: usize, minor: i64, mark: Mark, info: &str) -> Entry {
         bank_reference: Some(format!("B{i:06}")),
         supplementary: None,
         information: Some(info.to_string()),
-        detail: TransactionDetail::default(),
+        detail: Box::default(),
         information_code: None,
     }
 }
