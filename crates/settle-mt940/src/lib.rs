@@ -168,7 +168,8 @@ pub fn bank_entries(file: &Arc<str>, m: &Message) -> Vec<BankEntry> {
 /// Old Rabobank statements (pre-IBAN) put the counterparty's account and name in the `:61:` reference
 /// field: `0121470966      W.P. Jansen`. Returns them when the field has that shape.
 fn rabobank_counterparty(reference: &str) -> Option<(Option<String>, String)> {
-    let (first, rest) = reference.split_once("  ")?;
+    let gap = memchr::memmem::find(reference.as_bytes(), b"  ")?;
+    let (first, rest) = (&reference[..gap], &reference[gap + 2..]);
     let name = rest.trim();
     let account = first.trim();
     let account_ok = account == "NONREF" || (account.len() >= 9 && account.bytes().all(|b| b.is_ascii_digit()));
@@ -210,10 +211,14 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> Vec<BankEntry> {
                 Some(id) => id,
                 None => format!("{reference}/{sequence}#{}", e.index),
             };
-            let bank_transaction_code = Some(match &e.information_code {
-                Some(code) => format!("{}/{code}", e.transaction_type.trim()),
-                None => e.transaction_type.trim().to_string(),
-            });
+            let kind = e.transaction_type.trim_ascii();
+            let mut bank_transaction_code = String::with_capacity(kind.len() + 8);
+            bank_transaction_code.push_str(kind);
+            if let Some(code) = &e.information_code {
+                bank_transaction_code.push('/');
+                bank_transaction_code.push_str(code);
+            }
+            let bank_transaction_code = Some(bank_transaction_code);
             BankEntry {
                 account_id: account.clone(),
                 entry_id,

@@ -237,7 +237,13 @@ fn for_each_message<'a>(
     mut on_message: impl FnMut(Vec<Field<'a>>) -> Result<(), Mt940Error>,
 ) -> Result<(), Mt940Error> {
     let mut current: Vec<Field<'a>> = Vec::new();
-    for (n, raw) in text.split('\n').enumerate() {
+    // Lines found with memchr (SIMD), borrowed from the text.
+    let bytes = text.as_bytes();
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    let mut line_start = 0usize;
+    for (n, end) in ends.enumerate() {
+        let raw = &text[line_start..end];
+        line_start = end + 1;
         let (end, line) = clean_line(raw);
         if end.is_some() && !current.is_empty() {
             on_message(std::mem::take(&mut current))?;
@@ -288,10 +294,11 @@ fn yymmdd(text: &str, ctx: &Ctx<'_>) -> Result<Date, Mt940Error> {
     if b.len() < 6 || !b[..6].iter().all(u8::is_ascii_digit) {
         return Err(ctx.err(format!("{text:?}: expected a date YYMMDD")));
     }
-    let yy: i16 = text[..2].parse().expect("digits");
+    // Two ASCII digits each (checked above).
+    let two = |i: usize| (b[i] - b'0') * 10 + (b[i + 1] - b'0');
+    let yy = i16::from(two(0));
     let year = if yy >= 80 { 1900 + yy } else { 2000 + yy };
-    let month: i8 = text[2..4].parse().expect("digits");
-    let day: i8 = text[4..6].parse().expect("digits");
+    let (month, day) = (two(2) as i8, two(4) as i8);
     Date::new(year, month, day).map_err(|_| ctx.err(format!("{:?} is not a calendar date (YYMMDD)", &text[..6])))
 }
 
@@ -392,8 +399,8 @@ fn statement_line(
     }
     i += kind.len();
     let tail = &first[i..];
-    let (customer, bank) = match tail.split_once("//") {
-        Some((c, b)) => (c.trim().to_string(), Some(b.trim().to_string()).filter(|s| !s.is_empty())),
+    let (customer, bank) = match memchr::memmem::find(tail.as_bytes(), b"//") {
+        Some(p) => (tail[..p].trim().to_string(), Some(tail[p + 2..].trim().to_string()).filter(|s| !s.is_empty())),
         None => (tail.trim().to_string(), None),
     };
     Ok(Entry {
@@ -460,7 +467,7 @@ pub fn for_each_parsed_message(
             debit_summary: None,
             credit_summary: None,
             currency: None,
-            entries: Vec::new(),
+            entries: Vec::with_capacity(fields.iter().filter(|f| f.tag == "61").count()),
             information: None,
             warnings: Vec::new(),
         };
