@@ -96,9 +96,7 @@ pub fn check_files(paths: &[(String, &Path)], encoding: Option<TextEncoding>) ->
             });
             match result {
                 Ok(info) => {
-                    if let Some(first) = records.first_mut() {
-                        first.warnings.splice(0..0, info.warnings);
-                    }
+                    prepend_file_warnings(&mut records, info.warnings);
                     CheckedFile { file: name.clone(), records, error: None }
                 }
                 Err(error) => CheckedFile { file: name.clone(), records, error: Some(error) },
@@ -116,6 +114,13 @@ pub fn check_files(paths: &[(String, &Path)], encoding: Option<TextEncoding>) ->
     files
 }
 
+/// File-level warnings (unknown version, encoding guess) go with the file's first record.
+fn prepend_file_warnings(records: &mut [CheckRecord], warnings: Vec<String>) {
+    if let Some(first) = records.first_mut() {
+        first.warnings.splice(0..0, warnings);
+    }
+}
+
 /// The check records of an MT940/MT942 file, one per message.
 fn check_mt940(name: &str, path: &Path, encoding: Option<TextEncoding>) -> Result<Vec<CheckRecord>, BankFileError> {
     let bytes = std::fs::read(path).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
@@ -124,9 +129,7 @@ fn check_mt940(name: &str, path: &Path, encoding: Option<TextEncoding>) -> Resul
         records.push(settle_mt940::check_record(name, &m, &settle_mt940::check_message(&m), &[]));
         Ok(())
     })?;
-    if let Some(first) = records.first_mut() {
-        first.warnings.splice(0..0, warnings);
-    }
+    prepend_file_warnings(&mut records, warnings);
     Ok(records)
 }
 

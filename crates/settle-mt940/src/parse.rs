@@ -143,22 +143,22 @@ impl Field<'_> {
     /// The field's text, lines joined with `\n`, or with nothing for a German GVC `:86:` text.
     fn information(&self) -> String {
         if crate::details::dialect(self.first) == crate::details::Dialect::GermanGvc {
-            let mut out = String::with_capacity(self.first.len() + self.more.iter().map(|l| l.len()).sum::<usize>());
-            out.push_str(self.first);
-            for l in &self.more {
-                out.push_str(l);
-            }
-            return out;
+            return self.joined("");
         }
         self.text()
     }
 
     /// The field's text, lines joined with `\n`.
     fn text(&self) -> String {
-        let mut out = String::with_capacity(self.first.len() + self.more.iter().map(|l| l.len() + 1).sum::<usize>());
+        self.joined("\n")
+    }
+
+    fn joined(&self, separator: &str) -> String {
+        let size = self.first.len() + self.more.iter().map(|l| l.len() + separator.len()).sum::<usize>();
+        let mut out = String::with_capacity(size);
         out.push_str(self.first);
         for l in &self.more {
-            out.push('\n');
+            out.push_str(separator);
             out.push_str(l);
         }
         out
