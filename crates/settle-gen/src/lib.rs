@@ -314,7 +314,7 @@ fn mt940_credit(index: usize, entry_id: String, credit: &Credit) -> settle_mt940
         bank_reference: Some(entry_id),
         supplementary: None,
         information: Some(format!("{} {}", credit.payer, credit.remittance)),
-        detail: Box::default(),
+        details: Vec::new(),
         information_code: None,
     }
 }

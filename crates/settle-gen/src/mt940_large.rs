@@ -63,7 +63,7 @@ pub fn write_large_mt940(path: &Path, entries: u64, seed: u64, date: Date) -> Re
                     bank_reference: Some(format!("{}{:09}", date.strftime("%y%m%d"), written + i + 1)),
                     supplementary: None,
                     information: Some(wrapped.join("\n")),
-                    detail: Box::default(),
+                    details: Vec::new(),
                     information_code: None,
                 }
             })

@@ -45,6 +45,21 @@ const SEPA_KEYWORDS: [&str; 16] = [
     "PURP+", "RTRN+", "BREF+",
 ];
 
+/// The SEPA keyword whose `+` is at `plus` in `text`, with its start. Four-letter keywords are compared
+/// as one 32-bit word (this runs for every `+` of every German remittance text).
+fn sepa_keyword_before(text: &[u8], plus: usize) -> Option<(usize, &'static str)> {
+    if plus >= 4 {
+        let word = u32::from_le_bytes([text[plus - 4], text[plus - 3], text[plus - 2], text[plus - 1]]);
+        for kw in SEPA_KEYWORDS {
+            let k = kw.as_bytes();
+            if k.len() == 5 && word == u32::from_le_bytes([k[0], k[1], k[2], k[3]]) {
+                return Some((plus - 4, kw));
+            }
+        }
+    }
+    (plus >= 3 && &text[plus - 3..plus] == b"BIC").then_some((plus - 3, "BIC+"))
+}
+
 /// Tells the dialect of an `:86:` text (its lines as given).
 pub fn dialect(text: &str) -> Dialect {
     let t = text.trim_start();
@@ -75,14 +90,30 @@ fn usable(value: &str) -> Option<&str> {
 /// debtor of a credit, the creditor of a debit. Returns the detail and the GVC (German) or TRCD (Dutch)
 /// transaction code when there is one.
 pub fn parse_information(text: &str, direction: Direction) -> (TransactionDetail, Option<String>) {
+    let mut d = TransactionDetail::default();
+    let code = parse_information_into(text, direction, &mut String::new(), &mut d);
+    (d, code)
+}
+
+/// `parse_information` into a caller's (default) detail, with a scratch buffer reused across the
+/// entries of a file: the detail is filled where it will live, never moved.
+pub(crate) fn parse_information_into(
+    text: &str,
+    direction: Direction,
+    scratch: &mut String,
+    d: &mut TransactionDetail,
+) -> Option<String> {
     match dialect(text) {
-        Dialect::GermanGvc => german(text, direction),
-        Dialect::DutchTags => dutch(text, direction),
+        Dialect::GermanGvc => german(text, direction, scratch, d),
+        Dialect::DutchTags => {
+            let (detail, code) = dutch(text, direction);
+            *d = detail;
+            code
+        }
         Dialect::Unstructured => {
             let joined = text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" ");
-            let mut d = TransactionDetail::default();
             set(&mut d.remittance_info, &joined);
-            (d, None)
+            None
         }
     }
 }
@@ -112,7 +143,12 @@ fn memchr_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
     memchr::memchr(needle, haystack)
 }
 
-fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String>) {
+/// SEPA keywords one remittance text can hold that are read as keywords; any further `+` marks stay in
+/// the value before them. A GVC text has at most 14 remittance sub-fields of 27 characters (378), and a
+/// keyword takes at least 5 of them: 80 is above any real text.
+const SEPA_MARKS_MAX: usize = 80;
+
+fn german(text: &str, direction: Direction, remittance: &mut String, d: &mut TransactionDetail) -> Option<String> {
     // Continuation lines continue the sub-field they break: join them without a separator (the reader
     // already stores GVC texts joined, so this borrows).
     let joined: std::borrow::Cow<'_, str> = if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
@@ -123,8 +159,7 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
     let joined = joined.trim();
     let gvc = joined[..3].to_string();
     // Sub-fields `?NN`, taken as they are found (no list of them is built).
-    let mut d = TransactionDetail::default();
-    let mut remittance = String::with_capacity(joined.len());
+    remittance.clear();
     let (mut name, mut account, mut bic) = (String::new(), None, None);
     let mut take = |code: u8, value: &str, d: &mut TransactionDetail| match code {
         0 => set(&mut d.additional_info, value),
@@ -142,7 +177,7 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
         let q = i + offset;
         if q + 2 < bytes.len() && bytes[q + 1].is_ascii_digit() && bytes[q + 2].is_ascii_digit() {
             if let Some(s) = start {
-                take(current, &joined[s..q], &mut d);
+                take(current, &joined[s..q], d);
             }
             current = (bytes[q + 1] - b'0') * 10 + (bytes[q + 2] - b'0');
             start = Some(q + 3);
@@ -152,25 +187,28 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
         }
     }
     if let Some(s) = start {
-        take(current, &joined[s..], &mut d);
+        take(current, &joined[s..], d);
     }
     // SEPA keywords split the remittance into typed parts: one pass over the `+` signs.
-    let mut marks: Vec<(usize, &str)> = Vec::with_capacity(8);
+    let remittance: &str = remittance;
+    let mut marks_buf: [(usize, &str); SEPA_MARKS_MAX] = [(0, ""); SEPA_MARKS_MAX];
+    let mut marks_len = 0usize;
     let rb = remittance.as_bytes();
     let mut from = 0;
     while let Some(offset) = memchr_byte(b'+', &rb[from..]) {
         let plus = from + offset;
-        for kw in SEPA_KEYWORDS {
-            let len = kw.len() - 1;
-            if plus >= len && rb[plus - len..plus] == kw.as_bytes()[..len] {
-                marks.push((plus - len, kw));
-                break;
-            }
+        if marks_len == SEPA_MARKS_MAX {
+            break;
+        }
+        if let Some((start, kw)) = sepa_keyword_before(rb, plus) {
+            marks_buf[marks_len] = (start, kw);
+            marks_len += 1;
         }
         from = plus + 1;
     }
+    let marks = &marks_buf[..marks_len];
     if marks.is_empty() {
-        set(&mut d.remittance_info, &remittance);
+        set(&mut d.remittance_info, remittance);
     } else {
         let before = &remittance[..marks[0].0];
         for (n, (pos, kw)) in marks.iter().enumerate() {
@@ -209,8 +247,8 @@ fn german(text: &str, direction: Direction) -> (TransactionDetail, Option<String
         Some(trimmed) => Some(trimmed.to_string()),
         None => None,
     };
-    counterparty(&mut d, direction, name, account, bic);
-    (d, Some(gvc))
+    counterparty(d, direction, name, account, bic);
+    Some(gvc)
 }
 
 fn dutch(text: &str, direction: Direction) -> (TransactionDetail, Option<String>) {

@@ -77,7 +77,8 @@ pub fn read_mt940_with(
 ) -> Result<(TextEncoding, Vec<String>), Mt940Error> {
     let decoded = decode(bytes, declared);
     // Old Mac files end lines with CR alone.
-    let text = if decoded.text.contains('\r') && !decoded.text.contains('\n') {
+    // (The `\n` test first: it stops at the first line end, where the `\r` test would read the whole text.)
+    let text = if !decoded.text.contains('\n') && decoded.text.contains('\r') {
         std::borrow::Cow::Owned(decoded.text.replace('\r', "\n"))
     } else {
         std::borrow::Cow::Borrowed(decoded.text.as_ref())
@@ -155,14 +156,9 @@ pub fn check_record(file: &str, m: &Message, check: &StatementCheck, warnings: &
     check.record(source, warnings.iter().chain(&m.warnings).cloned())
 }
 
-fn usable(value: &str) -> Option<String> {
-    let v = value.trim();
-    (!v.is_empty() && v != "NONREF" && v != "NOTPROVIDED").then(|| v.to_string())
-}
-
 /// Canonical rows, one per `:61:`, with the `:86:` detail.
 pub fn bank_entries(file: &Arc<str>, m: &Message) -> Vec<BankEntry> {
-    into_bank_entries(file, m.clone())
+    into_bank_entries(file, m.clone()).collect()
 }
 
 /// Old Rabobank statements (pre-IBAN) put the counterparty's account and name in the `:61:` reference
@@ -176,72 +172,93 @@ fn rabobank_counterparty(reference: &str) -> Option<(Option<String>, String)> {
     (account_ok && !name.is_empty()).then(|| ((account != "NONREF").then(|| account.to_string()), name.to_string()))
 }
 
+/// Whether a reference field holds a reference (not empty, `NONREF` or `NOTPROVIDED`).
+fn is_usable(value: &str) -> bool {
+    let v = value.trim();
+    !v.is_empty() && v != "NONREF" && v != "NOTPROVIDED"
+}
+
+/// The field itself when it is usable and already trimmed (no copy), else its trimmed copy.
+fn usable_owned(value: String) -> Option<String> {
+    if !is_usable(&value) {
+        None
+    } else if value.trim().len() == value.len() {
+        Some(value)
+    } else {
+        Some(value.trim().to_string())
+    }
+}
+
 /// Canonical rows, taking the message: details and texts move into the rows instead of being copied.
-pub fn into_bank_entries(file: &Arc<str>, m: Message) -> Vec<BankEntry> {
+/// An iterator, so the caller's collection receives each row directly.
+pub fn into_bank_entries(file: &Arc<str>, m: Message) -> impl Iterator<Item = BankEntry> + '_ {
     let account = m.account.unwrap_or_default();
     let (reference, sequence) = (m.reference.unwrap_or_default(), m.sequence.unwrap_or_default());
-    m.entries
-        .into_iter()
-        .map(|e| {
-            let direction = e.mark.direction();
-            let mut d = *e.detail;
-            let mut customer_reference = e.customer_reference;
-            if let Some((account, name)) = rabobank_counterparty(&customer_reference) {
-                match direction {
-                    Direction::Credit => {
-                        d.debtor_name = d.debtor_name.or(Some(name));
-                        d.debtor_account = d.debtor_account.or(account);
-                    }
-                    Direction::Debit => {
-                        d.creditor_name = d.creditor_name.or(Some(name));
-                        d.creditor_account = d.creditor_account.or(account);
-                    }
+    m.entries.into_iter().map(move |mut e| {
+        let direction = e.mark.direction();
+        let mut customer_reference = e.customer_reference;
+        if let Some((account, name)) = rabobank_counterparty(&customer_reference) {
+            if e.details.is_empty() {
+                e.details.reserve_exact(1);
+                e.details.push(settle_core::TransactionDetail::default());
+            }
+            let d = &mut e.details[0];
+            match direction {
+                Direction::Credit => {
+                    d.debtor_name = d.debtor_name.take().or(Some(name));
+                    d.debtor_account = d.debtor_account.take().or(account);
                 }
-                customer_reference = String::new();
+                Direction::Debit => {
+                    d.creditor_name = d.creditor_name.take().or(Some(name));
+                    d.creditor_account = d.creditor_account.take().or(account);
+                }
             }
-            let counterparty = match direction {
-                Direction::Credit => d.debtor_name.clone(),
-                Direction::Debit => d.creditor_name.clone(),
-            };
-            let remittance = d
-                .remittance_info
-                .clone()
-                .or_else(|| e.information.as_ref().map(|i| i.lines().map(str::trim).collect::<Vec<_>>().join(" ")));
-            let entry_id = match e.bank_reference.as_deref().and_then(usable) {
-                Some(id) => id,
-                None => format!("{reference}/{sequence}#{}", e.index),
-            };
-            let kind = e.transaction_type.trim_ascii();
-            let mut bank_transaction_code = String::with_capacity(kind.len() + 8);
-            bank_transaction_code.push_str(kind);
-            if let Some(code) = &e.information_code {
-                bank_transaction_code.push('/');
-                bank_transaction_code.push_str(code);
-            }
-            let bank_transaction_code = Some(bank_transaction_code);
-            BankEntry {
-                account_id: account.clone(),
-                entry_id,
-                booking_date: e.entry_date.unwrap_or(e.value_date),
-                value_date: e.value_date,
-                direction,
-                amount: e.amount.amount(),
-                currency: e.amount.currency(),
-                reference: d.end_to_end_id.clone().or_else(|| usable(&customer_reference)),
-                counterparty_name: counterparty,
-                remittance_info: remittance,
-                status: EntryStatus::Booked,
-                reversal: e.mark.is_reversal(),
-                bank_transaction_code,
-                details: if e.information.is_some() || d != settle_core::TransactionDetail::default() {
-                    vec![d]
-                } else {
-                    Vec::new()
-                },
-                provenance: Provenance::line(Arc::clone(file), e.line),
-            }
-        })
-        .collect()
+            customer_reference = String::new();
+        }
+        if e.information.is_some() && e.details.is_empty() {
+            // Details not read (`parse_details` false): the row still says a detail exists.
+            e.details.reserve_exact(1);
+            e.details.push(settle_core::TransactionDetail::default());
+        }
+        let d = e.details.first();
+        let counterparty = d.and_then(|d| match direction {
+            Direction::Credit => d.debtor_name.clone(),
+            Direction::Debit => d.creditor_name.clone(),
+        });
+        let remittance = match d.and_then(|d| d.remittance_info.clone()) {
+            Some(text) => Some(text),
+            None => e.information.as_ref().map(|i| i.lines().map(str::trim).collect::<Vec<_>>().join(" ")),
+        };
+        let structured_reference = d.and_then(|d| d.end_to_end_id.clone());
+        let entry_id = match e.bank_reference.and_then(usable_owned) {
+            Some(id) => id,
+            None => format!("{reference}/{sequence}#{}", e.index),
+        };
+        let kind = e.transaction_type.trim_ascii();
+        let mut bank_transaction_code = String::with_capacity(kind.len() + 8);
+        bank_transaction_code.push_str(kind);
+        if let Some(code) = &e.information_code {
+            bank_transaction_code.push('/');
+            bank_transaction_code.push_str(code);
+        }
+        BankEntry {
+            account_id: account.clone(),
+            entry_id,
+            booking_date: e.entry_date.unwrap_or(e.value_date),
+            value_date: e.value_date,
+            direction,
+            amount: e.amount.amount(),
+            currency: e.amount.currency(),
+            reference: structured_reference.or_else(|| usable_owned(customer_reference)),
+            counterparty_name: counterparty,
+            remittance_info: remittance,
+            status: EntryStatus::Booked,
+            reversal: e.mark.is_reversal(),
+            bank_transaction_code: Some(bank_transaction_code),
+            details: e.details,
+            provenance: Provenance::line(Arc::clone(file), e.line),
+        }
+    })
 }
 
 #[cfg(test)]

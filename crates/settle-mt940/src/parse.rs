@@ -2,7 +2,7 @@
 
 use settle_core::{AmountFormat, Currency, Date, Direction, ExtraDigits, Money, TransactionDetail, parse_amount};
 
-use crate::details::parse_information;
+use crate::details::parse_information_into;
 
 /// MT940 (statement) or MT942 (interim transaction report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -79,9 +79,9 @@ pub struct Entry {
     /// The `:86:` text as written, lines joined with `\n` — except German GVC texts (`166?00…`), whose
     /// sub-fields continue across line breaks: their lines are joined without a separator.
     pub information: Option<String>,
-    /// What the `:86:` dialect reader made of it.
-    /// Boxed: the detail is large and entries are moved as a message grows.
-    pub detail: Box<TransactionDetail>,
+    /// What the `:86:` dialect reader made of it: empty before the dialect is read, else one detail.
+    /// A `Vec` (not a struct field) so the detail moves into the canonical row without a copy.
+    pub details: Vec<TransactionDetail>,
     /// The GVC (German) or TRCD (Dutch) code from `:86:`.
     pub information_code: Option<String>,
 }
@@ -134,12 +134,19 @@ pub struct Mt940Error {
 struct Field<'a> {
     tag: &'a str,
     line: u64,
-    /// The first line after the tag, then any continuation lines (most fields have none: no allocation).
+    /// The first line after the tag.
     first: &'a str,
-    more: Vec<&'a str>,
+    /// The continuation lines as they stand in the file (raw, `\n`-separated; each is cleaned as it is
+    /// read), or `None`. A span of the text, not a list: reading a field allocates nothing.
+    more: Option<&'a str>,
 }
 
-impl Field<'_> {
+impl<'a> Field<'a> {
+    /// The continuation lines, cleaned.
+    fn more_lines(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.more.into_iter().flat_map(|span| span.split('\n')).map(|raw| clean_line(raw).1)
+    }
+
     /// The field's text, lines joined with `\n`, or with nothing for a German GVC `:86:` text.
     fn information(&self) -> String {
         if crate::details::dialect(self.first) == crate::details::Dialect::GermanGvc {
@@ -154,10 +161,10 @@ impl Field<'_> {
     }
 
     fn joined(&self, separator: &str) -> String {
-        let size = self.first.len() + self.more.iter().map(|l| l.len() + separator.len()).sum::<usize>();
+        let size = self.first.len() + self.more.map_or(0, |span| span.len() + separator.len());
         let mut out = String::with_capacity(size);
         out.push_str(self.first);
-        for l in &self.more {
+        for l in self.more_lines() {
             out.push_str(separator);
             out.push_str(l);
         }
@@ -241,8 +248,11 @@ fn for_each_message<'a>(
     let bytes = text.as_bytes();
     let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
     let mut line_start = 0usize;
+    // Where the current field's continuation lines start in the text.
+    let mut more_start = 0usize;
     for (n, end) in ends.enumerate() {
         let raw = &text[line_start..end];
+        let this_line_start = line_start;
         line_start = end + 1;
         let (end, line) = clean_line(raw);
         if end.is_some() && !current.is_empty() {
@@ -256,11 +266,15 @@ fn for_each_message<'a>(
                 if tag == "20" && current.iter().any(|f| f.tag == "20") {
                     on_message(std::mem::take(&mut current))?;
                 }
-                current.push(Field { tag, line: n as u64 + 1, first: rest, more: Vec::new() });
+                current.push(Field { tag, line: n as u64 + 1, first: rest, more: None });
             }
             None => {
                 if let Some(field) = current.last_mut() {
-                    field.more.push(line);
+                    // Continuation lines follow their field without a gap: the span grows to this line.
+                    if field.more.is_none() {
+                        more_start = this_line_start;
+                    }
+                    field.more = Some(&text[more_start..this_line_start + raw.len()]);
                 }
             }
         }
@@ -416,7 +430,7 @@ fn statement_line(
         bank_reference: bank,
         supplementary,
         information: None,
-        detail: Box::default(),
+        details: Vec::new(),
         information_code: None,
     })
 }
@@ -473,8 +487,9 @@ pub fn for_each_parsed_message(
         };
         for f in &fields {
             let ctx = Ctx { file, line: f.line, tag: f.tag };
+            // Statement lines and information read the field's lines themselves: join only for the rest.
             let joined;
-            let value = if f.more.is_empty() {
+            let value = if f.more.is_none() || f.tag == "61" || f.tag == "86" {
                 f.first.trim()
             } else {
                 joined = f.text();
@@ -510,7 +525,14 @@ pub fn for_each_parsed_message(
                     let cur = m.currency.ok_or_else(|| {
                         ctx.err("a statement line before any balance or :34F:: the currency is unknown")
                     })?;
-                    let entry = statement_line(f.first, &f.more, m.entries.len() + 1, f.line, cur, &ctx)?;
+                    let entry = statement_line(
+                        f.first,
+                        &f.more_lines().collect::<Vec<_>>(),
+                        m.entries.len() + 1,
+                        f.line,
+                        cur,
+                        &ctx,
+                    )?;
                     m.entries.push(entry);
                 }
                 "86" => {
@@ -533,11 +555,13 @@ pub fn for_each_parsed_message(
                 _ => {}
             }
         }
+        let mut scratch = String::new();
         for e in m.entries.iter_mut().filter(|_| parse_details) {
             if let Some(info) = &e.information {
-                let (detail, code) = parse_information(info, e.mark.direction());
-                *e.detail = detail;
-                e.information_code = code;
+                // Exactly one: a first push would reserve room for four 640-byte details.
+                e.details.reserve_exact(1);
+                e.details.push(TransactionDetail::default());
+                e.information_code = parse_information_into(info, e.mark.direction(), &mut scratch, &mut e.details[0]);
             }
         }
         on_message(m)

@@ -832,7 +832,7 @@ fn entry(i: usize, minor: i64, mark: Mark, info: &str) -> Entry {
         bank_reference: Some(format!("B{i:06}")),
         supplementary: None,
         information: Some(info.to_string()),
-        detail: Box::default(),
+        details: Vec::new(),
         information_code: None,
     }
 }
