@@ -46,9 +46,32 @@ enum Command {
     /// Exit codes: 0 every file read and every check that can be made holds; 1 some check failed;
     /// 2 a file could not be read.
     Check(CheckArgs),
-    /// Read bank files (camt.052/053/054, MT940/MT942 or the canonical bank-entries CSV) into canonical
-    /// bank entries, written as CSV (`.csv`) or JSON Lines (`.jsonl`) by the extension of --out.
+    /// Read bank files (camt.052/053/054, MT940/MT942, bank CSV) or channel reports (Adyen, Stripe,
+    /// PayPal, Checkout.com, any CSV with a profile) into canonical rows, written as CSV (`.csv`) or JSON
+    /// Lines (`.jsonl`) by the extension of --out.
+    ///
+    /// Without --profile, XML and MT940 files are bank statements and CSV files are matched to a built-in
+    /// profile by their header. Exit codes: 0 read, every check holds; 1 read, some check failed (listed
+    /// on stderr with lines); 2 a file could not be read.
     Ingest(IngestArgs),
+    /// List the built-in CSV profiles, or print one as TOML (`settle profiles show NAME`) to copy and
+    /// adapt for another channel or bank.
+    Profiles(ProfilesArgs),
+}
+
+#[derive(Args)]
+struct ProfilesArgs {
+    #[command(subcommand)]
+    command: Option<ProfilesCommand>,
+}
+
+#[derive(Subcommand)]
+enum ProfilesCommand {
+    /// Print a built-in profile as TOML.
+    Show {
+        /// The profile's name (see `settle profiles`).
+        name: String,
+    },
 }
 
 #[derive(Args)]
@@ -67,6 +90,10 @@ struct IngestArgs {
     /// valid, else by evidence, with a warning].
     #[arg(long, value_parser = parse_encoding)]
     encoding: Option<settle_job::bankfiles::TextEncoding>,
+    /// Read every file with this CSV profile: a built-in name (`settle profiles`), `auto` (by the
+    /// header), or a profile file (.toml). Channel-report profiles write channel transactions.
+    #[arg(long)]
+    profile: Option<String>,
 }
 
 #[derive(Args)]
@@ -178,6 +205,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => generate(args),
         Command::Check(args) => check(args),
         Command::Ingest(args) => ingest(args),
+        Command::Profiles(args) => profiles(args),
     }
 }
 
@@ -200,6 +228,9 @@ fn run(args: RunArgs) -> ExitCode {
     }
     if outcome.replaced {
         eprintln!("note: recomputed the existing run for {} (--force)", outcome.business_date);
+    }
+    for note in &outcome.input_notes {
+        eprintln!("warning: {note}");
     }
     let s = &outcome.summary;
     let mut out = String::new();
@@ -328,6 +359,9 @@ fn ingest(args: IngestArgs) -> ExitCode {
     }
     let names: Vec<(String, &std::path::Path)> =
         args.files.iter().map(|p| (p.display().to_string(), p.as_path())).collect();
+    if let Some(result) = ingest_profiled(&args, &names, &extension) {
+        return result;
+    }
     let rows = match settle_job::bankfiles::read_bank_files(&names, args.flatten, args.encoding) {
         Ok(rows) => rows,
         Err(err) => return fail(&err.to_string(), None),
@@ -352,6 +386,110 @@ fn ingest(args: IngestArgs) -> ExitCode {
     }
     eprintln!("wrote {} bank entries from {} files to {}", rows.len(), names.len(), args.out.display());
     ExitCode::SUCCESS
+}
+
+fn profiles(args: ProfilesArgs) -> ExitCode {
+    match args.command {
+        None => {
+            let mut out = String::new();
+            for p in settle_tabular::builtin_profiles() {
+                let _ = writeln!(out, "{:<28} {:<20} {}", p.name, p.record.as_str(), p.description);
+            }
+            print_data(&out);
+            ExitCode::SUCCESS
+        }
+        Some(ProfilesCommand::Show { name }) => match settle_tabular::Profile::builtin_text(&name) {
+            Some(text) => {
+                print_data(text);
+                ExitCode::SUCCESS
+            }
+            None => fail(&format!("no built-in profile {name:?}"), Some("`settle profiles` lists them".into())),
+        },
+    }
+}
+
+/// `settle ingest` of CSV files through profiles: with --profile, or when no file is a bank statement
+/// (XML, MT940, canonical bank CSV). `None` leaves the files to the bank reader.
+fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], extension: &str) -> Option<ExitCode> {
+    use settle_tabular::RecordKind;
+    let mut reads = Vec::with_capacity(names.len());
+    let chosen = match args.profile.as_deref() {
+        Some(name) => match settle_job::profiles::resolve(std::path::Path::new("."), "--profile", name) {
+            Ok(p) => p,
+            Err(err) => {
+                return Some(fail(&err.to_string(), Some("`settle profiles` lists the built-in profiles".into())));
+            }
+        },
+        None => None,
+    };
+    for (name, path) in names {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) => return Some(fail(&format!("cannot read {name}: {err}"), None)),
+        };
+        if args.profile.is_none() {
+            // Bank statements keep their own readers.
+            match settle_job::bankfiles::sniff_kind(&bytes) {
+                settle_job::bankfiles::BankFileKind::Csv if !settle_tabular::looks_like_canonical_bank_csv(&bytes) => {}
+                _ => return None,
+            }
+        }
+        let expected = chosen.as_ref().map_or(RecordKind::ChannelTransactions, |p| p.record);
+        match settle_job::profiles::read(name, &bytes, chosen.as_ref(), expected) {
+            Ok(read) => reads.push(read),
+            Err(err) => return Some(fail(&err.to_string(), None)),
+        }
+    }
+    let mut failed = 0usize;
+    for (read, (name, _)) in reads.iter().zip(names) {
+        for p in &read.problems {
+            failed += 1;
+            eprintln!("check failed: {name}:{}: {}: {}", p.line, p.check, p.message);
+        }
+        for w in &read.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let channel: Vec<settle_core::ChannelTransaction> =
+        reads.iter().flat_map(|r| r.channel_transactions.iter().cloned()).collect();
+    let bank: Vec<settle_core::BankEntry> = reads.iter().flat_map(|r| r.bank_entries.iter().cloned()).collect();
+    let bytes = if extension == "csv" {
+        let rendered = if bank.is_empty() {
+            settle_tabular::write_channel_transactions(&channel)
+        } else {
+            settle_tabular::write_bank_entries(&bank)
+        };
+        match rendered {
+            Ok(bytes) => bytes,
+            Err(err) => return Some(fail(&format!("rendering {}: {err}", args.out.display()), None)),
+        }
+    } else {
+        let mut bytes = Vec::new();
+        for row in &channel {
+            serde_json::to_writer(&mut bytes, row).expect("channel transactions serialize");
+            bytes.push(b'\n');
+        }
+        for row in &bank {
+            serde_json::to_writer(&mut bytes, row).expect("bank entries serialize");
+            bytes.push(b'\n');
+        }
+        bytes
+    };
+    let dir = args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let file = args.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Err(err) = settle_job::write_atomic(dir, &file, &bytes) {
+        return Some(fail(&format!("cannot write {}: {err}", args.out.display()), None));
+    }
+    let profiles: Vec<&str> = reads.iter().map(|r| r.profile.as_str()).collect();
+    let (count, what) =
+        if bank.is_empty() { (channel.len(), "channel transactions") } else { (bank.len(), "bank entries") };
+    eprintln!(
+        "wrote {count} {what} from {} files (profiles: {}) to {}",
+        names.len(),
+        profiles.join(", "),
+        args.out.display()
+    );
+    Some(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn summary_counts(value: &serde_json::Value) -> String {

@@ -117,9 +117,12 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     assert_eq!(
         manifest["inputs"].as_array().unwrap().len(),
-        6,
-        "five kinds, bank entries in two files (camt.053 and CSV)"
+        7,
+        "five kinds; channel reports in two files (Stripe, Adyen), bank entries in two (camt.053, MT940)"
     );
+    let profiles: Vec<&str> =
+        manifest["inputs"].as_array().unwrap().iter().filter_map(|i| i["profile"].as_str()).collect();
+    assert_eq!(profiles, ["stripe_itemized", "adyen_sdr"], "the manifest records each report's profile");
     assert_eq!(manifest["job"]["spec_file"], "demo.toml");
     for output in manifest["outputs"].as_array().unwrap() {
         let name = output["path"].as_str().unwrap();
@@ -280,11 +283,11 @@ fn bad_inputs_fail_with_one_error_naming_file_and_line() {
     let demo = |name: &str| fs::read_to_string(root().join("fixtures/demo").join(name)).unwrap();
 
     let (_d, job) = broken_day("job.toml", &demo("job.toml").replace("[fx]", "[fx]\nmax_rate_age = 3"));
-    assert_fails_cleanly(&job, &["job.toml:19:1: unknown field `max_rate_age`"]);
+    assert_fails_cleanly(&job, &["job.toml:22:1: unknown field `max_rate_age`"]);
 
     let (_d, job) =
         broken_day("job.toml", &demo("job.toml").replace("max_rate_age_days = 4", "max_rate_age_days = \"4\""));
-    assert_fails_cleanly(&job, &["job.toml:19:21: invalid type: string \"4\", expected u32", "max_rate_age_days"]);
+    assert_fails_cleanly(&job, &["job.toml:22:21: invalid type: string \"4\", expected u32", "max_rate_age_days"]);
 
     let (_d, job) =
         broken_day("job.toml", &demo("job.toml").replace("rates = [\"rates.csv\"]", "rates = [\"no-such-rates.csv\"]"));
@@ -301,14 +304,14 @@ fn bad_inputs_fail_with_one_error_naming_file_and_line() {
     assert_fails_cleanly(&job, &["orders.csv:2: expected 7 fields as in the header of the orders layout, found 6"]);
 
     let mt940 = demo("bank_statement_usd.sta");
-    let (_d, job) = broken_day("bank_statement_usd.sta", &mt940.replacen("C7376,47NTRF", "C7376;47NTRF", 1));
+    let (_d, job) = broken_day("bank_statement_usd.sta", &mt940.replacen("C7299,39NTRF", "C7299;39NTRF", 1));
     assert_fails_cleanly(&job, &["bank_statement_usd.sta:5: :61:", "expected the transaction type"]);
     let (_d, job) = broken_day("bank_statement_usd.sta", &mt940.replacen(":60F:C261028USD", ":60F:C261028XYZ", 1));
     assert_fails_cleanly(&job, &["bank_statement_usd.sta:4: :60F:", "unknown currency code \"XYZ\""]);
 
     // The canonical bank CSV layout, in place of the MT940 file.
     let csv = "account_id,entry_id,booking_date,value_date,direction,amount,currency,reference\n\
-               GB33BUKB20201555555555,2026102900001,2026-10-29,2026-10-29,CRDT,7376.475,USD,8797\n";
+               GB33BUKB20201555555555,2026102900001,2026-10-29,2026-10-29,CRDT,7299.395,USD,8797\n";
     let (_d, job) = broken_day("bank_statement_usd.sta", csv);
     assert_fails_cleanly(
         &job,
@@ -364,9 +367,9 @@ fn check_reports_balances_duplicates_and_chain_gaps() {
     assert_eq!(records[0]["format"], "camt.053.001.08");
     assert_eq!(records[0]["account"], "DE44500105175407324931");
     assert_eq!(records[0]["opening"], "269880.15");
-    assert_eq!(records[0]["closing"], "279210.17");
+    assert_eq!(records[0]["closing"], "279744.14");
     assert_eq!(records[1]["entries"], 2);
-    assert_eq!(records[1]["sum_credits"], "8693.55");
+    assert_eq!(records[1]["sum_credits"], "12625.09");
     assert_eq!(records[1]["balance_ok"], true);
 
     // The same file twice: every statement of the second copy is a duplicate, counted once.
@@ -383,10 +386,10 @@ fn check_reports_balances_duplicates_and_chain_gaps() {
     // Day 2 moved by one euro: each statement balances, but the chain has a gap.
     let dir = tempfile::tempdir().unwrap();
     let text = fs::read_to_string(&camt).unwrap();
-    let second = text.rfind("279210.17").unwrap();
+    let second = text.rfind("279744.14").unwrap();
     let mut shifted = text.clone();
-    shifted.replace_range(second..second + 9, "279211.17");
-    let shifted = shifted.replace("287903.72", "287904.72");
+    shifted.replace_range(second..second + 9, "279745.14");
+    let shifted = shifted.replace("292369.23", "292370.23");
     fs::write(dir.path().join("gap.xml"), shifted).unwrap();
     let gap = run_ok(settle().arg("check").arg(dir.path().join("gap.xml")).arg("--json"));
     assert_eq!(gap.status.code(), Some(1));
@@ -396,17 +399,17 @@ fn check_reports_balances_duplicates_and_chain_gaps() {
         records[1]["problems"][0]
             .as_str()
             .unwrap()
-            .starts_with("chain gap: opening 279211.17 is not the closing 279210.17"),
+            .starts_with("chain gap: opening 279745.14 is not the closing 279744.14"),
         "{}",
         records[1]
     );
 
     // A closing balance that does not add up, in the table format.
-    fs::write(dir.path().join("break.xml"), text.replace("287903.72", "287903.73")).unwrap();
+    fs::write(dir.path().join("break.xml"), text.replace("292369.23", "292369.24")).unwrap();
     let broken = run_ok(settle().arg("check").arg(dir.path().join("break.xml")));
     assert_eq!(broken.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&broken.stdout).contains(
-        "BREAK    opening 279210.17 + credits 8693.55 − debits 0.00 = 287903.72, but the closing balance is 287903.73"
+        "BREAK    opening 279744.14 + credits 12625.09 − debits 0.00 = 292369.23, but the closing balance is 292369.24"
     ));
 
     // A file that cannot be read: exit 2, the other files still reported.
@@ -458,7 +461,7 @@ fn ingest_writes_canonical_entries_as_csv_and_json_lines() {
     let lines: Vec<serde_json::Value> =
         fs::read_to_string(&jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3);
-    assert_eq!(lines[0]["amount"], "9330.02", "amounts are decimal strings");
+    assert_eq!(lines[0]["amount"], "9863.99", "amounts are decimal strings");
     assert_eq!(lines[0]["details"][0]["end_to_end_id"], "po_1f32eaf6dec4caf26f36f6f8");
 
     let parquet = run_ok(settle().arg("ingest").arg(&camt).arg("--out").arg(dir.path().join("x.parquet")));

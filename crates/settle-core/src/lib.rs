@@ -13,6 +13,7 @@ pub mod iban;
 pub mod money;
 pub mod records;
 pub mod statement;
+pub mod text;
 
 pub use amount::{AmountError, AmountFormat, DecimalSeparator, ExtraDigits, format_amount, parse_amount};
 pub use calendar::{Calendar, Date, DateError, parse_date};

@@ -80,50 +80,101 @@ impl Order {
     }
 }
 
-/// The kind of a channel transaction.
+/// The kind of a channel transaction: the channel's own type codes (Adyen `Type`, Stripe
+/// `reporting_category`, PayPal T-codes, …) are mapped to these by the report's profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
+    /// A customer payment captured and settled to the balance.
     Charge,
     Refund,
     Chargeback,
+    /// A chargeback the merchant won back.
+    ChargebackReversal,
+    /// A fee row of its own (not a fee on a charge, which is the charge's `fee`).
     Fee,
+    /// Money leaving the channel balance for our bank account: the channel payout.
+    Payout,
+    /// A payout that came back (failed or returned).
+    PayoutReversal,
+    /// A correction or a balance transfer between batches.
     Adjustment,
+    /// One leg of a conversion between two balance currencies.
+    CurrencyConversion,
+    /// Funds held back or released by the channel.
+    Reserve,
+    /// A type code the profile does not map: kept, with a warning, never dropped.
+    Other,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 5] =
-        [ChannelKind::Charge, ChannelKind::Refund, ChannelKind::Chargeback, ChannelKind::Fee, ChannelKind::Adjustment];
+    pub const ALL: [ChannelKind; 11] = [
+        ChannelKind::Charge,
+        ChannelKind::Refund,
+        ChannelKind::Chargeback,
+        ChannelKind::ChargebackReversal,
+        ChannelKind::Fee,
+        ChannelKind::Payout,
+        ChannelKind::PayoutReversal,
+        ChannelKind::Adjustment,
+        ChannelKind::CurrencyConversion,
+        ChannelKind::Reserve,
+        ChannelKind::Other,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Charge => "charge",
             ChannelKind::Refund => "refund",
             ChannelKind::Chargeback => "chargeback",
+            ChannelKind::ChargebackReversal => "chargeback_reversal",
             ChannelKind::Fee => "fee",
+            ChannelKind::Payout => "payout",
+            ChannelKind::PayoutReversal => "payout_reversal",
             ChannelKind::Adjustment => "adjustment",
+            ChannelKind::CurrencyConversion => "currency_conversion",
+            ChannelKind::Reserve => "reserve",
+            ChannelKind::Other => "other",
         }
     }
 
     pub fn parse(text: &str) -> Option<ChannelKind> {
         ChannelKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
+
+    /// A row that moves money between the channel balance and our bank (the payout itself, or its
+    /// return): it is the batch's payout, not one of the rows the payout sums up.
+    pub fn is_payout(self) -> bool {
+        matches!(self, ChannelKind::Payout | ChannelKind::PayoutReversal)
+    }
+
+    /// A row that belongs to one of our orders (its merchant reference is our order id).
+    pub fn belongs_to_order(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Charge | ChannelKind::Refund | ChannelKind::Chargeback | ChannelKind::ChargebackReversal
+        )
+    }
 }
 
-/// One row of a channel's settlement report.
+/// One row of a channel's settlement report, in settle's words.
+///
+/// Amounts are signed from the channel balance's point of view: money into the balance is positive
+/// (charges), money out negative (refunds, chargebacks, fee rows, payouts). `gross − fee = net`, all three
+/// in the settlement currency; `fee` is what the channel kept on this row (a cost is positive). A row of
+/// kind `fee` carries its amount in `gross` and `net` (negative) with `fee` zero, as Stripe reports them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelTransaction {
     pub channel: String,
+    /// The channel's id of the row (Adyen PSP reference, Stripe balance transaction, PayPal transaction
+    /// id); for batch-level rows without one, a deterministic id made from the batch and the line.
     pub transaction_id: String,
+    /// Our order id as the channel reports it; none for fee, payout and adjustment rows.
+    pub merchant_reference: Option<String>,
     pub kind: ChannelKind,
-    /// Our order id as the channel reports it (merchant reference); none for fees and adjustments.
-    pub order_id: Option<String>,
-    pub booking_date: Date,
-    /// What the customer was charged, signed.
-    #[serde(with = "rust_decimal::serde::str")]
-    pub presentment_amount: Decimal,
-    pub presentment_currency: Currency,
-    /// gross − fee = net, all in the settlement currency, signed.
+    /// The channel's own type code as written (`Settled`, `charge`, `T0006`, …).
+    pub channel_type: String,
     #[serde(with = "rust_decimal::serde::str")]
     pub gross: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
@@ -131,17 +182,58 @@ pub struct ChannelTransaction {
     #[serde(with = "rust_decimal::serde::str")]
     pub net: Decimal,
     pub settlement_currency: Currency,
-    /// The channel's payout batch; none while the transaction is not yet in a payout.
-    pub payout_batch_id: Option<String>,
+    /// What the customer was charged, signed like `gross`; none when the channel does not say.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub presentment_amount: Option<Decimal>,
+    pub presentment_currency: Option<Currency>,
+    /// The applied rate as the channel states it (settlement units per presentment unit).
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub exchange_rate: Option<Decimal>,
+    /// The channel's payout batch (Adyen batch number, Stripe `automatic_payout_id`); none while the row
+    /// is not yet in a payout.
+    pub batch_id: Option<String>,
+    /// The booking date as the channel writes it, in its zone.
+    pub booking_date: Date,
+    /// The booking instant in UTC, RFC 3339 (`2021-01-05T00:21:32Z`), when the report gives a time.
+    pub booked_at_utc: Option<String>,
+    /// The zone the report gave the time in, as written (`CET`, `PDT`, `America/Los_Angeles`).
+    pub booked_zone: Option<String>,
+    /// When the payout reaches the bank, when the report says.
+    pub payout_date: Option<Date>,
+    /// The channel account the row was booked on (Adyen merchant account, Stripe connected account).
+    pub merchant_account: Option<String>,
+    /// Another row this one is linked to (PayPal `Reference Txn ID`: the other leg of a conversion, the
+    /// payment a refund returns).
+    pub related_transaction_id: Option<String>,
+    /// Fee components in the settlement currency (`interchange`, `scheme_fee`, `markup`, `commission`,
+    /// …), sorted by name, written as `fee_<name>` columns. Their sum is `fee` when the channel gives them.
+    pub fee_components: Vec<(String, Decimal)>,
+    /// Other columns the profile keeps as written (Stripe `payment_metadata[...]`), sorted by name.
+    pub metadata: Vec<(String, String)>,
     pub provenance: Provenance,
 }
 
 impl ChannelTransaction {
+    /// What the customer was charged; the gross in the settlement currency when the channel gives no
+    /// presentment amount (the customer paid in the settlement currency).
     pub fn presentment(&self) -> Money {
-        Money::new(self.presentment_amount, self.presentment_currency)
+        match (self.presentment_amount, self.presentment_currency) {
+            (Some(amount), Some(currency)) => Money::new(amount, currency),
+            _ => Money::new(self.gross, self.settlement_currency),
+        }
     }
     pub fn net_money(&self) -> Money {
         Money::new(self.net, self.settlement_currency)
+    }
+    /// The rate implied by the amounts: |gross| / |presentment amount| (settlement units per presentment
+    /// unit), to 10 decimal places, half-even; none without a presentment amount or when it is zero.
+    pub fn exchange_rate_implied(&self) -> Option<Decimal> {
+        let presentment = self.presentment_amount?;
+        if presentment.is_zero() || self.presentment_currency.is_none() {
+            return None;
+        }
+        let rate = self.gross.abs().checked_div(presentment.abs())?;
+        Some(rate.round_dp_with_strategy(10, rust_decimal::RoundingStrategy::MidpointNearestEven).normalize())
     }
 }
 
@@ -333,15 +425,24 @@ mod tests {
             channel: "stripe".into(),
             transaction_id: "txn_1".into(),
             kind: ChannelKind::Charge,
-            order_id: Some("O-1".into()),
+            channel_type: "charge".into(),
+            merchant_reference: Some("O-1".into()),
             booking_date: crate::calendar::parse_date("2026-10-30").unwrap(),
-            presentment_amount: "12345678901234567.89".parse().unwrap(),
-            presentment_currency: Currency::from_code("EUR").unwrap(),
+            presentment_amount: Some("12345678901234567.89".parse().unwrap()),
+            presentment_currency: Some(Currency::from_code("EUR").unwrap()),
+            exchange_rate: Some("1.000000000001".parse().unwrap()),
             gross: "12345678901234567.89".parse().unwrap(),
             fee: "0.30".parse().unwrap(),
             net: "12345678901234567.59".parse().unwrap(),
             settlement_currency: Currency::from_code("EUR").unwrap(),
-            payout_batch_id: None,
+            batch_id: None,
+            booked_at_utc: Some("2026-10-30T09:00:00Z".into()),
+            booked_zone: Some("CET".into()),
+            payout_date: None,
+            merchant_account: None,
+            related_transaction_id: None,
+            fee_components: vec![("interchange".into(), "0.30".parse().unwrap())],
+            metadata: Vec::new(),
             provenance: Provenance::line("channel.csv", 2),
         };
         let json = serde_json::to_string(&tx).unwrap();

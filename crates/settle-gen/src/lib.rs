@@ -151,24 +151,18 @@ fn round(money: Money) -> Money {
 }
 
 /// The channel's booking of one presentment amount: gross, fee and net in its settlement currency.
-fn channel_amounts(
-    table: &RateTable,
-    channel: &Channel,
-    presentment: Money,
-    date: Date,
-    with_fee: bool,
-) -> (Money, Money, Money) {
+fn channel_amounts(table: &RateTable, channel: &Channel, presentment: Money, date: Date, with_fee: bool) -> Amounts {
     let settlement = channel.settlement_currency();
-    let gross = if presentment.currency() == settlement {
-        presentment
+    let (gross, rate) = if presentment.currency() == settlement {
+        (presentment, Decimal::ONE)
     } else {
         let rate = table
             .lookup(presentment.currency(), settlement, date, 7)
             .expect("generated rates cover every booking date")
             .rate;
         // The channel's applied rate is the reference rate less its FX markup.
-        let applied = rate * (Decimal::ONE - channel.fx_markup());
-        round(Money::new(presentment.amount() * applied, settlement))
+        let applied = (rate * (Decimal::ONE - channel.fx_markup())).round_dp(10).normalize();
+        (round(Money::new(presentment.amount() * applied, settlement)), applied)
     };
     let fee = if with_fee {
         round(Money::new(gross.amount().abs() * channel.fee_rate() + channel.fee_fixed(), settlement))
@@ -176,7 +170,168 @@ fn channel_amounts(
         Money::zero(settlement)
     };
     let net = gross.checked_sub(&fee).expect("small amounts");
-    (gross, fee, net)
+    Amounts { gross, fee, net, rate }
+}
+
+/// A channel's booking of a presentment amount, in its settlement currency, and the rate it applied.
+#[derive(Clone, Copy)]
+struct Amounts {
+    gross: Money,
+    fee: Money,
+    net: Money,
+    rate: Decimal,
+}
+
+/// Adyen Settlement details report columns (the newer order, with the booking date).
+const ADYEN_COLUMNS: [&str; 32] = [
+    "Company Account",
+    "Merchant Account",
+    "Psp Reference",
+    "Merchant Reference",
+    "Payment Method",
+    "Creation Date",
+    "TimeZone",
+    "Type",
+    "Modification Reference",
+    "Gross Currency",
+    "Gross Debit (GC)",
+    "Gross Credit (GC)",
+    "Exchange Rate",
+    "Net Currency",
+    "Net Debit (NC)",
+    "Net Credit (NC)",
+    "Commission (NC)",
+    "Markup (NC)",
+    "Scheme Fees (NC)",
+    "Interchange (NC)",
+    "Payment Method Variant",
+    "Batch Number",
+    "Reserved4",
+    "Reserved5",
+    "Reserved6",
+    "Reserved7",
+    "Reserved8",
+    "Reserved9",
+    "Reserved10",
+    "Modification Merchant Reference",
+    "Booking Date",
+    "Booking Date TimeZone",
+];
+
+/// Stripe itemized payout reconciliation columns (a subset the user chose, in Stripe's order).
+const STRIPE_COLUMNS: [&str; 14] = [
+    "automatic_payout_id",
+    "automatic_payout_effective_at",
+    "balance_transaction_id",
+    "created_utc",
+    "currency",
+    "gross",
+    "fee",
+    "net",
+    "reporting_category",
+    "source_id",
+    "customer_facing_amount",
+    "customer_facing_currency",
+    "payment_metadata[order_id]",
+    "refund_metadata[order_id]",
+];
+
+/// `(debit, credit)` columns of an unsigned pair.
+fn debit_credit(m: Money) -> (String, String) {
+    if m.amount() < Decimal::ZERO { (money_fields(m.neg()), String::new()) } else { (String::new(), money_fields(m)) }
+}
+
+/// One row of the channel's own report layout.
+struct ReportRow<'a> {
+    channel: &'a Channel,
+    kind: &'a str,
+    transaction_id: &'a str,
+    payment_reference: &'a str,
+    order_id: &'a str,
+    /// Our refund's own id goes where the channel keeps the refund's reference.
+    is_refund: bool,
+    presentment: Option<Money>,
+    amounts: Amounts,
+    booking: Date,
+    batch_id: &'a str,
+    payout_date: Date,
+}
+
+impl ReportRow<'_> {
+    fn fields(&self) -> Vec<String> {
+        let a = &self.amounts;
+        let time = format!("{} 10:00:00", self.booking);
+        match self.channel.name {
+            "stripe" => {
+                let category = match self.kind {
+                    "chargeback" => "dispute",
+                    other => other,
+                };
+                vec![
+                    self.batch_id.to_string(),
+                    self.payout_date.to_string(),
+                    self.transaction_id.to_string(),
+                    time,
+                    a.net.currency().code().to_ascii_lowercase(),
+                    money_fields(a.gross),
+                    money_fields(a.fee),
+                    money_fields(a.net),
+                    category.to_string(),
+                    self.payment_reference.to_string(),
+                    self.presentment.map(money_fields).unwrap_or_default(),
+                    self.presentment.map(|p| p.currency().code().to_ascii_lowercase()).unwrap_or_default(),
+                    if self.is_refund { String::new() } else { self.order_id.to_string() },
+                    if self.is_refund { self.order_id.to_string() } else { String::new() },
+                ]
+            }
+            _ => {
+                let adyen_type = match self.kind {
+                    "charge" => "Settled",
+                    "refund" => "Refunded",
+                    "chargeback" => "Chargeback",
+                    "fee" => "Fee",
+                    "payout" => "MerchantPayout",
+                    other => other,
+                };
+                let batch_level = self.payment_reference.is_empty();
+                let (gross_debit, gross_credit) = self.presentment.map(debit_credit).unwrap_or_default();
+                let (net_debit, net_credit) = debit_credit(a.net);
+                let mut row = vec![
+                    "SettleDemo".to_string(),
+                    "SettleDemo_EUR".to_string(),
+                    self.payment_reference.to_string(),
+                    if batch_level { String::new() } else { self.order_id.to_string() },
+                    if batch_level { String::new() } else { "visa".to_string() },
+                    time.clone(),
+                    "CET".to_string(),
+                    adyen_type.to_string(),
+                    self.transaction_id.to_string(),
+                    self.presentment.map(|p| p.currency().code().to_string()).unwrap_or_default(),
+                    gross_debit,
+                    gross_credit,
+                    if batch_level { String::new() } else { a.rate.to_string() },
+                    a.net.currency().code().to_string(),
+                    net_debit,
+                    net_credit,
+                    if batch_level || a.fee.is_zero() { String::new() } else { money_fields(a.fee) },
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    if batch_level { String::new() } else { "visastandardcredit".to_string() },
+                    self.batch_id.to_string(),
+                ];
+                row.extend(std::iter::repeat_n(String::new(), 7));
+                row.push(match (batch_level, self.is_refund) {
+                    (true, _) => String::new(),
+                    (false, true) => self.order_id.to_string(),
+                    (false, false) => "<auto>".to_string(),
+                });
+                row.push(time);
+                row.push("CET".to_string());
+                row
+            }
+        }
+    }
 }
 
 /// The order a channel row belongs to.
@@ -196,9 +351,11 @@ struct WrittenRow {
 /// The streamed outputs of the order loop, and the payout batches they add up to.
 struct DayWriters {
     orders: Out,
-    channel: Out,
+    /// One report per channel, in the channel's own layout (index-aligned with `CHANNELS`).
+    channel: Vec<Out>,
     truth: Out,
     seed: u64,
+    calendar: Calendar,
     /// (channel index, booking date) → (batch id, net, transactions)
     batches: BTreeMap<(usize, Date), (String, Money, u64)>,
 }
@@ -225,36 +382,43 @@ impl DayWriters {
         order: &OrderRow<'_>,
         kind: &str,
         presentment: Money,
-        (gross, fee, net): (Money, Money, Money),
+        amounts: Amounts,
         booking: Date,
         expected: &str,
         rng: &mut Rng,
     ) -> Result<WrittenRow, GenError> {
         let channel = &CHANNELS[order.channel];
         let tx_id = channel.transaction_id(rng);
+        let payment_reference = channel.payment_reference(rng);
         let batch_id = channel.batch_id(self.seed, booking);
-        let fields = vec![
-            channel.name.to_string(),
-            tx_id.clone(),
-            kind.to_string(),
-            order.id.to_string(),
-            booking.to_string(),
-            money_fields(presentment),
-            presentment.currency().code().to_string(),
-            money_fields(gross),
-            money_fields(fee),
-            money_fields(net),
-            net.currency().code().to_string(),
-            batch_id.clone(),
-        ];
-        self.channel.row(&fields)?;
+        let fields = ReportRow {
+            channel,
+            kind,
+            transaction_id: &tx_id,
+            payment_reference: &payment_reference,
+            order_id: order.id,
+            is_refund: kind == "refund",
+            presentment: Some(presentment),
+            amounts,
+            booking,
+            batch_id: &batch_id,
+            payout_date: self.payout_date(booking),
+        }
+        .fields();
+        self.channel[order.channel].row(&fields)?;
         let record_id = format!("{}:{tx_id}", channel.name);
         self.truth.row(["A", "channel_transaction", &record_id, expected])?;
+        let net = amounts.net;
         let batch =
             self.batches.entry((order.channel, booking)).or_insert_with(|| (batch_id, Money::zero(net.currency()), 0));
         batch.1 = batch.1.checked_add(&net).expect("batch sums stay far below 10^28");
         batch.2 += 1;
         Ok(WrittenRow { fields, record_id })
+    }
+
+    /// A batch booked on `booking` is paid out the next business day.
+    fn payout_date(&self, booking: Date) -> Date {
+        self.calendar.add_business_days(booking, 1).expect("near dates")
     }
 }
 
@@ -420,6 +584,10 @@ fn write_camt_statements(
     Ok(())
 }
 
+/// The generated channel reports, in the channels' own layouts.
+pub const STRIPE_FILE: &str = "stripe_payout_reconciliation.csv";
+pub const ADYEN_FILE: &str = "adyen_settlement_details.csv";
+
 fn money_fields(m: Money) -> String {
     format_minor(m.amount(), m.currency())
 }
@@ -501,27 +669,22 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         "orders.csv",
         &["order_id", "kind", "beneficiary_id", "channel", "order_date", "amount", "currency"],
     )?;
-    let tx_out = Out::create(
-        dir,
-        "channel_transactions.csv",
-        &[
-            "channel",
-            "transaction_id",
-            "kind",
-            "order_id",
-            "booking_date",
-            "presentment_amount",
-            "presentment_currency",
-            "gross",
-            "fee",
-            "net",
-            "settlement_currency",
-            "payout_batch_id",
-        ],
-    )?;
+    let mut channel_outs = Vec::with_capacity(CHANNELS.len());
+    for channel in &CHANNELS {
+        channel_outs.push(match channel.name {
+            "stripe" => Out::create(dir, STRIPE_FILE, &STRIPE_COLUMNS)?,
+            _ => Out::create(dir, ADYEN_FILE, &ADYEN_COLUMNS)?,
+        });
+    }
     let truth = Out::create(dir, "truth.csv", &["stage", "record_kind", "record_id", "expected"])?;
-    let mut day_out =
-        DayWriters { orders: orders_out, channel: tx_out, truth, seed: options.seed, batches: BTreeMap::new() };
+    let mut day_out = DayWriters {
+        orders: orders_out,
+        channel: channel_outs,
+        truth,
+        seed: options.seed,
+        calendar: calendar.clone(),
+        batches: BTreeMap::new(),
+    };
     let mut order_rng = rng.fork(2);
     let mut remaining = options.orders;
     let channel_weights: Vec<u64> = CHANNELS.iter().map(|c| c.weight).collect();
@@ -575,19 +738,19 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
                 let row = day_out.transaction(&order, "charge", amount, amounts, date, "matched", &mut order_rng)?;
                 if fate == Fate::Duplicate {
                     // The channel's export repeats the row: same id, same content, not in the batch twice.
-                    day_out.channel.row(&row.fields)?;
+                    day_out.channel[ch].row(&row.fields)?;
                     day_out.truth.row(["A", "channel_transaction", &row.record_id, "duplicate_channel_transaction"])?;
                     note("duplicate_channel_transaction");
                 } else if fate == Fate::Chargeback {
                     // The dispute lands in the latest batch: the whole gross back, plus the channel's dispute fee.
-                    let gross = amounts.0.neg();
+                    let gross = amounts.gross.neg();
                     let fee = Money::new(channel.dispute_fee(), gross.currency());
                     let net = gross.checked_sub(&fee).expect("small");
                     day_out.transaction(
                         &order,
                         "chargeback",
                         amount.neg(),
-                        (gross, fee, net),
+                        Amounts { gross, fee, net, rate: amounts.rate },
                         day(1),
                         "chargeback",
                         &mut order_rng,
@@ -608,33 +771,60 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             }
         }
     }
-    let DayWriters { orders: orders_out, channel: mut tx_out, mut truth, mut batches, .. } = day_out;
+    let DayWriters { orders: orders_out, channel: mut channel_outs, mut truth, mut batches, .. } = day_out;
     // One channel fee row per channel, in its latest batch (not linked to an order; stage B only).
     for (ch_index, channel) in CHANNELS.iter().enumerate() {
         let latest = day(1);
         let fee = Money::new(channel.monthly_fee(), channel.settlement_currency());
         let zero = Money::zero(channel.settlement_currency());
         let batch = channel.batch_id(options.seed, latest);
-        tx_out.row([
-            channel.name,
-            &format!("{}-fee-{}", channel.name, latest.strftime("%Y%m")),
-            "fee",
-            "",
-            &latest.to_string(),
-            &money_fields(zero),
-            zero.currency().code(),
-            &money_fields(zero),
-            &money_fields(fee),
-            &money_fields(fee.neg()),
-            fee.currency().code(),
-            &batch,
-        ])?;
+        let fee_id = format!("txn_fee_{}", latest.strftime("%Y%m"));
+        let row = ReportRow {
+            channel,
+            kind: "fee",
+            transaction_id: if channel.name == "stripe" { &fee_id } else { "Transaction Fees" },
+            payment_reference: "",
+            order_id: "",
+            is_refund: false,
+            presentment: None,
+            amounts: Amounts { gross: fee.neg(), fee: zero, net: fee.neg(), rate: Decimal::ONE },
+            booking: latest,
+            batch_id: &batch,
+            payout_date: calendar.add_business_days(latest, 1).expect("near dates"),
+        };
+        channel_outs[ch_index].row(row.fields())?;
         let entry = batches.entry((ch_index, latest)).or_insert_with(|| (batch.clone(), zero, 0));
         entry.1 = entry.1.checked_sub(&fee).expect("small");
         entry.2 += 1;
     }
+    // Adyen writes the payout of each batch it pays out as a MerchantPayout row (Stripe's payout
+    // reconciliation report has no payout rows).
+    for ((ch_index, date), (batch_id, net, _)) in &batches {
+        let channel = &CHANNELS[*ch_index];
+        let paid = calendar.add_business_days(*date, 1).map(|c| c <= d).unwrap_or(false);
+        if channel.name == "stripe" || !paid || net.amount() <= Decimal::ZERO {
+            continue;
+        }
+        let zero = Money::zero(net.currency());
+        let row = ReportRow {
+            channel,
+            kind: "payout",
+            transaction_id: &format!("TX{}XT batch {batch_id}, SettleDemo_EUR", batch_id),
+            payment_reference: "",
+            order_id: "",
+            is_refund: false,
+            presentment: None,
+            amounts: Amounts { gross: net.neg(), fee: zero, net: net.neg(), rate: Decimal::ONE },
+            booking: *date,
+            batch_id,
+            payout_date: calendar.add_business_days(*date, 1).expect("near dates"),
+        };
+        channel_outs[*ch_index].row(row.fields())?;
+    }
     orders_out.finish(&mut report)?;
-    tx_out.finish(&mut report)?;
+    for out in channel_outs {
+        out.finish(&mut report)?;
+    }
 
     // Bank credits: each batch is paid out on the next business day after its booking date; those not
     // yet booked by the business date have no bank credit yet.
@@ -737,7 +927,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
          # Run it with `settle run job.toml` (paths are relative to this file); truth.csv lists the\n\
          # expected outcome of every record.\n\
          [job]\nname = \"{}\"\nbusiness_date = \"{}\"\nreporting_currency = \"EUR\"\nrounding = \"half-even\"\ncalendar = \"target2\"\n\n\
-         [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\"channel_transactions.csv\"]\nbank_entries = [\"bank_statement_eur.xml\", \"bank_statement_usd.sta\"]\n\
+         [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\n  {{ path = \"{STRIPE_FILE}\", profile = \"stripe_itemized\" }},\n  {{ path = \"{ADYEN_FILE}\", profile = \"adyen_sdr\" }},\n]\nbank_entries = [\"bank_statement_eur.xml\", \"bank_statement_usd.sta\"]\n\
          rates = [\"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\n\n\
          [fx]\nmax_rate_age_days = 4\n\n[payouts]\nexecution_offset_business_days = 1\n\n[output]\ndir = \"runs\"\n",
         options.orders, options.seed, options.job_name, d

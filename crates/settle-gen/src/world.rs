@@ -144,7 +144,17 @@ impl Channel {
         }
     }
 
+    /// The id the channel's report gives the row: Stripe's balance transaction, Adyen's modification
+    /// (PSP) reference.
     pub fn transaction_id(&self, rng: &mut Rng) -> String {
+        match self.name {
+            "stripe" => format!("txn_3{}", rng.hex(23)),
+            _ => rng.digits(16),
+        }
+    }
+
+    /// The payment the row belongs to: Stripe's charge (`source_id`), Adyen's payment PSP reference.
+    pub fn payment_reference(&self, rng: &mut Rng) -> String {
         match self.name {
             "stripe" => format!("ch_3{}", rng.hex(23)),
             _ => rng.digits(16),

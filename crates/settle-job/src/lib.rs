@@ -7,9 +7,10 @@
 
 pub mod bankfiles;
 mod pipeline;
+pub mod profiles;
 mod spec;
 mod write;
 
 pub use pipeline::{JobError, RunOptions, RunOutcome, run_job};
-pub use spec::{CalendarName, InputRole, JobSpec, SpecError, job_schema_json};
+pub use spec::{CalendarName, InputFile as InputFileSpec, InputRole, JobSpec, SpecError, job_schema_json};
 pub use write::write_atomic;

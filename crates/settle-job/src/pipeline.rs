@@ -11,6 +11,7 @@ use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
 use settle_payout::{PayoutError, PayoutPolicy, compute_payouts};
 use settle_recon::reconcile;
 use settle_report::{SummaryInput, build_summary, render_json};
+use settle_tabular::RecordKind;
 use settle_tabular::TabularError;
 use sha2::{Digest, Sha256};
 
@@ -44,6 +45,9 @@ pub struct RunOutcome {
     pub outputs: Vec<(String, String)>,
     /// The summary, for the CLI's short report.
     pub summary: serde_json::Value,
+    /// Checks of input files that failed (channel reports: gross − fee = net, batch sums, duplicate ids)
+    /// and their warnings (unknown type codes), each naming the file and line.
+    pub input_notes: Vec<String>,
 }
 
 /// Why a run stopped. Every variant names the file (and line or key) it is about.
@@ -61,6 +65,8 @@ pub enum JobError {
     Input(#[from] TabularError),
     #[error("{0}")]
     Bank(#[from] crate::bankfiles::BankFileError),
+    #[error("{0}")]
+    Profiled(#[from] crate::profiles::ProfiledError),
     #[error("rates: {0}")]
     Fx(#[from] FxError),
     #[error("{0}")]
@@ -112,6 +118,10 @@ struct InputFile {
     bytes: u64,
     sha256: String,
     parsed: Parsed,
+    /// The profile a channel report or bank CSV was read with.
+    profile: Option<String>,
+    /// The file's checks that failed and its warnings, each naming the file and line.
+    notes: Vec<String>,
 }
 
 /// Removes `.` and `dir/..` pairs lexically (for the paths settle prints; symlinks are not resolved).
@@ -138,6 +148,7 @@ fn read_input(
     base: &Path,
     role: InputRole,
     path: &Path,
+    profile: Option<&str>,
     encoding: Option<TextEncoding>,
 ) -> Result<InputFile, JobError> {
     let spec_path = path.to_string_lossy().replace('\\', "/");
@@ -147,14 +158,38 @@ fn read_input(
         source,
     })?;
     let name = spec_path.as_str();
+    let mut notes = Vec::new();
+    let mut used_profile = None;
+    let mut profiled = |expected: RecordKind| -> Result<settle_tabular::ProfiledRead, JobError> {
+        let chosen = match profile {
+            Some(p) => crate::profiles::resolve(base, name, p)?,
+            None => None,
+        };
+        let read = crate::profiles::read(name, &bytes, chosen.as_ref(), expected)?;
+        notes.extend(read.problems.iter().map(|p| format!("{name}:{}: {}: {}", p.line, p.check, p.message)));
+        notes.extend(read.warnings.iter().cloned());
+        used_profile = Some(read.profile.clone());
+        Ok(read)
+    };
     let parsed = match role {
         InputRole::Orders => Parsed::Orders(settle_tabular::read_orders(name, &bytes)?),
-        InputRole::ChannelTransactions => Parsed::Channel(settle_tabular::read_channel_transactions(name, &bytes)?),
+        InputRole::ChannelTransactions => {
+            Parsed::Channel(profiled(RecordKind::ChannelTransactions)?.channel_transactions)
+        }
+        InputRole::BankEntries if profile.is_some() => Parsed::Bank(profiled(RecordKind::BankEntries)?.bank_entries),
         InputRole::BankEntries => Parsed::Bank(crate::bankfiles::read_bank_bytes(name, &bytes, false, encoding)?),
         InputRole::Rates => Parsed::Rates(settle_tabular::read_rates(name, &bytes)?),
         InputRole::Beneficiaries => Parsed::Beneficiaries(settle_tabular::read_beneficiaries(name, &bytes)?),
     };
-    Ok(InputFile { role, sha256: sha256_hex(&bytes), bytes: bytes.len() as u64, spec_path, parsed })
+    Ok(InputFile {
+        role,
+        sha256: sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+        spec_path,
+        parsed,
+        profile: used_profile,
+        notes,
+    })
 }
 
 /// Runs a job for one business date. See the crate docs for the order of work.
@@ -182,7 +217,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let files: Vec<InputFile> = spec
         .inputs()
         .into_par_iter()
-        .map(|(role, path)| read_input(&base, role, path, spec.mt940_encoding()))
+        .map(|(role, path, profile)| read_input(&base, role, path, profile, spec.mt940_encoding()))
         .collect::<Result<_, _>>()?;
     let (mut orders, mut channel, mut bank, mut rates, mut beneficiaries) = (vec![], vec![], vec![], vec![], vec![]);
     let mut input_rows: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -197,13 +232,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         *input_rows.entry(file.role.as_str()).or_default() += rows as u64;
     }
     let mut manifest_inputs = Vec::with_capacity(files.len());
+    let mut input_notes = Vec::new();
     for file in files {
-        manifest_inputs.push(json!({
+        let mut entry = json!({
             "role": file.role.as_str(),
             "path": file.spec_path,
             "bytes": file.bytes,
             "sha256": file.sha256,
-        }));
+        });
+        if let Some(profile) = &file.profile {
+            entry["profile"] = json!(profile);
+        }
+        manifest_inputs.push(entry);
+        input_notes.extend(file.notes);
         match file.parsed {
             Parsed::Orders(v) => orders.extend(v),
             Parsed::Channel(v) => channel.extend(v),
@@ -303,10 +344,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     Ok(RunOutcome {
         run_dir,
         business_date,
-        all_settled: summary.all_settled,
+        all_settled: summary.all_settled && input_notes.is_empty(),
         replaced,
         completed_interrupted,
         outputs: written,
         summary: summary.json,
+        input_notes,
     })
 }

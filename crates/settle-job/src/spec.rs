@@ -55,8 +55,13 @@ pub enum CalendarName {
 #[serde(deny_unknown_fields)]
 pub struct Inputs {
     pub orders: Vec<PathBuf>,
-    pub channel_transactions: Vec<PathBuf>,
-    pub bank_entries: Vec<PathBuf>,
+    /// Channel reports: a path (its profile detected from the header, `auto`), or `{ path = "…",
+    /// profile = "adyen_sdr" }` naming a built-in profile (`settle profiles`) or a profile file (`.toml`,
+    /// relative to the job file).
+    pub channel_transactions: Vec<InputFile>,
+    /// Bank files: camt, MT940/MT942 and the canonical CSV are told apart by content; any other bank
+    /// CSV needs `{ path = "…", profile = "my_bank.toml" }`.
+    pub bank_entries: Vec<InputFile>,
     pub rates: Vec<PathBuf>,
     pub beneficiaries: Vec<PathBuf>,
     /// Text encoding of MT940/MT942 bank files: `utf-8`, `iso-8859-1`, `windows-1252`, `cp850` or
@@ -64,6 +69,32 @@ pub struct Inputs {
     /// in, with a warning naming the bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mt940_encoding: Option<String>,
+}
+
+/// An input file, with the profile to read it with when it needs one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum InputFile {
+    Path(PathBuf),
+    WithProfile {
+        path: PathBuf,
+        /// A built-in profile name, `auto`, or a profile file (`.toml`, relative to the job file).
+        profile: String,
+    },
+}
+
+impl InputFile {
+    pub fn path(&self) -> &Path {
+        match self {
+            InputFile::Path(path) | InputFile::WithProfile { path, .. } => path,
+        }
+    }
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            InputFile::Path(_) => None,
+            InputFile::WithProfile { profile, .. } => Some(profile),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -170,14 +201,14 @@ impl JobSpec {
             ));
         }
         let lists = [
-            ("inputs.orders", &self.inputs.orders),
-            ("inputs.channel_transactions", &self.inputs.channel_transactions),
-            ("inputs.bank_entries", &self.inputs.bank_entries),
-            ("inputs.rates", &self.inputs.rates),
-            ("inputs.beneficiaries", &self.inputs.beneficiaries),
+            ("inputs.orders", self.inputs.orders.len()),
+            ("inputs.channel_transactions", self.inputs.channel_transactions.len()),
+            ("inputs.bank_entries", self.inputs.bank_entries.len()),
+            ("inputs.rates", self.inputs.rates.len()),
+            ("inputs.beneficiaries", self.inputs.beneficiaries.len()),
         ];
-        for (key, list) in lists {
-            if list.is_empty() {
+        for (key, files) in lists {
+            if files == 0 {
                 return Err(at_key(key, "expected at least one file".to_string()));
             }
         }
@@ -203,18 +234,24 @@ impl JobSpec {
         self.inputs.mt940_encoding.as_deref().and_then(settle_mt940::TextEncoding::parse)
     }
 
-    /// Every input as (role, path as written in the spec), in spec order.
-    pub fn inputs(&self) -> Vec<(InputRole, &Path)> {
+    /// Every input as (role, path as written in the spec, profile), in spec order.
+    pub fn inputs(&self) -> Vec<(InputRole, &Path, Option<&str>)> {
         let mut out = Vec::new();
-        let lists = [
-            (InputRole::Orders, &self.inputs.orders),
+        let plain = [(InputRole::Orders, &self.inputs.orders)];
+        for (role, list) in plain {
+            out.extend(list.iter().map(|p| (role, p.as_path(), None)));
+        }
+        let profiled = [
             (InputRole::ChannelTransactions, &self.inputs.channel_transactions),
             (InputRole::BankEntries, &self.inputs.bank_entries),
-            (InputRole::Rates, &self.inputs.rates),
-            (InputRole::Beneficiaries, &self.inputs.beneficiaries),
         ];
-        for (role, list) in lists {
-            out.extend(list.iter().map(|p| (role, p.as_path())));
+        for (role, list) in profiled {
+            out.extend(list.iter().map(|f| (role, f.path(), f.profile())));
+        }
+        for (role, list) in
+            [(InputRole::Rates, &self.inputs.rates), (InputRole::Beneficiaries, &self.inputs.beneficiaries)]
+        {
+            out.extend(list.iter().map(|p| (role, p.as_path(), None)));
         }
         out
     }

@@ -120,7 +120,16 @@ pub fn is_settled_for_beneficiary(tx: &ChannelTransaction, stage_a: Place, stage
     match tx.kind {
         ChannelKind::Charge | ChannelKind::Refund => stage_a == Place::Matched,
         ChannelKind::Chargeback => stage_a == Place::Unmatched(ReasonCode::Chargeback),
-        ChannelKind::Fee | ChannelKind::Adjustment => false,
+        // Fee, payout, adjustment, conversion and reserve rows are the channel's business with us, not a
+        // beneficiary's; a won-back chargeback is not credited back automatically in this version.
+        ChannelKind::ChargebackReversal
+        | ChannelKind::Fee
+        | ChannelKind::Payout
+        | ChannelKind::PayoutReversal
+        | ChannelKind::Adjustment
+        | ChannelKind::CurrencyConversion
+        | ChannelKind::Reserve
+        | ChannelKind::Other => false,
     }
 }
 
@@ -235,15 +244,24 @@ mod tests {
             channel: "stripe".into(),
             transaction_id: id.into(),
             kind,
-            order_id: Some(order.into()),
+            channel_type: kind.as_str().into(),
+            merchant_reference: Some(order.into()),
             booking_date: parse_date("2026-10-30").unwrap(),
-            presentment_amount: presentment.parse().unwrap(),
-            presentment_currency: cur("EUR"),
+            presentment_amount: Some(presentment.parse().unwrap()),
+            presentment_currency: Some(cur("EUR")),
+            exchange_rate: None,
             gross: net.parse().unwrap(),
             fee: Decimal::ZERO,
             net: net.parse().unwrap(),
             settlement_currency: cur(settlement),
-            payout_batch_id: Some(batch.into()),
+            batch_id: Some(batch.into()),
+            booked_at_utc: None,
+            booked_zone: None,
+            payout_date: None,
+            merchant_account: None,
+            related_transaction_id: None,
+            fee_components: Vec::new(),
+            metadata: Vec::new(),
             provenance: Provenance::line("channel.csv", 2),
         }
     }

@@ -333,7 +333,7 @@ pub fn reconcile(
         if !admitted_channel[i] || !takes_part_in_stage_a(tx.kind) {
             continue;
         }
-        let order_id = tx.order_id.as_deref().unwrap_or("");
+        let order_id = tx.merchant_reference.as_deref().unwrap_or("");
         let Some(&o) = order_by_id.get(order_id) else {
             outcomes[i].stage_a = Place::Unmatched(ReasonCode::NoOrder);
             exceptions.push(exception(
@@ -438,7 +438,7 @@ pub fn reconcile(
         if !admitted_channel[i] {
             continue;
         }
-        match tx.payout_batch_id.as_deref() {
+        match tx.batch_id.as_deref() {
             Some(batch) => {
                 batches.entry((&tx.channel, batch)).or_default().entry(tx.settlement_currency).or_default().push(i)
             }
@@ -466,8 +466,10 @@ pub fn reconcile(
     for ((channel_name, batch_id), by_currency) in &batches {
         let mixed = by_currency.len() > 1;
         for (currency, members) in by_currency {
+            // The batch's payout row (when the report has one) is the channel payout itself: the other
+            // rows sum up to it (checked when the report is read), so it is a member but not a summand.
             let mut net = Money::zero(*currency);
-            for &i in members {
+            for &i in members.iter().filter(|&&i| !channel[i].kind.is_payout()) {
                 net = net.checked_add(&channel[i].net_money()).map_err(|_| ReconError::Overflow)?;
             }
             let side = Side {

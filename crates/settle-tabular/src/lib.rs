@@ -5,13 +5,16 @@
 //! Channel report profiles (Adyen, Stripe, PayPal, …) and bank CSV profiles come with later issues.
 #![forbid(unsafe_code)]
 
+pub mod profile;
+mod profiled;
 mod table;
 
 use std::sync::Arc;
 
+pub use profile::{Profile, ProfileError, RecordKind, builtin_profiles, detect, profile_schema_json};
+pub use profiled::{FileProblem, ProfiledRead, decode_text, detect_profile, header_of, read_with_profile, zone_offset};
 use settle_core::{
-    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Decimal, Direction, EntryStatus, Order, OrderKind,
-    Provenance, Rate,
+    BankEntry, Beneficiary, ChannelTransaction, Decimal, Direction, EntryStatus, Order, OrderKind, Provenance, Rate,
 };
 pub use table::{Column, Layout, Row, Table, TabularError};
 
@@ -38,18 +41,43 @@ pub static ORDERS: Layout = Layout {
 pub static CHANNEL_TRANSACTIONS: Layout = Layout {
     name: "channel transactions",
     columns: &[
-        req("channel", "the channel that reported the row, e.g. `stripe`"),
-        req("transaction_id", "the channel's id of the row; unique per channel"),
-        req("kind", "`charge`, `refund`, `chargeback`, `fee` or `adjustment`"),
-        opt("order_id", "our order id (merchant reference); empty for fees and adjustments"),
-        req("booking_date", "YYYY-MM-DD, when the channel booked the row"),
-        req("presentment_amount", "signed amount the customer was charged (refunds and chargebacks < 0)"),
-        req("presentment_currency", "ISO 4217 code of `presentment_amount`"),
-        req("gross", "signed amount in the settlement currency"),
-        req("fee", "the channel's fee in the settlement currency (a cost is > 0)"),
-        req("net", "gross − fee, checked on reading"),
-        req("settlement_currency", "ISO 4217 code of `gross`, `fee` and `net`"),
-        opt("payout_batch_id", "the channel's payout (batch) id; empty while not yet paid out"),
+        req("channel", "the channel that reported the row, e.g. `stripe`, `adyen`"),
+        req("transaction_id", "the channel's id of the row; unique per channel (batch-level rows: `BATCH-TYPE-Lline`)"),
+        req("merchant_reference", "our order id as the channel reports it; empty for fee, payout and batch rows"),
+        req(
+            "kind",
+            "charge, refund, chargeback, chargeback_reversal, fee, payout, payout_reversal, adjustment, currency_conversion, reserve or other",
+        ),
+        req("gross", "signed, settlement currency: money into the channel balance > 0, out < 0"),
+        req("fee", "what the channel kept on the row, a cost > 0; gross − fee = net"),
+        req("net", "signed, settlement currency"),
+        req("settlement_currency", "ISO 4217 code of gross, fee and net (the channel balance's currency)"),
+        opt(
+            "presentment_amount",
+            "what the customer was charged, signed like gross; empty when the channel does not say",
+        ),
+        opt("presentment_currency", "ISO 4217 code of presentment_amount"),
+        opt("exchange_rate", "the applied rate as the channel states it (settlement units per presentment unit)"),
+        opt("exchange_rate_implied", "written by settle: |gross| / |presentment_amount|, 10 decimals, half-even"),
+        opt(
+            "batch_id",
+            "the channel's payout batch (Adyen batch number, Stripe automatic_payout_id); empty while not paid out",
+        ),
+        opt("booked_at_utc", "written by settle: the booking time in UTC, RFC 3339, when the report gives a time"),
+        opt(
+            "booked_zone",
+            "written by settle: the zone the report gave the time in, as written (CET, PDT, Europe/Berlin)",
+        ),
+        opt("payout_date", "YYYY-MM-DD, when the payout reaches the bank, if the report says"),
+        opt("merchant_account", "the channel account the row was booked on"),
+        opt("source_file", "written by settle: the file the row was read from"),
+        opt("source_line", "written by settle: its line in that file"),
+        opt("booking_date", "YYYY-MM-DD, the booking date in the report's zone (read back by the canonical profile)"),
+        opt("channel_type", "written by settle: the channel's own type code (Settled, charge, T0006, …)"),
+        opt(
+            "related_transaction_id",
+            "another row this one is linked to (the other leg of a conversion, the payment of a refund)",
+        ),
     ],
 };
 
@@ -140,45 +168,109 @@ pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError>
     Ok(out)
 }
 
-/// Reads a channel transactions file; checks gross − fee = net on every row.
+/// Reads a channel transactions file in settle's canonical layout (the `canonical_channel` profile);
+/// a row whose gross − fee ≠ net is an error here (canonical files are settle's own).
 pub fn read_channel_transactions(path: &str, bytes: &[u8]) -> Result<Vec<ChannelTransaction>, TabularError> {
-    let mut out = Vec::new();
-    let file: Arc<str> = Arc::from(path);
-    Table::open(path, bytes, &CHANNEL_TRANSACTIONS)?.for_each_row(|row| {
-        let kind_text = row.required("kind")?;
-        let kind = ChannelKind::parse(kind_text).ok_or_else(|| {
-            row.error("kind", format!("{kind_text:?} is not a channel transaction kind: expected one of charge, refund, chargeback, fee, adjustment"))
-        })?;
-        let presentment_currency = row.currency("presentment_currency")?;
-        let settlement_currency = row.currency("settlement_currency")?;
-        let gross = row.amount("gross", settlement_currency)?.amount();
-        let fee = row.amount("fee", settlement_currency)?.amount();
-        let net = row.amount("net", settlement_currency)?.amount();
-        if gross - fee != net {
-            return Err(row.error("net", format!("{net} but gross − fee = {gross} − {fee} = {}: expected net = gross − fee", gross - fee)));
-        }
-        let order_id = row.optional("order_id").map(str::to_string);
-        if matches!(kind, ChannelKind::Charge | ChannelKind::Refund | ChannelKind::Chargeback) && order_id.is_none() {
-            return Err(row.error("order_id", format!("is empty: a {} needs the order id it belongs to", kind.as_str())));
-        }
-        out.push(ChannelTransaction {
-            channel: row.required("channel")?.to_string(),
-            transaction_id: row.required("transaction_id")?.to_string(),
-            kind,
-            order_id,
-            booking_date: row.date("booking_date")?,
-            presentment_amount: row.amount("presentment_amount", presentment_currency)?.amount(),
-            presentment_currency,
-            gross,
-            fee,
-            net,
-            settlement_currency,
-            payout_batch_id: row.optional("payout_batch_id").map(str::to_string),
-            provenance: provenance(&file, row),
+    let profile = builtin_profiles().into_iter().find(|p| p.name == "canonical_channel").expect("built in");
+    let read = read_with_profile(path, bytes, &profile)?;
+    if let Some(problem) = read.problems.first() {
+        return Err(TabularError {
+            path: path.to_string(),
+            line: Some(problem.line),
+            column: None,
+            message: format!("{}: {}", problem.check, problem.message),
         });
-        Ok(())
-    })?;
-    Ok(out)
+    }
+    Ok(read.channel_transactions)
+}
+
+/// The fixed columns `write_channel_transactions` writes, in order; `fee_<component>` columns and kept
+/// metadata columns follow, sorted by name.
+pub const CHANNEL_OUTPUT_COLUMNS: [&str; 22] = [
+    "channel",
+    "transaction_id",
+    "merchant_reference",
+    "kind",
+    "gross",
+    "fee",
+    "net",
+    "settlement_currency",
+    "presentment_amount",
+    "presentment_currency",
+    "exchange_rate",
+    "exchange_rate_implied",
+    "batch_id",
+    "booked_at_utc",
+    "booked_zone",
+    "payout_date",
+    "merchant_account",
+    "source_file",
+    "source_line",
+    "booking_date",
+    "channel_type",
+    "related_transaction_id",
+];
+
+/// Renders channel transactions as CSV: the canonical columns, then one `fee_<name>` column per fee
+/// component any row has, then the kept metadata columns, both sorted by name.
+pub fn write_channel_transactions(rows: &[ChannelTransaction]) -> Result<Vec<u8>, csv::Error> {
+    let mut fee_names: Vec<&str> = rows.iter().flat_map(|r| r.fee_components.iter().map(|(n, _)| n.as_str())).collect();
+    fee_names.sort_unstable();
+    fee_names.dedup();
+    let mut meta_names: Vec<&str> = rows.iter().flat_map(|r| r.metadata.iter().map(|(n, _)| n.as_str())).collect();
+    meta_names.sort_unstable();
+    meta_names.dedup();
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut header: Vec<String> = CHANNEL_OUTPUT_COLUMNS.iter().map(|c| c.to_string()).collect();
+    header.extend(fee_names.iter().map(|n| format!("fee_{n}")));
+    header.extend(meta_names.iter().map(|n| n.to_string()));
+    w.write_record(&header)?;
+    let decimal = |d: Option<Decimal>| d.map(|d| d.to_string()).unwrap_or_default();
+    let mut record: Vec<String> = Vec::with_capacity(header.len());
+    for r in rows {
+        record.clear();
+        record.extend([
+            r.channel.clone(),
+            r.transaction_id.clone(),
+            r.merchant_reference.clone().unwrap_or_default(),
+            r.kind.as_str().to_string(),
+            r.gross.to_string(),
+            r.fee.to_string(),
+            r.net.to_string(),
+            r.settlement_currency.code().to_string(),
+            decimal(r.presentment_amount),
+            r.presentment_currency.map(|c| c.code().to_string()).unwrap_or_default(),
+            decimal(r.exchange_rate),
+            decimal(r.exchange_rate_implied()),
+            r.batch_id.clone().unwrap_or_default(),
+            r.booked_at_utc.clone().unwrap_or_default(),
+            r.booked_zone.clone().unwrap_or_default(),
+            r.payout_date.map(|d| d.to_string()).unwrap_or_default(),
+            r.merchant_account.clone().unwrap_or_default(),
+            r.provenance.source_file.to_string(),
+            r.provenance.source_line.map(|l| l.to_string()).unwrap_or_default(),
+            r.booking_date.to_string(),
+            r.channel_type.clone(),
+            r.related_transaction_id.clone().unwrap_or_default(),
+        ]);
+        for name in &fee_names {
+            record.push(decimal(r.fee_components.iter().find(|(n, _)| n == name).map(|(_, v)| *v)));
+        }
+        for name in &meta_names {
+            record.push(r.metadata.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default());
+        }
+        w.write_record(&record)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Whether a CSV's header is the canonical bank entries layout (`account_id`, `entry_id`, `direction`).
+pub fn looks_like_canonical_bank_csv(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(4096)];
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(line);
+    let cells: Vec<&str> = text.split(',').map(|c| c.trim().trim_start_matches('\u{feff}')).collect();
+    ["account_id", "entry_id", "direction"].iter().all(|c| cells.contains(c))
 }
 
 /// Reads a bank entries file.
@@ -340,17 +432,26 @@ O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
     }
 
     #[test]
-    fn channel_rows_check_net() {
-        let head = "channel,transaction_id,kind,order_id,booking_date,presentment_amount,presentment_currency,gross,fee,net,settlement_currency,payout_batch_id\n";
+    fn channel_rows_round_trip_and_check_net() {
+        let head = "channel,transaction_id,merchant_reference,kind,gross,fee,net,settlement_currency,presentment_amount,presentment_currency,batch_id,booking_date\n";
         let good = format!(
-            "{head}stripe,t1,charge,O-1,2026-10-30,1000,JPY,6.10,0.30,5.80,EUR,po_1\nstripe,t2,fee,,2026-10-30,0.00,EUR,0.00,1.00,-1.00,EUR,\n"
+            "{head}stripe,t1,O-1,charge,6.10,0.30,5.80,EUR,1000,JPY,po_1,2026-10-30\nstripe,t2,,fee,-1.00,0.00,-1.00,EUR,,,,2026-10-30\n"
         );
         let rows = read_channel_transactions("c.csv", good.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].payout_batch_id, None);
-        let bad = format!("{head}stripe,t1,charge,O-1,2026-10-30,1000,JPY,6.10,0.30,5.70,EUR,po_1\n");
+        assert_eq!(rows[1].batch_id, None);
+        assert_eq!(rows[0].presentment_amount, Some(Decimal::new(1000, 0)));
+        // What settle writes, it reads back to the same rows.
+        let written = write_channel_transactions(&rows).unwrap();
+        let back = read_channel_transactions("c.csv", &written).unwrap();
+        let strip = |r: &ChannelTransaction| ChannelTransaction { provenance: Provenance::line("x", 0), ..r.clone() };
+        assert_eq!(back.iter().map(strip).collect::<Vec<_>>(), rows.iter().map(strip).collect::<Vec<_>>());
+        let bad = format!("{head}stripe,t1,O-1,charge,6.10,0.30,5.70,EUR,1000,JPY,po_1,2026-10-30\n");
         let message = read_channel_transactions("c.csv", bad.as_bytes()).unwrap_err().to_string();
-        assert!(message.starts_with("c.csv:2: column `net`: 5.70 but gross − fee"), "{message}");
+        assert!(
+            message.starts_with("c.csv:2: net_mismatch: gross 6.10 − fee 0.30 = 5.80 but net is 5.70"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -432,3 +533,6 @@ pub fn write_bank_entries(rows: &[BankEntry]) -> Result<Vec<u8>, csv::Error> {
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
+
+#[cfg(test)]
+mod profile_tests;

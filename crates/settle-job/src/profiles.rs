@@ -1,0 +1,73 @@
+//! Channel reports and profiled bank CSVs in a job: choosing the profile (built-in, a file, or by the
+//! header) and reading the file with it.
+
+use std::path::Path;
+
+use settle_tabular::{Profile, ProfileError, ProfiledRead, RecordKind, TabularError, builtin_profiles};
+
+/// Why a profiled input could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfiledError {
+    #[error("{0}")]
+    Profile(#[from] ProfileError),
+    #[error("{0}")]
+    Input(#[from] TabularError),
+    #[error("cannot read profile {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error(
+        "{path}: unknown profile {name:?}: expected `auto`, a built-in profile ({known}) or a profile file ending in .toml"
+    )]
+    Unknown { path: String, name: String, known: String },
+    #[error("{path}: profile {profile} makes {found}, but this input takes {expected}")]
+    WrongRecord { path: String, profile: String, found: &'static str, expected: &'static str },
+}
+
+/// The profile a job (or `--profile`) names: a built-in name, `auto`, or a file relative to `base`.
+pub fn resolve(base: &Path, input: &str, name: &str) -> Result<Option<Profile>, ProfiledError> {
+    if name == "auto" {
+        return Ok(None);
+    }
+    if name.ends_with(".toml") {
+        let path = base.join(name);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ProfiledError::Io { path: path.display().to_string(), source })?;
+        return Ok(Some(Profile::from_toml(&path.display().to_string(), &text)?));
+    }
+    let profiles = builtin_profiles();
+    match profiles.iter().find(|p| p.name == name) {
+        Some(p) => Ok(Some(p.clone())),
+        None => Err(ProfiledError::Unknown {
+            path: input.to_string(),
+            name: name.to_string(),
+            known: profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// Reads `bytes` with `profile`, or with the built-in profile its header fits.
+pub fn read(
+    name: &str,
+    bytes: &[u8],
+    profile: Option<&Profile>,
+    expected: RecordKind,
+) -> Result<ProfiledRead, ProfiledError> {
+    let builtin;
+    let profile = match profile {
+        Some(p) => p,
+        None => {
+            builtin = builtin_profiles();
+            let candidates: Vec<Profile> = builtin.iter().filter(|p| p.record == expected).cloned().collect();
+            let found = settle_tabular::detect_profile(name, bytes, &candidates)?;
+            return read(name, bytes, Some(&found.clone()), expected);
+        }
+    };
+    if profile.record != expected {
+        return Err(ProfiledError::WrongRecord {
+            path: name.to_string(),
+            profile: profile.name.clone(),
+            found: profile.record.as_str(),
+            expected: expected.as_str(),
+        });
+    }
+    Ok(settle_tabular::read_with_profile(name, bytes, profile)?)
+}

@@ -1,0 +1,899 @@
+//! The profile-driven reader: any channel report or bank CSV, mapped by a `Profile` into canonical
+//! `ChannelTransaction` or `BankEntry` rows, with the file's checks.
+//!
+//! Columns are found by header name, never by position. Every error names the file, the line and the
+//! column; every row ends in the output (an unknown type code becomes kind `other` with a warning), and
+//! the checks (gross − fee = net, batch sums, duplicate ids, applied rates) are reported with line numbers,
+//! never silently fixed.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use settle_core::text::{TextEncoding, decode_single_byte};
+use settle_core::{
+    AmountFormat, BankEntry, ChannelKind, ChannelTransaction, Currency, Date, Decimal, DecimalSeparator, Direction,
+    EntryStatus, ExtraDigits, Money, Provenance, RoundingMode, parse_amount,
+};
+
+use crate::profile::{AmountSource, Columns, FeeSign, Profile, RecordKind};
+use crate::table::TabularError;
+
+/// A check on the file that failed (the rows are read all the same).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    /// `net_mismatch`, `batch_sum`, `duplicate_id`, `rate_mismatch`.
+    pub check: &'static str,
+    pub line: u64,
+    pub message: String,
+}
+
+/// What reading one file gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfiledRead {
+    pub profile: String,
+    pub channel_transactions: Vec<ChannelTransaction>,
+    pub bank_entries: Vec<BankEntry>,
+    pub problems: Vec<FileProblem>,
+    /// Unknown type codes, undecodable bytes and the like: the rows are kept.
+    pub warnings: Vec<String>,
+    /// Envelope rows skipped (PayPal section headers and footers, preamble lines).
+    pub skipped_rows: u64,
+}
+
+/// Turns the file's bytes into text per the profile's encoding. A file that is not valid in the declared
+/// encoding is an error naming the first bad byte and its line, never garbled text.
+pub fn decode_text<'a>(path: &str, bytes: &'a [u8], encoding: &str) -> Result<Cow<'a, str>, TabularError> {
+    let fail =
+        |line: Option<u64>, message: String| TabularError { path: path.to_string(), line, column: None, message };
+    let utf16 = |bytes: &[u8], little: bool| -> Result<String, TabularError> {
+        if bytes.len() % 2 != 0 {
+            return Err(fail(None, "UTF-16 text with an odd number of bytes: the file is cut short".into()));
+        }
+        let units = bytes
+            .chunks_exact(2)
+            .map(|p| if little { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) });
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map_err(|e| fail(None, format!("invalid UTF-16: unpaired surrogate {:#06X}", e.unpaired_surrogate())))
+    };
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return utf16(rest, true).map(Cow::Owned);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return utf16(rest, false).map(Cow::Owned);
+    }
+    match encoding {
+        "windows-1252" => Ok(Cow::Owned(decode_single_byte(bytes, TextEncoding::Windows1252))),
+        "iso-8859-1" => Ok(Cow::Owned(decode_single_byte(bytes, TextEncoding::Latin1))),
+        "utf-16" => Err(fail(Some(1), "expected UTF-16 with a byte order mark (FF FE or FE FF)".into())),
+        _ => {
+            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
+                let at = e.valid_up_to();
+                let line = bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1;
+                let shown: Vec<String> = bytes[at..].iter().take(4).map(|b| format!("{b:#04X}")).collect();
+                let hint = if bytes[at..].first().is_some_and(|b| (0x80..=0xFF).contains(b)) {
+                    "; the file looks like a single-byte code page (Windows-1252 or ISO-8859-1): declare it with \
+                     `csv.encoding` in the profile"
+                } else {
+                    ""
+                };
+                fail(Some(line), format!("not UTF-8: bytes {} at byte {at}{hint}", shown.join(" ")))
+            })
+        }
+    }
+}
+
+/// Reads `bytes` (the file `path`) with `profile`.
+pub fn read_with_profile(path: &str, bytes: &[u8], profile: &Profile) -> Result<ProfiledRead, TabularError> {
+    let text = decode_text(path, bytes, &profile.csv.encoding)?;
+    let mut reader = Reader::open(path, &text, profile)?;
+    let mut out = ProfiledRead {
+        profile: profile.name.clone(),
+        channel_transactions: Vec::new(),
+        bank_entries: Vec::new(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        skipped_rows: reader.skipped,
+    };
+    let file: Arc<str> = Arc::from(path);
+    let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut record = csv::StringRecord::new();
+    while let Some(line) = reader.next_record(&mut record)? {
+        if let Some(first) = &profile.csv.data_first_cell {
+            if record.get(0).map(str::trim) != Some(first.as_str()) {
+                out.skipped_rows += 1;
+                continue;
+            }
+        }
+        let row = RowView { path, line, record: &record, cols: &reader.cols, profile };
+        match profile.record {
+            RecordKind::ChannelTransactions => {
+                let tx = row.channel_transaction(&file, &mut unknown, &mut out.problems)?;
+                out.channel_transactions.push(tx);
+            }
+            RecordKind::BankEntries => out.bank_entries.push(row.bank_entry(&file)?),
+        }
+    }
+    for (code, (count, line)) in &unknown {
+        out.warnings.push(format!(
+            "{path}:{line}: type {code:?} ({count} rows) is not in profile {}: read as kind `other`",
+            profile.name
+        ));
+    }
+    if profile.record == RecordKind::ChannelTransactions {
+        check_channel_file(&out.channel_transactions, &mut out.problems);
+    }
+    out.problems.sort_by(|a, b| (a.line, a.check).cmp(&(b.line, b.check)));
+    Ok(out)
+}
+
+/// The file's header cells (after the preamble), for `--profile auto`.
+pub fn header_of(
+    path: &str,
+    bytes: &[u8],
+    skip_lines: usize,
+    header_first_cell: Option<&str>,
+) -> Result<Vec<String>, TabularError> {
+    // Detection reads UTF-8 or UTF-16 (a BOM says which); single-byte files decode as Windows-1252.
+    let text = match decode_text(path, bytes, "utf-8") {
+        Ok(text) => text,
+        Err(_) => Cow::Owned(decode_single_byte(bytes, TextEncoding::Windows1252)),
+    };
+    let (body, _) = skip_lines_of(&text, skip_lines);
+    for delimiter in [b',', b';', b'\t', b'|'] {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(body.as_bytes());
+        let mut record = csv::StringRecord::new();
+        for _ in 0..50 {
+            match reader.read_record(&mut record) {
+                Ok(true) => {
+                    if header_first_cell.is_some_and(|c| record.get(0).map(str::trim) != Some(c)) {
+                        continue;
+                    }
+                    if record.len() > 2 {
+                        return Ok(record.iter().map(|c| c.trim().to_string()).collect());
+                    }
+                    break;
+                }
+                _ => break,
+            }
+        }
+    }
+    Err(TabularError {
+        path: path.to_string(),
+        line: Some(1 + skip_lines as u64),
+        column: None,
+        message: "no header row found: expected a CSV header with the report's column names".into(),
+    })
+}
+
+fn skip_lines_of(text: &str, n: usize) -> (&str, u64) {
+    let mut rest = text;
+    let mut skipped = 0u64;
+    for _ in 0..n {
+        match rest.find('\n') {
+            Some(i) => {
+                rest = &rest[i + 1..];
+                skipped += 1;
+            }
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    (rest, skipped)
+}
+
+/// Column positions resolved against the header: candidates in the profile's order.
+#[derive(Debug, Default)]
+struct Resolved {
+    by_name: BTreeMap<String, usize>,
+    width: usize,
+}
+
+struct Reader<'a> {
+    path: &'a str,
+    text: &'a str,
+    reader: csv::Reader<&'a [u8]>,
+    cols: Resolved,
+    /// Lines before `text` (the preamble), so reported lines are the file's.
+    line_base: u64,
+    counted_to: usize,
+    newlines: u64,
+    skipped: u64,
+}
+
+impl<'a> Reader<'a> {
+    fn open(path: &'a str, full: &'a str, profile: &Profile) -> Result<Reader<'a>, TabularError> {
+        let (text, line_base) = skip_lines_of(full, profile.csv.skip_lines);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(profile.csv.delimiter.as_bytes()[0])
+            .quote(profile.csv.quote.as_bytes()[0])
+            .from_reader(text.as_bytes());
+        let mut r = Reader {
+            path,
+            text,
+            reader: csv::Reader::from_reader(&[][..]),
+            cols: Resolved::default(),
+            line_base,
+            counted_to: 0,
+            newlines: 0,
+            skipped: line_base,
+        };
+        let mut header = csv::StringRecord::new();
+        std::mem::swap(&mut r.reader, &mut reader);
+        let header_line = loop {
+            let Some(line) = r.next_record(&mut header)? else {
+                return Err(TabularError {
+                    path: path.to_string(),
+                    line: Some(line_base + 1),
+                    column: None,
+                    message: format!(
+                        "no header row: expected the {} columns ({})",
+                        profile.name,
+                        profile.detect.join(", ")
+                    ),
+                });
+            };
+            match &profile.csv.header_first_cell {
+                Some(first) if header.get(0).map(str::trim) != Some(first.as_str()) => r.skipped += 1,
+                _ => break line,
+            }
+        };
+        let header_error =
+            |message: String| TabularError { path: path.to_string(), line: Some(header_line), column: None, message };
+        for (position, name) in header.iter().enumerate() {
+            let name = name.trim().trim_start_matches('\u{feff}');
+            if name.is_empty() {
+                continue;
+            }
+            if r.cols.by_name.insert(name.to_string(), position).is_some() {
+                return Err(header_error(format!("column `{name}` appears twice in the header")));
+            }
+        }
+        r.cols.width = header.len();
+        let missing: Vec<String> =
+            needed_columns(profile).into_iter().filter(|c| !r.cols.by_name.contains_key(c.as_str())).collect();
+        if !missing.is_empty() {
+            return Err(header_error(format!(
+                "missing required column(s) {} for profile {}",
+                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+                profile.name
+            )));
+        }
+        Ok(r)
+    }
+
+    /// The next record and its physical line in the file (the csv crate's own count skips blank lines).
+    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<Option<u64>, TabularError> {
+        let more = self.reader.read_record(record).map_err(|e| TabularError {
+            path: self.path.to_string(),
+            line: e.position().map(|p| p.line() + self.line_base),
+            column: None,
+            message: format!("malformed CSV: {e}"),
+        })?;
+        if !more {
+            return Ok(None);
+        }
+        let bytes = self.text.as_bytes();
+        let start = record.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        let mut start = start.min(bytes.len()).max(self.counted_to);
+        while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        self.newlines += bytes[self.counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+        self.counted_to = start;
+        Ok(Some(self.line_base + self.newlines + 1))
+    }
+}
+
+/// The columns a file must have for `profile`: the explicit `required` ones, and the first candidate of
+/// every field the reader cannot do without when the field has a single column.
+fn needed_columns(profile: &Profile) -> Vec<String> {
+    let mut out: Vec<String> = profile.required.clone();
+    let c = &profile.columns;
+    let single = |columns: &Option<Columns>| match columns {
+        Some(Columns::One(name)) => Some(name.clone()),
+        _ => None,
+    };
+    let fields: Vec<&Option<Columns>> = match profile.record {
+        RecordKind::ChannelTransactions => vec![&c.transaction_id, &c.type_code, &c.settlement_currency, &c.booked_at],
+        RecordKind::BankEntries => vec![&c.account_id, &c.booked_at, &c.currency],
+    };
+    out.extend(fields.into_iter().filter_map(single));
+    let a = &profile.amounts;
+    for source in [&a.gross, &a.net, &a.fee, &a.amount].into_iter().flatten() {
+        out.extend(source.columns().into_iter().map(str::to_string));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+struct RowView<'r> {
+    path: &'r str,
+    line: u64,
+    record: &'r csv::StringRecord,
+    cols: &'r Resolved,
+    profile: &'r Profile,
+}
+
+/// `1.03311E+11`: what Excel makes of a long number.
+fn looks_like_excel_exponent(text: &str) -> bool {
+    let t = text.trim();
+    let Some(e) = t.find(['E', 'e']) else { return false };
+    let (mantissa, exponent) = (&t[..e], t[e + 1..].trim_start_matches(['+', '-']));
+    !mantissa.is_empty()
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+        && mantissa.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && !exponent.is_empty()
+        && exponent.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl RowView<'_> {
+    fn error(&self, column: &str, message: impl Into<String>) -> TabularError {
+        TabularError {
+            path: self.path.to_string(),
+            line: Some(self.line),
+            column: Some(column.to_string()),
+            message: message.into(),
+        }
+    }
+
+    /// The trimmed value of `name`, or `None` when the header lacks it, the row is short, or it is empty
+    /// or a null value.
+    fn cell(&self, name: &str) -> Option<&str> {
+        let position = *self.cols.by_name.get(name)?;
+        let value = self.record.get(position)?.trim();
+        (!value.is_empty() && !self.profile.null_values.iter().any(|n| n == value)).then_some(value)
+    }
+
+    /// The first candidate column the row fills: (column, value). A join is its parts' filled values.
+    fn field<'c>(&self, columns: &'c Option<Columns>) -> Option<(&'c str, Cow<'_, str>)> {
+        let columns = columns.as_ref()?;
+        match columns {
+            Columns::One(name) => self.cell(name).map(|v| (name.as_str(), Cow::Borrowed(v))),
+            Columns::Candidates(names) => {
+                names.iter().find_map(|n| self.cell(n).map(|v| (n.as_str(), Cow::Borrowed(v))))
+            }
+            Columns::Join { join, separator } => {
+                let parts: Vec<&str> = join.iter().filter_map(|n| self.cell(n)).collect();
+                (!parts.is_empty()).then(|| (join[0].as_str(), Cow::Owned(parts.join(separator))))
+            }
+        }
+    }
+
+    fn text(&self, columns: &Option<Columns>) -> Option<String> {
+        self.field(columns).map(|(_, v)| v.into_owned())
+    }
+
+    /// An id column: Excel's exponent form (`1.03311E+11`) is an error, since the digits are lost.
+    fn id(&self, columns: &Option<Columns>) -> Result<Option<String>, TabularError> {
+        match self.field(columns) {
+            Some((column, value)) if looks_like_excel_exponent(&value) => Err(self.error(
+                column,
+                format!(
+                    "{value:?} is a number in exponent form: the file was probably opened and saved in a spreadsheet, \
+                     which turned a long id into a rounded number; the digits are lost. Export the report again \
+                     from the channel without opening it in a spreadsheet"
+                ),
+            )),
+            Some((_, value)) => Ok(Some(value.into_owned())),
+            None => Ok(None),
+        }
+    }
+
+    fn currency(&self, columns: &Option<Columns>, what: &str) -> Result<Option<Currency>, TabularError> {
+        match self.field(columns) {
+            None => Ok(None),
+            Some((column, value)) => Currency::from_code_ignore_case(&value)
+                .map(Some)
+                .map_err(|e| self.error(column, format!("{e}; expected the {what} as an ISO 4217 code"))),
+        }
+    }
+
+    fn format(&self) -> AmountFormat {
+        AmountFormat {
+            decimal: if self.profile.numbers.decimal == "," {
+                DecimalSeparator::Comma
+            } else {
+                DecimalSeparator::Point
+            },
+            grouping: self.profile.numbers.thousands.chars().next(),
+        }
+    }
+
+    fn number(&self, column: &str, text: &str, currency: Currency) -> Result<Decimal, TabularError> {
+        if looks_like_excel_exponent(text) {
+            return Err(self.error(column, format!("{text:?} is a number in exponent form, as a spreadsheet writes it: export the report again without opening it in a spreadsheet")));
+        }
+        if self.profile.numbers.minor_units {
+            let digits = text.trim();
+            let (negative, digits) = match digits.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, digits),
+            };
+            if digits.is_empty() || digits.len() > 25 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(self.error(
+                    column,
+                    format!("{text:?}: expected an integer amount in minor units (10000 is 100.00 USD)"),
+                ));
+            }
+            let minor: i128 = digits.parse().map_err(|_| self.error(column, format!("{text:?}: too large")))?;
+            let money = Money::from_minor_units(if negative { -minor } else { minor }, currency)
+                .map_err(|e| self.error(column, e.to_string()))?;
+            return Ok(money.amount());
+        }
+        parse_amount(text, self.format(), currency, ExtraDigits::Allow)
+            .map(|m| m.amount())
+            .map_err(|e| self.error(column, e.to_string()))
+    }
+
+    /// An amount by its source, signed from the balance's point of view; `None` when the row leaves it
+    /// empty.
+    fn amount(&self, source: &AmountSource, currency: Currency) -> Result<Option<Decimal>, TabularError> {
+        match source {
+            AmountSource::Signed { column } => self.cell(column).map(|t| self.number(column, t, currency)).transpose(),
+            AmountSource::DebitCredit { debit, credit } => {
+                let d = self.cell(debit).map(|t| self.number(debit, t, currency)).transpose()?;
+                let c = self.cell(credit).map(|t| self.number(credit, t, currency)).transpose()?;
+                for (column, value) in [(debit, d), (credit, c)] {
+                    if value.is_some_and(|v| v < Decimal::ZERO) {
+                        return Err(self.error(column, "negative: debit and credit columns hold unsigned amounts"));
+                    }
+                }
+                Ok(match (d, c) {
+                    (None, None) => None,
+                    (d, c) => Some(c.unwrap_or_default() - d.unwrap_or_default()),
+                })
+            }
+            AmountSource::Indicator { column, indicator, credit_values, debit_values } => {
+                let Some(text) = self.cell(column) else { return Ok(None) };
+                let value = self.number(column, text, currency)?;
+                let mark = self.cell(indicator).unwrap_or("");
+                if credit_values.iter().any(|v| v == mark) {
+                    Ok(Some(value))
+                } else if debit_values.iter().any(|v| v == mark) {
+                    Ok(Some(-value))
+                } else {
+                    Err(self.error(
+                        indicator,
+                        format!(
+                            "{mark:?}: expected one of {} (credit) or {} (debit)",
+                            credit_values.join(", "),
+                            debit_values.join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The booking date, and the UTC instant and zone when the report gives a time.
+    fn booked(&self, what: &str) -> Result<(Date, Option<String>, Option<String>), TabularError> {
+        let p = self.profile;
+        let c = &p.columns;
+        let Some(dates) = &c.booked_at else { unreachable!("validated") };
+        let names = dates.names();
+        let zone_names: Vec<&str> = c.booked_zone.as_ref().map(Columns::names).unwrap_or_default();
+        let Some((index, date_column, date_text)) =
+            names.iter().enumerate().find_map(|(i, n)| self.cell(n).map(|v| (i, *n, v)))
+        else {
+            return Err(self.error(names[0], format!("is empty: the {what} needs a booking date")));
+        };
+        let mut text = date_text.to_string();
+        if let Some((_, time)) = self.field(&c.booked_time) {
+            text.push(' ');
+            text.push_str(&time);
+        }
+        let zone_text = zone_names
+            .get(index)
+            .or(zone_names.first())
+            .and_then(|z| self.cell(z))
+            .map(str::to_string)
+            .or_else(|| p.dates.zone.clone());
+        for format in &p.dates.formats {
+            let Ok(parsed) = jiff::fmt::strtime::parse(format, &text) else { continue };
+            let Ok(date) = parsed.to_date() else { continue };
+            let Ok(time) = parsed.to_time() else {
+                return Ok((date, None, zone_text));
+            };
+            // A format with `%z` carries its own offset.
+            if let Some(offset) = parsed.offset() {
+                let instant =
+                    offset.to_timestamp(date.to_datetime(time)).map_err(|e| self.error(date_column, e.to_string()))?;
+                let utc = instant.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+                return Ok((date, Some(utc), Some(offset.to_string())));
+            }
+            let Some(zone) = &zone_text else {
+                return Ok((date, None, None));
+            };
+            let offset = zone_offset(zone, date.to_datetime(time)).map_err(|m| {
+                let column = zone_names.get(index).or(zone_names.first()).copied().unwrap_or("dates.zone");
+                self.error(column, m)
+            })?;
+            let instant =
+                offset.to_timestamp(date.to_datetime(time)).map_err(|e| self.error(date_column, e.to_string()))?;
+            let utc = instant.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+            return Ok((date, Some(utc), Some(zone.clone())));
+        }
+        Err(self.error(date_column, format!("{text:?}: expected a date as {}", p.dates.formats.join(" or "))))
+    }
+
+    fn date_of(&self, columns: &Option<Columns>) -> Result<Option<Date>, TabularError> {
+        let Some((column, text)) = self.field(columns) else { return Ok(None) };
+        let formats = if self.profile.dates.payout_formats.is_empty() {
+            &self.profile.dates.formats
+        } else {
+            &self.profile.dates.payout_formats
+        };
+        for format in formats {
+            if let Ok(parsed) = jiff::fmt::strtime::parse(format, text.as_ref()) {
+                if let Ok(date) = parsed.to_date() {
+                    return Ok(Some(date));
+                }
+            }
+        }
+        Err(self.error(column, format!("{text:?}: expected a date as {}", formats.join(" or "))))
+    }
+
+    fn channel_transaction(
+        &self,
+        file: &Arc<str>,
+        unknown: &mut BTreeMap<String, (u64, u64)>,
+        problems: &mut Vec<FileProblem>,
+    ) -> Result<ChannelTransaction, TabularError> {
+        let p = self.profile;
+        let c = &p.columns;
+        let a = &p.amounts;
+        let type_code = self.text(&c.type_code).unwrap_or_default();
+        let by_prefix = || {
+            p.kind_prefixes
+                .iter()
+                .filter(|(prefix, _)| type_code.starts_with(prefix.as_str()))
+                .max_by_key(|(prefix, _)| prefix.len())
+                .map(|(_, k)| *k)
+        };
+        let kind = match p.kinds.get(&type_code).copied().or_else(by_prefix) {
+            Some(k) => k,
+            None => match p.kind_default {
+                Some(k) => k,
+                None => {
+                    let e = unknown.entry(type_code.clone()).or_insert((0, self.line));
+                    e.0 += 1;
+                    ChannelKind::Other
+                }
+            },
+        };
+        let settlement_currency = self.currency(&c.settlement_currency, "settlement currency")?.ok_or_else(|| {
+            self.error(
+                c.settlement_currency.as_ref().map(|s| s.names()[0]).unwrap_or(""),
+                "is empty: the settlement currency is required",
+            )
+        })?;
+        let batch_id = self.id(&c.batch_id)?;
+        let batch_level = c.batch_level_when_empty.as_ref().is_some_and(|col| self.cell(col).is_none());
+        let transaction_id = match self.id(&c.transaction_id)? {
+            Some(id) if !batch_level => id,
+            _ => format!(
+                "{}-{}-L{}",
+                batch_id.as_deref().unwrap_or("nobatch"),
+                if type_code.is_empty() { "row" } else { &type_code },
+                self.line
+            ),
+        };
+        // Batch-level rows have no order: what their reference columns hold is batch text.
+        let merchant_reference = if batch_level { None } else { self.id(&c.merchant_reference)? };
+        // Fee components and the fee, as costs (positive).
+        let fee_sign = |value: Decimal, source: Option<&AmountSource>| match (p.amounts.fee_sign, source) {
+            (FeeSign::Cost, Some(AmountSource::Signed { .. }) | None) => value,
+            // Debit/credit and indicator sources give the balance effect: a cost is negative there.
+            _ => -value,
+        };
+        let mut fee_components: Vec<(String, Decimal)> = Vec::new();
+        for (name, column) in &a.fee_components {
+            if let Some(text) = self.cell(column) {
+                let value = self.number(column, text, settlement_currency)?;
+                fee_components.push((name.clone(), fee_sign(value, None)));
+            }
+        }
+        let components_sum: Option<Decimal> =
+            (!fee_components.is_empty()).then(|| fee_components.iter().map(|(_, v)| *v).sum());
+        let fee = match &a.fee {
+            Some(source) => self.amount(source, settlement_currency)?.map(|v| fee_sign(v, Some(source))),
+            None => components_sum,
+        };
+        let gross = a.gross.as_ref().map(|s| self.amount(s, settlement_currency)).transpose()?.flatten();
+        let net = a.net.as_ref().map(|s| self.amount(s, settlement_currency)).transpose()?.flatten();
+        let (gross, fee, net) = match (gross, fee, net) {
+            (Some(g), Some(f), Some(n)) => {
+                if g - f != n {
+                    problems.push(FileProblem {
+                        check: "net_mismatch",
+                        line: self.line,
+                        message: format!("gross {g} − fee {f} = {} but net is {n} ({settlement_currency})", g - f),
+                    });
+                }
+                (g, f, n)
+            }
+            (Some(g), Some(f), None) => (g, f, g - f),
+            (Some(g), None, Some(n)) => (g, g - n, n),
+            (None, f, Some(n)) => {
+                let f = f.unwrap_or_default();
+                (n + f, f, n)
+            }
+            (Some(g), None, None) => (g, Decimal::ZERO, g),
+            (None, _, None) => {
+                let columns: Vec<&str> =
+                    [&a.gross, &a.net].into_iter().flatten().flat_map(AmountSource::columns).collect();
+                return Err(self.error(
+                    columns.first().copied().unwrap_or(""),
+                    format!("no amount: expected a value in {}", columns.join(" or ")),
+                ));
+            }
+        };
+        if let (Some(components), Some(_)) = (components_sum, &a.fee) {
+            if components != fee {
+                problems.push(FileProblem {
+                    check: "net_mismatch",
+                    line: self.line,
+                    message: format!("fee {fee} but its components sum to {components}"),
+                });
+            }
+        }
+        let presentment_currency = self.currency(&c.presentment_currency, "presentment currency")?;
+        let presentment_amount = match (&a.presentment, presentment_currency) {
+            (Some(source), Some(currency)) => self.amount(source, currency)?,
+            _ => None,
+        };
+        let exchange_rate = match self.field(&c.exchange_rate) {
+            Some((column, text)) => {
+                let text = text.as_ref();
+                let xxx = Currency::from_code("XXX").expect("XXX is in the table");
+                let rate = parse_amount(text, self.format(), xxx, ExtraDigits::Allow)
+                    .map_err(|e| self.error(column, e.to_string()))?
+                    .amount();
+                if rate <= Decimal::ZERO {
+                    return Err(self.error(column, format!("{text:?}: a rate must be greater than zero")));
+                }
+                Some(rate)
+            }
+            None => None,
+        };
+        // The applied rate must turn the presentment amount into the gross (to the settlement currency's
+        // minor units, half-even).
+        if let (Some(rate), Some(presented)) = (exchange_rate, presentment_amount) {
+            let converted = presented
+                .checked_mul(rate)
+                .map(|v| Money::new(v, settlement_currency).round_to_minor(RoundingMode::HalfEven));
+            if let Some(Ok(rounded)) = converted {
+                if rounded.amount() != gross.round_dp(u32::from(settlement_currency.minor_units().unwrap_or(28))) {
+                    problems.push(FileProblem {
+                        check: "rate_mismatch",
+                        line: self.line,
+                        message: format!(
+                            "presentment {presented} × rate {rate} = {} but gross is {gross} {settlement_currency}",
+                            rounded.amount()
+                        ),
+                    });
+                }
+            }
+        }
+        let (booking_date, booked_at_utc, booked_zone) = self.booked("channel transaction")?;
+        let mut metadata: Vec<(String, String)> = Vec::new();
+        for (name, position) in &self.cols.by_name {
+            let keep = p.metadata.columns.iter().any(|c| c == name)
+                || p.metadata.prefixes.iter().any(|pre| name.starts_with(pre.as_str()));
+            if keep {
+                if let Some(value) = self.record.get(*position).map(str::trim).filter(|v| !v.is_empty()) {
+                    metadata.push((name.clone(), value.to_string()));
+                }
+            }
+        }
+        Ok(ChannelTransaction {
+            channel: self.text(&c.channel).or_else(|| p.channel.clone()).unwrap_or_default(),
+            transaction_id,
+            merchant_reference,
+            kind,
+            channel_type: type_code,
+            gross,
+            fee,
+            net,
+            settlement_currency,
+            presentment_amount,
+            presentment_currency: presentment_amount.and(presentment_currency),
+            exchange_rate,
+            batch_id,
+            booking_date,
+            booked_at_utc,
+            booked_zone,
+            payout_date: self.date_of(&c.payout_date)?,
+            merchant_account: self.text(&c.merchant_account),
+            related_transaction_id: self.id(&c.related_transaction_id)?,
+            fee_components,
+            metadata,
+            provenance: Provenance::line(Arc::clone(file), self.line),
+        })
+    }
+
+    fn bank_entry(&self, file: &Arc<str>) -> Result<BankEntry, TabularError> {
+        let p = self.profile;
+        let c = &p.columns;
+        let account_id = self.text(&c.account_id).ok_or_else(|| {
+            self.error(c.account_id.as_ref().map(|s| s.names()[0]).unwrap_or(""), "is empty: the account is required")
+        })?;
+        let currency = self.currency(&c.currency, "currency")?.ok_or_else(|| {
+            self.error(c.currency.as_ref().map(|s| s.names()[0]).unwrap_or(""), "is empty: the currency is required")
+        })?;
+        let Some(source) = &p.amounts.amount else { unreachable!("validated") };
+        let signed = self
+            .amount(source, currency)?
+            .ok_or_else(|| self.error(source.columns()[0], "is empty: the amount is required"))?;
+        let (booking_date, _, _) = self.booked("bank entry")?;
+        let value_date = self.date_of(&c.value_date)?.unwrap_or(booking_date);
+        let entry_id = match self.id(&c.entry_id)? {
+            Some(id) => id,
+            None => format!("{account_id}-{}-L{}", booking_date, self.line),
+        };
+        Ok(BankEntry {
+            account_id,
+            entry_id,
+            booking_date,
+            value_date,
+            direction: if signed < Decimal::ZERO { Direction::Debit } else { Direction::Credit },
+            amount: signed.abs(),
+            currency,
+            reference: self.text(&c.reference),
+            counterparty_name: self.text(&c.counterparty_name),
+            remittance_info: self.text(&c.remittance_info),
+            status: EntryStatus::Booked,
+            reversal: false,
+            bank_transaction_code: self.text(&c.type_code),
+            details: Vec::new(),
+            provenance: Provenance::line(Arc::clone(file), self.line),
+        })
+    }
+}
+
+/// A zone as reports write it: an abbreviation (`CET`, `PDT`), an offset (`+01:00`), `UTC`, or an IANA
+/// name (`Europe/Berlin`, resolved with the tz database built into the binary, so every host agrees).
+pub fn zone_offset(zone: &str, at: jiff::civil::DateTime) -> Result<jiff::tz::TimeZone, String> {
+    let hours = |h: i8| jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(h));
+    let z = zone.trim();
+    let fixed = match z.to_ascii_uppercase().as_str() {
+        "UTC" | "GMT" | "Z" | "UT" => Some(hours(0)),
+        "CET" | "MEZ" | "BST" | "WAT" => Some(hours(1)),
+        "CEST" | "MESZ" | "EET" | "SAST" => Some(hours(2)),
+        "EEST" | "MSK" => Some(hours(3)),
+        "PST" => Some(hours(-8)),
+        "PDT" | "MST" => Some(hours(-7)),
+        "MDT" | "CST" => Some(hours(-6)),
+        "CDT" | "EST" => Some(hours(-5)),
+        "EDT" => Some(hours(-4)),
+        "JST" | "KST" => Some(hours(9)),
+        "AEST" => Some(hours(10)),
+        "AEDT" => Some(hours(11)),
+        "SGT" | "HKT" | "AWST" => Some(hours(8)),
+        _ => None,
+    };
+    if let Some(tz) = fixed {
+        return Ok(tz);
+    }
+    let b = z.as_bytes();
+    if b.len() >= 5 && matches!(b[0], b'+' | b'-') {
+        let digits: String = z[1..].chars().filter(char::is_ascii_digit).collect();
+        if digits.len() == 4 && z[1..].chars().all(|c| c.is_ascii_digit() || c == ':') {
+            let h: i32 = digits[..2].parse().unwrap_or(99);
+            let m: i32 = digits[2..].parse().unwrap_or(99);
+            let seconds = (h * 3600 + m * 60) * if b[0] == b'-' { -1 } else { 1 };
+            if h <= 18 && m < 60 {
+                if let Ok(offset) = jiff::tz::Offset::from_seconds(seconds) {
+                    return Ok(jiff::tz::TimeZone::fixed(offset));
+                }
+            }
+        }
+    }
+    if z.contains('/') {
+        if let Ok(tz) = jiff::tz::TimeZone::get(z) {
+            let _ = at;
+            return Ok(tz);
+        }
+    }
+    Err(format!(
+        "{z:?}: unknown time zone; expected an IANA name (Europe/Berlin), an offset (+01:00) or an abbreviation such as CET, CEST, PST, PDT, UTC"
+    ))
+}
+
+/// The file's checks across rows: per payout batch, the rows sum to the payout row; duplicate ids.
+fn check_channel_file(rows: &[ChannelTransaction], problems: &mut Vec<FileProblem>) {
+    let line = |tx: &ChannelTransaction| tx.provenance.source_line.unwrap_or(0);
+    let mut seen: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for tx in rows {
+        if let Some(first) = seen.insert((&tx.channel, &tx.transaction_id), line(tx)) {
+            problems.push(FileProblem {
+                check: "duplicate_id",
+                line: line(tx),
+                message: format!("transaction id {:?} already on line {first}", tx.transaction_id),
+            });
+            seen.insert((&tx.channel, &tx.transaction_id), first);
+        }
+    }
+    // (batch, currency) → (Σ net of the rows, Σ net of payout rows, payout row lines)
+    let mut batches: BTreeMap<(&str, Currency), (Decimal, Decimal, Vec<u64>)> = BTreeMap::new();
+    for tx in rows {
+        let Some(batch) = tx.batch_id.as_deref() else { continue };
+        let b = batches.entry((batch, tx.settlement_currency)).or_default();
+        if tx.kind.is_payout() {
+            b.1 += tx.net;
+            b.2.push(line(tx));
+        } else {
+            b.0 += tx.net;
+        }
+    }
+    for ((batch, currency), (rows_sum, payout_sum, lines)) in batches {
+        if let Some(first) = lines.first() {
+            if rows_sum + payout_sum != Decimal::ZERO {
+                problems.push(FileProblem {
+                    check: "batch_sum",
+                    line: *first,
+                    message: format!(
+                        "payout batch {batch}: its rows sum to {rows_sum} {currency} but the payout row pays out {}",
+                        -payout_sum
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Picks the profile for a file by its header (`--profile auto`): every distinct way the profiles find
+/// their header (preamble lines, a header row's first cell) is tried. Unknown or ambiguous headers are an
+/// error listing the closest profiles and the columns that differ.
+pub fn detect_profile<'p>(path: &str, bytes: &[u8], profiles: &'p [Profile]) -> Result<&'p Profile, TabularError> {
+    let mut ways: Vec<(usize, Option<&str>)> =
+        profiles.iter().map(|p| (p.csv.skip_lines, p.csv.header_first_cell.as_deref())).collect();
+    ways.sort();
+    ways.dedup();
+    let mut found: Vec<&Profile> = Vec::new();
+    let mut first_error = None;
+    for (skip, first_cell) in ways {
+        let group: Vec<Profile> = profiles
+            .iter()
+            .filter(|p| p.csv.skip_lines == skip && p.csv.header_first_cell.as_deref() == first_cell)
+            .cloned()
+            .collect();
+        let Ok(header) = header_of(path, bytes, skip, first_cell) else { continue };
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        match crate::profile::detect(&group, &header) {
+            Ok(p) => found.extend(profiles.iter().find(|q| q.name == p.name)),
+            Err(e) if skip == 0 && first_cell.is_none() => first_error = Some(e),
+            Err(_) => {}
+        }
+    }
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(TabularError {
+            path: path.to_string(),
+            line: Some(1),
+            column: None,
+            message: first_error.unwrap_or_else(|| "no profile fits this file".into()),
+        }),
+        several => Err(TabularError {
+            path: path.to_string(),
+            line: Some(1),
+            column: None,
+            message: format!(
+                "the file fits several profiles: {}; name one",
+                several.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        }),
+    }
+}
