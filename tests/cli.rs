@@ -492,3 +492,64 @@ fn check_reads_every_shared_bank_sample_through_the_cli() {
     }
     assert!(stderr(&output).contains("decoded as CP852 by evidence"), "the Raiffeisen file's code page is reported");
 }
+
+#[test]
+fn ingest_reads_channel_reports_and_bank_csv_through_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = root().join("fixtures/demo");
+    // No --profile: each CSV is matched to a built-in profile by its header.
+    let out = dir.path().join("channel.csv");
+    let run = run_ok(
+        settle()
+            .arg("ingest")
+            .arg(demo.join("adyen_settlement_details.csv"))
+            .arg(demo.join("stripe_payout_reconciliation.csv"))
+            .arg("--out")
+            .arg(&out),
+    );
+    // The demo's Stripe report repeats one row on purpose: the check fails, the rows are written.
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(stderr(&run).contains("stripe_payout_reconciliation.csv:73: duplicate_id"), "{}", stderr(&run));
+    assert!(stderr(&run).contains("profiles: adyen_sdr, stripe_itemized"), "{}", stderr(&run));
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(&header[..4], ["channel", "transaction_id", "merchant_reference", "kind"]);
+    assert!(
+        header.contains(&"fee_commission".to_string()) && header.contains(&"payment_metadata[order_id]".to_string())
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 70 + 141);
+    // Money in = money out: the Adyen rows of each paid-out batch sum to zero with its payout row.
+    let net = header.iter().position(|h| h == "net").unwrap();
+    let batch = header.iter().position(|h| h == "batch_id").unwrap();
+    let adyen_8797: settle_core::Decimal = rows
+        .iter()
+        .filter(|r| &r[0] == "adyen" && &r[batch] == "8797")
+        .map(|r| r[net].parse::<settle_core::Decimal>().unwrap())
+        .sum();
+    assert_eq!(adyen_8797, settle_core::Decimal::ZERO);
+
+    // A bank CSV through the profile file in jobs/profiles (Windows-1252, semicolons, decimal comma).
+    let bank = dir.path().join("bank.csv");
+    let run = run_ok(
+        settle()
+            .args(["ingest", "--profile", "jobs/profiles/sparkasse_csv_camt.toml"])
+            .arg(root().join("fixtures/bank_csv/sparkasse_csv_camt.csv"))
+            .arg("--out")
+            .arg(&bank)
+            .current_dir(root()),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let text = fs::read_to_string(&bank).unwrap();
+    assert!(text.contains(",2026-10-29,2026-10-29,CRDT,9863.99,EUR,po_1f32eaf6dec4caf26f36f6f8,"), "{text}");
+    assert!(text.contains("DBIT,2450.00,EUR,,Grundstücksgesellschaft Müller,Miete November Büro Köln"), "{text}");
+
+    // Profiles are listed and printed as TOML; an unknown one is an error with a hint.
+    let list = run_ok(settle().arg("profiles"));
+    assert!(String::from_utf8_lossy(&list.stdout).contains("adyen_sdr"));
+    let show = run_ok(settle().args(["profiles", "show", "stripe_itemized"]));
+    assert!(String::from_utf8_lossy(&show.stdout).contains("name = \"stripe_itemized\""));
+    let unknown = run_ok(settle().args(["ingest", "--profile", "nope"]).arg(&bank).arg("--out").arg(&out));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("unknown profile \"nope\"") && stderr(&unknown).contains("hint:"));
+}

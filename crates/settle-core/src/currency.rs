@@ -33,7 +33,9 @@ impl Currency {
     /// Looks up a code case-insensitively (channels such as Stripe write `eur`).
     pub fn from_code_ignore_case(code: &str) -> Result<Currency, UnknownCurrency> {
         if code.len() == 3 && code.is_ascii() {
-            Currency::from_code(&code.to_ascii_uppercase())
+            let b = code.as_bytes();
+            let upper = [b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase(), b[2].to_ascii_uppercase()];
+            Currency::from_code(std::str::from_utf8(&upper).expect("ASCII stays ASCII"))
         } else {
             Err(UnknownCurrency { code: code.to_string() })
         }

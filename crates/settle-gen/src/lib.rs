@@ -6,6 +6,7 @@
 //! options and seed ⇒ same bytes (settle's own PRNG, no clock, no hash-map order).
 #![forbid(unsafe_code)]
 
+mod adyen_large;
 mod camt_large;
 mod mt940_large;
 mod rng;
@@ -20,6 +21,7 @@ use settle_core::{Calendar, Currency, Date, Decimal, Money, RoundingMode, format
 use settle_fx::RateTable;
 use settle_iso20022 as camt;
 
+pub use adyen_large::write_large_adyen;
 pub use camt_large::write_large_camt053;
 pub use mt940_large::write_large_mt940;
 pub use rng::Rng;
@@ -183,7 +185,7 @@ struct Amounts {
 }
 
 /// Adyen Settlement details report columns (the newer order, with the booking date).
-const ADYEN_COLUMNS: [&str; 32] = [
+pub(crate) const ADYEN_COLUMNS: [&str; 32] = [
     "Company Account",
     "Merchant Account",
     "Psp Reference",

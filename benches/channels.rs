@@ -1,0 +1,51 @@
+//! Criterion benchmark of the profile-driven channel report reader on a generated Adyen settlement
+//! details report (`settle_gen::write_large_adyen`).
+//!
+//! Run: `cargo bench --bench channels`; `SETTLE_BENCH_ADYEN_ROWS=750000` for the ~200 MB file (default
+//! 150 000 rows, ~40 MB). Throughput is bytes/s; every iteration asserts the row count, that every batch
+//! adds up to its payout row, and that no check failed.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use settle_core::{ChannelKind, Decimal, parse_date};
+
+/// The allocator the `settle` binary uses, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn rows() -> u64 {
+    std::env::var("SETTLE_BENCH_ADYEN_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(150_000)
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("adyen_large.csv");
+    let n = rows();
+    settle_gen::write_large_adyen(&path, n, 3, parse_date("2026-10-30").expect("date")).expect("generate");
+    let bytes = std::fs::read(&path).expect("read");
+    let profile =
+        settle_tabular::builtin_profiles().into_iter().find(|p| p.name == "adyen_sdr").expect("built-in profile");
+    let batches = n.div_ceil(10_000);
+
+    let mut group = c.benchmark_group("channels");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("adyen_sdr_canonical", |b| {
+        b.iter_with_large_drop(|| {
+            let read = settle_tabular::read_with_profile("adyen_large.csv", &bytes, &profile).expect("read");
+            let rows = &read.channel_transactions;
+            assert_eq!(rows.len() as u64, n + batches);
+            assert!(read.problems.is_empty(), "{:?}", &read.problems[..1]);
+            let total: Decimal = rows.iter().map(|r| r.net).sum();
+            assert_eq!(total, Decimal::ZERO, "every batch adds up to its payout");
+            assert_eq!(rows.iter().filter(|r| r.kind == ChannelKind::Payout).count() as u64, batches);
+            read
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = channels;
+    config = Criterion::default().sample_size(10);
+    targets = benches
+}
+criterion_main!(channels);

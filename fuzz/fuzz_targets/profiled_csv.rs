@@ -1,0 +1,16 @@
+//! The profile-driven reader on arbitrary bytes, with every built-in profile and with detection: an
+//! error or rows, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let profiles = settle_tabular::builtin_profiles();
+    // The first byte picks a profile, so each gets its share of inputs.
+    let Some((pick, body)) = data.split_first() else { return };
+    let profile = &profiles[usize::from(*pick) % profiles.len()];
+    let _ = settle_tabular::read_with_profile("report.csv", body, profile);
+    if let Ok(found) = settle_tabular::detect_profile("report.csv", body, &profiles) {
+        let _ = settle_tabular::read_with_profile("report.csv", body, found);
+    }
+});
