@@ -201,7 +201,12 @@ struct Resolved {
     fast: Vec<(usize, usize, Option<usize>)>,
     /// The last currency code read and its currency (most rows of a report share one).
     last_currency: std::cell::Cell<Option<([u8; 3], Currency)>>,
+    /// The last booking time text and zone read, and what they gave (rows of a batch share them).
+    last_booked: std::cell::RefCell<Option<BookedCache>>,
 }
+
+/// (date-time text, zone text) → (date, UTC instant, zone).
+type BookedCache = ((String, Option<String>), (Date, Option<String>, Option<String>));
 
 /// Every column name a profile mentions.
 fn profile_names(p: &Profile) -> Vec<&str> {
@@ -569,8 +574,27 @@ impl RowView<'_> {
             .and_then(|z| self.cell(z))
             .map(str::to_string)
             .or_else(|| p.dates.zone.clone());
+        if let Some((key, value)) = self.cols.last_booked.borrow().as_ref() {
+            if key.0 == text && key.1 == zone_text {
+                return Ok(value.clone());
+            }
+        }
+        let value = self.parse_booked(&text, zone_text.clone(), date_column, index, &zone_names)?;
+        *self.cols.last_booked.borrow_mut() = Some(((text, zone_text), value.clone()));
+        Ok(value)
+    }
+
+    fn parse_booked(
+        &self,
+        text: &str,
+        zone_text: Option<String>,
+        date_column: &str,
+        index: usize,
+        zone_names: &[&str],
+    ) -> Result<(Date, Option<String>, Option<String>), TabularError> {
+        let p = self.profile;
         for format in &p.dates.formats {
-            let Ok(parsed) = jiff::fmt::strtime::parse(format, &text) else { continue };
+            let Ok(parsed) = jiff::fmt::strtime::parse(format, text) else { continue };
             let Ok(date) = parsed.to_date() else { continue };
             let Ok(time) = parsed.to_time() else {
                 return Ok((date, None, zone_text));
