@@ -373,19 +373,38 @@ fn ingest(args: IngestArgs) -> ExitCode {
         }
     } else {
         let mut bytes = Vec::with_capacity(rows.len() * 512);
-        for row in &rows {
-            serde_json::to_writer(&mut bytes, row).expect("bank entries serialize");
-            bytes.push(b'\n');
-        }
+        json_lines(&mut bytes, &rows);
         bytes
     };
-    let dir = args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = args.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if let Err(err) = settle_job::write_atomic(dir, &name, &bytes) {
-        return fail(&format!("cannot write {}: {err}", args.out.display()), None);
+    if let Err(code) = write_output(&args.out, &bytes) {
+        return code;
     }
     eprintln!("wrote {} bank entries from {} files to {}", rows.len(), names.len(), args.out.display());
     ExitCode::SUCCESS
+}
+
+/// Appends one JSON object per row and line (amounts as decimal strings).
+fn json_lines<T: serde::Serialize>(out: &mut Vec<u8>, rows: &[T]) {
+    for row in rows {
+        serde_json::to_writer(&mut *out, row).expect("canonical rows serialize");
+        out.push(b'\n');
+    }
+}
+
+/// Writes an output file atomically; on failure, reports it and gives the exit code.
+fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), ExitCode> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    settle_job::write_atomic(dir, &name, bytes)
+        .map_err(|err| fail(&format!("cannot write {}: {err}", path.display()), None))
+}
+
+/// The first bytes of a file, enough to tell its kind.
+fn head_of(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 fn profiles(args: ProfilesArgs) -> ExitCode {
@@ -422,18 +441,24 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
         },
         None => None,
     };
+    if args.profile.is_none() {
+        // Bank statements keep their own readers: their heads say so before any file is read whole.
+        for (name, path) in names {
+            let head = match head_of(path) {
+                Ok(head) => head,
+                Err(err) => return Some(fail(&format!("cannot read {name}: {err}"), None)),
+            };
+            match settle_job::bankfiles::sniff_kind(&head) {
+                settle_job::bankfiles::BankFileKind::Csv if !settle_tabular::looks_like_canonical_bank_csv(&head) => {}
+                _ => return None,
+            }
+        }
+    }
     for (name, path) in names {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(err) => return Some(fail(&format!("cannot read {name}: {err}"), None)),
         };
-        if args.profile.is_none() {
-            // Bank statements keep their own readers.
-            match settle_job::bankfiles::sniff_kind(&bytes) {
-                settle_job::bankfiles::BankFileKind::Csv if !settle_tabular::looks_like_canonical_bank_csv(&bytes) => {}
-                _ => return None,
-            }
-        }
         let expected = chosen.as_ref().map_or(RecordKind::ChannelTransactions, |p| p.record);
         match settle_job::profiles::read(name, &bytes, chosen.as_ref(), expected) {
             Ok(read) => reads.push(read),
@@ -450,9 +475,12 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
             eprintln!("warning: {w}");
         }
     }
-    let channel: Vec<settle_core::ChannelTransaction> =
-        reads.iter().flat_map(|r| r.channel_transactions.iter().cloned()).collect();
-    let bank: Vec<settle_core::BankEntry> = reads.iter().flat_map(|r| r.bank_entries.iter().cloned()).collect();
+    let profiles: Vec<String> = reads.iter().map(|r| r.profile.clone()).collect();
+    let (mut channel, mut bank) = (Vec::new(), Vec::new());
+    for read in reads {
+        channel.extend(read.channel_transactions);
+        bank.extend(read.bank_entries);
+    }
     let bytes = if extension == "csv" {
         let rendered = if bank.is_empty() {
             settle_tabular::write_channel_transactions(&channel)
@@ -465,22 +493,13 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
         }
     } else {
         let mut bytes = Vec::new();
-        for row in &channel {
-            serde_json::to_writer(&mut bytes, row).expect("channel transactions serialize");
-            bytes.push(b'\n');
-        }
-        for row in &bank {
-            serde_json::to_writer(&mut bytes, row).expect("bank entries serialize");
-            bytes.push(b'\n');
-        }
+        json_lines(&mut bytes, &channel);
+        json_lines(&mut bytes, &bank);
         bytes
     };
-    let dir = args.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let file = args.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if let Err(err) = settle_job::write_atomic(dir, &file, &bytes) {
-        return Some(fail(&format!("cannot write {}: {err}", args.out.display()), None));
+    if let Err(code) = write_output(&args.out, &bytes) {
+        return Some(code);
     }
-    let profiles: Vec<&str> = reads.iter().map(|r| r.profile.as_str()).collect();
     let (count, what) =
         if bank.is_empty() { (channel.len(), "channel transactions") } else { (bank.len(), "bank entries") };
     eprintln!(

@@ -10,7 +10,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((pick, body)) = data.split_first() else { return };
     let profile = &profiles[usize::from(*pick) % profiles.len()];
     let _ = settle_tabular::read_with_profile("report.csv", body, profile);
-    if let Ok(found) = settle_tabular::detect_profile("report.csv", body, &profiles) {
+    let all: Vec<&settle_tabular::Profile> = profiles.iter().collect();
+    if let Ok(found) = settle_tabular::detect_profile("report.csv", body, &all) {
         let _ = settle_tabular::read_with_profile("report.csv", body, found);
     }
 });

@@ -56,9 +56,8 @@ pub fn read(
         Some(p) => p,
         None => {
             builtin = builtin_profiles();
-            let candidates: Vec<Profile> = builtin.iter().filter(|p| p.record == expected).cloned().collect();
-            let found = settle_tabular::detect_profile(name, bytes, &candidates)?;
-            return read(name, bytes, Some(&found.clone()), expected);
+            let candidates: Vec<&Profile> = builtin.iter().filter(|p| p.record == expected).collect();
+            settle_tabular::detect_profile(name, bytes, &candidates)?
         }
     };
     if profile.record != expected {

@@ -199,8 +199,7 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> impl Iterator<Item = Ba
         let mut customer_reference = e.customer_reference;
         if let Some((account, name)) = rabobank_counterparty(&customer_reference) {
             if e.details.is_empty() {
-                e.details.reserve_exact(1);
-                e.details.push(settle_core::TransactionDetail::default());
+                e.details = vec![settle_core::TransactionDetail::default()];
             }
             let d = &mut e.details[0];
             match direction {
@@ -217,8 +216,7 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> impl Iterator<Item = Ba
         }
         if e.information.is_some() && e.details.is_empty() {
             // Details not read (`parse_details` false): the row still says a detail exists.
-            e.details.reserve_exact(1);
-            e.details.push(settle_core::TransactionDetail::default());
+            e.details = vec![settle_core::TransactionDetail::default()];
         }
         let d = e.details.first();
         let counterparty = d.and_then(|d| match direction {

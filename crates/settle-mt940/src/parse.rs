@@ -558,9 +558,9 @@ pub fn for_each_parsed_message(
         let mut scratch = String::new();
         for e in m.entries.iter_mut().filter(|_| parse_details) {
             if let Some(info) = &e.information {
-                // Exactly one: a first push would reserve room for four 640-byte details.
-                e.details.reserve_exact(1);
-                e.details.push(TransactionDetail::default());
+                // `vec![…]` allocates exactly one (a first `push` would reserve room for four 640-byte
+                // details).
+                e.details = vec![TransactionDetail::default()];
                 e.information_code = parse_information_into(info, e.mark.direction(), &mut scratch, &mut e.details[0]);
             }
         }

@@ -408,14 +408,15 @@ pub fn profile_schema_json() -> String {
 
 /// Picks the profile whose `detect` columns the header has. None or several → an error listing the
 /// closest profiles and the columns that differ.
-pub fn detect<'p>(profiles: &'p [Profile], header: &[&str]) -> Result<&'p Profile, String> {
+pub fn detect<'p>(profiles: &[&'p Profile], header: &[&str]) -> Result<&'p Profile, String> {
     let has = |c: &String| header.iter().any(|h| h.trim() == c.as_str());
-    let fits: Vec<&Profile> = profiles.iter().filter(|p| p.detect.iter().all(has)).collect();
+    let fits: Vec<&'p Profile> = profiles.iter().copied().filter(|p| p.detect.iter().all(has)).collect();
     match fits.as_slice() {
         [one] => Ok(one),
         [] => {
             let mut scored: Vec<(usize, &Profile, Vec<&String>)> = profiles
                 .iter()
+                .copied()
                 .map(|p| {
                     let missing: Vec<&String> = p.detect.iter().filter(|c| !has(c)).collect();
                     (p.detect.len() - missing.len(), p, missing)

@@ -31,7 +31,7 @@ fn read_auto(path: &std::path::Path) -> crate::ProfiledRead {
     let profiles = builtin_profiles();
     let header = header_of("f", &bytes, 0, None).unwrap();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let p = detect(&profiles, &header).unwrap();
+    let p = detect(&profiles.iter().collect::<Vec<_>>(), &header).unwrap();
     read_with_profile(&path.display().to_string(), &bytes, p).unwrap()
 }
 
@@ -238,7 +238,7 @@ fn paypal_stl_envelope_minor_units_and_indicators() {
 #[test]
 fn detection_explains_unknown_headers() {
     let profiles = builtin_profiles();
-    let err = detect(&profiles, &["Date", "Gross", "Net", "Fee", "Balance"]).unwrap_err();
+    let err = detect(&profiles.iter().collect::<Vec<_>>(), &["Date", "Gross", "Net", "Fee", "Balance"]).unwrap_err();
     assert!(err.starts_with("no profile fits this header; closest: "), "{err}");
     assert!(err.contains("(missing `"), "{err}");
 }

@@ -17,7 +17,7 @@ use settle_core::{
 };
 
 use crate::profile::{AmountSource, Columns, FeeSign, Profile, RecordKind};
-use crate::table::TabularError;
+use crate::table::{LineCounter, TabularError};
 
 /// A check on the file that failed (the rows are read all the same).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,12 +136,26 @@ pub fn header_of(
     skip_lines: usize,
     header_first_cell: Option<&str>,
 ) -> Result<Vec<String>, TabularError> {
-    // Detection reads UTF-8 or UTF-16 (a BOM says which); single-byte files decode as Windows-1252.
-    let text = match decode_text(path, bytes, "utf-8") {
+    header_in(path, &detection_text(path, bytes), skip_lines, header_first_cell)
+}
+
+/// The text detection reads: UTF-8 or UTF-16 (a BOM says which); single-byte files decode as
+/// Windows-1252.
+fn detection_text<'a>(path: &str, bytes: &'a [u8]) -> Cow<'a, str> {
+    match decode_text(path, bytes, "utf-8") {
         Ok(text) => text,
         Err(_) => Cow::Owned(decode_single_byte(bytes, TextEncoding::Windows1252)),
-    };
-    let (body, _) = skip_lines_of(&text, skip_lines);
+    }
+}
+
+/// `header_of` on text already decoded.
+fn header_in(
+    path: &str,
+    text: &str,
+    skip_lines: usize,
+    header_first_cell: Option<&str>,
+) -> Result<Vec<String>, TabularError> {
+    let (body, _) = skip_lines_of(text, skip_lines);
     for delimiter in [b',', b';', b'\t', b'|'] {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -194,7 +208,6 @@ fn skip_lines_of(text: &str, n: usize) -> (&str, u64) {
 #[derive(Debug, Default)]
 struct Resolved {
     by_name: BTreeMap<String, usize>,
-    width: usize,
     /// The profile's own column names (address, length) → position: rows look their cells up by the
     /// profile's strings, so a pointer comparison finds them without comparing text (measured: name
     /// lookups were a third of the reader's time).
@@ -256,15 +269,14 @@ struct Reader<'a> {
     cols: Resolved,
     /// Lines before `text` (the preamble), so reported lines are the file's.
     line_base: u64,
-    counted_to: usize,
-    newlines: u64,
+    lines: LineCounter,
     skipped: u64,
 }
 
 impl<'a> Reader<'a> {
     fn open(path: &'a str, full: &'a str, profile: &Profile) -> Result<Reader<'a>, TabularError> {
         let (text, line_base) = skip_lines_of(full, profile.csv.skip_lines);
-        let mut reader = csv::ReaderBuilder::new()
+        let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(profile.csv.delimiter.as_bytes()[0])
@@ -273,15 +285,13 @@ impl<'a> Reader<'a> {
         let mut r = Reader {
             path,
             text,
-            reader: csv::Reader::from_reader(&[][..]),
+            reader,
             cols: Resolved::default(),
             line_base,
-            counted_to: 0,
-            newlines: 0,
+            lines: LineCounter::default(),
             skipped: line_base,
         };
         let mut header = csv::StringRecord::new();
-        std::mem::swap(&mut r.reader, &mut reader);
         let header_line = loop {
             let Some(line) = r.next_record(&mut header)? else {
                 return Err(TabularError {
@@ -311,7 +321,6 @@ impl<'a> Reader<'a> {
                 return Err(header_error(format!("column `{name}` appears twice in the header")));
             }
         }
-        r.cols.width = header.len();
         r.cols.fast = profile_names(profile)
             .into_iter()
             .map(|n| (n.as_ptr() as usize, n.len(), r.cols.by_name.get(n).copied()))
@@ -339,15 +348,7 @@ impl<'a> Reader<'a> {
         if !more {
             return Ok(None);
         }
-        let bytes = self.text.as_bytes();
-        let start = record.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
-        let mut start = start.min(bytes.len()).max(self.counted_to);
-        while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
-            start += 1;
-        }
-        self.newlines += bytes[self.counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
-        self.counted_to = start;
-        Ok(Some(self.line_base + self.newlines + 1))
+        Ok(Some(self.line_base + self.lines.line_of(self.text.as_bytes(), record)))
     }
 }
 
@@ -609,7 +610,7 @@ impl RowView<'_> {
             let Some(zone) = &zone_text else {
                 return Ok((date, None, None));
             };
-            let offset = zone_offset(zone, date.to_datetime(time)).map_err(|m| {
+            let offset = zone_offset(zone).map_err(|m| {
                 let column = zone_names.get(index).or(zone_names.first()).copied().unwrap_or("dates.zone");
                 self.error(column, m)
             })?;
@@ -858,7 +859,7 @@ impl RowView<'_> {
 
 /// A zone as reports write it: an abbreviation (`CET`, `PDT`), an offset (`+01:00`), `UTC`, or an IANA
 /// name (`Europe/Berlin`, resolved with the tz database built into the binary, so every host agrees).
-pub fn zone_offset(zone: &str, at: jiff::civil::DateTime) -> Result<jiff::tz::TimeZone, String> {
+pub fn zone_offset(zone: &str) -> Result<jiff::tz::TimeZone, String> {
     let hours = |h: i8| jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(h));
     let z = zone.trim();
     let fixed = match z.to_ascii_uppercase().as_str() {
@@ -896,7 +897,6 @@ pub fn zone_offset(zone: &str, at: jiff::civil::DateTime) -> Result<jiff::tz::Ti
     }
     if z.contains('/') {
         if let Ok(tz) = jiff::tz::TimeZone::get(z) {
-            let _ = at;
             return Ok(tz);
         }
     }
@@ -950,23 +950,25 @@ fn check_channel_file(rows: &[ChannelTransaction], problems: &mut Vec<FileProble
 /// Picks the profile for a file by its header (`--profile auto`): every distinct way the profiles find
 /// their header (preamble lines, a header row's first cell) is tried. Unknown or ambiguous headers are an
 /// error listing the closest profiles and the columns that differ.
-pub fn detect_profile<'p>(path: &str, bytes: &[u8], profiles: &'p [Profile]) -> Result<&'p Profile, TabularError> {
+pub fn detect_profile<'p>(path: &str, bytes: &[u8], profiles: &[&'p Profile]) -> Result<&'p Profile, TabularError> {
     let mut ways: Vec<(usize, Option<&str>)> =
         profiles.iter().map(|p| (p.csv.skip_lines, p.csv.header_first_cell.as_deref())).collect();
     ways.sort();
     ways.dedup();
+    // Decoded once for every way of finding the header.
+    let text = detection_text(path, bytes);
     let mut found: Vec<&Profile> = Vec::new();
     let mut first_error = None;
     for (skip, first_cell) in ways {
-        let group: Vec<Profile> = profiles
+        let group: Vec<&'p Profile> = profiles
             .iter()
+            .copied()
             .filter(|p| p.csv.skip_lines == skip && p.csv.header_first_cell.as_deref() == first_cell)
-            .cloned()
             .collect();
-        let Ok(header) = header_of(path, bytes, skip, first_cell) else { continue };
+        let Ok(header) = header_in(path, &text, skip, first_cell) else { continue };
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         match crate::profile::detect(&group, &header) {
-            Ok(p) => found.extend(profiles.iter().find(|q| q.name == p.name)),
+            Ok(p) => found.push(p),
             Err(e) if skip == 0 && first_cell.is_none() => first_error = Some(e),
             Err(_) => {}
         }

@@ -41,6 +41,29 @@ pub struct Table<'a> {
     bytes: &'a [u8],
 }
 
+/// Physical line numbers of CSV records, counted incrementally from each record's byte offset (the csv
+/// crate's own line count skips blank lines).
+#[derive(Debug, Default)]
+pub(crate) struct LineCounter {
+    counted_to: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    /// The 1-based line of `record`, just read from `bytes`; records must come in file order.
+    pub(crate) fn line_of(&mut self, bytes: &[u8], record: &csv::StringRecord) -> u64 {
+        let start = record.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        let mut start = start.min(bytes.len()).max(self.counted_to);
+        // The reported offset can point at blank lines the reader skipped before the record.
+        while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        self.newlines += bytes[self.counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+        self.counted_to = start;
+        self.newlines + 1
+    }
+}
+
 /// One row, borrowing the table's column map.
 pub struct Row<'t> {
     path: &'t str,
@@ -97,8 +120,7 @@ impl<'a> Table<'a> {
         mut each: impl FnMut(&Row<'_>) -> Result<(), TabularError>,
     ) -> Result<(), TabularError> {
         let mut record = csv::StringRecord::new();
-        // Physical line counting: newlines before the record's first byte, counted incrementally.
-        let (mut counted_to, mut newlines) = (0usize, 0u64);
+        let mut lines = LineCounter::default();
         loop {
             let more = self.reader.read_record(&mut record).map_err(|e| TabularError {
                 path: self.path.to_string(),
@@ -109,15 +131,7 @@ impl<'a> Table<'a> {
             if !more {
                 return Ok(());
             }
-            let start = record.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
-            let mut start = start.min(self.bytes.len()).max(counted_to);
-            // The reported offset can point at blank lines the reader skipped before the record.
-            while start < self.bytes.len() && matches!(self.bytes[start], b'\n' | b'\r') {
-                start += 1;
-            }
-            newlines += self.bytes[counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
-            counted_to = start;
-            let line = newlines + 1;
+            let line = lines.line_of(self.bytes, &record);
             if record.len() != self.width {
                 return Err(TabularError {
                     path: self.path.to_string(),
