@@ -358,8 +358,8 @@ impl Profile {
                     }
                 }
                 let a = &self.amounts;
-                let given = [a.gross.is_some(), a.net.is_some(), a.fee.is_some() || !a.fee_components.is_empty()];
-                if given.iter().filter(|g| **g).count() < 2 && !(a.net.is_some() || a.gross.is_some()) {
+                // The fee may be absent (zero); the reader derives the missing one of gross and net.
+                if a.gross.is_none() && a.net.is_none() {
                     return Err("amounts: give at least gross or net (and fee or fee_components)".into());
                 }
                 if self.kinds.is_empty() && self.kind_prefixes.is_empty() && self.kind_default.is_none() {
