@@ -129,6 +129,26 @@ pub fn parse_amount(
     if trimmed.is_empty() {
         return Err(fail(AmountProblem::Empty));
     }
+    // Fast path: an optional sign, up to 18 digits and at most one decimal separator (most amounts in
+    // statements and reports). Anything else takes the general parser, which gives the same value.
+    if let Some((mantissa, frac_len)) = plain_amount(trimmed.as_bytes(), format.decimal.char() as u8) {
+        return finish_amount(mantissa, frac_len, currency, extra).map_err(fail);
+    }
+    parse_amount_general(text, format, currency, extra)
+}
+
+/// `parse_amount` without its fast path: signs, grouping, every error.
+fn parse_amount_general(
+    text: &str,
+    format: AmountFormat,
+    currency: Currency,
+    extra: ExtraDigits,
+) -> Result<Money, AmountError> {
+    let fail = |problem: AmountProblem| AmountError { text: text.to_string(), problem, expected: format.describe() };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(fail(AmountProblem::Empty));
+    }
     let unsigned = trimmed.trim_start_matches(['+', '-']);
     if ["nan", "inf", "infinity"].iter().any(|word| unsigned.eq_ignore_ascii_case(word)) {
         return Err(fail(AmountProblem::NotANumber));
@@ -188,20 +208,68 @@ pub fn parse_amount(
     if groups > 0 && (!(1..=3).contains(&first_group) || !groups_ok || current_group != 3) {
         return Err(fail(AmountProblem::BadGrouping));
     }
-    let minor = currency.minor_units();
-    if let (Some(allowed), ExtraDigits::Reject) = (minor, extra) {
-        if frac_len > usize::from(allowed) {
-            return Err(fail(AmountProblem::TooManyFractionDigits { found: frac_len, allowed }));
-        }
-    }
     if significant > 28 || frac_len > 28 {
         return Err(fail(AmountProblem::TooLarge));
     }
     // Leading zeros add nothing to the mantissa, so the value is exactly mantissa / 10^frac_len.
     let signed = i128::try_from(mantissa).map_err(|_| fail(AmountProblem::TooLarge))?;
-    let scale = u32::try_from(frac_len).map_err(|_| fail(AmountProblem::TooLarge))?;
-    let mut value = Decimal::try_from_i128_with_scale(if negative { -signed } else { signed }, scale)
-        .map_err(|_| fail(AmountProblem::TooLarge))?;
+    finish_amount(if negative { -signed } else { signed }, frac_len, currency, extra).map_err(fail)
+}
+
+/// `[+-]digits[<decimal>digits]` with at most 18 digits (so the mantissa fits without a check): the
+/// signed mantissa and the number of fraction digits. `None` for anything else, including the errors
+/// (no digit before or after the separator), which the general parser reports.
+fn plain_amount(text: &[u8], decimal: u8) -> Option<(i128, usize)> {
+    const DIGITS_MAX: usize = 18;
+    let (negative, body) = match text.first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if body.is_empty() || body.len() > DIGITS_MAX + 1 {
+        return None;
+    }
+    let mut mantissa: i64 = 0;
+    let mut decimal_at = None;
+    for (index, &b) in body.iter().enumerate() {
+        if b.is_ascii_digit() {
+            if index == DIGITS_MAX && decimal_at.is_none() {
+                return None;
+            }
+            mantissa = mantissa * 10 + i64::from(b - b'0');
+        } else if b == decimal && decimal_at.is_none() {
+            decimal_at = Some(index);
+        } else {
+            return None;
+        }
+    }
+    let frac_len = match decimal_at {
+        None => 0,
+        Some(0) => return None,
+        Some(at) if at + 1 == body.len() => return None,
+        Some(at) => body.len() - at - 1,
+    };
+    Some((i128::from(if negative { -mantissa } else { mantissa }), frac_len))
+}
+
+/// The amount `mantissa / 10^frac_len` of `currency`, at least at its minor units; `-0` reads as zero.
+fn finish_amount(
+    mantissa: i128,
+    frac_len: usize,
+    currency: Currency,
+    extra: ExtraDigits,
+) -> Result<Money, AmountProblem> {
+    let minor = currency.minor_units();
+    if let (Some(allowed), ExtraDigits::Reject) = (minor, extra) {
+        if frac_len > usize::from(allowed) {
+            return Err(AmountProblem::TooManyFractionDigits { found: frac_len, allowed });
+        }
+    }
+    if frac_len > 28 {
+        return Err(AmountProblem::TooLarge);
+    }
+    let scale = u32::try_from(frac_len).map_err(|_| AmountProblem::TooLarge)?;
+    let mut value = Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| AmountProblem::TooLarge)?;
     if let Some(units) = minor {
         if value.scale() < u32::from(units) {
             value.rescale(u32::from(units));
@@ -323,6 +391,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_the_general_parser(
+            text in "[ +-]{0,2}[0-9]{0,21}([.,][0-9]{0,8})?[ ]?",
+            code in prop::sample::select(vec!["EUR", "JPY", "KWD"]),
+            format in prop::sample::select(vec![AmountFormat::POINT, AmountFormat::COMMA]),
+            extra in prop::sample::select(vec![ExtraDigits::Allow, ExtraDigits::Reject]),
+        ) {
+            let currency = cur(code);
+            let fast = parse_amount(&text, format, currency, extra);
+            let general = parse_amount_general(&text, format, currency, extra);
+            prop_assert_eq!(fast.as_ref().map(|m| (m.amount(), m.amount().scale())), general.as_ref().map(|m| (m.amount(), m.amount().scale())));
+            prop_assert_eq!(fast.err().map(|e| e.to_string()), general.err().map(|e| e.to_string()));
+        }
+
         #[test]
         fn agrees_with_decimal_from_str(text in "[+-]?[0-9]{1,20}(\\.[0-9]{1,7})?") {
             let ours = parse_amount(&text, AmountFormat::POINT, cur("EUR"), ExtraDigits::Allow).unwrap();

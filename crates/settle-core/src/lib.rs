@@ -17,10 +17,12 @@ pub mod text;
 
 pub use amount::{AmountError, AmountFormat, DecimalSeparator, ExtraDigits, format_amount, parse_amount};
 pub use calendar::{Calendar, Date, DateError, parse_date};
+pub use compact_str::{ToCompactString, format_compact};
 pub use currency::{Currency, UnknownCurrency};
 pub use money::{Money, MoneyError, Rounded, RoundingMode, format_minor};
 pub use records::{
-    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Direction, EntryStatus, ExchangeRate, Order, OrderKind,
-    PayoutInstruction, Provenance, Rate, TransactionDetail,
+    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, DetailMore, Direction, EntryStatus, ExchangeRate, Order,
+    OrderKind, PayoutInstruction, Provenance, Rate, TransactionDetail,
 };
 pub use rust_decimal::Decimal;
+pub use text::Text;

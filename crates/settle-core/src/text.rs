@@ -1,8 +1,15 @@
-//! Single-byte text encodings: decoding Windows-1252, ISO-8859-1, CP850 and CP852 bytes to text.
+//! Text: the short-string type of canonical records, and single-byte text encodings (decoding
+//! Windows-1252, ISO-8859-1, CP850 and CP852 bytes to text).
 //!
 //! Pure functions (no I/O), shared by the MT940 and CSV readers. Code page tables for bytes 0x80–0xFF
 //! (CP850, CP852) were generated from the code pages' published mappings (as Python's `codecs` carries
 //! them); Windows-1252 and Latin-1 are as in settle-iso20022.
+
+/// The text of a canonical record's field (ids, names, references, remittance lines). Up to 24 bytes
+/// are stored inline, without an allocation: most ids, IBANs, BICs and names are shorter, and a
+/// statement of a million entries would otherwise make a dozen small allocations per entry. Derefs to
+/// `str`; serializes as a string.
+pub type Text = compact_str::CompactString;
 
 /// A text encoding bank and channel files come in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

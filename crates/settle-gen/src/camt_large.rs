@@ -46,14 +46,17 @@ fn draw(rng: &mut Rng, i: usize, date: Date, eur: Currency) -> camt::Entry {
         charges: None,
         additional_info: None,
         details: vec![TransactionDetail {
-            end_to_end_id: Some(reference),
-            amount: Some(amount),
-            direction: Some(direction),
-            debtor_name: (direction == Direction::Credit).then(|| name.to_string()),
-            debtor_account: (direction == Direction::Credit).then(|| counterparty_account.clone()),
-            creditor_name: (direction == Direction::Debit).then(|| name.to_string()),
-            creditor_account: (direction == Direction::Debit).then_some(counterparty_account),
-            remittance_info: Some(remittance),
+            end_to_end_id: Some(reference.into()),
+            more: Some(Box::new(settle_core::DetailMore {
+                amount: Some(amount),
+                direction: Some(direction),
+                ..settle_core::DetailMore::default()
+            })),
+            debtor_name: (direction == Direction::Credit).then(|| name.into()),
+            debtor_account: (direction == Direction::Credit).then(|| counterparty_account.as_str().into()),
+            creditor_name: (direction == Direction::Debit).then(|| name.into()),
+            creditor_account: (direction == Direction::Debit).then(|| counterparty_account.into()),
+            remittance_info: Some(remittance.into()),
             ..TransactionDetail::default()
         }],
         xml_path: String::new(),

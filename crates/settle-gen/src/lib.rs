@@ -453,11 +453,14 @@ fn camt_credit(index: usize, entry_id: String, credit: &Credit) -> camt::Entry {
         charges: None,
         additional_info: Some("SEPA CREDIT TRANSFER".into()),
         details: vec![settle_core::TransactionDetail {
-            end_to_end_id: Some(credit.reference.clone()),
-            amount: Some(credit.amount),
-            direction: Some(settle_core::Direction::Credit),
-            debtor_name: Some(credit.payer.to_string()),
-            remittance_info: Some(credit.remittance.clone()),
+            end_to_end_id: Some(credit.reference.as_str().into()),
+            more: Some(Box::new(settle_core::DetailMore {
+                amount: Some(credit.amount),
+                direction: Some(settle_core::Direction::Credit),
+                ..settle_core::DetailMore::default()
+            })),
+            debtor_name: Some(credit.payer.into()),
+            remittance_info: Some(credit.remittance.as_str().into()),
             ..settle_core::TransactionDetail::default()
         }],
         xml_path: String::new(),
@@ -476,8 +479,8 @@ fn mt940_credit(index: usize, entry_id: String, credit: &Credit) -> settle_mt940
         funds_code: None,
         amount: credit.amount,
         transaction_type: "NTRF".into(),
-        customer_reference: credit.reference.clone(),
-        bank_reference: Some(entry_id),
+        customer_reference: credit.reference.as_str().into(),
+        bank_reference: Some(entry_id.into()),
         supplementary: None,
         information: Some(format!("{} {}", credit.payer, credit.remittance)),
         details: Vec::new(),

@@ -60,7 +60,11 @@ pub fn write_large_mt940(path: &Path, entries: u64, seed: u64, date: Date) -> Re
                     amount,
                     transaction_type: "NTRF".into(),
                     customer_reference: "NONREF".into(),
-                    bank_reference: Some(format!("{}{:09}", date.strftime("%y%m%d"), written + i + 1)),
+                    bank_reference: Some(settle_core::format_compact!(
+                        "{}{:09}",
+                        date.strftime("%y%m%d"),
+                        written + i + 1
+                    )),
                     supplementary: None,
                     information: Some(wrapped.join("\n")),
                     details: Vec::new(),

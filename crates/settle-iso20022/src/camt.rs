@@ -10,8 +10,8 @@ use std::io::Read;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use settle_core::{
-    AmountFormat, Currency, Date, Decimal, Direction, EntryStatus, ExchangeRate, ExtraDigits, Money, TransactionDetail,
-    parse_amount, parse_date,
+    AmountFormat, Currency, Date, Decimal, DetailMore, Direction, EntryStatus, ExchangeRate, ExtraDigits, Money, Text,
+    TransactionDetail, parse_amount, parse_date,
 };
 
 use crate::model::{Balance, Entry, MessageFormat, Pagination, Statement, TxSummary};
@@ -221,9 +221,16 @@ fn parse_direction(text: &str) -> Option<Direction> {
     }
 }
 
-fn set(slot: &mut Option<String>, text: &str) {
+fn set<T: for<'a> From<&'a str>>(slot: &mut Option<T>, text: &str) {
     if slot.is_none() && !text.is_empty() {
-        *slot = Some(text.to_string());
+        *slot = Some(T::from(text));
+    }
+}
+
+/// `set` on one of the detail's less common fields: the box is made only when there is text.
+fn set_more(d: &mut TransactionDetail, text: &str, field: impl FnOnce(&mut DetailMore) -> &mut Option<Text>) {
+    if !text.is_empty() {
+        set(field(d.more_mut()), text);
     }
 }
 
@@ -749,28 +756,32 @@ impl<'f> Parser<'f> {
                     if let Some(entry) = self.entry.as_mut() {
                         entry.detail_total_charges = Some(m);
                     }
-                    d.charges = Some(m);
+                    d.more_mut().charges = Some(m);
                 } else if parent == "Rcrd" || parent == "Chrgs" {
-                    add_money(&mut d.charges, m);
+                    add_money(&mut d.more_mut().charges, m);
                 }
             }
             return Ok(());
         }
         match (name, parent) {
-            ("MsgId", "Refs") => set(&mut d.message_id, text),
-            ("PmtInfId", "Refs") => set(&mut d.payment_information_id, text),
+            ("MsgId", "Refs") => set_more(d, text, |m| &mut m.message_id),
+            ("PmtInfId", "Refs") => set_more(d, text, |m| &mut m.payment_information_id),
             ("InstrId", "Refs") => set(&mut d.instruction_id, text),
             ("EndToEndId", "Refs") => set(&mut d.end_to_end_id, text),
-            ("TxId", "Refs") => set(&mut d.transaction_id, text),
+            ("TxId", "Refs") => set_more(d, text, |m| &mut m.transaction_id),
             ("MndtId", "Refs") => set(&mut d.mandate_id, text),
-            ("AcctSvcrRef", "Refs") => set(&mut d.account_servicer_reference, text),
-            ("Amt", "TxDtls") => d.amount = money,
-            ("Amt", "TxAmt") if d.amount.is_none() => d.amount = money,
-            ("Amt", "InstdAmt") => d.instructed_amount = money,
-            ("Amt", "CntrValAmt") => d.counter_value_amount = money,
-            ("CdtDbtInd", "TxDtls") => d.direction = parse_direction(text),
+            ("AcctSvcrRef", "Refs") => set_more(d, text, |m| &mut m.account_servicer_reference),
+            ("Amt", "TxDtls") if money.is_some() => d.more_mut().amount = money,
+            ("Amt", "TxAmt") if money.is_some() && d.more().amount.is_none() => d.more_mut().amount = money,
+            ("Amt", "InstdAmt") if money.is_some() => d.more_mut().instructed_amount = money,
+            ("Amt", "CntrValAmt") if money.is_some() => d.more_mut().counter_value_amount = money,
+            ("CdtDbtInd", "TxDtls") => {
+                if let Some(direction) = parse_direction(text) {
+                    d.more_mut().direction = Some(direction);
+                }
+            }
             (_, "CcyXchg") => {
-                let x = d.exchange.get_or_insert(ExchangeRate {
+                let x = d.more_mut().exchange.get_or_insert(ExchangeRate {
                     source_currency: None,
                     target_currency: None,
                     unit_currency: None,
@@ -787,8 +798,8 @@ impl<'f> Parser<'f> {
             ("Nm", _) if direct_party_name => match party {
                 Some("Dbtr") => set(&mut d.debtor_name, text),
                 Some("Cdtr") => set(&mut d.creditor_name, text),
-                Some("UltmtDbtr") => set(&mut d.ultimate_debtor, text),
-                Some("UltmtCdtr") => set(&mut d.ultimate_creditor, text),
+                Some("UltmtDbtr") => set_more(d, text, |m| &mut m.ultimate_debtor),
+                Some("UltmtCdtr") => set_more(d, text, |m| &mut m.ultimate_creditor),
                 _ => {}
             },
             (_, _) if account_id && party == Some("DbtrAcct") => set(&mut d.debtor_account, text),
@@ -804,9 +815,9 @@ impl<'f> Parser<'f> {
                     r.push(' ');
                     r.push_str(text);
                 }
-                None => d.remittance_info = Some(text.to_string()),
+                None => d.remittance_info = Some(text.into()),
             },
-            ("Ref", "CdtrRefInf") => set(&mut d.creditor_reference, text),
+            ("Ref", "CdtrRefInf") => set_more(d, text, |m| &mut m.creditor_reference),
             ("Cd" | "Prtry", "Rsn") if grandparent == "RtrInf" => set(&mut d.return_reason, text),
             ("AddtlTxInf", "TxDtls") => set(&mut d.additional_info, text),
             _ => {}

@@ -2,30 +2,35 @@
 
 use std::sync::Arc;
 
-use settle_core::{BankEntry, Direction, Provenance, TransactionDetail};
+use settle_core::{BankEntry, Direction, Provenance, Text, TransactionDetail};
 
 use crate::model::{Entry, Statement};
 
-fn usable(reference: &Option<String>) -> Option<String> {
-    reference.clone().filter(|r| !r.is_empty() && r != "NOTPROVIDED" && r != "NONREF")
+fn usable(reference: &Option<impl AsRef<str>>) -> Option<Text> {
+    let r = reference.as_ref()?.as_ref();
+    (!r.is_empty() && r != "NOTPROVIDED" && r != "NONREF").then(|| Text::from(r))
 }
 
 /// The reference a payer gave: the end-to-end id, else the structured creditor reference.
-fn detail_reference(d: &TransactionDetail) -> Option<String> {
-    usable(&d.end_to_end_id).or_else(|| usable(&d.creditor_reference))
+fn detail_reference(d: &TransactionDetail) -> Option<Text> {
+    usable(&d.end_to_end_id).or_else(|| usable(&d.more().creditor_reference))
 }
 
 /// The other party: the debtor of a credit, the creditor of a debit.
-fn counterparty(d: &TransactionDetail, direction: Direction) -> Option<String> {
+fn counterparty(d: &TransactionDetail, direction: Direction) -> Option<Text> {
     match direction {
-        Direction::Credit => d.debtor_name.clone().or(d.ultimate_debtor.clone()),
-        Direction::Debit => d.creditor_name.clone().or(d.ultimate_creditor.clone()),
+        Direction::Credit => d.debtor_name.clone().or_else(|| d.more().ultimate_debtor.clone()),
+        Direction::Debit => d.creditor_name.clone().or_else(|| d.more().ultimate_creditor.clone()),
     }
 }
 
-fn entry_id(statement: &Statement, entry: &Entry) -> String {
+fn entry_id(statement: &Statement, entry: &Entry) -> Text {
     usable(&entry.account_servicer_reference).or_else(|| usable(&entry.entry_reference)).unwrap_or_else(|| {
-        format!("{}#{}", statement.statement_id.as_deref().unwrap_or(statement.xml_path.as_str()), entry.index)
+        settle_core::format_compact!(
+            "{}#{}",
+            statement.statement_id.as_deref().unwrap_or(statement.xml_path.as_str()),
+            entry.index
+        )
     })
 }
 
@@ -62,7 +67,7 @@ fn make_row(
     let booking = entry.booking_date.or(entry.value_date).or_else(|| statement_date(statement));
     let remittance: Vec<&str> = details.iter().filter_map(|d| d.remittance_info.as_deref()).collect();
     BankEntry {
-        account_id: statement.account.clone().unwrap_or_default(),
+        account_id: statement.account.as_deref().map(Text::from).unwrap_or_default(),
         entry_id: entry_id(statement, entry),
         booking_date: booking.unwrap_or(settle_core::Date::constant(1970, 1, 1)),
         value_date: entry.value_date.or(booking).unwrap_or(settle_core::Date::constant(1970, 1, 1)),
@@ -71,10 +76,14 @@ fn make_row(
         currency: entry.amount.currency(),
         reference: details.iter().find_map(detail_reference).or_else(|| usable(&entry.entry_reference)),
         counterparty_name: details.iter().find_map(|d| counterparty(d, entry.direction)),
-        remittance_info: if remittance.is_empty() { entry.additional_info.clone() } else { Some(remittance.join(" ")) },
+        remittance_info: if remittance.is_empty() {
+            entry.additional_info.as_deref().map(Text::from)
+        } else {
+            Some(Text::from(remittance.join(" ")))
+        },
         status: entry.status,
         reversal: entry.reversal,
-        bank_transaction_code: entry.bank_transaction_code.clone(),
+        bank_transaction_code: entry.bank_transaction_code.as_deref().map(Text::from),
         details,
         provenance: Provenance { source_file: Arc::clone(file), source_line: None, xml_path: Some(xml_path) },
     }
@@ -105,12 +114,12 @@ pub fn flatten_entry(statement: &Statement, entry: &Entry, file: &Arc<str>, rows
     }
     for (i, detail) in entry.details.iter().enumerate() {
         let mut row = base.clone();
-        row.entry_id = format!("{}/{}", base.entry_id, i + 1);
-        if let Some(amount) = detail.amount {
+        row.entry_id = settle_core::format_compact!("{}/{}", base.entry_id, i + 1);
+        if let Some(amount) = detail.more().amount {
             row.amount = amount.amount();
             row.currency = amount.currency();
         }
-        row.direction = detail.direction.unwrap_or(entry.direction);
+        row.direction = detail.more().direction.unwrap_or(entry.direction);
         row.reference = detail_reference(detail).or_else(|| base.reference.clone());
         row.counterparty_name = counterparty(detail, row.direction);
         row.remittance_info = detail.remittance_info.clone().or_else(|| detail.additional_info.clone());

@@ -62,7 +62,7 @@ impl StatementChecker {
                 self.outside_period += 1;
             }
         }
-        let amounts: Vec<Money> = e.details.iter().filter_map(|d| d.amount).collect();
+        let amounts: Vec<Money> = e.details.iter().filter_map(|d| d.more().amount).collect();
         if e.details.len() > 1
             && amounts.len() == e.details.len()
             && amounts.iter().all(|a| a.currency() == e.amount.currency())

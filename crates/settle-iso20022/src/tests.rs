@@ -481,9 +481,9 @@ fn latin1_is_decoded_and_details_are_extracted() {
     let batch = &s.entries[2];
     assert_eq!(batch.batch_count, Some(3));
     assert_eq!(batch.details.len(), 3);
-    assert!(s.entries.iter().flat_map(|e| &e.details).any(|d| d.exchange.is_some()), "CcyXchg read");
+    assert!(s.entries.iter().flat_map(|e| &e.details).any(|d| d.more().exchange.is_some()), "CcyXchg read");
     assert!(
-        s.entries.iter().any(|e| e.charges.is_some() || e.details.iter().any(|d| d.charges.is_some())),
+        s.entries.iter().any(|e| e.charges.is_some() || e.details.iter().any(|d| d.more().charges.is_some())),
         "Chrgs read"
     );
 }
@@ -623,10 +623,13 @@ fn entry(index: usize, amount: &str, direction: Direction, e2e: &str, name: &str
         additional_info: None,
         details: vec![TransactionDetail {
             end_to_end_id: Some(e2e.into()),
-            amount: Some(money(amount, "EUR")),
-            direction: Some(direction),
-            debtor_name: (direction == Direction::Credit).then(|| name.to_string()),
-            creditor_name: (direction == Direction::Debit).then(|| name.to_string()),
+            more: Some(Box::new(settle_core::DetailMore {
+                amount: Some(money(amount, "EUR")),
+                direction: Some(direction),
+                ..settle_core::DetailMore::default()
+            })),
+            debtor_name: (direction == Direction::Credit).then(|| name.into()),
+            creditor_name: (direction == Direction::Debit).then(|| name.into()),
             remittance_info: Some(text.into()),
             ..TransactionDetail::default()
         }],
@@ -641,7 +644,7 @@ fn normalise(mut s: Statement) -> Statement {
     for e in &mut s.entries {
         for d in &mut e.details {
             if s.format.version < 3 {
-                d.direction = None;
+                d.more_mut().direction = None;
             }
         }
     }
@@ -751,8 +754,8 @@ fn written_statements_validate_against_the_official_xsd() {
 fn batch_details_that_do_not_add_up_are_kept_with_a_warning() {
     let mut e = entry(1, "100.00", Direction::Credit, "E2E-1", "A", "one");
     let mut second = e.details[0].clone();
-    second.amount = Some(money("30.00", "EUR"));
-    e.details[0].amount = Some(money("60.00", "EUR"));
+    second.more_mut().amount = Some(money("30.00", "EUR"));
+    e.details[0].more_mut().amount = Some(money("60.00", "EUR"));
     e.details.push(second);
     let s = statement(8, vec![e], "0.00");
     let check = check_statement(&s);

@@ -36,8 +36,8 @@ fn tag(out: &mut String, name: &str, text: &str) {
     let _ = write!(out, "<{name}>{}</{name}>", escape(text));
 }
 
-fn opt(out: &mut String, name: &str, text: &Option<String>) {
-    if let Some(t) = text {
+fn opt(out: &mut String, name: &str, text: &Option<impl AsRef<str>>) {
+    if let Some(t) = text.as_ref().map(AsRef::as_ref) {
         tag(out, name, t);
     }
 }
@@ -279,26 +279,27 @@ fn entry(out: &mut String, v: u8, e: &Entry) {
             out.push_str("</Btch>");
         }
         for d in &e.details {
+            let more = d.more();
             out.push_str("<TxDtls><Refs>");
-            opt(out, "MsgId", &d.message_id);
-            opt(out, "AcctSvcrRef", &d.account_servicer_reference);
-            opt(out, "PmtInfId", &d.payment_information_id);
+            opt(out, "MsgId", &more.message_id);
+            opt(out, "AcctSvcrRef", &more.account_servicer_reference);
+            opt(out, "PmtInfId", &more.payment_information_id);
             opt(out, "InstrId", &d.instruction_id);
             opt(out, "EndToEndId", &d.end_to_end_id);
-            opt(out, "TxId", &d.transaction_id);
+            opt(out, "TxId", &more.transaction_id);
             opt(out, "MndtId", &d.mandate_id);
             out.push_str("</Refs>");
-            if let Some(a) = d.amount {
+            if let Some(a) = more.amount {
                 if v >= 3 {
                     amount(out, "Amt", a);
-                    tag(out, "CdtDbtInd", direction(d.direction.unwrap_or(e.direction)));
+                    tag(out, "CdtDbtInd", direction(more.direction.unwrap_or(e.direction)));
                 } else {
                     out.push_str("<AmtDtls><TxAmt>");
                     amount(out, "Amt", a);
                     out.push_str("</TxAmt></AmtDtls>");
                 }
             }
-            let party = |out: &mut String, role: &str, name: &Option<String>| {
+            let party = |out: &mut String, role: &str, name: &Option<settle_core::Text>| {
                 if let Some(n) = name {
                     let _ = write!(out, "<{role}>");
                     if v >= 8 {
@@ -311,7 +312,7 @@ fn entry(out: &mut String, v: u8, e: &Entry) {
                     let _ = write!(out, "</{role}>");
                 }
             };
-            let account = |out: &mut String, role: &str, id: &Option<String>| {
+            let account = |out: &mut String, role: &str, id: &Option<settle_core::Text>| {
                 if let Some(id) = id {
                     let _ = write!(out, "<{role}><Id>");
                     if settle_core::iban::is_valid(id) {
@@ -336,10 +337,10 @@ fn entry(out: &mut String, v: u8, e: &Entry) {
                 account(out, "CdtrAcct", &d.creditor_account);
                 out.push_str("</RltdPties>");
             }
-            if d.remittance_info.is_some() || d.creditor_reference.is_some() {
+            if d.remittance_info.is_some() || more.creditor_reference.is_some() {
                 out.push_str("<RmtInf>");
                 opt(out, "Ustrd", &d.remittance_info);
-                if let Some(r) = &d.creditor_reference {
+                if let Some(r) = &more.creditor_reference {
                     out.push_str("<Strd><CdtrRefInf>");
                     tag(out, "Ref", r);
                     out.push_str("</CdtrRefInf></Strd>");

@@ -1,6 +1,6 @@
 //! `:86:` information to account owner, by dialect, mapped to a canonical `TransactionDetail`.
 
-use settle_core::{Direction, TransactionDetail};
+use settle_core::{Direction, Text, TransactionDetail};
 
 /// Which `:86:` layout a text follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,24 +40,60 @@ const DUTCH_TAGS: [&str; 24] = [
     "CDTRREFTP",
 ];
 
-const SEPA_KEYWORDS: [&str; 16] = [
-    "EREF+", "KREF+", "MREF+", "CRED+", "DEBT+", "SVWZ+", "ABWA+", "ABWE+", "IBAN+", "BIC+", "COAM+", "OAMT+", "SQTP+",
-    "PURP+", "RTRN+", "BREF+",
+/// The SEPA keywords of German remittance texts (`EREF+` …), as read: the match on a keyword is on
+/// this enum, not on its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sepa {
+    Eref,
+    Kref,
+    Mref,
+    Cred,
+    Debt,
+    Svwz,
+    Abwa,
+    Abwe,
+    Iban,
+    Bic,
+    Coam,
+    Oamt,
+    Sqtp,
+    Purp,
+    Rtrn,
+    Bref,
+}
+
+/// The four-letter keywords (without their `+`); `BIC+` has three letters and is told apart by itself.
+const SEPA_KEYWORDS: [(&[u8; 4], Sepa); 15] = [
+    (b"EREF", Sepa::Eref),
+    (b"KREF", Sepa::Kref),
+    (b"MREF", Sepa::Mref),
+    (b"CRED", Sepa::Cred),
+    (b"DEBT", Sepa::Debt),
+    (b"SVWZ", Sepa::Svwz),
+    (b"ABWA", Sepa::Abwa),
+    (b"ABWE", Sepa::Abwe),
+    (b"IBAN", Sepa::Iban),
+    (b"COAM", Sepa::Coam),
+    (b"OAMT", Sepa::Oamt),
+    (b"SQTP", Sepa::Sqtp),
+    (b"PURP", Sepa::Purp),
+    (b"RTRN", Sepa::Rtrn),
+    (b"BREF", Sepa::Bref),
 ];
 
-/// The SEPA keyword whose `+` is at `plus` in `text`, with its start. Four-letter keywords are compared
-/// as one 32-bit word (this runs for every `+` of every German remittance text).
-fn sepa_keyword_before(text: &[u8], plus: usize) -> Option<(usize, &'static str)> {
+/// The SEPA keyword whose `+` is at `plus` in `text`: its start, its length with the `+`, the keyword.
+/// Four-letter keywords are compared as one 32-bit word (this runs for every `+` of every German
+/// remittance text).
+fn sepa_keyword_before(text: &[u8], plus: usize) -> Option<(usize, usize, Sepa)> {
     if plus >= 4 {
         let word = u32::from_le_bytes([text[plus - 4], text[plus - 3], text[plus - 2], text[plus - 1]]);
-        for kw in SEPA_KEYWORDS {
-            let k = kw.as_bytes();
-            if k.len() == 5 && word == u32::from_le_bytes([k[0], k[1], k[2], k[3]]) {
-                return Some((plus - 4, kw));
+        for (k, kw) in SEPA_KEYWORDS {
+            if word == u32::from_le_bytes(*k) {
+                return Some((plus - 4, 5, kw));
             }
         }
     }
-    (plus >= 3 && &text[plus - 3..plus] == b"BIC").then_some((plus - 3, "BIC+"))
+    (plus >= 3 && &text[plus - 3..plus] == b"BIC").then_some((plus - 3, 4, Sepa::Bic))
 }
 
 /// Tells the dialect of an `:86:` text (its lines as given).
@@ -74,10 +110,10 @@ pub fn dialect(text: &str) -> Dialect {
     Dialect::Unstructured
 }
 
-fn set(slot: &mut Option<String>, value: &str) {
+fn set(slot: &mut Option<Text>, value: &str) {
     let v = value.trim_ascii();
     if slot.is_none() && !v.is_empty() {
-        *slot = Some(v.to_string());
+        *slot = Some(Text::from(v));
     }
 }
 
@@ -89,7 +125,7 @@ fn usable(value: &str) -> Option<&str> {
 /// Parses an `:86:` text into a detail. `direction` says which side the counterparty is on: the
 /// debtor of a credit, the creditor of a debit. Returns the detail and the GVC (German) or TRCD (Dutch)
 /// transaction code when there is one.
-pub fn parse_information(text: &str, direction: Direction) -> (TransactionDetail, Option<String>) {
+pub fn parse_information(text: &str, direction: Direction) -> (TransactionDetail, Option<Text>) {
     let mut d = TransactionDetail::default();
     let code = parse_information_into(text, direction, &mut String::new(), &mut d);
     (d, code)
@@ -102,7 +138,7 @@ pub(crate) fn parse_information_into(
     direction: Direction,
     scratch: &mut String,
     d: &mut TransactionDetail,
-) -> Option<String> {
+) -> Option<Text> {
     match dialect(text) {
         Dialect::GermanGvc => german(text, direction, scratch, d),
         Dialect::DutchTags => {
@@ -111,7 +147,8 @@ pub(crate) fn parse_information_into(
             code
         }
         Dialect::Unstructured => {
-            let joined = text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" ");
+            let joined =
+                text.lines().map(str::trim_end).filter(|l| !l.trim_ascii().is_empty()).collect::<Vec<_>>().join(" ");
             set(&mut d.remittance_info, &joined);
             None
         }
@@ -121,9 +158,9 @@ pub(crate) fn parse_information_into(
 fn counterparty(
     d: &mut TransactionDetail,
     direction: Direction,
-    name: Option<String>,
-    account: Option<String>,
-    bic: Option<String>,
+    name: Option<Text>,
+    account: Option<Text>,
+    bic: Option<Text>,
 ) {
     match direction {
         Direction::Credit => {
@@ -148,7 +185,35 @@ fn memchr_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
 /// keyword takes at least 5 of them: 80 is above any real text.
 const SEPA_MARKS_MAX: usize = 80;
 
-fn german(text: &str, direction: Direction, remittance: &mut String, d: &mut TransactionDetail) -> Option<String> {
+/// Stores the value of one SEPA keyword (`EREF+`, `SVWZ+`, …) in its field; the first value wins.
+fn sepa_value(d: &mut TransactionDetail, direction: Direction, keyword: Sepa, value: &str) {
+    let value = value.trim_ascii();
+    match keyword {
+        Sepa::Eref => {
+            if let Some(v) = usable(value) {
+                set(&mut d.end_to_end_id, v);
+            }
+        }
+        Sepa::Kref => set(&mut d.instruction_id, value),
+        Sepa::Mref => set(&mut d.mandate_id, value),
+        Sepa::Cred => set(&mut d.creditor_id, value),
+        Sepa::Svwz => set(&mut d.remittance_info, value),
+        Sepa::Purp => set(&mut d.purpose_code, value),
+        Sepa::Rtrn => set(&mut d.return_reason, value),
+        // Ultimate parties are rare: `more` is made only for a value.
+        Sepa::Abwa if !value.is_empty() => {
+            let m = d.more_mut();
+            set(if direction == Direction::Credit { &mut m.ultimate_debtor } else { &mut m.ultimate_creditor }, value)
+        }
+        Sepa::Abwe if !value.is_empty() => {
+            let m = d.more_mut();
+            set(if direction == Direction::Credit { &mut m.ultimate_creditor } else { &mut m.ultimate_debtor }, value)
+        }
+        _ => {}
+    }
+}
+
+fn german(text: &str, direction: Direction, remittance: &mut String, d: &mut TransactionDetail) -> Option<Text> {
     // Continuation lines continue the sub-field they break: join them without a separator (the reader
     // already stores GVC texts joined, so this borrows).
     let joined: std::borrow::Cow<'_, str> = if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
@@ -156,16 +221,16 @@ fn german(text: &str, direction: Direction, remittance: &mut String, d: &mut Tra
     } else {
         std::borrow::Cow::Borrowed(text)
     };
-    let joined = joined.trim();
-    let gvc = joined[..3].to_string();
+    let joined = joined.trim_ascii();
+    let gvc = Text::from(&joined[..3]);
     // Sub-fields `?NN`, taken as they are found (no list of them is built).
     remittance.clear();
-    let (mut name, mut account, mut bic) = (String::new(), None, None);
+    let (mut name, mut account, mut bic) = (Text::default(), None, None);
     let mut take = |code: u8, value: &str, d: &mut TransactionDetail| match code {
         0 => set(&mut d.additional_info, value),
         20..=29 | 60..=63 => remittance.push_str(value),
-        30 => bic = usable(value).map(str::to_string),
-        31 => account = usable(value).map(str::to_string),
+        30 => bic = usable(value).map(Text::from),
+        31 => account = usable(value).map(Text::from),
         32 | 33 => name.push_str(value),
         _ => {}
     };
@@ -189,71 +254,49 @@ fn german(text: &str, direction: Direction, remittance: &mut String, d: &mut Tra
     if let Some(s) = start {
         take(current, &joined[s..], d);
     }
-    // SEPA keywords split the remittance into typed parts: one pass over the `+` signs.
+    // SEPA keywords split the remittance into typed parts: one pass over the `+` signs, each keyword's
+    // value taken when the next keyword (or the end) is found, so no list of keywords is built.
     let remittance: &str = remittance;
-    let mut marks_buf: [(usize, &str); SEPA_MARKS_MAX] = [(0, ""); SEPA_MARKS_MAX];
-    let mut marks_len = 0usize;
     let rb = remittance.as_bytes();
+    let mut first_mark = None;
+    let mut open: Option<(usize, usize, Sepa)> = None;
+    let mut marks = 0usize;
     let mut from = 0;
-    while let Some(offset) = memchr_byte(b'+', &rb[from..]) {
+    while marks < SEPA_MARKS_MAX
+        && let Some(offset) = memchr_byte(b'+', &rb[from..])
+    {
         let plus = from + offset;
-        if marks_len == SEPA_MARKS_MAX {
-            break;
-        }
-        if let Some((start, kw)) = sepa_keyword_before(rb, plus) {
-            marks_buf[marks_len] = (start, kw);
-            marks_len += 1;
+        if let Some((start, len, kw)) = sepa_keyword_before(rb, plus) {
+            if let Some((pos, open_len, open_kw)) = open {
+                sepa_value(d, direction, open_kw, &remittance[pos + open_len..start]);
+            }
+            first_mark.get_or_insert(start);
+            open = Some((start, len, kw));
+            marks += 1;
         }
         from = plus + 1;
     }
-    let marks = &marks_buf[..marks_len];
-    if marks.is_empty() {
-        set(&mut d.remittance_info, remittance);
-    } else {
-        let before = &remittance[..marks[0].0];
-        for (n, (pos, kw)) in marks.iter().enumerate() {
-            let end = marks.get(n + 1).map_or(remittance.len(), |m| m.0);
-            let value = remittance[pos + kw.len()..end].trim();
-            match *kw {
-                "EREF+" => {
-                    if let Some(v) = usable(value) {
-                        set(&mut d.end_to_end_id, v);
-                    }
-                }
-                "KREF+" => set(&mut d.instruction_id, value),
-                "MREF+" => set(&mut d.mandate_id, value),
-                "CRED+" => set(&mut d.creditor_id, value),
-                "SVWZ+" => set(&mut d.remittance_info, value),
-                "PURP+" => set(&mut d.purpose_code, value),
-                "RTRN+" => set(&mut d.return_reason, value),
-                "ABWA+" => set(
-                    if direction == Direction::Credit { &mut d.ultimate_debtor } else { &mut d.ultimate_creditor },
-                    value,
-                ),
-                "ABWE+" => set(
-                    if direction == Direction::Credit { &mut d.ultimate_creditor } else { &mut d.ultimate_debtor },
-                    value,
-                ),
-                _ => {}
-            }
-        }
-        if d.remittance_info.is_none() {
-            set(&mut d.remittance_info, before);
-        }
+    if let Some((pos, len, kw)) = open {
+        sepa_value(d, direction, kw, &remittance[pos + len..]);
+    }
+    match first_mark {
+        None => set(&mut d.remittance_info, remittance),
+        Some(start) if d.remittance_info.is_none() => set(&mut d.remittance_info, &remittance[..start]),
+        Some(_) => {}
     }
     // The name as read, without a second copy unless it needs trimming.
     let name = match usable(&name) {
         Some(trimmed) if trimmed.len() == name.len() => Some(name),
-        Some(trimmed) => Some(trimmed.to_string()),
+        Some(trimmed) => Some(Text::from(trimmed)),
         None => None,
     };
     counterparty(d, direction, name, account, bic);
     Some(gvc)
 }
 
-fn dutch(text: &str, direction: Direction) -> (TransactionDetail, Option<String>) {
+fn dutch(text: &str, direction: Direction) -> (TransactionDetail, Option<Text>) {
     let joined: String = text.lines().map(|l| l.trim_end_matches(['\r'])).collect();
-    let parts: Vec<&str> = joined.trim().trim_start_matches('/').split('/').collect();
+    let parts: Vec<&str> = joined.trim_ascii().trim_start_matches('/').split('/').collect();
     // Tag, then its value parts up to the next known tag.
     let mut pairs: Vec<(&str, Vec<&str>)> = Vec::new();
     for part in parts {
@@ -270,7 +313,7 @@ fn dutch(text: &str, direction: Direction) -> (TransactionDetail, Option<String>
         let all = values.join("/");
         let first = values.first().copied().unwrap_or("");
         match *tag {
-            "TRCD" => code = usable(first).map(str::to_string),
+            "TRCD" => code = usable(first).map(Text::from),
             "EREF" => {
                 if let Some(v) = usable(first) {
                     set(&mut d.end_to_end_id, v);
@@ -283,7 +326,10 @@ fn dutch(text: &str, direction: Direction) -> (TransactionDetail, Option<String>
             "REMI" => {
                 // USTD//text, or STRD/CUR/reference
                 if values.first() == Some(&"STRD") {
-                    set(&mut d.creditor_reference, values.get(2).copied().unwrap_or(""));
+                    let reference = values.get(2).copied().unwrap_or("").trim_ascii();
+                    if !reference.is_empty() {
+                        set(&mut d.more_mut().creditor_reference, reference);
+                    }
                 } else {
                     let text = values.iter().skip(1).filter(|v| !v.is_empty()).copied().collect::<Vec<_>>().join("/");
                     set(&mut d.remittance_info, if values.first() == Some(&"USTD") { &text } else { &all });
@@ -292,9 +338,9 @@ fn dutch(text: &str, direction: Direction) -> (TransactionDetail, Option<String>
             "CNTP" | "ORDP" | "BENM" => {
                 // IBAN/BIC/NAME/CITY (CNTP) or /ID/NAME… (ORDP, BENM)
                 if *tag == "CNTP" {
-                    account = account.or(usable(values.first().copied().unwrap_or("")).map(str::to_string));
-                    bic = bic.or(usable(values.get(1).copied().unwrap_or("")).map(str::to_string));
-                    name = name.or(usable(values.get(2).copied().unwrap_or("")).map(str::to_string));
+                    account = account.or(usable(values.first().copied().unwrap_or("")).map(Text::from));
+                    bic = bic.or(usable(values.get(1).copied().unwrap_or("")).map(Text::from));
+                    name = name.or(usable(values.get(2).copied().unwrap_or("")).map(Text::from));
                 } else {
                     let n = values
                         .iter()
@@ -302,12 +348,12 @@ fn dutch(text: &str, direction: Direction) -> (TransactionDetail, Option<String>
                         .find(|v| !v.is_empty())
                         .copied()
                         .unwrap_or("");
-                    name = name.or(usable(n).map(str::to_string));
+                    name = name.or(usable(n).map(Text::from));
                 }
             }
-            "NAME" => name = name.or(usable(first).map(str::to_string)),
-            "IBAN" => account = account.or(usable(first).map(str::to_string)),
-            "BIC" => bic = bic.or(usable(first).map(str::to_string)),
+            "NAME" => name = name.or(usable(first).map(Text::from)),
+            "IBAN" => account = account.or(usable(first).map(Text::from)),
+            "BIC" => bic = bic.or(usable(first).map(Text::from)),
             _ => {}
         }
     }

@@ -20,7 +20,7 @@ mod write;
 use std::sync::Arc;
 
 use settle_core::statement::{CheckRecord, StatementCheck, StatementSource, balance_rule};
-use settle_core::{BankEntry, Decimal, Direction, EntryStatus, Provenance, format_minor};
+use settle_core::{BankEntry, Decimal, Direction, EntryStatus, Provenance, Text, format_minor};
 
 pub use details::{Dialect, dialect, parse_information};
 pub use encoding::{Decoded, TextEncoding, decode};
@@ -163,36 +163,36 @@ pub fn bank_entries(file: &Arc<str>, m: &Message) -> Vec<BankEntry> {
 
 /// Old Rabobank statements (pre-IBAN) put the counterparty's account and name in the `:61:` reference
 /// field: `0121470966      W.P. Jansen`. Returns them when the field has that shape.
-fn rabobank_counterparty(reference: &str) -> Option<(Option<String>, String)> {
+fn rabobank_counterparty(reference: &str) -> Option<(Option<Text>, Text)> {
     let gap = memchr::memmem::find(reference.as_bytes(), b"  ")?;
     let (first, rest) = (&reference[..gap], &reference[gap + 2..]);
-    let name = rest.trim();
-    let account = first.trim();
+    let name = rest.trim_ascii();
+    let account = first.trim_ascii();
     let account_ok = account == "NONREF" || (account.len() >= 9 && account.bytes().all(|b| b.is_ascii_digit()));
-    (account_ok && !name.is_empty()).then(|| ((account != "NONREF").then(|| account.to_string()), name.to_string()))
+    (account_ok && !name.is_empty()).then(|| ((account != "NONREF").then(|| Text::from(account)), Text::from(name)))
 }
 
 /// Whether a reference field holds a reference (not empty, `NONREF` or `NOTPROVIDED`).
 fn is_usable(value: &str) -> bool {
-    let v = value.trim();
+    let v = value.trim_ascii();
     !v.is_empty() && v != "NONREF" && v != "NOTPROVIDED"
 }
 
 /// The field itself when it is usable and already trimmed (no copy), else its trimmed copy.
-fn usable_owned(value: String) -> Option<String> {
+fn usable_owned(value: Text) -> Option<Text> {
     if !is_usable(&value) {
         None
-    } else if value.trim().len() == value.len() {
+    } else if value.trim_ascii().len() == value.len() {
         Some(value)
     } else {
-        Some(value.trim().to_string())
+        Some(Text::from(value.trim_ascii()))
     }
 }
 
 /// Canonical rows, taking the message: details and texts move into the rows instead of being copied.
 /// An iterator, so the caller's collection receives each row directly.
 pub fn into_bank_entries(file: &Arc<str>, m: Message) -> impl Iterator<Item = BankEntry> + '_ {
-    let account = m.account.unwrap_or_default();
+    let account = m.account.as_deref().map(Text::from).unwrap_or_default();
     let (reference, sequence) = (m.reference.unwrap_or_default(), m.sequence.unwrap_or_default());
     m.entries.into_iter().map(move |mut e| {
         let direction = e.mark.direction();
@@ -212,7 +212,7 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> impl Iterator<Item = Ba
                     d.creditor_account = d.creditor_account.take().or(account);
                 }
             }
-            customer_reference = String::new();
+            customer_reference = Text::default();
         }
         if e.information.is_some() && e.details.is_empty() {
             // Details not read (`parse_details` false): the row still says a detail exists.
@@ -225,15 +225,17 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> impl Iterator<Item = Ba
         });
         let remittance = match d.and_then(|d| d.remittance_info.clone()) {
             Some(text) => Some(text),
-            None => e.information.as_ref().map(|i| i.lines().map(str::trim).collect::<Vec<_>>().join(" ")),
+            None => {
+                e.information.as_ref().map(|i| Text::from(i.lines().map(str::trim_ascii).collect::<Vec<_>>().join(" ")))
+            }
         };
         let structured_reference = d.and_then(|d| d.end_to_end_id.clone());
         let entry_id = match e.bank_reference.and_then(usable_owned) {
             Some(id) => id,
-            None => format!("{reference}/{sequence}#{}", e.index),
+            None => settle_core::format_compact!("{reference}/{sequence}#{}", e.index),
         };
         let kind = e.transaction_type.trim_ascii();
-        let mut bank_transaction_code = String::with_capacity(kind.len() + 8);
+        let mut bank_transaction_code = Text::with_capacity(kind.len() + 8);
         bank_transaction_code.push_str(kind);
         if let Some(code) = &e.information_code {
             bank_transaction_code.push('/');

@@ -1,6 +1,6 @@
 //! Splitting MT940/MT942 text into messages and fields, and reading each field's grammar.
 
-use settle_core::{AmountFormat, Currency, Date, Direction, ExtraDigits, Money, TransactionDetail, parse_amount};
+use settle_core::{AmountFormat, Currency, Date, Direction, ExtraDigits, Money, Text, TransactionDetail, parse_amount};
 
 use crate::details::parse_information_into;
 
@@ -69,11 +69,11 @@ pub struct Entry {
     /// Unsigned, in the statement's currency.
     pub amount: Money,
     /// N/F/S + three characters, e.g. `NTRF`.
-    pub transaction_type: String,
+    pub transaction_type: Text,
     /// Customer reference; `NONREF` kept as written.
-    pub customer_reference: String,
+    pub customer_reference: Text,
     /// After `//`.
-    pub bank_reference: Option<String>,
+    pub bank_reference: Option<Text>,
     /// The next line(s) of `:61:` (e.g. `/OCMT/EUR11,85//CHGS/EUR0,50/`).
     pub supplementary: Option<String>,
     /// The `:86:` text as written, lines joined with `\n` — except German GVC texts (`166?00…`), whose
@@ -83,7 +83,7 @@ pub struct Entry {
     /// A `Vec` (not a struct field) so the detail moves into the canonical row without a copy.
     pub details: Vec<TransactionDetail>,
     /// The GVC (German) or TRCD (Dutch) code from `:86:`.
-    pub information_code: Option<String>,
+    pub information_code: Option<Text>,
 }
 
 /// One message: an MT940 statement (or one part of a multi-part one) or an MT942 report.
@@ -175,7 +175,8 @@ impl<'a> Field<'a> {
 /// Is `line` the start of a field (`:61:`, `:28C:`, `:NS:`)? A colon anywhere else is text.
 fn field_tag(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix(':')?;
-    let end = rest.find(':')?;
+    // A tag has at most three characters: look no further for its closing colon.
+    let end = memchr::memchr(b':', &rest.as_bytes()[..rest.len().min(5)])?;
     let tag = &rest[..end];
     let b = tag.as_bytes();
     let ok = (b.len() == 2 || b.len() == 3)
@@ -320,7 +321,7 @@ fn yymmdd(text: &str, ctx: &Ctx<'_>) -> Result<Date, Mt940Error> {
 /// Rabobank files write a decimal point instead (`000000000282.81`, `348000.`); it is accepted when the
 /// amount has no comma.
 fn amount(text: &str, currency: Currency, ctx: &Ctx<'_>) -> Result<Money, Mt940Error> {
-    let t = text.trim();
+    let t = text.trim_ascii();
     let format = if !t.contains(',') && t.contains('.') { AmountFormat::POINT } else { AmountFormat::COMMA };
     let t = t.strip_suffix([',', '.']).unwrap_or(t);
     parse_amount(t, format, currency, ExtraDigits::Allow).map_err(|e| ctx.err(e.to_string()))
@@ -332,7 +333,7 @@ fn currency(text: &str, ctx: &Ctx<'_>) -> Result<Currency, Mt940Error> {
 
 /// `C200331EUR1234,56`
 fn balance(text: &str, final_balance: bool, ctx: &Ctx<'_>) -> Result<Balance, Mt940Error> {
-    let t = text.trim();
+    let t = text.trim_ascii();
     let sign = t.chars().next().ok_or_else(|| ctx.err("empty balance: expected D/C, date, currency, amount"))?;
     if sign != 'C' && sign != 'D' {
         return Err(ctx.err(format!("{t:?}: expected D or C, then YYMMDD, currency and amount")));
@@ -355,7 +356,7 @@ fn statement_line(
     currency: Currency,
     ctx: &Ctx<'_>,
 ) -> Result<Entry, Mt940Error> {
-    let supplementary = (!more.is_empty()).then(|| more.join("\n").trim().to_string()).filter(|s| !s.is_empty());
+    let supplementary = (!more.is_empty()).then(|| more.join("\n").trim_ascii().to_string()).filter(|s| !s.is_empty());
     let b = first.as_bytes();
     let value_date = yymmdd(first, ctx)?;
     let mut i = 6;
@@ -397,7 +398,7 @@ fn statement_line(
         }
     }
     let amount_len =
-        first[i..].find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.')).unwrap_or(first.len() - i);
+        b[i..].iter().position(|c| !(c.is_ascii_digit() || *c == b',' || *c == b'.')).unwrap_or(b.len() - i);
     if amount_len == 0 {
         return Err(ctx.err(format!("{first:?}: expected the amount (digits with a decimal comma) after the mark")));
     }
@@ -405,8 +406,11 @@ fn statement_line(
     i += amount_len;
     // Some banks (Deutsche Bank, Commerzbank) put a space between the amount and the transaction type.
     i += first[i..].len() - first[i..].trim_start_matches(' ').len();
-    let kind: String = first[i..].chars().take(4).collect();
-    if kind.len() < 4 || !matches!(kind.as_bytes()[0], b'N' | b'F' | b'S') {
+    let kind = match first.get(i..i + 4) {
+        Some(kind) if matches!(b[i], b'N' | b'F' | b'S') => Text::from(kind),
+        _ => Text::default(),
+    };
+    if kind.is_empty() {
         return Err(ctx.err(format!(
             "{first:?}: expected the transaction type (N, F or S and three characters) after the amount"
         )));
@@ -414,8 +418,10 @@ fn statement_line(
     i += kind.len();
     let tail = &first[i..];
     let (customer, bank) = match memchr::memmem::find(tail.as_bytes(), b"//") {
-        Some(p) => (tail[..p].trim().to_string(), Some(tail[p + 2..].trim().to_string()).filter(|s| !s.is_empty())),
-        None => (tail.trim().to_string(), None),
+        Some(p) => {
+            (Text::from(tail[..p].trim_ascii()), Some(Text::from(tail[p + 2..].trim_ascii())).filter(|s| !s.is_empty()))
+        }
+        None => (Text::from(tail.trim_ascii()), None),
     };
     Ok(Entry {
         index,
@@ -437,7 +443,7 @@ fn statement_line(
 
 /// `:90D:` / `:90C:`: count, currency, amount (`5PLN1234,56`).
 fn summary(text: &str, ctx: &Ctx<'_>) -> Result<(u64, Money), Mt940Error> {
-    let t = text.trim();
+    let t = text.trim_ascii();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let count: u64 =
         t[..digits].parse().map_err(|_| ctx.err(format!("{t:?}: expected a count, currency and amount")))?;
@@ -490,10 +496,10 @@ pub fn for_each_parsed_message(
             // Statement lines and information read the field's lines themselves: join only for the rest.
             let joined;
             let value = if f.more.is_none() || f.tag == "61" || f.tag == "86" {
-                f.first.trim()
+                f.first.trim_ascii()
             } else {
                 joined = f.text();
-                joined.trim()
+                joined.trim_ascii()
             };
             match f.tag {
                 "20" => m.reference = Some(value.to_string()),

@@ -828,8 +828,8 @@ fn entry(i: usize, minor: i64, mark: Mark, info: &str) -> Entry {
         funds_code: None,
         amount: Money::from_minor_units(i128::from(minor), eur).unwrap(),
         transaction_type: "NTRF".into(),
-        customer_reference: format!("REF{i}"),
-        bank_reference: Some(format!("B{i:06}")),
+        customer_reference: format!("REF{i}").into(),
+        bank_reference: Some(format!("B{i:06}").into()),
         supplementary: None,
         information: Some(info.to_string()),
         details: Vec::new(),
@@ -868,7 +868,7 @@ proptest! {
             prop_assert_eq!(row.direction, e.mark.direction());
             prop_assert_eq!(row.reversal, e.mark.is_reversal());
             prop_assert_eq!(row.entry_id.clone(), e.bank_reference.clone().unwrap());
-            prop_assert_eq!(row.reference.clone(), Some(format!("E2E-{}", e.index - 1)));
+            prop_assert_eq!(row.reference.as_deref().map(str::to_string), Some(format!("E2E-{}", e.index - 1)));
         }
         let _ = Direction::Credit;
     }

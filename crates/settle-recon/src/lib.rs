@@ -559,7 +559,14 @@ pub fn reconcile(
             }
         };
         bank_places[b] = Place::Unmatched(reason);
-        exceptions.push(exception(Stage::B, reason, None, Some(bank_side(entry)), entry.reference.clone(), detail));
+        exceptions.push(exception(
+            Stage::B,
+            reason,
+            None,
+            Some(bank_side(entry)),
+            entry.reference.as_deref().map(String::from),
+            detail,
+        ));
     }
 
     finish(matches, exceptions, order_places, outcomes, bank_places, orders, channel, bank)

@@ -15,6 +15,7 @@ pub use profile::{Profile, ProfileError, RecordKind, builtin_profiles, detect, p
 pub use profiled::{FileProblem, ProfiledRead, decode_text, detect_profile, header_of, read_with_profile, zone_offset};
 use settle_core::{
     BankEntry, Beneficiary, ChannelTransaction, Decimal, Direction, EntryStatus, Order, OrderKind, Provenance, Rate,
+    Text,
 };
 pub use table::{Column, Layout, Row, Table, TabularError};
 
@@ -296,16 +297,16 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
             );
         }
         out.push(BankEntry {
-            account_id: row.required("account_id")?.to_string(),
-            entry_id: row.required("entry_id")?.to_string(),
+            account_id: row.required("account_id")?.into(),
+            entry_id: row.required("entry_id")?.into(),
             booking_date: row.date("booking_date")?,
             value_date: row.date("value_date")?,
             direction,
             amount,
             currency,
-            reference: row.optional("reference").map(str::to_string),
-            counterparty_name: row.optional("counterparty_name").map(str::to_string),
-            remittance_info: row.optional("remittance_info").map(str::to_string),
+            reference: row.optional("reference").map(Text::from),
+            counterparty_name: row.optional("counterparty_name").map(Text::from),
+            remittance_info: row.optional("remittance_info").map(Text::from),
             status,
             reversal: false,
             bank_transaction_code: None,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use settle_core::text::{TextEncoding, decode_single_byte};
 use settle_core::{
     AmountFormat, BankEntry, ChannelKind, ChannelTransaction, Currency, Date, Decimal, DecimalSeparator, Direction,
-    EntryStatus, ExtraDigits, Money, Provenance, RoundingMode, parse_amount,
+    EntryStatus, ExtraDigits, Money, Provenance, RoundingMode, Text, parse_amount,
 };
 
 use crate::profile::{AmountSource, Columns, FeeSign, Profile, RecordKind};
@@ -838,19 +838,19 @@ impl RowView<'_> {
             None => format!("{account_id}-{}-L{}", booking_date, self.line),
         };
         Ok(BankEntry {
-            account_id,
-            entry_id,
+            account_id: account_id.into(),
+            entry_id: entry_id.into(),
             booking_date,
             value_date,
             direction: if signed < Decimal::ZERO { Direction::Debit } else { Direction::Credit },
             amount: signed.abs(),
             currency,
-            reference: self.text(&c.reference),
-            counterparty_name: self.text(&c.counterparty_name),
-            remittance_info: self.text(&c.remittance_info),
+            reference: self.text(&c.reference).map(Text::from),
+            counterparty_name: self.text(&c.counterparty_name).map(Text::from),
+            remittance_info: self.text(&c.remittance_info).map(Text::from),
             status: EntryStatus::Booked,
             reversal: false,
-            bank_transaction_code: self.text(&c.type_code),
+            bank_transaction_code: self.text(&c.type_code).map(Text::from),
             details: Vec::new(),
             provenance: Provenance::line(Arc::clone(file), self.line),
         })
