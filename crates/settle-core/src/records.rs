@@ -167,15 +167,15 @@ impl ChannelKind {
 /// kind `fee` carries its amount in `gross` and `net` (negative) with `fee` zero, as Stripe reports them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelTransaction {
-    pub channel: String,
+    pub channel: Text,
     /// The channel's id of the row (Adyen PSP reference, Stripe balance transaction, PayPal transaction
     /// id); for batch-level rows without one, a deterministic id made from the batch and the line.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// Our order id as the channel reports it; none for fee, payout and adjustment rows.
-    pub merchant_reference: Option<String>,
+    pub merchant_reference: Option<Text>,
     pub kind: ChannelKind,
     /// The channel's own type code as written (`Settled`, `charge`, `T0006`, …).
-    pub channel_type: String,
+    pub channel_type: Text,
     #[serde(with = "rust_decimal::serde::str")]
     pub gross: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
@@ -192,25 +192,25 @@ pub struct ChannelTransaction {
     pub exchange_rate: Option<Decimal>,
     /// The channel's payout batch (Adyen batch number, Stripe `automatic_payout_id`); none while the row
     /// is not yet in a payout.
-    pub batch_id: Option<String>,
+    pub batch_id: Option<Text>,
     /// The booking date as the channel writes it, in its zone.
     pub booking_date: Date,
     /// The booking instant in UTC, RFC 3339 (`2021-01-05T00:21:32Z`), when the report gives a time.
-    pub booked_at_utc: Option<String>,
+    pub booked_at_utc: Option<Text>,
     /// The zone the report gave the time in, as written (`CET`, `PDT`, `America/Los_Angeles`).
-    pub booked_zone: Option<String>,
+    pub booked_zone: Option<Text>,
     /// When the payout reaches the bank, when the report says.
     pub payout_date: Option<Date>,
     /// The channel account the row was booked on (Adyen merchant account, Stripe connected account).
-    pub merchant_account: Option<String>,
+    pub merchant_account: Option<Text>,
     /// Another row this one is linked to (PayPal `Reference Txn ID`: the other leg of a conversion, the
     /// payment a refund returns).
-    pub related_transaction_id: Option<String>,
+    pub related_transaction_id: Option<Text>,
     /// Fee components in the settlement currency (`interchange`, `scheme_fee`, `markup`, `commission`,
     /// …), sorted by name, written as `fee_<name>` columns. Their sum is `fee` when the channel gives them.
-    pub fee_components: Vec<(String, Decimal)>,
+    pub fee_components: Vec<(Text, Decimal)>,
     /// Other columns the profile keeps as written (Stripe `payment_metadata[...]`), sorted by name.
-    pub metadata: Vec<(String, String)>,
+    pub metadata: Vec<(Text, Text)>,
     pub provenance: Provenance,
 }
 

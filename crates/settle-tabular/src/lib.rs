@@ -231,9 +231,9 @@ pub fn write_channel_transactions(rows: &[ChannelTransaction]) -> Result<Vec<u8>
     for r in rows {
         record.clear();
         record.extend([
-            r.channel.clone(),
-            r.transaction_id.clone(),
-            r.merchant_reference.clone().unwrap_or_default(),
+            r.channel.to_string(),
+            r.transaction_id.to_string(),
+            r.merchant_reference.as_deref().unwrap_or_default().to_string(),
             r.kind.as_str().to_string(),
             r.gross.to_string(),
             r.fee.to_string(),
@@ -243,22 +243,22 @@ pub fn write_channel_transactions(rows: &[ChannelTransaction]) -> Result<Vec<u8>
             r.presentment_currency.map(|c| c.code().to_string()).unwrap_or_default(),
             decimal(r.exchange_rate),
             decimal(r.exchange_rate_implied()),
-            r.batch_id.clone().unwrap_or_default(),
-            r.booked_at_utc.clone().unwrap_or_default(),
-            r.booked_zone.clone().unwrap_or_default(),
+            r.batch_id.as_deref().unwrap_or_default().to_string(),
+            r.booked_at_utc.as_deref().unwrap_or_default().to_string(),
+            r.booked_zone.as_deref().unwrap_or_default().to_string(),
             r.payout_date.map(|d| d.to_string()).unwrap_or_default(),
-            r.merchant_account.clone().unwrap_or_default(),
+            r.merchant_account.as_deref().unwrap_or_default().to_string(),
             r.provenance.source_file.to_string(),
             r.provenance.source_line.map(|l| l.to_string()).unwrap_or_default(),
             r.booking_date.to_string(),
-            r.channel_type.clone(),
-            r.related_transaction_id.clone().unwrap_or_default(),
+            r.channel_type.to_string(),
+            r.related_transaction_id.as_deref().unwrap_or_default().to_string(),
         ]);
         for name in &fee_names {
             record.push(decimal(r.fee_components.iter().find(|(n, _)| n == name).map(|(_, v)| *v)));
         }
         for name in &meta_names {
-            record.push(r.metadata.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default());
+            record.push(r.metadata.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_string()).unwrap_or_default());
         }
         w.write_record(&record)?;
     }

@@ -195,7 +195,7 @@ fn stripe_rows_checks_and_unknown_kinds() {
     assert_eq!(rows[0].presentment_amount, Some(d("108.50")));
     assert_eq!(rows[0].exchange_rate_implied(), Some(d("0.9216589862")));
     assert_eq!(rows[0].merchant_reference.as_deref(), Some("O-1"));
-    assert_eq!(rows[0].metadata, vec![("payment_metadata[order_id]".to_string(), "O-1".to_string())]);
+    assert_eq!(rows[0].metadata, vec![("payment_metadata[order_id]".into(), "O-1".into())]);
     assert_eq!(rows[4].kind, ChannelKind::Other);
     assert!(
         read.warnings[0].contains("type \"climate_order\" (1 rows) is not in profile stripe_itemized"),

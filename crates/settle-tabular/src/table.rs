@@ -58,7 +58,7 @@ impl LineCounter {
         while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
             start += 1;
         }
-        self.newlines += bytes[self.counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+        self.newlines += memchr::memchr_iter(b'\n', &bytes[self.counted_to..start]).count() as u64;
         self.counted_to = start;
         self.newlines + 1
     }
