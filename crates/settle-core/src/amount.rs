@@ -125,7 +125,10 @@ pub fn parse_amount(
     extra: ExtraDigits,
 ) -> Result<Money, AmountError> {
     let fail = |problem: AmountProblem| AmountError { text: text.to_string(), problem, expected: format.describe() };
-    let trimmed = text.trim();
+    // Most amounts have no white space around them: skip the (Unicode) trim when both ends are visible ASCII.
+    let b = text.as_bytes();
+    let visible_ends = b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic);
+    let trimmed = if visible_ends { text } else { text.trim() };
     if trimmed.is_empty() {
         return Err(fail(AmountProblem::Empty));
     }

@@ -7,6 +7,7 @@
 
 pub mod profile;
 mod profiled;
+mod split;
 mod table;
 
 use std::sync::Arc;

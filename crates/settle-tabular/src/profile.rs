@@ -159,6 +159,14 @@ pub enum Columns {
 }
 
 impl Columns {
+    /// The column names, without building a list.
+    pub fn name_slice(&self) -> &[String] {
+        match self {
+            Columns::One(name) => std::slice::from_ref(name),
+            Columns::Candidates(names) | Columns::Join { join: names, .. } => names,
+        }
+    }
+
     pub fn names(&self) -> Vec<&str> {
         match self {
             Columns::One(name) => vec![name.as_str()],
@@ -317,9 +325,12 @@ impl Profile {
             return Err(format!("name {:?}: expected letters, digits and `_`", self.name));
         }
         for (what, value) in [("csv.delimiter", &self.csv.delimiter), ("csv.quote", &self.csv.quote)] {
-            if value.len() != 1 {
-                return Err(format!("{what} {value:?}: expected one ASCII character"));
+            if value.len() != 1 || matches!(value.as_str(), "\n" | "\r") {
+                return Err(format!("{what} {value:?}: expected one ASCII character, not a line break"));
             }
+        }
+        if self.csv.delimiter == self.csv.quote {
+            return Err(format!("csv.delimiter and csv.quote are both {:?}: expected two characters", self.csv.quote));
         }
         if !matches!(self.csv.encoding.as_str(), "utf-8" | "utf-16" | "windows-1252" | "iso-8859-1") {
             return Err(format!(

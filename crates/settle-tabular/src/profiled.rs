@@ -17,7 +17,8 @@ use settle_core::{
 };
 
 use crate::profile::{AmountSource, Columns, FeeSign, Profile, RecordKind};
-use crate::table::{LineCounter, TabularError};
+use crate::split::Splitter;
+use crate::table::TabularError;
 
 /// A check on the file that failed (the rows are read all the same).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,10 +100,16 @@ pub fn read_with_profile(path: &str, bytes: &[u8], profile: &Profile) -> Result<
     };
     let file: Arc<str> = Arc::from(path);
     let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut record = csv::StringRecord::new();
-    while let Some(line) = reader.next_record(&mut record)? {
+    let mut record: Vec<Cow<'_, str>> = Vec::new();
+    // One row a line at most: the rows never move while they are read.
+    let expected_rows = memchr::memchr_iter(b'\n', reader.text.as_bytes()).count() + 1;
+    match profile.record {
+        RecordKind::ChannelTransactions => out.channel_transactions.reserve(expected_rows),
+        RecordKind::BankEntries => out.bank_entries.reserve(expected_rows),
+    }
+    while let Some(line) = reader.next_record(&mut record) {
         if let Some(first) = &profile.csv.data_first_cell {
-            if record.get(0).map(str::trim) != Some(first.as_str()) {
+            if record.first().map(|c| c.trim()) != Some(first.as_str()) {
                 out.skipped_rows += 1;
                 continue;
             }
@@ -275,37 +282,22 @@ fn profile_names(p: &Profile) -> Vec<&str> {
 }
 
 struct Reader<'a> {
-    path: &'a str,
     text: &'a str,
-    reader: csv::Reader<&'a [u8]>,
+    splitter: Splitter<'a>,
     cols: Resolved,
     /// Lines before `text` (the preamble), so reported lines are the file's.
     line_base: u64,
-    lines: LineCounter,
     skipped: u64,
 }
 
 impl<'a> Reader<'a> {
     fn open(path: &'a str, full: &'a str, profile: &Profile) -> Result<Reader<'a>, TabularError> {
         let (text, line_base) = skip_lines_of(full, profile.csv.skip_lines);
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(profile.csv.delimiter.as_bytes()[0])
-            .quote(profile.csv.quote.as_bytes()[0])
-            .from_reader(text.as_bytes());
-        let mut r = Reader {
-            path,
-            text,
-            reader,
-            cols: Resolved::default(),
-            line_base,
-            lines: LineCounter::default(),
-            skipped: line_base,
-        };
-        let mut header = csv::StringRecord::new();
+        let splitter = Splitter::new(text, profile.csv.delimiter.as_bytes()[0], profile.csv.quote.as_bytes()[0]);
+        let mut r = Reader { text, splitter, cols: Resolved::default(), line_base, skipped: line_base };
+        let mut header: Vec<Cow<'_, str>> = Vec::new();
         let header_line = loop {
-            let Some(line) = r.next_record(&mut header)? else {
+            let Some(line) = r.next_record(&mut header) else {
                 return Err(TabularError {
                     path: path.to_string(),
                     line: Some(line_base + 1),
@@ -318,7 +310,7 @@ impl<'a> Reader<'a> {
                 });
             };
             match &profile.csv.header_first_cell {
-                Some(first) if header.get(0).map(str::trim) != Some(first.as_str()) => r.skipped += 1,
+                Some(first) if header.first().map(|c| c.trim()) != Some(first.as_str()) => r.skipped += 1,
                 _ => break line,
             }
         };
@@ -374,18 +366,9 @@ impl<'a> Reader<'a> {
         Ok(r)
     }
 
-    /// The next record and its physical line in the file (the csv crate's own count skips blank lines).
-    fn next_record(&mut self, record: &mut csv::StringRecord) -> Result<Option<u64>, TabularError> {
-        let more = self.reader.read_record(record).map_err(|e| TabularError {
-            path: self.path.to_string(),
-            line: e.position().map(|p| p.line() + self.line_base),
-            column: None,
-            message: format!("malformed CSV: {e}"),
-        })?;
-        if !more {
-            return Ok(None);
-        }
-        Ok(Some(self.line_base + self.lines.line_of(self.text.as_bytes(), record)))
+    /// The next record and its physical line in the file.
+    fn next_record(&mut self, record: &mut Vec<Cow<'a, str>>) -> Option<u64> {
+        Some(self.line_base + self.splitter.next_record(record)?)
     }
 }
 
@@ -415,7 +398,7 @@ fn needed_columns(profile: &Profile) -> Vec<String> {
 struct RowView<'r> {
     path: &'r str,
     line: u64,
-    record: &'r csv::StringRecord,
+    record: &'r [Cow<'r, str>],
     cols: &'r Resolved,
     profile: &'r Profile,
 }
@@ -434,17 +417,22 @@ fn trim_cell(cell: &str) -> &str {
     }
 }
 
-/// `1.03311E+11`: what Excel makes of a long number.
+/// `1.03311E+11`: what Excel makes of a long number (digits, `.` or `,`, then `E`, a sign and digits).
+/// One pass that stops at the first byte that cannot belong to that form.
 fn looks_like_excel_exponent(text: &str) -> bool {
-    let Some(_) = memchr::memchr2(b'E', b'e', text.as_bytes()) else { return false };
-    let t = text.trim();
-    let Some(e) = t.find(['E', 'e']) else { return false };
-    let (mantissa, exponent) = (&t[..e], t[e + 1..].trim_start_matches(['+', '-']));
-    !mantissa.is_empty()
-        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
-        && mantissa.bytes().next().is_some_and(|b| b.is_ascii_digit())
-        && !exponent.is_empty()
-        && exponent.bytes().all(|b| b.is_ascii_digit())
+    let b = text.trim().as_bytes();
+    if !b.first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
+    let Some(e) = b.iter().position(|c| !(c.is_ascii_digit() || *c == b'.' || *c == b',')) else { return false };
+    if b[e] != b'E' && b[e] != b'e' {
+        return false;
+    }
+    let exponent = match b.get(e + 1) {
+        Some(b'+' | b'-') => &b[e + 2..],
+        _ => &b[e + 1..],
+    };
+    !exponent.is_empty() && exponent.iter().all(u8::is_ascii_digit)
 }
 
 impl RowView<'_> {
@@ -548,9 +536,10 @@ impl RowView<'_> {
     }
 
     fn number(&self, column: &str, text: &str, currency: Currency) -> Result<Decimal, TabularError> {
-        if looks_like_excel_exponent(text) {
-            return Err(self.error(column, format!("{text:?} is a number in exponent form, as a spreadsheet writes it: export the report again without opening it in a spreadsheet")));
-        }
+        // Exponent form is told apart only once a number fails: it is never a valid amount.
+        let exponent_error = || {
+            looks_like_excel_exponent(text).then(|| self.error(column, format!("{text:?} is a number in exponent form, as a spreadsheet writes it: export the report again without opening it in a spreadsheet")))
+        };
         if self.profile.numbers.minor_units {
             let digits = text.trim();
             let (negative, digits) = match digits.strip_prefix('-') {
@@ -558,6 +547,9 @@ impl RowView<'_> {
                 None => (false, digits),
             };
             if digits.is_empty() || digits.len() > 25 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                if let Some(error) = exponent_error() {
+                    return Err(error);
+                }
                 return Err(self.error(
                     column,
                     format!("{text:?}: expected an integer amount in minor units (10000 is 100.00 USD)"),
@@ -570,7 +562,7 @@ impl RowView<'_> {
         }
         parse_amount(text, self.format(), currency, ExtraDigits::Allow)
             .map(|m| m.amount())
-            .map_err(|e| self.error(column, e.to_string()))
+            .map_err(|e| exponent_error().unwrap_or_else(|| self.error(column, e.to_string())))
     }
 
     /// An amount by its source, signed from the balance's point of view; `None` when the row leaves it
@@ -618,12 +610,12 @@ impl RowView<'_> {
         let p = self.profile;
         let c = &p.columns;
         let Some(dates) = &c.booked_at else { unreachable!("validated") };
-        let names = dates.names();
-        let zone_names: Vec<&str> = c.booked_zone.as_ref().map(Columns::names).unwrap_or_default();
+        let names = dates.name_slice();
+        let zone_names: &[String] = c.booked_zone.as_ref().map(Columns::name_slice).unwrap_or_default();
         let Some((index, date_column, date_text)) =
-            names.iter().enumerate().find_map(|(i, n)| self.cell(n).map(|v| (i, *n, v)))
+            names.iter().enumerate().find_map(|(i, n)| self.cell(n).map(|v| (i, n.as_str(), v)))
         else {
-            return Err(self.error(names[0], format!("is empty: the {what} needs a booking date")));
+            return Err(self.error(&names[0], format!("is empty: the {what} needs a booking date")));
         };
         let mut text = Text::from(date_text);
         if let Some((_, time)) = self.field(&c.booked_time) {
@@ -641,7 +633,7 @@ impl RowView<'_> {
                 return Ok(value.clone());
             }
         }
-        let value = self.parse_booked(&text, zone_text.clone(), date_column, index, &zone_names)?;
+        let value = self.parse_booked(&text, zone_text.clone(), date_column, index, zone_names)?;
         *self.cols.last_booked.borrow_mut() = Some(((text, zone_text), value.clone()));
         Ok(value)
     }
@@ -652,7 +644,7 @@ impl RowView<'_> {
         zone_text: Option<Text>,
         date_column: &str,
         index: usize,
-        zone_names: &[&str],
+        zone_names: &[String],
     ) -> Result<(Date, Option<Text>, Option<Text>), TabularError> {
         let p = self.profile;
         for format in &p.dates.formats {
@@ -672,7 +664,7 @@ impl RowView<'_> {
                 return Ok((date, None, None));
             };
             let offset = zone_offset(zone).map_err(|m| {
-                let column = zone_names.get(index).or(zone_names.first()).copied().unwrap_or("dates.zone");
+                let column = zone_names.get(index).or(zone_names.first()).map_or("dates.zone", String::as_str);
                 self.error(column, m)
             })?;
             let instant =
@@ -859,7 +851,7 @@ impl RowView<'_> {
         let (booking_date, booked_at_utc, booked_zone) = self.booked("channel transaction")?;
         let mut metadata: Vec<(Text, Text)> = Vec::new();
         for (name, position) in &self.cols.metadata {
-            if let Some(value) = self.record.get(*position).map(trim_cell).filter(|v| !v.is_empty()) {
+            if let Some(value) = self.record.get(*position).map(|c| trim_cell(c)).filter(|v| !v.is_empty()) {
                 metadata.push((Text::from(name.as_str()), Text::from(value)));
             }
         }

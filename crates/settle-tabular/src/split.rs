@@ -1,0 +1,249 @@
+//! A CSV record splitter over decoded text, for the profile reader's hot loop.
+//!
+//! It reads what the `csv` crate reads with `flexible(true)` and its default terminator (the tests hold
+//! it to that on random input): blank lines are skipped; `\n`, `\r` and `\r\n` end a record; a field
+//! that starts with the quote character is quoted (doubled quotes are one quote, delimiters and line
+//! breaks are text), and whatever follows its closing quote up to the next delimiter is appended; a
+//! quote inside an unquoted field is text; an unclosed quote runs to the end of the text.
+//!
+//! Unlike the `csv` crate it borrows fields from the text (a field is copied only when it holds a
+//! doubled quote), does not validate UTF-8 again (the text is a `&str` and every split is at an ASCII
+//! byte), splits a line without quotes by SIMD scans, and counts the physical line of every record as it goes.
+
+use std::borrow::Cow;
+
+pub(crate) struct Splitter<'a> {
+    text: &'a str,
+    pos: usize,
+    /// 1-based physical line at `pos`.
+    line: u64,
+    delimiter: u8,
+    quote: u8,
+}
+
+impl<'a> Splitter<'a> {
+    /// `delimiter` and `quote` must be ASCII (profiles are validated so), and different.
+    pub(crate) fn new(text: &'a str, delimiter: u8, quote: u8) -> Splitter<'a> {
+        assert!(delimiter.is_ascii() && quote.is_ascii() && delimiter != quote, "ASCII delimiter and quote");
+        assert!(!matches!(delimiter, b'\n' | b'\r') && !matches!(quote, b'\n' | b'\r'), "not a line break");
+        Splitter { text, pos: 0, line: 1, delimiter, quote }
+    }
+
+    /// The next record's fields into `fields` (cleared first), and the physical line it starts on;
+    /// `None` at the end of the text.
+    pub(crate) fn next_record(&mut self, fields: &mut Vec<Cow<'a, str>>) -> Option<u64> {
+        fields.clear();
+        let b = self.text.as_bytes();
+        loop {
+            match b.get(self.pos) {
+                None => return None,
+                Some(b'\n') => {
+                    self.pos += 1;
+                    self.line += 1;
+                }
+                Some(b'\r') => self.pos += 1,
+                Some(_) => break,
+            }
+        }
+        let line = self.line;
+        // Fast path: a line without quotes or a lone `\r` is one record, split at its delimiters (SIMD
+        // scans over the whole line instead of a scan per field).
+        let rest = &b[self.pos..];
+        let newline = memchr::memchr(b'\n', rest);
+        let full = &rest[..newline.unwrap_or(rest.len())];
+        let body = full.strip_suffix(b"\r").unwrap_or(full);
+        if memchr::memchr2(self.quote, b'\r', body).is_none() {
+            let (text, pos) = (self.text, self.pos);
+            let mut start = 0;
+            for_each_byte(body, self.delimiter, |at| {
+                fields.push(Cow::Borrowed(&text[pos + start..pos + at]));
+                start = at + 1;
+            });
+            fields.push(Cow::Borrowed(&text[pos + start..pos + body.len()]));
+            match newline {
+                Some(at) => {
+                    self.pos += at + 1;
+                    self.line += 1;
+                }
+                None => self.pos = b.len(),
+            }
+            return Some(line);
+        }
+        // Every field consumes at least its delimiter or the record's end, so this ends within the text.
+        loop {
+            let (field, record_ended) = if b.get(self.pos) == Some(&self.quote) { self.quoted() } else { self.plain() };
+            fields.push(field);
+            if record_ended {
+                return Some(line);
+            }
+        }
+    }
+
+    /// An unquoted field (or the rest of one after a closing quote): up to the delimiter or line end.
+    fn plain(&mut self) -> (Cow<'a, str>, bool) {
+        let b = self.text.as_bytes();
+        let start = self.pos;
+        // Fields are short (a few bytes on average): a plain loop beats memchr's setup per call.
+        let delimiter = self.delimiter;
+        match b[start..].iter().position(|&c| c == delimiter || c == b'\n' || c == b'\r') {
+            Some(offset) => {
+                let at = start + offset;
+                self.pos = at + 1;
+                let field = Cow::Borrowed(&self.text[start..at]);
+                if b[at] == self.delimiter {
+                    (field, false)
+                } else {
+                    if b[at] == b'\n' {
+                        self.line += 1;
+                    }
+                    (field, true)
+                }
+            }
+            None => {
+                self.pos = b.len();
+                (Cow::Borrowed(&self.text[start..]), true)
+            }
+        }
+    }
+
+    /// A quoted field, `pos` at its opening quote.
+    fn quoted(&mut self) -> (Cow<'a, str>, bool) {
+        let b = self.text.as_bytes();
+        self.pos += 1;
+        let mut owned: Option<String> = None;
+        let mut segment = self.pos;
+        let content = loop {
+            let Some(offset) = memchr::memchr(self.quote, &b[self.pos..]) else {
+                // Unclosed: the rest of the text is the field.
+                self.line += memchr::memchr_iter(b'\n', &b[self.pos..]).count() as u64;
+                self.pos = b.len();
+                return (join(owned, &self.text[segment..]), true);
+            };
+            let q = self.pos + offset;
+            self.line += memchr::memchr_iter(b'\n', &b[self.pos..q]).count() as u64;
+            if b.get(q + 1) == Some(&self.quote) {
+                // A doubled quote is one quote of text.
+                owned.get_or_insert_with(String::new).push_str(&self.text[segment..=q]);
+                self.pos = q + 2;
+                segment = self.pos;
+                continue;
+            }
+            self.pos = q + 1;
+            break join(owned, &self.text[segment..q]);
+        };
+        match b.get(self.pos) {
+            None => (content, true),
+            Some(&c) if c == self.delimiter => {
+                self.pos += 1;
+                (content, false)
+            }
+            Some(b'\n') => {
+                self.pos += 1;
+                self.line += 1;
+                (content, true)
+            }
+            Some(b'\r') => {
+                self.pos += 1;
+                (content, true)
+            }
+            Some(_) => {
+                let (rest, ended) = self.plain();
+                let mut text = content.into_owned();
+                text.push_str(&rest);
+                (Cow::Owned(text), ended)
+            }
+        }
+    }
+}
+
+/// Calls `found` with every position of `needle` in `haystack`, in order. Eight bytes at a time (SWAR):
+/// fields are a few bytes long, so one search per field would spend more on its setup than on bytes.
+fn for_each_byte(haystack: &[u8], needle: u8, mut found: impl FnMut(usize)) {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let spread = u64::from_le_bytes([needle; 8]);
+    let mut chunks = haystack.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ spread;
+        // The high bit of each byte that is zero in `x` (exact: no carries between bytes).
+        let mut zero = !(((x & LOW7) + LOW7) | x | LOW7);
+        while zero != 0 {
+            found(base + (zero.trailing_zeros() / 8) as usize);
+            zero &= zero - 1;
+        }
+        base += 8;
+    }
+    for (i, b) in chunks.remainder().iter().enumerate() {
+        if *b == needle {
+            found(base + i);
+        }
+    }
+}
+
+fn join<'a>(owned: Option<String>, last: &'a str) -> Cow<'a, str> {
+    match owned {
+        None => Cow::Borrowed(last),
+        Some(mut text) => {
+            text.push_str(last);
+            Cow::Owned(text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn split(text: &str) -> Vec<(u64, Vec<String>)> {
+        let mut s = Splitter::new(text, b',', b'"');
+        let mut fields = Vec::new();
+        let mut out = Vec::new();
+        while let Some(line) = s.next_record(&mut fields) {
+            out.push((line, fields.iter().map(|f| f.to_string()).collect()));
+        }
+        out
+    }
+
+    fn csv_crate(text: &str) -> Vec<Vec<String>> {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+        r.records().map(|rec| rec.expect("valid UTF-8").iter().map(str::to_string).collect()).collect()
+    }
+
+    #[test]
+    fn fields_quotes_and_lines() {
+        let text = "a,b,c\r\n\r\n\"x,1\",\"say \"\"hi\"\"\",\"multi\nline\"\nlast,\n\"q\"tail,\"open";
+        assert_eq!(
+            split(text),
+            vec![
+                (1, vec!["a".into(), "b".into(), "c".into()]),
+                (3, vec!["x,1".into(), "say \"hi\"".into(), "multi\nline".into()]),
+                (5, vec!["last".into(), "".into()]),
+                (6, vec!["qtail".into(), "open".into()]),
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn finds_every_byte_and_only_those(bytes in proptest::collection::vec(prop::sample::select(vec![b',', b'a', 0x80, 0xAC, 0x2B, 0x2D, 0]), 0..70)) {
+            let mut ours = Vec::new();
+            for_each_byte(&bytes, b',', |at| ours.push(at));
+            let expected: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b',').map(|(i, _)| i).collect();
+            prop_assert_eq!(ours, expected);
+        }
+
+        #[test]
+        fn reads_what_the_csv_crate_reads(text in "[a\",\n\r ]{0,40}") {
+            let ours: Vec<Vec<String>> = split(&text).into_iter().map(|(_, f)| f).collect();
+            prop_assert_eq!(ours, csv_crate(&text));
+        }
+
+        #[test]
+        fn lines_are_the_physical_lines_records_start_on(text in "[a\",\n]{0,40}") {
+            for (line, _) in split(&text) {
+                prop_assert!(line >= 1 && line <= 1 + text.matches('\n').count() as u64);
+            }
+        }
+    }
+}
