@@ -138,17 +138,23 @@ impl Money {
     /// Rounds to the currency's minor units and rescales, so `1.5 EUR` becomes `1.50 EUR`, and `-0.001`
     /// becomes `0.00` (never a negative zero).
     pub fn round_to_minor(&self, mode: RoundingMode) -> Result<Money, MoneyError> {
-        Ok(self.round_with_residual(mode)?.money)
+        Ok(Money { amount: self.rounded_amount(mode)?, currency: self.currency })
     }
 
-    /// Like `round_to_minor`, also returning the residual `self − rounded` (exact).
-    pub fn round_with_residual(&self, mode: RoundingMode) -> Result<Rounded, MoneyError> {
+    /// The amount rounded to the minor units, at exactly that scale; zero without a sign.
+    fn rounded_amount(&self, mode: RoundingMode) -> Result<Decimal, MoneyError> {
         let units = self.minor_units()?;
         let mut rounded = self.amount.round_dp_with_strategy(u32::from(units), mode.strategy());
         rounded.rescale(u32::from(units));
         if rounded.is_zero() {
             rounded.set_sign_positive(true);
         }
+        Ok(rounded)
+    }
+
+    /// Like `round_to_minor`, also returning the residual `self − rounded` (exact).
+    pub fn round_with_residual(&self, mode: RoundingMode) -> Result<Rounded, MoneyError> {
+        let rounded = self.rounded_amount(mode)?;
         let residual = self
             .amount
             .checked_sub(rounded)

@@ -17,7 +17,7 @@ use settle_core::{
 };
 
 use crate::profile::{AmountSource, Columns, FeeSign, Profile, RecordKind};
-use crate::split::Splitter;
+use crate::split::{Record, Splitter};
 use crate::table::TabularError;
 
 /// A check on the file that failed (the rows are read all the same).
@@ -100,7 +100,7 @@ pub fn read_with_profile(path: &str, bytes: &[u8], profile: &Profile) -> Result<
     };
     let file: Arc<str> = Arc::from(path);
     let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut record: Vec<Cow<'_, str>> = Vec::new();
+    let mut record = Record::default();
     // One row a line at most: the rows never move while they are read.
     let expected_rows = memchr::memchr_iter(b'\n', reader.text.as_bytes()).count() + 1;
     match profile.record {
@@ -109,7 +109,7 @@ pub fn read_with_profile(path: &str, bytes: &[u8], profile: &Profile) -> Result<
     }
     while let Some(line) = reader.next_record(&mut record) {
         if let Some(first) = &profile.csv.data_first_cell {
-            if record.first().map(|c| c.trim()) != Some(first.as_str()) {
+            if record.get(0).map(str::trim) != Some(first.as_str()) {
                 out.skipped_rows += 1;
                 continue;
             }
@@ -222,6 +222,8 @@ struct Resolved {
     fast: Vec<Option<(usize, usize, Option<usize>)>>,
     /// log2 of `fast.len()`.
     fast_bits: u32,
+    /// The first bytes of the profile's null values.
+    null_first: Vec<bool>,
     /// The columns kept as metadata (by the profile's names and prefixes), in name order: (name, position).
     metadata: Vec<(String, usize)>,
     /// The last currency codes read and their currencies (a report has few: settlement and presentment
@@ -295,7 +297,7 @@ impl<'a> Reader<'a> {
         let (text, line_base) = skip_lines_of(full, profile.csv.skip_lines);
         let splitter = Splitter::new(text, profile.csv.delimiter.as_bytes()[0], profile.csv.quote.as_bytes()[0]);
         let mut r = Reader { text, splitter, cols: Resolved::default(), line_base, skipped: line_base };
-        let mut header: Vec<Cow<'_, str>> = Vec::new();
+        let mut header = Record::default();
         let header_line = loop {
             let Some(line) = r.next_record(&mut header) else {
                 return Err(TabularError {
@@ -310,7 +312,7 @@ impl<'a> Reader<'a> {
                 });
             };
             match &profile.csv.header_first_cell {
-                Some(first) if header.first().map(|c| c.trim()) != Some(first.as_str()) => r.skipped += 1,
+                Some(first) if header.get(0).map(str::trim) != Some(first.as_str()) => r.skipped += 1,
                 _ => break line,
             }
         };
@@ -323,6 +325,12 @@ impl<'a> Reader<'a> {
             }
             if r.cols.by_name.insert(name.to_string(), position).is_some() {
                 return Err(header_error(format!("column `{name}` appears twice in the header")));
+            }
+        }
+        r.cols.null_first = vec![false; 256];
+        for n in &profile.null_values {
+            if let Some(b) = n.as_bytes().first() {
+                r.cols.null_first[usize::from(*b)] = true;
             }
         }
         let names = profile_names(profile);
@@ -367,7 +375,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next record and its physical line in the file.
-    fn next_record(&mut self, record: &mut Vec<Cow<'a, str>>) -> Option<u64> {
+    fn next_record(&mut self, record: &mut Record<'a>) -> Option<u64> {
         Some(self.line_base + self.splitter.next_record(record)?)
     }
 }
@@ -398,7 +406,7 @@ fn needed_columns(profile: &Profile) -> Vec<String> {
 struct RowView<'r> {
     path: &'r str,
     line: u64,
-    record: &'r [Cow<'r, str>],
+    record: &'r Record<'r>,
     cols: &'r Resolved,
     profile: &'r Profile,
 }
@@ -421,6 +429,10 @@ fn trim_cell(cell: &str) -> &str {
 /// One pass that stops at the first byte that cannot belong to that form.
 fn looks_like_excel_exponent(text: &str) -> bool {
     let b = text.trim().as_bytes();
+    // The exponent has at most three digits and a sign: its `E` is among the last five bytes.
+    if !b[b.len().saturating_sub(5)..].iter().any(|c| *c == b'E' || *c == b'e') {
+        return false;
+    }
     if !b.first().is_some_and(u8::is_ascii_digit) {
         return false;
     }
@@ -447,6 +459,7 @@ impl RowView<'_> {
 
     /// The trimmed value of `name`, or `None` when the header lacks it, the row is short, or it is empty
     /// or a null value.
+    #[inline(always)]
     fn cell(&self, name: &str) -> Option<&str> {
         let key = (name.as_ptr() as usize, name.len());
         let (fast, bits) = (&self.cols.fast, self.cols.fast_bits);
@@ -460,7 +473,10 @@ impl RowView<'_> {
             }
         };
         let value = trim_cell(self.record.get(position)?);
-        (!value.is_empty() && !self.profile.null_values.iter().any(|n| n == value)).then_some(value)
+        let first = *value.as_bytes().first()?;
+        // Compared with the null values only when one of them starts with the same byte.
+        let null = self.cols.null_first[usize::from(first)] && self.profile.null_values.iter().any(|n| n == value);
+        (!null).then_some(value)
     }
 
     /// The first candidate column the row fills: (column, value). A join is its parts' filled values.
@@ -617,22 +633,29 @@ impl RowView<'_> {
         else {
             return Err(self.error(&names[0], format!("is empty: the {what} needs a booking date")));
         };
-        let mut text = Text::from(date_text);
-        if let Some((_, time)) = self.field(&c.booked_time) {
-            text.push(' ');
-            text.push_str(&time);
-        }
-        let zone_text = zone_names
-            .get(index)
-            .or(zone_names.first())
-            .and_then(|z| self.cell(z))
-            .map(Text::from)
-            .or_else(|| p.dates.zone.as_deref().map(Text::from));
-        if let Some((key, value)) = self.cols.last_booked.borrow().as_ref() {
-            if key.0 == text && key.1 == zone_text {
+        let time = self.field(&c.booked_time).map(|(_, time)| time);
+        let zone_text: Option<&str> =
+            zone_names.get(index).or(zone_names.first()).and_then(|z| self.cell(z)).or(p.dates.zone.as_deref());
+        // The cache is compared with the cells themselves: the key is built only when it misses.
+        if let Some(((key_text, key_zone), value)) = self.cols.last_booked.borrow().as_ref() {
+            let same_text = match &time {
+                None => key_text == date_text,
+                Some(time) => {
+                    key_text.len() == date_text.len() + 1 + time.len()
+                        && key_text.starts_with(date_text)
+                        && key_text.ends_with(time.as_ref())
+                }
+            };
+            if same_text && key_zone.as_deref() == zone_text {
                 return Ok(value.clone());
             }
         }
+        let mut text = Text::from(date_text);
+        if let Some(time) = &time {
+            text.push(' ');
+            text.push_str(time);
+        }
+        let zone_text = zone_text.map(Text::from);
         let value = self.parse_booked(&text, zone_text.clone(), date_column, index, zone_names)?;
         *self.cols.last_booked.borrow_mut() = Some(((text, zone_text), value.clone()));
         Ok(value)
@@ -851,7 +874,7 @@ impl RowView<'_> {
         let (booking_date, booked_at_utc, booked_zone) = self.booked("channel transaction")?;
         let mut metadata: Vec<(Text, Text)> = Vec::new();
         for (name, position) in &self.cols.metadata {
-            if let Some(value) = self.record.get(*position).map(|c| trim_cell(c)).filter(|v| !v.is_empty()) {
+            if let Some(value) = self.record.get(*position).map(trim_cell).filter(|v| !v.is_empty()) {
                 metadata.push((Text::from(name.as_str()), Text::from(value)));
             }
         }
@@ -984,17 +1007,36 @@ fn check_channel_file(rows: &[ChannelTransaction], problems: &mut Vec<FileProble
             seen.insert((&tx.channel, &tx.transaction_id), first);
         }
     }
-    // (batch, currency) → (Σ net of the rows, Σ net of payout rows, payout row lines)
-    let mut batches: BTreeMap<(&str, Currency), (Decimal, Decimal, Vec<u64>)> = BTreeMap::new();
+    // (batch, currency) → (Σ net of the rows, Σ net of payout rows, payout row lines). Rows of a batch
+    // mostly come together: they add up in `open` and go to the map when the batch changes.
+    type Sums = (Decimal, Decimal, Vec<u64>);
+    let mut batches: BTreeMap<(&str, Currency), Sums> = BTreeMap::new();
+    let mut open: Option<((&str, Currency), Sums)> = None;
     for tx in rows {
         let Some(batch) = tx.batch_id.as_deref() else { continue };
-        let b = batches.entry((batch, tx.settlement_currency)).or_default();
+        let key = (batch, tx.settlement_currency);
+        if open.as_ref().is_none_or(|(k, _)| *k != key) {
+            if let Some((k, sums)) = open.take() {
+                let b = batches.entry(k).or_default();
+                b.0 += sums.0;
+                b.1 += sums.1;
+                b.2.extend(sums.2);
+            }
+            open = Some((key, Sums::default()));
+        }
+        let b = &mut open.as_mut().expect("just set").1;
         if tx.kind.is_payout() {
             b.1 += tx.net;
             b.2.push(line(tx));
         } else {
             b.0 += tx.net;
         }
+    }
+    if let Some((k, sums)) = open {
+        let b = batches.entry(k).or_default();
+        b.0 += sums.0;
+        b.1 += sums.1;
+        b.2.extend(sums.2);
     }
     for ((batch, currency), (rows_sum, payout_sum, lines)) in batches {
         if let Some(first) = lines.first() {

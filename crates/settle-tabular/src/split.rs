@@ -12,6 +12,60 @@
 
 use std::borrow::Cow;
 
+/// Where one field's text is: a byte range of the input text, or of the record's own buffer (a field
+/// with a doubled quote, the only kind that is not a slice of the input).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    owned: bool,
+}
+
+/// One record's fields. `Copy` spans, so clearing it for the next record costs nothing per field.
+#[derive(Debug, Default)]
+pub(crate) struct Record<'a> {
+    text: &'a str,
+    owned: String,
+    spans: Vec<Span>,
+}
+
+impl<'a> Record<'a> {
+    #[inline]
+    pub(crate) fn get(&self, index: usize) -> Option<&str> {
+        let span = self.spans.get(index)?;
+        let source = if span.owned { self.owned.as_str() } else { self.text };
+        source.get(span.start..span.end)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    fn clear(&mut self, text: &'a str) {
+        self.text = text;
+        self.owned.clear();
+        self.spans.clear();
+    }
+
+    fn push(&mut self, field: (Cow<'a, str>, usize)) {
+        match field.0 {
+            Cow::Borrowed(_) => {
+                let (start, len) = (field.1, field.0.len());
+                self.spans.push(Span { start, end: start + len, owned: false });
+            }
+            Cow::Owned(text) => {
+                let start = self.owned.len();
+                self.owned.push_str(&text);
+                self.spans.push(Span { start, end: self.owned.len(), owned: true });
+            }
+        }
+    }
+}
+
 pub(crate) struct Splitter<'a> {
     text: &'a str,
     pos: usize,
@@ -31,8 +85,8 @@ impl<'a> Splitter<'a> {
 
     /// The next record's fields into `fields` (cleared first), and the physical line it starts on;
     /// `None` at the end of the text.
-    pub(crate) fn next_record(&mut self, fields: &mut Vec<Cow<'a, str>>) -> Option<u64> {
-        fields.clear();
+    pub(crate) fn next_record(&mut self, fields: &mut Record<'a>) -> Option<u64> {
+        fields.clear(self.text);
         let b = self.text.as_bytes();
         loop {
             match b.get(self.pos) {
@@ -53,13 +107,14 @@ impl<'a> Splitter<'a> {
         let full = &rest[..newline.unwrap_or(rest.len())];
         let body = full.strip_suffix(b"\r").unwrap_or(full);
         if memchr::memchr2(self.quote, b'\r', body).is_none() {
-            let (text, pos) = (self.text, self.pos);
+            let pos = self.pos;
             let mut start = 0;
+            let spans = &mut fields.spans;
             for_each_byte(body, self.delimiter, |at| {
-                fields.push(Cow::Borrowed(&text[pos + start..pos + at]));
+                spans.push(Span { start: pos + start, end: pos + at, owned: false });
                 start = at + 1;
             });
-            fields.push(Cow::Borrowed(&text[pos + start..pos + body.len()]));
+            spans.push(Span { start: pos + start, end: pos + body.len(), owned: false });
             match newline {
                 Some(at) => {
                     self.pos += at + 1;
@@ -71,8 +126,14 @@ impl<'a> Splitter<'a> {
         }
         // Every field consumes at least its delimiter or the record's end, so this ends within the text.
         loop {
+            let field_start = self.pos;
             let (field, record_ended) = if b.get(self.pos) == Some(&self.quote) { self.quoted() } else { self.plain() };
-            fields.push(field);
+            // A borrowed field of a quoted one starts after its quote.
+            let offset = match &field {
+                Cow::Borrowed(f) => f.as_ptr() as usize - self.text.as_ptr() as usize,
+                Cow::Owned(_) => field_start,
+            };
+            fields.push((field, offset));
             if record_ended {
                 return Some(line);
             }
@@ -197,10 +258,11 @@ mod tests {
 
     fn split(text: &str) -> Vec<(u64, Vec<String>)> {
         let mut s = Splitter::new(text, b',', b'"');
-        let mut fields = Vec::new();
+        let mut fields = Record::default();
         let mut out = Vec::new();
         while let Some(line) = s.next_record(&mut fields) {
-            out.push((line, fields.iter().map(|f| f.to_string()).collect()));
+            assert_eq!(fields.iter().count(), fields.len(), "every span is a field");
+            out.push((line, fields.iter().map(str::to_string).collect()));
         }
         out
     }
