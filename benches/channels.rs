@@ -28,18 +28,24 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("channels");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
-    group.bench_function("adyen_sdr_canonical", |b| {
-        b.iter_with_large_drop(|| {
-            let read = settle_tabular::read_with_profile("adyen_large.csv", &bytes, &profile).expect("read");
-            let rows = &read.channel_transactions;
-            assert_eq!(rows.len() as u64, n + batches);
-            assert!(read.problems.is_empty(), "{:?}", &read.problems[..1]);
-            let total: Decimal = rows.iter().map(|r| r.net).sum();
-            assert_eq!(total, Decimal::ZERO, "every batch adds up to its payout");
-            assert_eq!(rows.iter().filter(|r| r.kind == ChannelKind::Payout).count() as u64, batches);
-            read
-        })
-    });
+    // One core, then every core rayon has (record-aligned chunks of the file in parallel).
+    let threads =
+        [("adyen_sdr_canonical_1_thread", 1), ("adyen_sdr_canonical_all_threads", rayon::current_num_threads())];
+    for (name, threads) in threads {
+        group.bench_function(name, |b| {
+            b.iter_with_large_drop(|| {
+                let read = settle_tabular::read_with_profile_threads("adyen_large.csv", &bytes, &profile, threads)
+                    .expect("read");
+                let rows = &read.channel_transactions;
+                assert_eq!(rows.len() as u64, n + batches);
+                assert!(read.problems.is_empty(), "{:?}", &read.problems[..1]);
+                let total: Decimal = rows.iter().map(|r| r.net).sum();
+                assert_eq!(total, Decimal::ZERO, "every batch adds up to its payout");
+                assert_eq!(rows.iter().filter(|r| r.kind == ChannelKind::Payout).count() as u64, batches);
+                read
+            })
+        });
+    }
     group.finish();
 }
 

@@ -431,7 +431,6 @@ fn profiles(args: ProfilesArgs) -> ExitCode {
 /// (XML, MT940, canonical bank CSV). `None` leaves the files to the bank reader.
 fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], extension: &str) -> Option<ExitCode> {
     use settle_tabular::RecordKind;
-    let mut reads = Vec::with_capacity(names.len());
     let chosen = match args.profile.as_deref() {
         Some(name) => match settle_job::profiles::resolve(std::path::Path::new("."), "--profile", name) {
             Ok(p) => p,
@@ -454,17 +453,12 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
             }
         }
     }
-    for (name, path) in names {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(err) => return Some(fail(&format!("cannot read {name}: {err}"), None)),
-        };
-        let expected = chosen.as_ref().map_or(RecordKind::ChannelTransactions, |p| p.record);
-        match settle_job::profiles::read(name, &bytes, chosen.as_ref(), expected) {
-            Ok(read) => reads.push(read),
-            Err(err) => return Some(fail(&err.to_string(), None)),
-        }
-    }
+    // Files in parallel, each large one in chunks too; rows in the order of the files.
+    let expected = chosen.as_ref().map_or(RecordKind::ChannelTransactions, |p| p.record);
+    let reads = match settle_job::profiles::read_files(names, chosen.as_ref(), expected) {
+        Ok(all) => all,
+        Err(err) => return Some(fail(&err.to_string(), None)),
+    };
     let mut failed = 0usize;
     for (read, (name, _)) in reads.iter().zip(names) {
         for p in &read.problems {

@@ -70,3 +70,30 @@ pub fn read(
     }
     Ok(settle_tabular::read_with_profile(name, bytes, profile)?)
 }
+
+/// Reads files with `profile` (or the profile each one's header fits) in parallel (rayon), each file
+/// also in chunks when large. Results in the order of `files`; the first error in that order stops.
+pub fn read_files(
+    files: &[(String, &Path)],
+    profile: Option<&Profile>,
+    expected: RecordKind,
+) -> Result<Vec<ProfiledRead>, ReadFileError> {
+    use rayon::prelude::*;
+    files
+        .par_iter()
+        .map(|(name, path)| {
+            let bytes = std::fs::read(path)
+                .map_err(|source| ReadFileError::Io { path: name.clone(), message: source.to_string() })?;
+            read(name, &bytes, profile, expected).map_err(ReadFileError::Read)
+        })
+        .collect()
+}
+
+/// Why `read_files` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadFileError {
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
+    #[error(transparent)]
+    Read(#[from] ProfiledError),
+}

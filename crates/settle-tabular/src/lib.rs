@@ -13,7 +13,10 @@ mod table;
 use std::sync::Arc;
 
 pub use profile::{Profile, ProfileError, RecordKind, builtin_profiles, detect, profile_schema_json};
-pub use profiled::{FileProblem, ProfiledRead, decode_text, detect_profile, header_of, read_with_profile, zone_offset};
+pub use profiled::{
+    FileProblem, ProfiledRead, decode_text, detect_profile, header_of, read_with_profile, read_with_profile_threads,
+    zone_offset,
+};
 use settle_core::{
     BankEntry, Beneficiary, ChannelTransaction, Decimal, Direction, EntryStatus, Order, OrderKind, Provenance, Rate,
     Text,

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use settle_core::{ChannelKind, Decimal};
 
-use crate::{Profile, builtin_profiles, detect, header_of, read_with_profile};
+use crate::{Profile, builtin_profiles, detect, header_of, read_with_profile, read_with_profile_threads};
 
 fn samples() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/psp");
@@ -264,4 +264,67 @@ fn committed_profile_schema_is_up_to_date() {
         committed == crate::profile_schema_json(),
         "schemas/profile.schema.json is stale: run SETTLE_UPDATE_SCHEMAS=1 cargo test -p settle-tabular"
     );
+}
+
+/// A Stripe itemized report of `rows` rows (≈ 7 MB for 60 000) with quoted fields holding delimiters
+/// and line breaks, unknown kinds, a repeated id far from its first use and a net mismatch.
+fn large_stripe(rows: usize, stray_quote_at: Option<usize>) -> String {
+    let mut csv = String::from(
+        "automatic_payout_id,balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category,customer_facing_amount,customer_facing_currency,payment_metadata[order_id]\n",
+    );
+    for i in 0..rows {
+        let id = if i == rows - 7 { "txn_11".to_string() } else { format!("txn_{i}") };
+        let kind = if i % 997 == 0 { "climate_order" } else { "charge" };
+        let net = if i == rows / 2 { "9.00" } else { "96.80" };
+        let order = match i % 5 {
+            0 => format!("\"O-{i}, \"\"gift\"\"\nsecond line\""),
+            _ if Some(i) == stray_quote_at => format!("O-{i} 5\" screen"),
+            _ => format!("O-{i}"),
+        };
+        csv.push_str(&format!(
+            "po_{},{id},2026-10-30 10:{:02}:00,eur,100.00,3.20,{net},{kind},108.50,usd,{order}\n",
+            i / 1000,
+            i % 60
+        ));
+    }
+    csv
+}
+
+#[test]
+fn chunked_reading_gives_what_one_thread_gives() {
+    let p = profile("stripe_itemized");
+    for stray in [None, Some(30_001)] {
+        let csv = large_stripe(60_000, stray);
+        assert!(csv.len() > 4 << 20, "large enough to be read in chunks");
+        let one = read_with_profile_threads("s.csv", csv.as_bytes(), &p, 1).unwrap();
+        assert_eq!(one.channel_transactions.len(), 60_000);
+        assert_eq!(one.channel_transactions[5].merchant_reference.as_deref(), Some("O-5, \"gift\"\nsecond line"));
+        assert_eq!(one.channel_transactions[6].provenance.source_line, Some(10), "a quoted line break is a line");
+        assert!(one.problems.iter().any(|p| p.check == "duplicate_id"), "{:?}", one.problems);
+        assert!(one.warnings[0].contains("(61 rows)"), "{:?}", one.warnings);
+        for threads in [2, 7] {
+            let many = read_with_profile_threads("s.csv", csv.as_bytes(), &p, threads).unwrap();
+            assert_eq!(many.channel_transactions.len(), one.channel_transactions.len(), "{threads} threads");
+            if let Some(i) = (0..one.channel_transactions.len())
+                .find(|i| many.channel_transactions[*i] != one.channel_transactions[*i])
+            {
+                panic!(
+                    "{threads} threads, stray {stray:?}: row {i} differs:\n{:?}\n{:?}",
+                    many.channel_transactions[i], one.channel_transactions[i]
+                );
+            }
+            assert_eq!(many.problems, one.problems);
+            assert_eq!(many.warnings, one.warnings);
+            assert_eq!(many.skipped_rows, one.skipped_rows);
+        }
+    }
+    // The first error in the file is the error, however the file is cut.
+    let mut csv = large_stripe(60_000, None);
+    for bad in ["txn_50000,2026-10-30 10:20:00,eur,1OO.00", "txn_20000,2026-10-30 10:20:00,eur,1X0.00"] {
+        let good = bad.replace("1OO.00", "100.00").replace("1X0.00", "100.00");
+        csv = csv.replacen(&good, bad, 1);
+    }
+    let one = read_with_profile_threads("s.csv", csv.as_bytes(), &p, 1).unwrap_err().to_string();
+    assert!(one.contains("1X0.00"), "{one}");
+    assert_eq!(read_with_profile_threads("s.csv", csv.as_bytes(), &p, 3).unwrap_err().to_string(), one);
 }

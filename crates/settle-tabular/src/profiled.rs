@@ -86,10 +86,51 @@ pub fn decode_text<'a>(path: &str, bytes: &'a [u8], encoding: &str) -> Result<Co
     }
 }
 
-/// Reads `bytes` (the file `path`) with `profile`.
+/// Below this many bytes of rows a file is read on one thread.
+const PARALLEL_BYTES_MIN: usize = 4 << 20;
+
+/// Reads `bytes` (the file `path`) with `profile`. A large file is read in record-aligned chunks on
+/// rayon's threads; the result (rows, their order, problems, warnings, the first error) is the same as
+/// reading it on one thread, whatever the thread count.
 pub fn read_with_profile(path: &str, bytes: &[u8], profile: &Profile) -> Result<ProfiledRead, TabularError> {
+    read_with_profile_threads(path, bytes, profile, rayon::current_num_threads())
+}
+
+/// `read_with_profile` on at most `threads` chunks (1: one thread).
+pub fn read_with_profile_threads(
+    path: &str,
+    bytes: &[u8],
+    profile: &Profile,
+    threads: usize,
+) -> Result<ProfiledRead, TabularError> {
     let text = decode_text(path, bytes, &profile.csv.encoding)?;
-    let mut reader = Reader::open(path, &text, profile)?;
+    let reader = Reader::open(path, &text, profile)?;
+    let file: Arc<str> = Arc::from(path);
+    let (data, first_line) = reader.splitter.rest();
+    let (cols, line_base) = (reader.cols, reader.line_base);
+    let (delimiter, quote) = (profile.csv.delimiter.as_bytes()[0], profile.csv.quote.as_bytes()[0]);
+    let chunks = chunk_bounds(data, quote, threads);
+    // Each chunk has its own copy of the column plan and its caches.
+    let read_chunk = |(start, end, line): (usize, usize, u64), cols: Resolved| {
+        read_rows(path, &file, profile, cols, line_base, Splitter::at(&data[start..end], delimiter, quote, line))
+    };
+    let whole = (0, data.len(), first_line);
+    let parts: Vec<Result<Rows, TabularError>> = if chunks.len() > 1 {
+        use rayon::prelude::*;
+        // Chunk lines count from the data's first line.
+        let plans: Vec<_> = chunks.iter().map(|&(s, e, line)| ((s, e, line + first_line - 1), cols.clone())).collect();
+        let parts: Vec<_> = plans.into_par_iter().map(|(c, cols)| read_chunk(c, cols)).collect();
+        // Chunks start where a quote count says no quoted field is open; a quote the count cannot
+        // vouch for (one inside an unquoted field, text after a closing quote, an unclosed quote) sends
+        // the file back to one thread.
+        if parts.iter().any(|p| p.as_ref().is_ok_and(|r| r.irregular_quotes)) {
+            vec![read_chunk(whole, cols)]
+        } else {
+            parts
+        }
+    } else {
+        vec![read_chunk(whole, cols)]
+    };
     let mut out = ProfiledRead {
         profile: profile.name.clone(),
         channel_transactions: Vec::new(),
@@ -98,29 +139,23 @@ pub fn read_with_profile(path: &str, bytes: &[u8], profile: &Profile) -> Result<
         warnings: Vec::new(),
         skipped_rows: reader.skipped,
     };
-    let file: Arc<str> = Arc::from(path);
     let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut record = Record::default();
-    // One row a line at most: the rows never move while they are read.
-    let expected_rows = memchr::memchr_iter(b'\n', reader.text.as_bytes()).count() + 1;
-    match profile.record {
-        RecordKind::ChannelTransactions => out.channel_transactions.reserve(expected_rows),
-        RecordKind::BankEntries => out.bank_entries.reserve(expected_rows),
+    let mut rows: Vec<Rows> = Vec::with_capacity(parts.len());
+    for part in parts {
+        // The first error in file order: chunks are in file order and each stops at its first error.
+        rows.push(part?);
     }
-    while let Some(line) = reader.next_record(&mut record) {
-        if let Some(first) = &profile.csv.data_first_cell {
-            if record.get(0).map(str::trim) != Some(first.as_str()) {
-                out.skipped_rows += 1;
-                continue;
-            }
-        }
-        let row = RowView { path, line, record: &record, cols: &reader.cols, profile };
-        match profile.record {
-            RecordKind::ChannelTransactions => {
-                let tx = row.channel_transaction(&file, &mut unknown, &mut out.problems)?;
-                out.channel_transactions.push(tx);
-            }
-            RecordKind::BankEntries => out.bank_entries.push(row.bank_entry(&file)?),
+    out.channel_transactions.reserve_exact(rows.iter().map(|r| r.channel_transactions.len()).sum());
+    out.bank_entries.reserve_exact(rows.iter().map(|r| r.bank_entries.len()).sum());
+    for part in rows {
+        out.channel_transactions.extend(part.channel_transactions);
+        out.bank_entries.extend(part.bank_entries);
+        out.problems.extend(part.problems);
+        out.skipped_rows += part.skipped_rows;
+        for (code, (count, line)) in part.unknown {
+            let e = unknown.entry(code).or_insert((0, line));
+            e.0 += count;
+            e.1 = e.1.min(line);
         }
     }
     for (code, (count, line)) in &unknown {
@@ -134,6 +169,102 @@ pub fn read_with_profile(path: &str, bytes: &[u8], profile: &Profile) -> Result<
     }
     out.problems.sort_by(|a, b| (a.line, a.check).cmp(&(b.line, b.check)));
     Ok(out)
+}
+
+/// What one chunk of a file gave.
+struct Rows {
+    channel_transactions: Vec<ChannelTransaction>,
+    bank_entries: Vec<BankEntry>,
+    problems: Vec<FileProblem>,
+    /// Unknown type code → (rows, first line).
+    unknown: BTreeMap<String, (u64, u64)>,
+    skipped_rows: u64,
+    irregular_quotes: bool,
+}
+
+/// Reads the rows `splitter` yields, with caches of its own (`cols` is cloned).
+fn read_rows(
+    path: &str,
+    file: &Arc<str>,
+    profile: &Profile,
+    cols: Resolved,
+    line_base: u64,
+    mut splitter: Splitter<'_>,
+) -> Result<Rows, TabularError> {
+    let mut out = Rows {
+        channel_transactions: Vec::new(),
+        bank_entries: Vec::new(),
+        problems: Vec::new(),
+        unknown: BTreeMap::new(),
+        skipped_rows: 0,
+        irregular_quotes: false,
+    };
+    // One row a line at most: the rows never move while they are read.
+    let expected_rows = memchr::memchr_iter(b'\n', splitter.rest().0.as_bytes()).count() + 1;
+    match profile.record {
+        RecordKind::ChannelTransactions => out.channel_transactions.reserve(expected_rows),
+        RecordKind::BankEntries => out.bank_entries.reserve(expected_rows),
+    }
+    let mut record = Record::default();
+    while let Some(line) = splitter.next_record(&mut record) {
+        let line = line_base + line;
+        if let Some(first) = &profile.csv.data_first_cell {
+            if record.get(0).map(str::trim) != Some(first.as_str()) {
+                out.skipped_rows += 1;
+                continue;
+            }
+        }
+        let row = RowView { path, line, record: &record, cols: &cols, profile };
+        match profile.record {
+            RecordKind::ChannelTransactions => {
+                let tx = row.channel_transaction(file, &mut out.unknown, &mut out.problems)?;
+                out.channel_transactions.push(tx);
+            }
+            RecordKind::BankEntries => out.bank_entries.push(row.bank_entry(file)?),
+        }
+    }
+    out.irregular_quotes = splitter.irregular_quotes();
+    Ok(out)
+}
+
+/// Record-aligned chunks of `data` for `threads` threads: (start, end, 1-based line of start). A chunk
+/// ends after a line break with an even number of quotes before it (no quoted field open there, if the
+/// file's quotes are regular; `read_rows` reports when they are not).
+fn chunk_bounds(data: &str, quote: u8, threads: usize) -> Vec<(usize, usize, u64)> {
+    let b = data.as_bytes();
+    let chunks = threads.clamp(1, 64);
+    if chunks == 1 || b.len() < PARALLEL_BYTES_MIN {
+        return vec![(0, b.len(), 1)];
+    }
+    let target = b.len() / chunks;
+    let mut out = Vec::with_capacity(chunks);
+    let (mut start, mut line, mut quotes) = (0usize, 1u64, 0usize);
+    while out.len() + 1 < chunks {
+        let mut at = (start + target).min(b.len());
+        // The first line break at or after `at` with an even quote count before it.
+        quotes += memchr::memchr_iter(quote, &b[start..at]).count();
+        let end = loop {
+            match memchr::memchr(b'\n', &b[at..]) {
+                None => break b.len(),
+                Some(offset) => {
+                    let newline = at + offset;
+                    quotes += memchr::memchr_iter(quote, &b[at..newline]).count();
+                    at = newline + 1;
+                    if quotes % 2 == 0 {
+                        break at;
+                    }
+                }
+            }
+        };
+        if end >= b.len() {
+            break;
+        }
+        out.push((start, end, line));
+        line += memchr::memchr_iter(b'\n', &b[start..end]).count() as u64;
+        start = end;
+    }
+    out.push((start, b.len(), line));
+    out
 }
 
 /// The file's header cells (after the preamble), for `--profile auto`.
@@ -212,7 +343,7 @@ fn skip_lines_of(text: &str, n: usize) -> (&str, u64) {
 }
 
 /// Column positions resolved against the header: candidates in the profile's order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Resolved {
     by_name: BTreeMap<String, usize>,
     /// The profile's own column names (address, length) → position, in an open-addressing table keyed
@@ -284,7 +415,6 @@ fn profile_names(p: &Profile) -> Vec<&str> {
 }
 
 struct Reader<'a> {
-    text: &'a str,
     splitter: Splitter<'a>,
     cols: Resolved,
     /// Lines before `text` (the preamble), so reported lines are the file's.
@@ -296,7 +426,7 @@ impl<'a> Reader<'a> {
     fn open(path: &'a str, full: &'a str, profile: &Profile) -> Result<Reader<'a>, TabularError> {
         let (text, line_base) = skip_lines_of(full, profile.csv.skip_lines);
         let splitter = Splitter::new(text, profile.csv.delimiter.as_bytes()[0], profile.csv.quote.as_bytes()[0]);
-        let mut r = Reader { text, splitter, cols: Resolved::default(), line_base, skipped: line_base };
+        let mut r = Reader { splitter, cols: Resolved::default(), line_base, skipped: line_base };
         let mut header = Record::default();
         let header_line = loop {
             let Some(line) = r.next_record(&mut header) else {

@@ -73,14 +73,31 @@ pub(crate) struct Splitter<'a> {
     line: u64,
     delimiter: u8,
     quote: u8,
+    /// A quote was read that a count of quotes cannot account for: inside an unquoted field, before
+    /// text after a closing quote, or never closed.
+    irregular_quotes: bool,
 }
 
 impl<'a> Splitter<'a> {
     /// `delimiter` and `quote` must be ASCII (profiles are validated so), and different.
     pub(crate) fn new(text: &'a str, delimiter: u8, quote: u8) -> Splitter<'a> {
+        Splitter::at(text, delimiter, quote, 1)
+    }
+
+    /// A splitter whose text starts on physical line `line`.
+    pub(crate) fn at(text: &'a str, delimiter: u8, quote: u8, line: u64) -> Splitter<'a> {
         assert!(delimiter.is_ascii() && quote.is_ascii() && delimiter != quote, "ASCII delimiter and quote");
         assert!(!matches!(delimiter, b'\n' | b'\r') && !matches!(quote, b'\n' | b'\r'), "not a line break");
-        Splitter { text, pos: 0, line: 1, delimiter, quote }
+        Splitter { text, pos: 0, line, delimiter, quote, irregular_quotes: false }
+    }
+
+    /// The text not read yet, and the physical line it starts on.
+    pub(crate) fn rest(&self) -> (&'a str, u64) {
+        (&self.text[self.pos..], self.line)
+    }
+
+    pub(crate) fn irregular_quotes(&self) -> bool {
+        self.irregular_quotes
     }
 
     /// The next record's fields into `fields` (cleared first), and the physical line it starts on;
@@ -150,6 +167,7 @@ impl<'a> Splitter<'a> {
             Some(offset) => {
                 let at = start + offset;
                 self.pos = at + 1;
+                self.irregular_quotes |= memchr::memchr(self.quote, &b[start..at]).is_some();
                 let field = Cow::Borrowed(&self.text[start..at]);
                 if b[at] == self.delimiter {
                     (field, false)
@@ -162,6 +180,7 @@ impl<'a> Splitter<'a> {
             }
             None => {
                 self.pos = b.len();
+                self.irregular_quotes |= memchr::memchr(self.quote, &b[start..]).is_some();
                 (Cow::Borrowed(&self.text[start..]), true)
             }
         }
@@ -176,6 +195,7 @@ impl<'a> Splitter<'a> {
         let content = loop {
             let Some(offset) = memchr::memchr(self.quote, &b[self.pos..]) else {
                 // Unclosed: the rest of the text is the field.
+                self.irregular_quotes = true;
                 self.line += memchr::memchr_iter(b'\n', &b[self.pos..]).count() as u64;
                 self.pos = b.len();
                 return (join(owned, &self.text[segment..]), true);
@@ -208,6 +228,7 @@ impl<'a> Splitter<'a> {
                 (content, true)
             }
             Some(_) => {
+                self.irregular_quotes = true;
                 let (rest, ended) = self.plain();
                 let mut text = content.into_owned();
                 text.push_str(&rest);
