@@ -470,16 +470,17 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
         }
     }
     let profiles: Vec<String> = reads.iter().map(|r| r.profile.clone()).collect();
-    let (mut channel, mut bank) = (Vec::new(), Vec::new());
+    let (mut channel, mut bank, mut orders) = (Vec::new(), Vec::new(), Vec::new());
     for read in reads {
         channel.extend(read.channel_transactions);
         bank.extend(read.bank_entries);
+        orders.extend(read.orders);
     }
     let bytes = if extension == "csv" {
-        let rendered = if bank.is_empty() {
-            settle_tabular::write_channel_transactions(&channel)
-        } else {
-            settle_tabular::write_bank_entries(&bank)
+        let rendered = match expected {
+            RecordKind::ChannelTransactions => settle_tabular::write_channel_transactions(&channel),
+            RecordKind::BankEntries => settle_tabular::write_bank_entries(&bank),
+            RecordKind::Orders => settle_tabular::write_orders(&orders),
         };
         match rendered {
             Ok(bytes) => bytes,
@@ -489,13 +490,17 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
         let mut bytes = Vec::new();
         json_lines(&mut bytes, &channel);
         json_lines(&mut bytes, &bank);
+        json_lines(&mut bytes, &orders);
         bytes
     };
     if let Err(code) = write_output(&args.out, &bytes) {
         return Some(code);
     }
-    let (count, what) =
-        if bank.is_empty() { (channel.len(), "channel transactions") } else { (bank.len(), "bank entries") };
+    let (count, what) = match expected {
+        RecordKind::ChannelTransactions => (channel.len(), "channel transactions"),
+        RecordKind::BankEntries => (bank.len(), "bank entries"),
+        RecordKind::Orders => (orders.len(), "orders"),
+    };
     eprintln!(
         "wrote {count} {what} from {} files (profiles: {}) to {}",
         names.len(),

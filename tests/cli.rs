@@ -544,6 +544,32 @@ fn ingest_reads_channel_reports_and_bank_csv_through_profiles() {
     assert!(text.contains(",2026-10-29,2026-10-29,CRDT,9863.99,EUR,po_1f32eaf6dec4caf26f36f6f8,"), "{text}");
     assert!(text.contains("DBIT,2450.00,EUR,,Grundstücksgesellschaft Müller,Miete November Büro Köln"), "{text}");
 
+    // A shop's order export through the example profile in jobs/profiles: thousands separators, an
+    // offset in the payment time, a refund row written positive.
+    let orders = dir.path().join("orders.csv");
+    let run = run_ok(
+        settle()
+            .args(["ingest", "--profile", "jobs/profiles/shop_orders.toml"])
+            .arg(root().join("fixtures/orders/shop_orders_export.csv"))
+            .arg("--out")
+            .arg(&orders)
+            .current_dir(root()),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(
+        fs::read_to_string(&orders).unwrap(),
+        "order_id,kind,beneficiary_id,channel,order_date,amount,currency\n\
+         #1001,sale,B00002,stripe,2026-10-28,105.90,EUR\n\
+         #1002,sale,B00005,adyen,2026-10-28,1190.00,EUR\n\
+         #1003,sale,B00002,paypal,2026-10-29,54.00,USD\n\
+         #1001-R1,refund,B00002,stripe,2026-10-30,-23.80,EUR\n"
+    );
+    // What it wrote is settle's canonical orders layout: the built-in `orders` profile reads it back.
+    let again = dir.path().join("again.jsonl");
+    let run = run_ok(settle().args(["ingest", "--profile", "orders"]).arg(&orders).arg("--out").arg(&again));
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(fs::read_to_string(&again).unwrap().lines().count(), 4);
+
     // Profiles are listed and printed as TOML; an unknown one is an error with a hint.
     let list = run_ok(settle().arg("profiles"));
     assert!(String::from_utf8_lossy(&list.stdout).contains("adyen_sdr"));
@@ -552,4 +578,35 @@ fn ingest_reads_channel_reports_and_bank_csv_through_profiles() {
     let unknown = run_ok(settle().args(["ingest", "--profile", "nope"]).arg(&bank).arg("--out").arg(&out));
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("unknown profile \"nope\"") && stderr(&unknown).contains("hint:"));
+}
+
+#[test]
+fn orders_read_through_a_profile_give_the_demo_day_its_outcome() {
+    // The demo day laid out as in the repository (jobs/, fixtures/demo/), so provenance is the same.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("jobs")).unwrap();
+    fs::create_dir_all(dir.path().join("fixtures/demo")).unwrap();
+    for entry in fs::read_dir(root().join("fixtures/demo")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), dir.path().join("fixtures/demo").join(entry.file_name())).unwrap();
+    }
+    let spec = fs::read_to_string(root().join("jobs/demo.toml"))
+        .unwrap()
+        .replace("\"../fixtures/demo/orders.csv\"", "{ path = \"../fixtures/demo/orders.csv\", profile = \"auto\" }");
+    assert!(spec.contains("profile = \"auto\" }"), "the demo job names its orders file as expected");
+    fs::write(dir.path().join("jobs/demo.toml"), spec).unwrap();
+    let profiled = run_ok(settle().arg("run").arg(dir.path().join("jobs/demo.toml")));
+    let plain_out = dir.path().join("plain");
+    let plain = run_demo(&plain_out, &[], false);
+    assert_eq!(profiled.status.code(), plain.status.code(), "{}", stderr(&profiled));
+    let a = dir_bytes(&dir.path().join("runs/demo/2026-10-31"));
+    let b = dir_bytes(&plain_out.join("demo/2026-10-31"));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        if name != "manifest.json" {
+            assert!(bytes == &b[name], "{name} differs");
+        }
+    }
+    let manifest = String::from_utf8_lossy(&a["manifest.json"]).to_string();
+    assert!(manifest.contains("\"profile\": \"orders\""), "{manifest}");
 }

@@ -45,6 +45,7 @@ impl fmt::Display for Provenance {
 
 /// Whether an order is a sale or our record of a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderKind {
     Sale,

@@ -172,6 +172,7 @@ fn read_input(
         Ok(read)
     };
     let parsed = match role {
+        InputRole::Orders if profile.is_some() => Parsed::Orders(profiled(RecordKind::Orders)?.orders),
         InputRole::Orders => Parsed::Orders(settle_tabular::read_orders(name, &bytes)?),
         InputRole::ChannelTransactions => {
             Parsed::Channel(profiled(RecordKind::ChannelTransactions)?.channel_transactions)

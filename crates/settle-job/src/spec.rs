@@ -54,7 +54,9 @@ pub enum CalendarName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inputs {
-    pub orders: Vec<PathBuf>,
+    /// Our orders: a path in the canonical layout, or `{ path = "…", profile = "…" }` for a shop's own
+    /// export (a profile with `record = "orders"`; `auto` picks among the built-in ones).
+    pub orders: Vec<InputFile>,
     /// Channel reports: a path (its profile detected from the header, `auto`), or `{ path = "…",
     /// profile = "adyen_sdr" }` naming a built-in profile (`settle profiles`) or a profile file (`.toml`,
     /// relative to the job file).
@@ -237,11 +239,8 @@ impl JobSpec {
     /// Every input as (role, path as written in the spec, profile), in spec order.
     pub fn inputs(&self) -> Vec<(InputRole, &Path, Option<&str>)> {
         let mut out = Vec::new();
-        let plain = [(InputRole::Orders, &self.inputs.orders)];
-        for (role, list) in plain {
-            out.extend(list.iter().map(|p| (role, p.as_path(), None)));
-        }
         let profiled = [
+            (InputRole::Orders, &self.inputs.orders),
             (InputRole::ChannelTransactions, &self.inputs.channel_transactions),
             (InputRole::BankEntries, &self.inputs.bank_entries),
         ];

@@ -512,6 +512,24 @@ pub const BANK_ENTRY_OUTPUT_COLUMNS: [&str; 15] = [
     "source",
 ];
 
+/// Renders orders as CSV in the canonical `ORDERS` layout (reading it back gives the same orders).
+pub fn write_orders(rows: &[Order]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(ORDERS.columns.iter().map(|c| c.name))?;
+    for r in rows {
+        w.write_record([
+            r.order_id.as_str(),
+            r.kind.as_str(),
+            r.beneficiary_id.as_str(),
+            r.channel.as_str(),
+            &r.order_date.to_string(),
+            &settle_core::format_minor(r.amount, r.currency),
+            r.currency.code(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
 /// Renders bank entries as CSV in the canonical layout plus `reversal`, `bank_transaction_code`,
 /// `details` (how many transaction details the entry has) and `source` (file and line or XML path).
 pub fn write_bank_entries(rows: &[BankEntry]) -> Result<Vec<u8>, csv::Error> {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use settle_core::ChannelKind;
+use settle_core::{ChannelKind, OrderKind};
 
 /// One CSV layout and how it maps to canonical records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -44,6 +44,10 @@ pub struct Profile {
     /// The kind of rows whose type code is not in `kinds` (default `other`, with a warning).
     #[serde(default)]
     pub kind_default: Option<ChannelKind>,
+    /// Orders: the shop's order types or statuses (values of `columns.type`) → `sale` or `refund`.
+    /// Without a `type` column an order's kind is its amount's sign (positive: sale, negative: refund).
+    #[serde(default)]
+    pub order_kinds: BTreeMap<String, OrderKind>,
     /// Columns the file must have besides the mapped ones the reader cannot do without.
     #[serde(default)]
     pub required: Vec<String>,
@@ -63,6 +67,8 @@ pub struct Profile {
 pub enum RecordKind {
     ChannelTransactions,
     BankEntries,
+    /// Our own orders (sales and refunds), the first link of the money trail.
+    Orders,
 }
 
 impl RecordKind {
@@ -70,6 +76,7 @@ impl RecordKind {
         match self {
             RecordKind::ChannelTransactions => "channel_transactions",
             RecordKind::BankEntries => "bank_entries",
+            RecordKind::Orders => "orders",
         }
     }
 }
@@ -213,6 +220,10 @@ pub struct ColumnMap {
     pub reference: Option<Columns>,
     pub counterparty_name: Option<Columns>,
     pub remittance_info: Option<Columns>,
+    // Orders (also `channel`, `type`, `booked_at` as the order date, `currency`, `amounts.amount`).
+    pub order_id: Option<Columns>,
+    /// Who the order's money is for (a merchant, a seller).
+    pub beneficiary_id: Option<Columns>,
 }
 
 /// How the amounts are written.
@@ -294,7 +305,7 @@ pub struct ProfileError {
     pub message: String,
 }
 
-const BUILTIN: [(&str, &str); 9] = [
+const BUILTIN: [(&str, &str); 10] = [
     ("adyen_sdr", include_str!("../profiles/adyen_sdr.toml")),
     ("stripe_itemized", include_str!("../profiles/stripe_itemized.toml")),
     ("paypal_activity", include_str!("../profiles/paypal_activity.toml")),
@@ -304,6 +315,7 @@ const BUILTIN: [(&str, &str); 9] = [
     ("paypal_trr", include_str!("../profiles/paypal_trr.toml")),
     ("checkout_financial_actions", include_str!("../profiles/checkout_financial_actions.toml")),
     ("canonical_channel", include_str!("../profiles/canonical_channel.toml")),
+    ("orders", include_str!("../profiles/orders.toml")),
 ];
 
 impl Profile {
@@ -387,6 +399,27 @@ impl Profile {
                 }
                 if self.amounts.amount.is_none() {
                     return Err("amounts.amount: required for bank entries".into());
+                }
+            }
+            RecordKind::Orders => {
+                for (field, value) in [
+                    ("order_id", &c.order_id),
+                    ("beneficiary_id", &c.beneficiary_id),
+                    ("booked_at", &c.booked_at),
+                    ("currency", &c.currency),
+                ] {
+                    if value.is_none() {
+                        return Err(format!("columns.{field}: required for orders"));
+                    }
+                }
+                if c.channel.is_none() && self.channel.as_deref().is_none_or(str::is_empty) {
+                    return Err("channel: orders need a `columns.channel` or the profile's `channel`".into());
+                }
+                if self.amounts.amount.is_none() {
+                    return Err("amounts.amount: required for orders".into());
+                }
+                if c.type_code.is_some() && self.order_kinds.is_empty() {
+                    return Err("order_kinds: map the values of columns.type to sale or refund".into());
                 }
             }
         }

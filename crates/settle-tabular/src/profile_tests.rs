@@ -328,3 +328,31 @@ fn chunked_reading_gives_what_one_thread_gives() {
     assert!(one.contains("1X0.00"), "{one}");
     assert_eq!(read_with_profile_threads("s.csv", csv.as_bytes(), &p, 3).unwrap_err().to_string(), one);
 }
+
+#[test]
+fn orders_through_the_builtin_profile_equal_the_canonical_reader() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/demo/orders.csv");
+    let bytes = std::fs::read(path).unwrap();
+    let read = read_with_profile("orders.csv", &bytes, &profile("orders")).unwrap();
+    assert!(read.problems.is_empty() && read.warnings.is_empty(), "{:?} {:?}", read.problems, read.warnings);
+    assert_eq!(read.orders, crate::read_orders("orders.csv", &bytes).unwrap());
+    assert!(read.orders.len() > 100);
+}
+
+#[test]
+fn bad_orders_are_errors_naming_line_column_and_text() {
+    let p = profile("orders");
+    let head = "order_id,kind,beneficiary_id,channel,order_date,amount,currency\n";
+    let err = |row: &str| read_with_profile("o.csv", format!("{head}{row}\n").as_bytes(), &p).unwrap_err().to_string();
+    let e = err("O1,gift,B1,stripe,2026-10-28,10.00,EUR");
+    assert!(e.contains("o.csv:2") && e.contains("\"gift\" is not an order kind") && e.contains("refund, sale"), "{e}");
+    let e = err("O1,sale,B1,stripe,2026-10-28,-10.00,EUR");
+    assert!(e.contains("-10.00 for a sale: expected an amount > 0"), "{e}");
+    let e = err("O1,sale,,stripe,2026-10-28,10.00,EUR");
+    assert!(e.contains("beneficiary_id") && e.contains("is empty"), "{e}");
+    // A repeated order id is a failed check, the rows are kept.
+    let csv = format!("{head}O1,sale,B1,stripe,2026-10-28,10.00,EUR\nO1,refund,B1,stripe,2026-10-29,5.00,EUR\n");
+    let read = read_with_profile("o.csv", csv.as_bytes(), &p).unwrap();
+    assert_eq!(read.orders[1].amount, d("-5.00"), "a refund written positive is read negative");
+    assert_eq!(read.problems.iter().map(|p| (p.check, p.line)).collect::<Vec<_>>(), [("duplicate_id", 3)]);
+}

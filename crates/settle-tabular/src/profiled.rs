@@ -13,7 +13,7 @@ use std::sync::Arc;
 use settle_core::text::{TextEncoding, decode_single_byte};
 use settle_core::{
     AmountFormat, BankEntry, ChannelKind, ChannelTransaction, Currency, Date, Decimal, DecimalSeparator, Direction,
-    EntryStatus, ExtraDigits, Money, Provenance, RoundingMode, Text, parse_amount,
+    EntryStatus, ExtraDigits, Money, Order, OrderKind, Provenance, RoundingMode, Text, parse_amount,
 };
 
 use crate::profile::{AmountSource, Columns, FeeSign, Profile, RecordKind};
@@ -35,6 +35,7 @@ pub struct ProfiledRead {
     pub profile: String,
     pub channel_transactions: Vec<ChannelTransaction>,
     pub bank_entries: Vec<BankEntry>,
+    pub orders: Vec<Order>,
     pub problems: Vec<FileProblem>,
     /// Unknown type codes, undecodable bytes and the like: the rows are kept.
     pub warnings: Vec<String>,
@@ -135,6 +136,7 @@ pub fn read_with_profile_threads(
         profile: profile.name.clone(),
         channel_transactions: Vec::new(),
         bank_entries: Vec::new(),
+        orders: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
         skipped_rows: reader.skipped,
@@ -147,9 +149,11 @@ pub fn read_with_profile_threads(
     }
     out.channel_transactions.reserve_exact(rows.iter().map(|r| r.channel_transactions.len()).sum());
     out.bank_entries.reserve_exact(rows.iter().map(|r| r.bank_entries.len()).sum());
+    out.orders.reserve_exact(rows.iter().map(|r| r.orders.len()).sum());
     for part in rows {
         out.channel_transactions.extend(part.channel_transactions);
         out.bank_entries.extend(part.bank_entries);
+        out.orders.extend(part.orders);
         out.problems.extend(part.problems);
         out.skipped_rows += part.skipped_rows;
         for (code, (count, line)) in part.unknown {
@@ -164,8 +168,10 @@ pub fn read_with_profile_threads(
             profile.name
         ));
     }
-    if profile.record == RecordKind::ChannelTransactions {
-        check_channel_file(&out.channel_transactions, &mut out.problems);
+    match profile.record {
+        RecordKind::ChannelTransactions => check_channel_file(&out.channel_transactions, &mut out.problems),
+        RecordKind::Orders => check_order_file(&out.orders, &mut out.problems),
+        RecordKind::BankEntries => {}
     }
     out.problems.sort_by(|a, b| (a.line, a.check).cmp(&(b.line, b.check)));
     Ok(out)
@@ -175,6 +181,7 @@ pub fn read_with_profile_threads(
 struct Rows {
     channel_transactions: Vec<ChannelTransaction>,
     bank_entries: Vec<BankEntry>,
+    orders: Vec<Order>,
     problems: Vec<FileProblem>,
     /// Unknown type code → (rows, first line).
     unknown: BTreeMap<String, (u64, u64)>,
@@ -194,6 +201,7 @@ fn read_rows(
     let mut out = Rows {
         channel_transactions: Vec::new(),
         bank_entries: Vec::new(),
+        orders: Vec::new(),
         problems: Vec::new(),
         unknown: BTreeMap::new(),
         skipped_rows: 0,
@@ -204,6 +212,7 @@ fn read_rows(
     match profile.record {
         RecordKind::ChannelTransactions => out.channel_transactions.reserve(expected_rows),
         RecordKind::BankEntries => out.bank_entries.reserve(expected_rows),
+        RecordKind::Orders => out.orders.reserve(expected_rows),
     }
     let mut record = Record::default();
     while let Some(line) = splitter.next_record(&mut record) {
@@ -221,6 +230,7 @@ fn read_rows(
                 out.channel_transactions.push(tx);
             }
             RecordKind::BankEntries => out.bank_entries.push(row.bank_entry(file)?),
+            RecordKind::Orders => out.orders.push(row.order(file)?),
         }
     }
     out.irregular_quotes = splitter.irregular_quotes();
@@ -399,6 +409,8 @@ fn profile_names(p: &Profile) -> Vec<&str> {
         &c.reference,
         &c.counterparty_name,
         &c.remittance_info,
+        &c.order_id,
+        &c.beneficiary_id,
     ]
     .into_iter()
     .flatten()
@@ -522,6 +534,7 @@ fn needed_columns(profile: &Profile) -> Vec<String> {
     let fields: Vec<&Option<Columns>> = match profile.record {
         RecordKind::ChannelTransactions => vec![&c.transaction_id, &c.type_code, &c.settlement_currency, &c.booked_at],
         RecordKind::BankEntries => vec![&c.account_id, &c.booked_at, &c.currency],
+        RecordKind::Orders => vec![&c.order_id, &c.beneficiary_id, &c.booked_at, &c.currency],
     };
     out.extend(fields.into_iter().filter_map(single));
     let a = &profile.amounts;
@@ -1034,6 +1047,76 @@ impl RowView<'_> {
         })
     }
 
+    fn order(&self, file: &Arc<str>) -> Result<Order, TabularError> {
+        let p = self.profile;
+        let c = &p.columns;
+        fn first(columns: &Option<Columns>) -> &str {
+            columns.as_ref().map_or("", |s| s.name_slice()[0].as_str())
+        }
+        let required = |columns: &Option<Columns>, what: &str| -> Result<Text, TabularError> {
+            self.id(columns)?
+                .ok_or_else(|| self.error(first(columns), format!("is empty: the order's {what} is required")))
+        };
+        let order_id = required(&c.order_id, "id")?;
+        let beneficiary_id = required(&c.beneficiary_id, "beneficiary")?;
+        let channel = match self.text(&c.channel) {
+            Some(channel) => channel,
+            None if c.channel.is_none() => p.channel.as_deref().map(Text::from).unwrap_or_default(),
+            None => return Err(self.error(first(&c.channel), "is empty: the order's channel is required")),
+        };
+        let currency = self
+            .currency(&c.currency, "currency")?
+            .ok_or_else(|| self.error(first(&c.currency), "is empty: the order's currency is required"))?;
+        let Some(source) = &p.amounts.amount else { unreachable!("validated") };
+        let amount = self
+            .amount(source, currency)?
+            .ok_or_else(|| self.error(source.columns()[0], "is empty: the order's amount is required"))?;
+        let kind = match self.field(&c.type_code) {
+            None if c.type_code.is_some() => {
+                return Err(self.error(first(&c.type_code), "is empty: the order's kind is required"));
+            }
+            None if amount < Decimal::ZERO => OrderKind::Refund,
+            None => OrderKind::Sale,
+            Some((column, code)) => *p.order_kinds.get(code.as_ref()).ok_or_else(|| {
+                let known: Vec<&str> = p.order_kinds.keys().map(String::as_str).collect();
+                self.error(
+                    column,
+                    format!(
+                        "{code:?} is not an order kind of profile {}: expected one of {}",
+                        p.name,
+                        known.join(", ")
+                    ),
+                )
+            })?,
+        };
+        // A refund may be written as a positive amount; it reduces what the order brought in.
+        let amount = match kind {
+            OrderKind::Refund if amount > Decimal::ZERO => -amount,
+            _ => amount,
+        };
+        let amount_column = source.columns()[0];
+        match kind {
+            OrderKind::Sale if amount <= Decimal::ZERO => {
+                return Err(self.error(amount_column, format!("{amount} for a sale: expected an amount > 0")));
+            }
+            OrderKind::Refund if amount == Decimal::ZERO => {
+                return Err(self.error(amount_column, "0 for a refund: expected an amount other than 0"));
+            }
+            _ => {}
+        }
+        let (order_date, _, _) = self.booked("order")?;
+        Ok(Order {
+            order_id: order_id.to_string(),
+            kind,
+            beneficiary_id: beneficiary_id.to_string(),
+            channel: channel.to_string(),
+            order_date,
+            amount,
+            currency,
+            provenance: Provenance::line(Arc::clone(file), self.line),
+        })
+    }
+
     fn bank_entry(&self, file: &Arc<str>) -> Result<BankEntry, TabularError> {
         let p = self.profile;
         let c = &p.columns;
@@ -1119,6 +1202,24 @@ pub fn zone_offset(zone: &str) -> Result<jiff::tz::TimeZone, String> {
     Err(format!(
         "{z:?}: unknown time zone; expected an IANA name (Europe/Berlin), an offset (+01:00) or an abbreviation such as CET, CEST, PST, PDT, UTC"
     ))
+}
+
+/// The file's check across orders: an order id appears once.
+fn check_order_file(rows: &[Order], problems: &mut Vec<FileProblem>) {
+    let mut seen: std::collections::HashMap<&str, u64, foldhash::fast::FixedState> =
+        std::collections::HashMap::with_capacity_and_hasher(rows.len(), foldhash::fast::FixedState::default());
+    for order in rows {
+        let line = order.provenance.source_line.unwrap_or(0);
+        if let Some(first) = seen.get(order.order_id.as_str()) {
+            problems.push(FileProblem {
+                check: "duplicate_id",
+                line,
+                message: format!("order id {:?} already on line {first}", order.order_id),
+            });
+        } else {
+            seen.insert(&order.order_id, line);
+        }
+    }
 }
 
 /// The file's checks across rows: per payout batch, the rows sum to the payout row; duplicate ids.
