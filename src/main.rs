@@ -470,17 +470,19 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
         }
     }
     let profiles: Vec<String> = reads.iter().map(|r| r.profile.clone()).collect();
-    let (mut channel, mut bank, mut orders) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut channel, mut bank, mut orders, mut beneficiaries) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for read in reads {
         channel.extend(read.channel_transactions);
         bank.extend(read.bank_entries);
         orders.extend(read.orders);
+        beneficiaries.extend(read.beneficiaries);
     }
     let bytes = if extension == "csv" {
         let rendered = match expected {
             RecordKind::ChannelTransactions => settle_tabular::write_channel_transactions(&channel),
             RecordKind::BankEntries => settle_tabular::write_bank_entries(&bank),
             RecordKind::Orders => settle_tabular::write_orders(&orders),
+            RecordKind::Beneficiaries => settle_tabular::write_beneficiaries(&beneficiaries),
         };
         match rendered {
             Ok(bytes) => bytes,
@@ -491,6 +493,7 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
         json_lines(&mut bytes, &channel);
         json_lines(&mut bytes, &bank);
         json_lines(&mut bytes, &orders);
+        json_lines(&mut bytes, &beneficiaries);
         bytes
     };
     if let Err(code) = write_output(&args.out, &bytes) {
@@ -500,6 +503,7 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
         RecordKind::ChannelTransactions => (channel.len(), "channel transactions"),
         RecordKind::BankEntries => (bank.len(), "bank entries"),
         RecordKind::Orders => (orders.len(), "orders"),
+        RecordKind::Beneficiaries => (beneficiaries.len(), "beneficiaries"),
     };
     eprintln!(
         "wrote {count} {what} from {} files (profiles: {}) to {}",

@@ -581,7 +581,7 @@ fn ingest_reads_channel_reports_and_bank_csv_through_profiles() {
 }
 
 #[test]
-fn orders_read_through_a_profile_give_the_demo_day_its_outcome() {
+fn orders_and_beneficiaries_read_through_profiles_give_the_demo_day_its_outcome() {
     // The demo day laid out as in the repository (jobs/, fixtures/demo/), so provenance is the same.
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("jobs")).unwrap();
@@ -592,8 +592,13 @@ fn orders_read_through_a_profile_give_the_demo_day_its_outcome() {
     }
     let spec = fs::read_to_string(root().join("jobs/demo.toml"))
         .unwrap()
-        .replace("\"../fixtures/demo/orders.csv\"", "{ path = \"../fixtures/demo/orders.csv\", profile = \"auto\" }");
+        .replace("\"../fixtures/demo/orders.csv\"", "{ path = \"../fixtures/demo/orders.csv\", profile = \"auto\" }")
+        .replace(
+            "\"../fixtures/demo/beneficiaries.csv\"",
+            "{ path = \"../fixtures/demo/beneficiaries.csv\", profile = \"beneficiaries\" }",
+        );
     assert!(spec.contains("profile = \"auto\" }"), "the demo job names its orders file as expected");
+    assert!(spec.contains("profile = \"beneficiaries\" }"), "and its beneficiaries file");
     fs::write(dir.path().join("jobs/demo.toml"), spec).unwrap();
     let profiled = run_ok(settle().arg("run").arg(dir.path().join("jobs/demo.toml")));
     let plain_out = dir.path().join("plain");
@@ -609,4 +614,5 @@ fn orders_read_through_a_profile_give_the_demo_day_its_outcome() {
     }
     let manifest = String::from_utf8_lossy(&a["manifest.json"]).to_string();
     assert!(manifest.contains("\"profile\": \"orders\""), "{manifest}");
+    assert!(manifest.contains("\"profile\": \"beneficiaries\""), "{manifest}");
 }

@@ -180,6 +180,9 @@ fn read_input(
         InputRole::BankEntries if profile.is_some() => Parsed::Bank(profiled(RecordKind::BankEntries)?.bank_entries),
         InputRole::BankEntries => Parsed::Bank(crate::bankfiles::read_bank_bytes(name, &bytes, false, encoding)?),
         InputRole::Rates => Parsed::Rates(settle_tabular::read_rates(name, &bytes)?),
+        InputRole::Beneficiaries if profile.is_some() => {
+            Parsed::Beneficiaries(profiled(RecordKind::Beneficiaries)?.beneficiaries)
+        }
         InputRole::Beneficiaries => Parsed::Beneficiaries(settle_tabular::read_beneficiaries(name, &bytes)?),
     };
     Ok(InputFile {

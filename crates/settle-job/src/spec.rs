@@ -65,7 +65,9 @@ pub struct Inputs {
     /// CSV needs `{ path = "…", profile = "my_bank.toml" }`.
     pub bank_entries: Vec<InputFile>,
     pub rates: Vec<PathBuf>,
-    pub beneficiaries: Vec<PathBuf>,
+    /// The parties we pay out to: a path in the canonical layout, or `{ path, profile }` (a profile with
+    /// `record = "beneficiaries"`).
+    pub beneficiaries: Vec<InputFile>,
     /// Text encoding of MT940/MT942 bank files: `utf-8`, `iso-8859-1`, `windows-1252`, `cp850` or
     /// `cp852`. When absent: UTF-8 if the bytes are valid UTF-8, else the code page the text reads best
     /// in, with a warning naming the bytes.
@@ -247,11 +249,8 @@ impl JobSpec {
         for (role, list) in profiled {
             out.extend(list.iter().map(|f| (role, f.path(), f.profile())));
         }
-        for (role, list) in
-            [(InputRole::Rates, &self.inputs.rates), (InputRole::Beneficiaries, &self.inputs.beneficiaries)]
-        {
-            out.extend(list.iter().map(|p| (role, p.as_path(), None)));
-        }
+        out.extend(self.inputs.rates.iter().map(|p| (InputRole::Rates, p.as_path(), None)));
+        out.extend(self.inputs.beneficiaries.iter().map(|f| (InputRole::Beneficiaries, f.path(), f.profile())));
         out
     }
 }

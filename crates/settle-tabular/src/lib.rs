@@ -346,27 +346,33 @@ pub fn read_rates(path: &str, bytes: &[u8]) -> Result<Vec<Rate>, TabularError> {
 }
 
 /// Reads a beneficiaries file; checks country codes, IBAN check digits and BIC shape.
+/// What is wrong with a beneficiary's country, IBAN (white space removed) or BIC: (column, message).
+pub(crate) fn beneficiary_problem(country: &str, iban: &str, bic: Option<&str>) -> Option<(&'static str, String)> {
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Some(("country", format!("{country:?}: expected an ISO 3166-1 alpha-2 code such as DE")));
+    }
+    if !settle_core::iban::is_valid(iban) {
+        return Some(("iban", format!("{iban:?} is not a valid IBAN (country code, check digits, mod-97)")));
+    }
+    if let Some(bic) = bic {
+        let shape_ok =
+            (bic.len() == 8 || bic.len() == 11) && bic.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !shape_ok {
+            return Some(("bic", format!("{bic:?}: expected a BIC of 8 or 11 upper-case letters and digits")));
+        }
+    }
+    None
+}
+
 pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, TabularError> {
     let mut out = Vec::new();
     let file: Arc<str> = Arc::from(path);
     Table::open(path, bytes, &BENEFICIARIES)?.for_each_row(|row| {
         let country = row.required("country")?;
-        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(row.error("country", format!("{country:?}: expected an ISO 3166-1 alpha-2 code such as DE")));
-        }
         let iban: String = row.required("iban")?.chars().filter(|c| !c.is_whitespace()).collect();
-        if !settle_core::iban::is_valid(&iban) {
-            return Err(row.error("iban", format!("{iban:?} is not a valid IBAN (country code, check digits, mod-97)")));
-        }
         let bic = row.optional("bic").map(str::to_string);
-        if let Some(bic) = &bic {
-            let shape_ok = (bic.len() == 8 || bic.len() == 11)
-                && bic.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-            if !shape_ok {
-                return Err(
-                    row.error("bic", format!("{bic:?}: expected a BIC of 8 or 11 upper-case letters and digits"))
-                );
-            }
+        if let Some((column, message)) = beneficiary_problem(country, &iban, bic.as_deref()) {
+            return Err(row.error(column, message));
         }
         out.push(Beneficiary {
             beneficiary_id: row.required("beneficiary_id")?.to_string(),
@@ -525,6 +531,23 @@ pub fn write_orders(rows: &[Order]) -> Result<Vec<u8>, csv::Error> {
             &r.order_date.to_string(),
             &settle_core::format_minor(r.amount, r.currency),
             r.currency.code(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Renders beneficiaries as CSV in the canonical `BENEFICIARIES` layout.
+pub fn write_beneficiaries(rows: &[Beneficiary]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(BENEFICIARIES.columns.iter().map(|c| c.name))?;
+    for r in rows {
+        w.write_record([
+            r.beneficiary_id.as_str(),
+            r.legal_name.as_str(),
+            r.country.as_str(),
+            r.iban.as_str(),
+            r.bic.as_deref().unwrap_or(""),
+            r.payout_currency.code(),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

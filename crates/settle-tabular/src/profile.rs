@@ -69,6 +69,8 @@ pub enum RecordKind {
     BankEntries,
     /// Our own orders (sales and refunds), the first link of the money trail.
     Orders,
+    /// The parties we pay out to.
+    Beneficiaries,
 }
 
 impl RecordKind {
@@ -77,6 +79,7 @@ impl RecordKind {
             RecordKind::ChannelTransactions => "channel_transactions",
             RecordKind::BankEntries => "bank_entries",
             RecordKind::Orders => "orders",
+            RecordKind::Beneficiaries => "beneficiaries",
         }
     }
 }
@@ -222,8 +225,15 @@ pub struct ColumnMap {
     pub remittance_info: Option<Columns>,
     // Orders (also `channel`, `type`, `booked_at` as the order date, `currency`, `amounts.amount`).
     pub order_id: Option<Columns>,
-    /// Who the order's money is for (a merchant, a seller).
+    /// Who the order's money is for (a merchant, a seller); the beneficiary's id in beneficiaries.
     pub beneficiary_id: Option<Columns>,
+    // Beneficiaries (also `beneficiary_id`).
+    pub legal_name: Option<Columns>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<Columns>,
+    pub iban: Option<Columns>,
+    pub bic: Option<Columns>,
+    pub payout_currency: Option<Columns>,
 }
 
 /// How the amounts are written.
@@ -305,7 +315,7 @@ pub struct ProfileError {
     pub message: String,
 }
 
-const BUILTIN: [(&str, &str); 10] = [
+const BUILTIN: [(&str, &str); 11] = [
     ("adyen_sdr", include_str!("../profiles/adyen_sdr.toml")),
     ("stripe_itemized", include_str!("../profiles/stripe_itemized.toml")),
     ("paypal_activity", include_str!("../profiles/paypal_activity.toml")),
@@ -316,6 +326,7 @@ const BUILTIN: [(&str, &str); 10] = [
     ("checkout_financial_actions", include_str!("../profiles/checkout_financial_actions.toml")),
     ("canonical_channel", include_str!("../profiles/canonical_channel.toml")),
     ("orders", include_str!("../profiles/orders.toml")),
+    ("beneficiaries", include_str!("../profiles/beneficiaries.toml")),
 ];
 
 impl Profile {
@@ -420,6 +431,19 @@ impl Profile {
                 }
                 if c.type_code.is_some() && self.order_kinds.is_empty() {
                     return Err("order_kinds: map the values of columns.type to sale or refund".into());
+                }
+            }
+            RecordKind::Beneficiaries => {
+                for (field, value) in [
+                    ("beneficiary_id", &c.beneficiary_id),
+                    ("legal_name", &c.legal_name),
+                    ("country", &c.country),
+                    ("iban", &c.iban),
+                    ("payout_currency", &c.payout_currency),
+                ] {
+                    if value.is_none() {
+                        return Err(format!("columns.{field}: required for beneficiaries"));
+                    }
                 }
             }
         }

@@ -356,3 +356,22 @@ fn bad_orders_are_errors_naming_line_column_and_text() {
     assert_eq!(read.orders[1].amount, d("-5.00"), "a refund written positive is read negative");
     assert_eq!(read.problems.iter().map(|p| (p.check, p.line)).collect::<Vec<_>>(), [("duplicate_id", 3)]);
 }
+
+#[test]
+fn beneficiaries_through_the_builtin_profile_equal_the_canonical_reader() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/demo/beneficiaries.csv");
+    let bytes = std::fs::read(path).unwrap();
+    let read = read_with_profile("b.csv", &bytes, &profile("beneficiaries")).unwrap();
+    assert!(read.problems.is_empty(), "{:?}", read.problems);
+    assert_eq!(read.beneficiaries, crate::read_beneficiaries("b.csv", &bytes).unwrap());
+    let p = profile("beneficiaries");
+    let head = "beneficiary_id,legal_name,country,iban,bic,payout_currency\n";
+    let bad =
+        format!("{head}B1,Acme,DE,DE89 3704 0044 0532 0130 00,COBADEFF,EUR\nB2,Beta,DE,DE00370400440532013000,,EUR\n");
+    let e = read_with_profile("b.csv", bad.as_bytes(), &p).unwrap_err().to_string();
+    assert!(e.contains("b.csv:3") && e.contains("iban") && e.contains("not a valid IBAN"), "{e}");
+    let twice = format!("{head}B1,Acme,DE,DE89370400440532013000,,EUR\nB1,Acme,DE,DE89370400440532013000,,EUR\n");
+    let read = read_with_profile("b.csv", twice.as_bytes(), &p).unwrap();
+    assert_eq!(read.beneficiaries[0].iban, "DE89370400440532013000");
+    assert_eq!(read.problems.iter().map(|p| (p.check, p.line)).collect::<Vec<_>>(), [("duplicate_id", 3)]);
+}

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use settle_core::text::{TextEncoding, decode_single_byte};
 use settle_core::{
-    AmountFormat, BankEntry, ChannelKind, ChannelTransaction, Currency, Date, Decimal, DecimalSeparator, Direction,
-    EntryStatus, ExtraDigits, Money, Order, OrderKind, Provenance, RoundingMode, Text, parse_amount,
+    AmountFormat, BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Currency, Date, Decimal, DecimalSeparator,
+    Direction, EntryStatus, ExtraDigits, Money, Order, OrderKind, Provenance, RoundingMode, Text, parse_amount,
 };
 
 use crate::profile::{AmountSource, Columns, FeeSign, Profile, RecordKind};
@@ -36,6 +36,7 @@ pub struct ProfiledRead {
     pub channel_transactions: Vec<ChannelTransaction>,
     pub bank_entries: Vec<BankEntry>,
     pub orders: Vec<Order>,
+    pub beneficiaries: Vec<Beneficiary>,
     pub problems: Vec<FileProblem>,
     /// Unknown type codes, undecodable bytes and the like: the rows are kept.
     pub warnings: Vec<String>,
@@ -137,6 +138,7 @@ pub fn read_with_profile_threads(
         channel_transactions: Vec::new(),
         bank_entries: Vec::new(),
         orders: Vec::new(),
+        beneficiaries: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
         skipped_rows: reader.skipped,
@@ -154,6 +156,7 @@ pub fn read_with_profile_threads(
         out.channel_transactions.extend(part.channel_transactions);
         out.bank_entries.extend(part.bank_entries);
         out.orders.extend(part.orders);
+        out.beneficiaries.extend(part.beneficiaries);
         out.problems.extend(part.problems);
         out.skipped_rows += part.skipped_rows;
         for (code, (count, line)) in part.unknown {
@@ -170,7 +173,16 @@ pub fn read_with_profile_threads(
     }
     match profile.record {
         RecordKind::ChannelTransactions => check_channel_file(&out.channel_transactions, &mut out.problems),
-        RecordKind::Orders => check_order_file(&out.orders, &mut out.problems),
+        RecordKind::Orders => check_unique_ids(
+            out.orders.iter().map(|o| (o.order_id.as_str(), &o.provenance)),
+            "order",
+            &mut out.problems,
+        ),
+        RecordKind::Beneficiaries => check_unique_ids(
+            out.beneficiaries.iter().map(|b| (b.beneficiary_id.as_str(), &b.provenance)),
+            "beneficiary",
+            &mut out.problems,
+        ),
         RecordKind::BankEntries => {}
     }
     out.problems.sort_by(|a, b| (a.line, a.check).cmp(&(b.line, b.check)));
@@ -182,6 +194,7 @@ struct Rows {
     channel_transactions: Vec<ChannelTransaction>,
     bank_entries: Vec<BankEntry>,
     orders: Vec<Order>,
+    beneficiaries: Vec<Beneficiary>,
     problems: Vec<FileProblem>,
     /// Unknown type code → (rows, first line).
     unknown: BTreeMap<String, (u64, u64)>,
@@ -202,6 +215,7 @@ fn read_rows(
         channel_transactions: Vec::new(),
         bank_entries: Vec::new(),
         orders: Vec::new(),
+        beneficiaries: Vec::new(),
         problems: Vec::new(),
         unknown: BTreeMap::new(),
         skipped_rows: 0,
@@ -213,6 +227,7 @@ fn read_rows(
         RecordKind::ChannelTransactions => out.channel_transactions.reserve(expected_rows),
         RecordKind::BankEntries => out.bank_entries.reserve(expected_rows),
         RecordKind::Orders => out.orders.reserve(expected_rows),
+        RecordKind::Beneficiaries => out.beneficiaries.reserve(expected_rows),
     }
     let mut record = Record::default();
     while let Some(line) = splitter.next_record(&mut record) {
@@ -231,6 +246,7 @@ fn read_rows(
             }
             RecordKind::BankEntries => out.bank_entries.push(row.bank_entry(file)?),
             RecordKind::Orders => out.orders.push(row.order(file)?),
+            RecordKind::Beneficiaries => out.beneficiaries.push(row.beneficiary(file)?),
         }
     }
     out.irregular_quotes = splitter.irregular_quotes();
@@ -377,6 +393,74 @@ struct Resolved {
     last_booked: std::cell::RefCell<Option<BookedCache>>,
 }
 
+impl Resolved {
+    /// The column plan of `profile` against a header (CSV header cells, or Parquet column names);
+    /// `header_line` for errors (`None` for Parquet).
+    fn new<'h>(
+        path: &str,
+        header: impl Iterator<Item = &'h str>,
+        header_line: Option<u64>,
+        profile: &Profile,
+    ) -> Result<Resolved, TabularError> {
+        let header_error =
+            |message: String| TabularError { path: path.to_string(), line: header_line, column: None, message };
+        let mut r = Resolved::default();
+        for (position, name) in header.enumerate() {
+            let name = name.trim().trim_start_matches('\u{feff}');
+            if name.is_empty() {
+                continue;
+            }
+            if r.by_name.insert(name.to_string(), position).is_some() {
+                return Err(header_error(format!("column `{name}` appears twice in the header")));
+            }
+        }
+        r.null_first = vec![false; 256];
+        for n in &profile.null_values {
+            if let Some(b) = n.as_bytes().first() {
+                r.null_first[usize::from(*b)] = true;
+            }
+        }
+        let names = profile_names(profile);
+        // At most a quarter full, so probes are short.
+        let bits = (names.len() * 4).next_power_of_two().trailing_zeros().max(4);
+        r.fast = vec![None; 1 << bits];
+        r.fast_bits = bits;
+        for n in names {
+            let key = (n.as_ptr() as usize, n.len());
+            let mut slot = fast_slot(key.0, bits);
+            loop {
+                match r.fast[slot] {
+                    Some((p, l, _)) if (p, l) == key => break,
+                    Some(_) => slot = (slot + 1) & ((1 << bits) - 1),
+                    None => {
+                        r.fast[slot] = Some((key.0, key.1, r.by_name.get(n).copied()));
+                        break;
+                    }
+                }
+            }
+        }
+        r.metadata = r
+            .by_name
+            .iter()
+            .filter(|(name, _)| {
+                profile.metadata.columns.iter().any(|c| c == *name)
+                    || profile.metadata.prefixes.iter().any(|pre| name.starts_with(pre.as_str()))
+            })
+            .map(|(name, position)| (name.clone(), *position))
+            .collect();
+        let missing: Vec<String> =
+            needed_columns(profile).into_iter().filter(|c| !r.by_name.contains_key(c.as_str())).collect();
+        if !missing.is_empty() {
+            return Err(header_error(format!(
+                "missing required column(s) {} for profile {}",
+                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+                profile.name
+            )));
+        }
+        Ok(r)
+    }
+}
+
 /// An upper-cased currency code and its currency.
 type CurrencyCacheEntry = ([u8; 3], Currency);
 
@@ -411,6 +495,11 @@ fn profile_names(p: &Profile) -> Vec<&str> {
         &c.remittance_info,
         &c.order_id,
         &c.beneficiary_id,
+        &c.legal_name,
+        &c.country,
+        &c.iban,
+        &c.bic,
+        &c.payout_currency,
     ]
     .into_iter()
     .flatten()
@@ -458,61 +547,7 @@ impl<'a> Reader<'a> {
                 _ => break line,
             }
         };
-        let header_error =
-            |message: String| TabularError { path: path.to_string(), line: Some(header_line), column: None, message };
-        for (position, name) in header.iter().enumerate() {
-            let name = name.trim().trim_start_matches('\u{feff}');
-            if name.is_empty() {
-                continue;
-            }
-            if r.cols.by_name.insert(name.to_string(), position).is_some() {
-                return Err(header_error(format!("column `{name}` appears twice in the header")));
-            }
-        }
-        r.cols.null_first = vec![false; 256];
-        for n in &profile.null_values {
-            if let Some(b) = n.as_bytes().first() {
-                r.cols.null_first[usize::from(*b)] = true;
-            }
-        }
-        let names = profile_names(profile);
-        // At most a quarter full, so probes are short.
-        let bits = (names.len() * 4).next_power_of_two().trailing_zeros().max(4);
-        r.cols.fast = vec![None; 1 << bits];
-        r.cols.fast_bits = bits;
-        for n in names {
-            let key = (n.as_ptr() as usize, n.len());
-            let mut slot = fast_slot(key.0, bits);
-            loop {
-                match r.cols.fast[slot] {
-                    Some((p, l, _)) if (p, l) == key => break,
-                    Some(_) => slot = (slot + 1) & ((1 << bits) - 1),
-                    None => {
-                        r.cols.fast[slot] = Some((key.0, key.1, r.cols.by_name.get(n).copied()));
-                        break;
-                    }
-                }
-            }
-        }
-        r.cols.metadata = r
-            .cols
-            .by_name
-            .iter()
-            .filter(|(name, _)| {
-                profile.metadata.columns.iter().any(|c| c == *name)
-                    || profile.metadata.prefixes.iter().any(|pre| name.starts_with(pre.as_str()))
-            })
-            .map(|(name, position)| (name.clone(), *position))
-            .collect();
-        let missing: Vec<String> =
-            needed_columns(profile).into_iter().filter(|c| !r.cols.by_name.contains_key(c.as_str())).collect();
-        if !missing.is_empty() {
-            return Err(header_error(format!(
-                "missing required column(s) {} for profile {}",
-                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
-                profile.name
-            )));
-        }
+        r.cols = Resolved::new(path, header.iter(), Some(header_line), profile)?;
         Ok(r)
     }
 
@@ -535,6 +570,9 @@ fn needed_columns(profile: &Profile) -> Vec<String> {
         RecordKind::ChannelTransactions => vec![&c.transaction_id, &c.type_code, &c.settlement_currency, &c.booked_at],
         RecordKind::BankEntries => vec![&c.account_id, &c.booked_at, &c.currency],
         RecordKind::Orders => vec![&c.order_id, &c.beneficiary_id, &c.booked_at, &c.currency],
+        RecordKind::Beneficiaries => {
+            vec![&c.beneficiary_id, &c.legal_name, &c.country, &c.iban, &c.payout_currency]
+        }
     };
     out.extend(fields.into_iter().filter_map(single));
     let a = &profile.amounts;
@@ -552,6 +590,11 @@ struct RowView<'r> {
     record: &'r Record<'r>,
     cols: &'r Resolved,
     profile: &'r Profile,
+}
+
+/// A field's first column name, for errors ("" when the profile maps none).
+fn first_column(columns: &Option<Columns>) -> &str {
+    columns.as_ref().map_or("", |s| s.name_slice()[0].as_str())
 }
 
 /// The home slot of a name's address in a table of `2^bits` slots (Fibonacci hashing).
@@ -1050,9 +1093,7 @@ impl RowView<'_> {
     fn order(&self, file: &Arc<str>) -> Result<Order, TabularError> {
         let p = self.profile;
         let c = &p.columns;
-        fn first(columns: &Option<Columns>) -> &str {
-            columns.as_ref().map_or("", |s| s.name_slice()[0].as_str())
-        }
+        let first = first_column;
         let required = |columns: &Option<Columns>, what: &str| -> Result<Text, TabularError> {
             self.id(columns)?
                 .ok_or_else(|| self.error(first(columns), format!("is empty: the order's {what} is required")))
@@ -1113,6 +1154,40 @@ impl RowView<'_> {
             order_date,
             amount,
             currency,
+            provenance: Provenance::line(Arc::clone(file), self.line),
+        })
+    }
+
+    fn beneficiary(&self, file: &Arc<str>) -> Result<Beneficiary, TabularError> {
+        let c = &self.profile.columns;
+        let column = first_column;
+        let required = |columns: &Option<Columns>, what: &str| -> Result<Text, TabularError> {
+            self.text(columns)
+                .ok_or_else(|| self.error(column(columns), format!("is empty: the beneficiary's {what} is required")))
+        };
+        let beneficiary_id = required(&c.beneficiary_id, "id")?;
+        let legal_name = required(&c.legal_name, "legal name")?;
+        let country = required(&c.country, "country")?;
+        let iban: String = required(&c.iban, "IBAN")?.chars().filter(|ch| !ch.is_whitespace()).collect();
+        let bic = self.text(&c.bic);
+        if let Some((field, message)) = crate::beneficiary_problem(&country, &iban, bic.as_deref()) {
+            let columns = match field {
+                "country" => &c.country,
+                "iban" => &c.iban,
+                _ => &c.bic,
+            };
+            return Err(self.error(column(columns), message));
+        }
+        let payout_currency = self
+            .currency(&c.payout_currency, "payout currency")?
+            .ok_or_else(|| self.error(column(&c.payout_currency), "is empty: the payout currency is required"))?;
+        Ok(Beneficiary {
+            beneficiary_id: beneficiary_id.to_string(),
+            legal_name: legal_name.to_string(),
+            country: country.to_string(),
+            iban,
+            bic: bic.map(|b| b.to_string()),
+            payout_currency,
             provenance: Provenance::line(Arc::clone(file), self.line),
         })
     }
@@ -1204,20 +1279,24 @@ pub fn zone_offset(zone: &str) -> Result<jiff::tz::TimeZone, String> {
     ))
 }
 
-/// The file's check across orders: an order id appears once.
-fn check_order_file(rows: &[Order], problems: &mut Vec<FileProblem>) {
+/// The file's check across orders or beneficiaries: an id appears once.
+fn check_unique_ids<'r>(
+    rows: impl ExactSizeIterator<Item = (&'r str, &'r Provenance)>,
+    what: &str,
+    problems: &mut Vec<FileProblem>,
+) {
     let mut seen: std::collections::HashMap<&str, u64, foldhash::fast::FixedState> =
         std::collections::HashMap::with_capacity_and_hasher(rows.len(), foldhash::fast::FixedState::default());
-    for order in rows {
-        let line = order.provenance.source_line.unwrap_or(0);
-        if let Some(first) = seen.get(order.order_id.as_str()) {
+    for (id, provenance) in rows {
+        let line = provenance.source_line.unwrap_or(0);
+        if let Some(first) = seen.get(id) {
             problems.push(FileProblem {
                 check: "duplicate_id",
                 line,
-                message: format!("order id {:?} already on line {first}", order.order_id),
+                message: format!("{what} id {id:?} already on line {first}"),
             });
         } else {
-            seen.insert(&order.order_id, line);
+            seen.insert(id, line);
         }
     }
 }
