@@ -158,6 +158,7 @@ fn read_input(
         source,
     })?;
     let name = spec_path.as_str();
+    let parquet = settle_tabular::is_parquet(&bytes);
     let mut notes = Vec::new();
     let mut used_profile = None;
     let mut profiled = |expected: RecordKind| -> Result<settle_tabular::ProfiledRead, JobError> {
@@ -172,7 +173,8 @@ fn read_input(
         Ok(read)
     };
     let parsed = match role {
-        InputRole::Orders if profile.is_some() => Parsed::Orders(profiled(RecordKind::Orders)?.orders),
+        // Parquet always goes through a profile (`auto`: the one its column names fit).
+        InputRole::Orders if profile.is_some() || parquet => Parsed::Orders(profiled(RecordKind::Orders)?.orders),
         InputRole::Orders => Parsed::Orders(settle_tabular::read_orders(name, &bytes)?),
         InputRole::ChannelTransactions => {
             Parsed::Channel(profiled(RecordKind::ChannelTransactions)?.channel_transactions)
@@ -180,7 +182,7 @@ fn read_input(
         InputRole::BankEntries if profile.is_some() => Parsed::Bank(profiled(RecordKind::BankEntries)?.bank_entries),
         InputRole::BankEntries => Parsed::Bank(crate::bankfiles::read_bank_bytes(name, &bytes, false, encoding)?),
         InputRole::Rates => Parsed::Rates(settle_tabular::read_rates(name, &bytes)?),
-        InputRole::Beneficiaries if profile.is_some() => {
+        InputRole::Beneficiaries if profile.is_some() || parquet => {
             Parsed::Beneficiaries(profiled(RecordKind::Beneficiaries)?.beneficiaries)
         }
         InputRole::Beneficiaries => Parsed::Beneficiaries(settle_tabular::read_beneficiaries(name, &bytes)?),

@@ -5,6 +5,7 @@
 //! Channel report profiles (Adyen, Stripe, PayPal, …) and bank CSV profiles come with later issues.
 #![forbid(unsafe_code)]
 
+mod parquet_input;
 pub mod profile;
 mod profiled;
 mod split;
@@ -12,6 +13,7 @@ mod table;
 
 use std::sync::Arc;
 
+pub use parquet_input::is_parquet;
 pub use profile::{Profile, ProfileError, RecordKind, builtin_profiles, detect, profile_schema_json};
 pub use profiled::{
     FileProblem, ProfiledRead, decode_text, detect_profile, header_of, read_with_profile, read_with_profile_threads,

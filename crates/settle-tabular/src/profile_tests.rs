@@ -375,3 +375,127 @@ fn beneficiaries_through_the_builtin_profile_equal_the_canonical_reader() {
     assert_eq!(read.beneficiaries[0].iban, "DE89370400440532013000");
     assert_eq!(read.problems.iter().map(|p| (p.check, p.line)).collect::<Vec<_>>(), [("duplicate_id", 3)]);
 }
+
+/// One column of a test Parquet file: its values as the writer takes them.
+enum ParquetColumn {
+    Text(Vec<Option<String>>),
+    Int32(Vec<i32>),
+    Int64(Vec<i64>),
+    Double(Vec<f64>),
+}
+
+/// Writes a flat Parquet file (Snappy) with `schema` (message type syntax) and `columns` in its order.
+fn parquet_file(schema: &str, columns: Vec<ParquetColumn>) -> Vec<u8> {
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    let schema = std::sync::Arc::new(parquet::schema::parser::parse_message_type(schema).unwrap());
+    let props = std::sync::Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+    let mut out = Vec::new();
+    let mut writer = SerializedFileWriter::new(&mut out, schema, props).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    for column in columns {
+        let mut w = group.next_column().unwrap().expect("a column per schema field");
+        match column {
+            ParquetColumn::Text(values) => {
+                let present: Vec<ByteArray> = values.iter().flatten().map(|v| ByteArray::from(v.as_str())).collect();
+                let levels: Vec<i16> = values.iter().map(|v| i16::from(v.is_some())).collect();
+                w.typed::<ByteArrayType>().write_batch(&present, Some(&levels), None).unwrap();
+            }
+            ParquetColumn::Int32(values) => {
+                w.typed::<Int32Type>().write_batch(&values, None, None).unwrap();
+            }
+            ParquetColumn::Int64(values) => {
+                w.typed::<Int64Type>().write_batch(&values, None, None).unwrap();
+            }
+            ParquetColumn::Double(values) => {
+                w.typed::<DoubleType>().write_batch(&values, None, None).unwrap();
+            }
+        }
+        w.close().unwrap();
+    }
+    group.close().unwrap();
+    writer.close().unwrap();
+    out
+}
+
+#[test]
+fn orders_and_beneficiaries_read_from_parquet_as_from_csv() {
+    use ParquetColumn::*;
+    let csv = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/demo/orders.csv")).unwrap();
+    let orders = crate::read_orders("orders.csv", &csv).unwrap();
+    let text = |f: &dyn Fn(&settle_core::Order) -> String| Text(orders.iter().map(|o| Some(f(o))).collect());
+    let epoch = jiff::civil::date(1970, 1, 1);
+    let bytes = parquet_file(
+        "message orders { OPTIONAL BYTE_ARRAY order_id (UTF8); OPTIONAL BYTE_ARRAY kind (UTF8); \
+         OPTIONAL BYTE_ARRAY beneficiary_id (UTF8); OPTIONAL BYTE_ARRAY channel (UTF8); \
+         REQUIRED INT32 order_date (DATE); REQUIRED INT64 amount (DECIMAL(18,3)); \
+         OPTIONAL BYTE_ARRAY currency (UTF8); }",
+        vec![
+            text(&|o| o.order_id.clone()),
+            text(&|o| o.kind.as_str().to_string()),
+            text(&|o| o.beneficiary_id.clone()),
+            text(&|o| o.channel.clone()),
+            Int32(orders.iter().map(|o| (o.order_date - epoch).get_days()).collect()),
+            // Unscaled at three decimals: exact for every currency of the demo (JPY 0, EUR 2, KWD 3).
+            Int64(
+                orders
+                    .iter()
+                    .map(|o| i64::try_from((o.amount * Decimal::from(1000)).trunc().mantissa()).unwrap())
+                    .collect(),
+            ),
+            text(&|o| o.currency.code().to_string()),
+        ],
+    );
+    assert!(crate::is_parquet(&bytes));
+    // `auto` finds the profile by the Parquet column names.
+    let builtin = builtin_profiles();
+    let candidates: Vec<&Profile> = builtin.iter().filter(|p| p.record == crate::RecordKind::Orders).collect();
+    let p = crate::detect_profile("orders.parquet", &bytes, &candidates).unwrap();
+    assert_eq!(p.name, "orders");
+    let read = read_with_profile("orders.parquet", &bytes, p).unwrap();
+    assert!(read.problems.is_empty(), "{:?}", read.problems);
+    assert_eq!(read.orders.len(), orders.len());
+    for (i, (from_parquet, from_csv)) in read.orders.iter().zip(&orders).enumerate() {
+        assert_eq!(from_parquet.provenance.source_line, Some(i as u64 + 1), "rows are numbered from 1");
+        let mut same = from_csv.clone();
+        same.provenance = from_parquet.provenance.clone();
+        assert_eq!(from_parquet, &same);
+    }
+
+    // Money in floating point is refused, naming the column.
+    let floats = parquet_file(
+        "message orders { OPTIONAL BYTE_ARRAY order_id (UTF8); OPTIONAL BYTE_ARRAY kind (UTF8); \
+         OPTIONAL BYTE_ARRAY beneficiary_id (UTF8); OPTIONAL BYTE_ARRAY channel (UTF8); \
+         REQUIRED INT32 order_date (DATE); REQUIRED DOUBLE amount; OPTIONAL BYTE_ARRAY currency (UTF8); }",
+        vec![
+            Text(vec![Some("O1".into())]),
+            Text(vec![Some("sale".into())]),
+            Text(vec![Some("B1".into())]),
+            Text(vec![Some("stripe".into())]),
+            Int32(vec![20_755]),
+            Double(vec![10.1]),
+            Text(vec![Some("EUR".into())]),
+        ],
+    );
+    let e = read_with_profile("o.parquet", &floats, &profile("orders")).unwrap_err().to_string();
+    assert!(e.contains("column `amount`") && e.contains("floating-point"), "{e}");
+
+    // Beneficiaries with an absent BIC (a null) and an id missing (a null where one is required).
+    let bytes = parquet_file(
+        "message b { OPTIONAL BYTE_ARRAY beneficiary_id (UTF8); OPTIONAL BYTE_ARRAY legal_name (UTF8); \
+         OPTIONAL BYTE_ARRAY country (UTF8); OPTIONAL BYTE_ARRAY iban (UTF8); OPTIONAL BYTE_ARRAY bic (UTF8); \
+         OPTIONAL BYTE_ARRAY payout_currency (UTF8); }",
+        vec![
+            Text(vec![Some("B1".into()), None]),
+            Text(vec![Some("Acme GmbH".into()), Some("Beta".into())]),
+            Text(vec![Some("DE".into()), Some("DE".into())]),
+            Text(vec![Some("DE89370400440532013000".into()), Some("DE89370400440532013000".into())]),
+            Text(vec![None, Some("COBADEFF".into())]),
+            Text(vec![Some("EUR".into()), Some("EUR".into())]),
+        ],
+    );
+    let e = read_with_profile("b.parquet", &bytes, &profile("beneficiaries")).unwrap_err().to_string();
+    assert!(e.contains("b.parquet:2") && e.contains("beneficiary_id") && e.contains("is empty"), "{e}");
+}

@@ -105,6 +105,9 @@ pub fn read_with_profile_threads(
     profile: &Profile,
     threads: usize,
 ) -> Result<ProfiledRead, TabularError> {
+    if crate::parquet_input::is_parquet(bytes) {
+        return read_parquet(path, bytes, profile);
+    }
     let text = decode_text(path, bytes, &profile.csv.encoding)?;
     let reader = Reader::open(path, &text, profile)?;
     let file: Arc<str> = Arc::from(path);
@@ -133,6 +136,16 @@ pub fn read_with_profile_threads(
     } else {
         vec![read_chunk(whole, cols)]
     };
+    let mut rows: Vec<Rows> = Vec::with_capacity(parts.len());
+    for part in parts {
+        // The first error in file order: chunks are in file order and each stops at its first error.
+        rows.push(part?);
+    }
+    Ok(assemble(path, profile, reader.skipped, rows))
+}
+
+/// The file's result from its chunks' rows, in order: rows, problems, warnings, and the file's checks.
+fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -> ProfiledRead {
     let mut out = ProfiledRead {
         profile: profile.name.clone(),
         channel_transactions: Vec::new(),
@@ -141,14 +154,9 @@ pub fn read_with_profile_threads(
         beneficiaries: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
-        skipped_rows: reader.skipped,
+        skipped_rows,
     };
     let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut rows: Vec<Rows> = Vec::with_capacity(parts.len());
-    for part in parts {
-        // The first error in file order: chunks are in file order and each stops at its first error.
-        rows.push(part?);
-    }
     out.channel_transactions.reserve_exact(rows.iter().map(|r| r.channel_transactions.len()).sum());
     out.bank_entries.reserve_exact(rows.iter().map(|r| r.bank_entries.len()).sum());
     out.orders.reserve_exact(rows.iter().map(|r| r.orders.len()).sum());
@@ -186,10 +194,39 @@ pub fn read_with_profile_threads(
         RecordKind::BankEntries => {}
     }
     out.problems.sort_by(|a, b| (a.line, a.check).cmp(&(b.line, b.check)));
+    out
+}
+
+/// A Parquet file through `profile` (see `parquet_input`): one thread, rows numbered from 1.
+fn read_parquet(path: &str, bytes: &[u8], profile: &Profile) -> Result<ProfiledRead, TabularError> {
+    let file = crate::parquet_input::open(path, bytes)?;
+    let typed = crate::parquet_input::typed_profile(profile);
+    file.check_money_columns(path, &typed)?;
+    let cols = Resolved::new(path, file.columns.iter().map(String::as_str), None, &typed)?;
+    let arc: Arc<str> = Arc::from(path);
+    let mut rows = Rows::default();
+    let mut record = Record::default();
+    file.for_each_row(path, |number, cells| {
+        record.set_owned(cells);
+        let row = RowView { path, line: number, record: &record, cols: &cols, profile: &typed };
+        match typed.record {
+            RecordKind::ChannelTransactions => {
+                let tx = row.channel_transaction(&arc, &mut rows.unknown, &mut rows.problems)?;
+                rows.channel_transactions.push(tx);
+            }
+            RecordKind::BankEntries => rows.bank_entries.push(row.bank_entry(&arc)?),
+            RecordKind::Orders => rows.orders.push(row.order(&arc)?),
+            RecordKind::Beneficiaries => rows.beneficiaries.push(row.beneficiary(&arc)?),
+        }
+        Ok(())
+    })?;
+    let mut out = assemble(path, profile, 0, vec![rows]);
+    out.profile = profile.name.clone();
     Ok(out)
 }
 
 /// What one chunk of a file gave.
+#[derive(Default)]
 struct Rows {
     channel_transactions: Vec<ChannelTransaction>,
     bank_entries: Vec<BankEntry>,
@@ -1368,6 +1405,17 @@ fn check_channel_file(rows: &[ChannelTransaction], problems: &mut Vec<FileProble
 /// their header (preamble lines, a header row's first cell) is tried. Unknown or ambiguous headers are an
 /// error listing the closest profiles and the columns that differ.
 pub fn detect_profile<'p>(path: &str, bytes: &[u8], profiles: &[&'p Profile]) -> Result<&'p Profile, TabularError> {
+    if crate::parquet_input::is_parquet(bytes) {
+        // A Parquet file's header is its column names.
+        let file = crate::parquet_input::open(path, bytes)?;
+        let header: Vec<&str> = file.columns.iter().map(String::as_str).collect();
+        return crate::profile::detect(profiles, &header).map_err(|message| TabularError {
+            path: path.to_string(),
+            line: None,
+            column: None,
+            message,
+        });
+    }
     let mut ways: Vec<(usize, Option<&str>)> =
         profiles.iter().map(|p| (p.csv.skip_lines, p.csv.header_first_cell.as_deref())).collect();
     ways.sort();

@@ -45,6 +45,18 @@ impl<'a> Record<'a> {
         (0..self.len()).filter_map(|i| self.get(i))
     }
 
+    /// Makes the record these cells (copied into its own buffer), for inputs that are not CSV text.
+    pub(crate) fn set_owned(&mut self, cells: &[String]) {
+        self.text = "";
+        self.owned.clear();
+        self.spans.clear();
+        for cell in cells {
+            let start = self.owned.len();
+            self.owned.push_str(cell);
+            self.spans.push(Span { start, end: self.owned.len(), owned: true });
+        }
+    }
+
     fn clear(&mut self, text: &'a str) {
         self.text = text;
         self.owned.clear();

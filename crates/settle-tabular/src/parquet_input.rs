@@ -1,0 +1,215 @@
+//! Parquet inputs through the same profiles as CSV: each row's typed values are rendered as text in
+//! canonical forms (DECIMAL exactly, DATE as `YYYY-MM-DD`, TIMESTAMP as UTC with `+0000`) and read by the
+//! profile engine, so a profile maps Parquet columns by name as it maps CSV headers.
+//!
+//! Money is never a float: a column a profile reads as an amount or a rate must be DECIMAL, an integer
+//! or text, and a FLOAT/DOUBLE one is an error naming it. Rows are numbered from 1 (`file:ROW` in errors
+//! and checks). Nested columns (groups, lists, maps) are not read. Compression: none or Snappy.
+
+use bytes::Bytes;
+use parquet::basic::Type as PhysicalType;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::Field;
+
+use crate::profile::{AmountSource, Profile};
+use crate::table::TabularError;
+
+/// Whether `bytes` are a Parquet file (its `PAR1` magic).
+pub fn is_parquet(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1")
+}
+
+fn error(path: &str, line: Option<u64>, column: Option<&str>, message: String) -> TabularError {
+    TabularError { path: path.to_string(), line, column: column.map(str::to_string), message }
+}
+
+pub(crate) struct ParquetFile {
+    reader: SerializedFileReader<Bytes>,
+    /// Top-level column names, in schema order.
+    pub(crate) columns: Vec<String>,
+}
+
+/// Opens a Parquet file and lists its columns; nested columns are an error.
+pub(crate) fn open(path: &str, bytes: &[u8]) -> Result<ParquetFile, TabularError> {
+    let reader = SerializedFileReader::new(Bytes::copy_from_slice(bytes))
+        .map_err(|e| error(path, None, None, format!("not a readable Parquet file: {e}")))?;
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let mut columns = Vec::with_capacity(schema.num_columns());
+    for column in schema.columns() {
+        let parts = column.path().parts();
+        if parts.len() != 1 {
+            return Err(error(
+                path,
+                None,
+                Some(&column.path().string()),
+                "a nested column (group, list or map): expected a flat table of columns".into(),
+            ));
+        }
+        columns.push(parts[0].clone());
+    }
+    Ok(ParquetFile { reader, columns })
+}
+
+/// The profile as it reads rendered Parquet values: point decimals without grouping, and the
+/// canonical date and time forms tried before the profile's own (which still read text columns).
+pub(crate) fn typed_profile(profile: &Profile) -> Profile {
+    let mut p = profile.clone();
+    p.numbers.decimal = ".".into();
+    p.numbers.thousands = String::new();
+    let canonical = [TIMESTAMP_FORMAT.to_string(), DATE_FORMAT.to_string()];
+    p.dates.formats.splice(0..0, canonical.clone());
+    // Empty payout formats mean "the same as `formats`".
+    if !p.dates.payout_formats.is_empty() {
+        p.dates.payout_formats.splice(0..0, canonical);
+    }
+    p
+}
+
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%z";
+const DATE_FORMAT: &str = "%Y-%m-%d";
+
+impl ParquetFile {
+    /// Checks that no column the profile reads as money is floating point.
+    pub(crate) fn check_money_columns(&self, path: &str, profile: &Profile) -> Result<(), TabularError> {
+        let a = &profile.amounts;
+        let mut money: Vec<&str> = [&a.gross, &a.net, &a.fee, &a.presentment, &a.amount]
+            .into_iter()
+            .flatten()
+            .flat_map(AmountSource::columns)
+            .collect();
+        money.extend(a.fee_components.values().map(String::as_str));
+        if let Some(rate) = &profile.columns.exchange_rate {
+            money.extend(rate.name_slice().iter().map(String::as_str));
+        }
+        let schema = self.reader.metadata().file_metadata().schema_descr();
+        for column in schema.columns() {
+            let name = column.name();
+            let float = matches!(column.physical_type(), PhysicalType::FLOAT | PhysicalType::DOUBLE);
+            if float && money.contains(&name) {
+                return Err(error(
+                    path,
+                    None,
+                    Some(name),
+                    "holds floating-point numbers: amounts and rates must be DECIMAL, integers (with \
+                     numbers.minor_units) or text in Parquet, as floats cannot hold every amount exactly"
+                        .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `row` with each row's values rendered as text (an absent value as empty), in order, with
+    /// its 1-based row number.
+    pub(crate) fn for_each_row(
+        &self,
+        path: &str,
+        mut row: impl FnMut(u64, &[String]) -> Result<(), TabularError>,
+    ) -> Result<(), TabularError> {
+        let rows = self
+            .reader
+            .get_row_iter(None)
+            .map_err(|e| error(path, None, None, format!("cannot read the Parquet rows: {e}")))?;
+        let mut cells: Vec<String> = Vec::with_capacity(self.columns.len());
+        for (index, read) in rows.enumerate() {
+            let number = index as u64 + 1;
+            let values = read.map_err(|e| error(path, Some(number), None, format!("cannot read this row: {e}")))?;
+            cells.clear();
+            for (name, field) in values.get_column_iter() {
+                cells.push(render(field).map_err(|m| error(path, Some(number), Some(name), m))?);
+            }
+            row(number, &cells)?;
+        }
+        Ok(())
+    }
+}
+
+/// A value as the profile engine reads it.
+fn render(field: &Field) -> Result<String, String> {
+    Ok(match field {
+        Field::Null => String::new(),
+        Field::Bool(v) => v.to_string(),
+        Field::Byte(v) => v.to_string(),
+        Field::Short(v) => v.to_string(),
+        Field::Int(v) => v.to_string(),
+        Field::Long(v) => v.to_string(),
+        Field::UByte(v) => v.to_string(),
+        Field::UShort(v) => v.to_string(),
+        Field::UInt(v) => v.to_string(),
+        Field::ULong(v) => v.to_string(),
+        // Floats are refused where money is read (`check_money_columns`); elsewhere they are text.
+        Field::Float16(v) => v.to_string(),
+        Field::Float(v) => v.to_string(),
+        Field::Double(v) => v.to_string(),
+        Field::Decimal(d) => decimal_text(d.data(), d.scale())?,
+        Field::Str(s) => s.clone(),
+        Field::Bytes(b) => match std::str::from_utf8(b.data()) {
+            Ok(text) => text.to_string(),
+            Err(_) => return Err("binary value that is not UTF-8 text".into()),
+        },
+        Field::Date(days) => {
+            let date = jiff::civil::date(1970, 1, 1)
+                .checked_add(jiff::Span::new().days(i64::from(*days)))
+                .map_err(|e| format!("date {days} days from 1970-01-01: {e}"))?;
+            date.strftime(DATE_FORMAT).to_string()
+        }
+        Field::TimestampMillis(ms) => timestamp(jiff::Timestamp::from_millisecond(*ms))?,
+        Field::TimestampMicros(us) => timestamp(jiff::Timestamp::from_microsecond(*us))?,
+        Field::TimeMillis(ms) => time_of_day(i64::from(*ms) * 1_000)?,
+        Field::TimeMicros(us) => time_of_day(*us)?,
+        Field::Group(_) | Field::ListInternal(_) | Field::MapInternal(_) => {
+            return Err("a nested value: expected a flat table of columns".into());
+        }
+    })
+}
+
+fn timestamp(t: Result<jiff::Timestamp, jiff::Error>) -> Result<String, String> {
+    let t = t.map_err(|e| format!("timestamp out of range: {e}"))?;
+    Ok(t.strftime(TIMESTAMP_FORMAT).to_string())
+}
+
+fn time_of_day(micros: i64) -> Result<String, String> {
+    let seconds = micros.div_euclid(1_000_000);
+    if !(0..86_400).contains(&seconds) {
+        return Err(format!("time of day {micros} µs is not within a day"));
+    }
+    Ok(format!("{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60))
+}
+
+/// A DECIMAL's unscaled big-endian two's-complement bytes and scale, as exact decimal text.
+fn decimal_text(bytes: &[u8], scale: i32) -> Result<String, String> {
+    if bytes.is_empty() || bytes.len() > 16 {
+        return Err(format!("DECIMAL of {} bytes: expected 1 to 16", bytes.len()));
+    }
+    let negative = bytes[0] & 0x80 != 0;
+    let mut buf = [if negative { 0xFF } else { 0 }; 16];
+    buf[16 - bytes.len()..].copy_from_slice(bytes);
+    let unscaled = i128::from_be_bytes(buf);
+    let scale = u32::try_from(scale).map_err(|_| format!("DECIMAL scale {scale}: expected 0 or more"))?;
+    let value = rust_decimal::Decimal::try_from_i128_with_scale(unscaled, scale)
+        .map_err(|_| format!("DECIMAL {unscaled} × 10^-{scale} does not fit 28 digits"))?;
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_exact() {
+        assert_eq!(decimal_text(&[0x01, 0xE2, 0x40], 2).unwrap(), "1234.56");
+        assert_eq!(decimal_text(&(-123_456i64).to_be_bytes(), 2).unwrap(), "-1234.56");
+        assert_eq!(decimal_text(&[0xFF], 0).unwrap(), "-1");
+        let big = 123_456_789_012_345_678_901_234_567i128.to_be_bytes();
+        assert_eq!(decimal_text(&big, 4).unwrap(), "12345678901234567890123.4567");
+        assert!(decimal_text(&[], 2).is_err());
+    }
+
+    #[test]
+    fn times_render_in_canonical_forms() {
+        assert_eq!(render(&Field::Date(20_755)).unwrap(), "2026-10-29");
+        assert_eq!(render(&Field::TimestampMillis(1_790_000_000_000)).unwrap(), "2026-09-21 14:13:20+0000");
+        assert_eq!(render(&Field::TimeMillis(3_723_000)).unwrap(), "01:02:03");
+        assert_eq!(render(&Field::Null).unwrap(), "");
+    }
+}
