@@ -57,6 +57,75 @@ enum Command {
     /// List the built-in CSV profiles, or print one as TOML (`settle profiles show NAME`) to copy and
     /// adapt for another channel or bank.
     Profiles(ProfilesArgs),
+    /// Convert an amount at a reference rate: prints the amount rounded to the target currency's minor
+    /// units, the rate, the rate date used (an earlier one when the date has none: weekends, TARGET
+    /// holidays), the source and the rounding residual.
+    ///
+    /// Rates come from --rates: the ECB's history CSV, daily CSV or XML feed, or settle's generic rates
+    /// CSV (`date,base,quote,rate,source`). Exit codes: 0 converted; 2 no rate (with the last one
+    /// available), a discontinued currency, or an unreadable file.
+    Convert(ConvertArgs),
+    /// Reference rates: `settle rates show --date DATE --rates FILE` lists the rates of the latest
+    /// published day on or before DATE.
+    Rates(RatesArgs),
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    /// The amount, point decimal (`1234.56`).
+    amount: String,
+    /// ISO 4217 code of the amount.
+    from: String,
+    /// ISO 4217 code to convert to.
+    to: String,
+    /// The date whose rate applies (YYYY-MM-DD).
+    #[arg(long, value_parser = date_arg)]
+    date: Date,
+    /// A rate file (ECB history/daily CSV or XML, or the generic rates CSV); repeat to combine.
+    #[arg(long = "rates", required = true)]
+    rates: Vec<PathBuf>,
+    /// A rate up to this many calendar days before --date may be used.
+    #[arg(long, default_value_t = 4)]
+    max_rate_age_days: u32,
+    /// half-even, half-up, down or up.
+    #[arg(long, default_value = "half-even", value_parser = rounding_arg)]
+    rounding: settle_core::RoundingMode,
+    /// Print one JSON object: amount, currency, rate, rate_date, source, residual (numbers as strings).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct RatesArgs {
+    #[command(subcommand)]
+    command: RatesCommand,
+}
+
+#[derive(Subcommand)]
+enum RatesCommand {
+    /// Print the rates of the latest published day on or before --date: `DATE BASE QUOTE RATE SOURCE`.
+    Show {
+        #[arg(long, value_parser = date_arg)]
+        date: Date,
+        /// A rate file (ECB history/daily CSV or XML, or the generic rates CSV); repeat to combine.
+        #[arg(long = "rates", required = true)]
+        rates: Vec<PathBuf>,
+        /// One JSON object per rate.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn date_arg(text: &str) -> Result<Date, String> {
+    parse_date(text).map_err(|e| e.to_string())
+}
+
+fn rounding_arg(text: &str) -> Result<settle_core::RoundingMode, String> {
+    use settle_core::RoundingMode::*;
+    [HalfEven, HalfUp, Down, Up]
+        .into_iter()
+        .find(|m| m.as_str() == text)
+        .ok_or_else(|| format!("{text:?}: expected half-even, half-up, down or up"))
 }
 
 #[derive(Args)]
@@ -206,7 +275,112 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Ingest(args) => ingest(args),
         Command::Profiles(args) => profiles(args),
+        Command::Convert(args) => convert(args),
+        Command::Rates(args) => rates(args),
     }
+}
+
+/// Reads rate files into one table.
+fn rate_table(paths: &[PathBuf]) -> Result<settle_fx::RateTable, ExitCode> {
+    let mut rates = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| fail(&format!("cannot read {name}: {e}"), None))?;
+        let (mut read, _) = settle_job::rates::read_rate_file(&name, &bytes).map_err(|e| fail(&e.to_string(), None))?;
+        rates.append(&mut read);
+    }
+    settle_fx::RateTable::new(rates).map_err(|e| fail(&e.to_string(), None))
+}
+
+fn convert(args: ConvertArgs) -> ExitCode {
+    let currency = |code: &str| {
+        settle_core::Currency::from_code_ignore_case(code)
+            .map_err(|e| fail(&e.to_string(), Some("give ISO 4217 codes such as EUR, USD, JPY".into())))
+    };
+    let (from, to) = match (currency(&args.from), currency(&args.to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let money = match settle_core::parse_amount(
+        &args.amount,
+        settle_core::AmountFormat::POINT,
+        from,
+        settle_core::ExtraDigits::Allow,
+    ) {
+        Ok(m) => m,
+        Err(e) => return fail(&e.to_string(), None),
+    };
+    let table = match rate_table(&args.rates) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let policy = settle_fx::ConversionPolicy { max_rate_age_days: args.max_rate_age_days, rounding: args.rounding };
+    let c = match table.convert(money, to, args.date, policy) {
+        Ok(c) => c,
+        Err(e @ settle_fx::FxError::NoRate { .. }) => {
+            return fail(
+                &e.to_string(),
+                Some("--max-rate-age-days allows older rates; --rates adds rate files".into()),
+            );
+        }
+        Err(e) => return fail(&e.to_string(), None),
+    };
+    let amount = settle_core::format_minor(c.to.amount(), to);
+    if args.json {
+        let value = serde_json::json!({
+            "amount": amount,
+            "currency": to.code(),
+            "rate": c.rate.rate.to_string(),
+            "rate_date": c.rate.rate_date.to_string(),
+            "requested_date": c.rate.requested_date.to_string(),
+            "source": c.rate.source,
+            "path": c.rate.path.describe(),
+            "residual": c.residual.to_string(),
+            "rounding": args.rounding.as_str(),
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "{} {} = {amount} {} at {} ({}, {}{}; {}), residual {}",
+            c.from.amount(),
+            from,
+            to,
+            c.rate.rate,
+            c.rate.source,
+            c.rate.rate_date,
+            if c.rate.is_fallback() { format!(" for {}", c.rate.requested_date) } else { String::new() },
+            c.rate.path.describe(),
+            c.residual
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn rates(args: RatesArgs) -> ExitCode {
+    let RatesCommand::Show { date, rates, json } = args.command;
+    let table = match rate_table(&rates) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let Some(day) = table.latest_date_on_or_before(date) else {
+        return fail(&format!("no rates on or before {date} in the given files"), None);
+    };
+    let mut out = String::new();
+    for (base, quote, rate, source) in table.published_on(day) {
+        if json {
+            let value = serde_json::json!({
+                "date": day.to_string(), "base": base.code(), "quote": quote.code(), "rate": rate.to_string(), "source": source,
+            });
+            let _ = writeln!(out, "{value}");
+        } else {
+            let _ = writeln!(out, "{day} {base} {quote} {rate} {source}");
+        }
+    }
+    print!("{out}");
+    if day != date {
+        eprintln!("note: no rates on {date}; these are of {day}");
+    }
+    ExitCode::SUCCESS
 }
 
 fn fail(message: &str, hint: Option<String>) -> ExitCode {

@@ -616,3 +616,52 @@ fn orders_and_beneficiaries_read_through_profiles_give_the_demo_day_its_outcome(
     assert!(manifest.contains("\"profile\": \"orders\""), "{manifest}");
     assert!(manifest.contains("\"profile\": \"beneficiaries\""), "{manifest}");
 }
+
+#[test]
+fn convert_and_rates_show_use_the_ecb_files() {
+    let hist = root().join("fixtures/ecb/eurofxref-hist-extract.csv");
+    // Easter Monday 2025 has no ECB rates: Thursday's are used, and said so.
+    let out =
+        run_ok(settle().args(["convert", "100", "USD", "JPY", "--date", "2025-04-21", "--json", "--rates"]).arg(&hist));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["amount"], "14259");
+    assert_eq!(v["currency"], "JPY");
+    assert_eq!(v["rate_date"], "2025-04-17");
+    assert_eq!(v["source"], "ECB");
+    assert_eq!(v["path"], "cross:EUR");
+    let rate: settle_core::Decimal = v["rate"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        rate,
+        "161.98".parse::<settle_core::Decimal>().unwrap() / "1.136".parse::<settle_core::Decimal>().unwrap()
+    );
+    let out = run_ok(settle().args(["convert", "100", "EUR", "JPY", "--date", "2025-05-10", "--rates"]).arg(&hist));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "100.00 EUR = 16336 JPY at 163.36 (ECB, 2025-05-09 for 2025-05-10; direct), residual 0.0000\n"
+    );
+    // A discontinued currency is an error naming its last quote; too old a rate names the last one.
+    let out = run_ok(settle().args(["convert", "100", "EUR", "HRK", "--date", "2023-01-02", "--rates"]).arg(&hist));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("HRK has no ECB reference rate after 2022-12-30") && stderr(&out).contains("7.5365"));
+    let out = run_ok(
+        settle()
+            .args(["convert", "1", "EUR", "USD", "--date", "2025-04-21", "--max-rate-age-days", "3", "--rates"])
+            .arg(&hist),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("the last one is 1.136 on 2025-04-17") && stderr(&out).contains("hint:"));
+    // The XML feed and the daily CSV read the same way; rates show lists a day.
+    let out = run_ok(
+        settle()
+            .args(["rates", "show", "--date", "2024-09-29", "--json", "--rates"])
+            .arg(root().join("fixtures/ecb/eurofxref-2024-09-26.csv"))
+            .arg("--rates")
+            .arg(root().join("fixtures/ecb/eurofxref-daily-2022-07-08.xml")),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 30);
+    assert!(lines.iter().any(|l| l["quote"] == "PLN" && l["rate"] == "4.2710" && l["date"] == "2024-09-26"));
+    assert!(stderr(&out).contains("no rates on 2024-09-29; these are of 2024-09-26"));
+}

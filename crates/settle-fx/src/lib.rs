@@ -4,12 +4,16 @@
 //! for: as-of fallback to the last earlier published rate), the source, the rounding mode and the
 //! rounding residual. Rates are kept at their full published precision.
 //!
-//! This version builds tables from already-read `Rate` records (settle-tabular's generic rates layout).
-//! ECB file formats and fetching come with the FX issue.
+//! Tables are built from `Rate` records: read from the ECB's files by `ecb` (history CSV, daily CSV,
+//! XML feeds), or from settle's generic rates CSV by settle-tabular.
 #![forbid(unsafe_code)]
 #![deny(clippy::float_arithmetic)]
 
 use std::collections::BTreeMap;
+
+pub mod ecb;
+#[cfg(test)]
+mod ecb_tests;
 
 use serde::Serialize;
 use settle_core::{Currency, Date, Decimal, Money, MoneyError, Provenance, Rate, RoundingMode};
@@ -18,9 +22,12 @@ use settle_core::{Currency, Date, Decimal, Money, MoneyError, Provenance, Rate, 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FxError {
     #[error(
-        "no {from}/{to} rate on {requested} or in the {max_age_days} calendar days before it (directly, inverted, or crossed through a common base)"
+        "no {from}/{to} rate on {requested} or in the {max_age_days} calendar days before it (directly, inverted, or crossed through a common base); {}",
+        match last { Some((date, rate)) => format!("the last one is {rate} on {date}"), None => "the table has none before it".into() }
     )]
-    NoRate { from: Currency, to: Currency, requested: Date, max_age_days: u32 },
+    NoRate { from: Currency, to: Currency, requested: Date, max_age_days: u32, last: Option<(Date, Decimal)> },
+    #[error("{currency} has no ECB reference rate after {last_date} (the ECB stopped quoting it; last quote {}): cannot convert on {requested}", last_rate.map(|r| r.to_string()).unwrap_or_else(|| "not in the table".into()))]
+    Discontinued { currency: Currency, requested: Date, last_date: Date, last_rate: Option<Decimal> },
     #[error("{0}")]
     Conflict(Box<RateConflict>),
     #[error("converting {money}: {source}")]
@@ -194,7 +201,6 @@ impl RateTable {
 
     /// The rate from `from` to `to` on `date`, or on the latest earlier date within `max_age_days`.
     pub fn lookup(&self, from: Currency, to: Currency, date: Date, max_age_days: u32) -> Result<AppliedRate, FxError> {
-        let missing = FxError::NoRate { from, to, requested: date, max_age_days };
         if from == to {
             return Ok(AppliedRate {
                 from,
@@ -206,6 +212,12 @@ impl RateTable {
                 path: RatePath::Direct,
             });
         }
+        for currency in [from, to] {
+            if let Some(last_date) = ecb::ecb_last_quote(currency).filter(|last| *last < date) {
+                let last_rate = self.last_on_or_before(currency, last_date).map(|(_, r)| r);
+                return Err(FxError::Discontinued { currency, requested: date, last_date, last_rate });
+            }
+        }
         let mut day = date;
         for _ in 0..=max_age_days {
             if let Some((rate, source, path)) = self.on_date(day, from, to) {
@@ -216,7 +228,33 @@ impl RateTable {
                 Err(_) => break,
             };
         }
-        Err(missing)
+        let last = self.last_pair_rate(from, to, date);
+        Err(FxError::NoRate { from, to, requested: date, max_age_days, last })
+    }
+
+    /// The latest rate of `from`/`to` on or before `date`, however old (for error messages).
+    fn last_pair_rate(&self, from: Currency, to: Currency, date: Date) -> Option<(Date, Decimal)> {
+        self.by_date.range(..=date).rev().find_map(|(day, _)| self.on_date(*day, from, to).map(|(r, _, _)| (*day, r)))
+    }
+
+    /// The latest date on or before `date` with a rate quoting `currency`, and that rate.
+    fn last_on_or_before(&self, currency: Currency, date: Date) -> Option<(Date, Decimal)> {
+        self.by_date.range(..=date).rev().find_map(|(day, rates)| {
+            rates.iter().find(|((_, quote), _)| *quote == currency).map(|(_, p)| (*day, p.rate))
+        })
+    }
+
+    /// Every published rate on `date` (base, quote, rate, source), in code order.
+    pub fn published_on(&self, date: Date) -> Vec<(Currency, Currency, Decimal, String)> {
+        self.by_date
+            .get(&date)
+            .map(|day| day.iter().map(|((b, q), p)| (*b, *q, p.rate, p.source.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// The latest date on or before `date` that has rates.
+    pub fn latest_date_on_or_before(&self, date: Date) -> Option<Date> {
+        self.by_date.range(..=date).next_back().map(|(d, _)| *d)
     }
 
     /// Converts `money` into `to` at the rate for `date` under `policy`.

@@ -8,6 +8,7 @@
 pub mod bankfiles;
 mod pipeline;
 pub mod profiles;
+pub mod rates;
 mod spec;
 mod write;
 

@@ -70,6 +70,8 @@ pub enum JobError {
     #[error("rates: {0}")]
     Fx(#[from] FxError),
     #[error("{0}")]
+    RateFile(#[from] crate::rates::RateFileError),
+    #[error("{0}")]
     Payout(#[from] PayoutError),
     #[error("reconciliation: {0}")]
     Recon(#[from] settle_recon::ReconError),
@@ -181,7 +183,7 @@ fn read_input(
         }
         InputRole::BankEntries if profile.is_some() => Parsed::Bank(profiled(RecordKind::BankEntries)?.bank_entries),
         InputRole::BankEntries => Parsed::Bank(crate::bankfiles::read_bank_bytes(name, &bytes, false, encoding)?),
-        InputRole::Rates => Parsed::Rates(settle_tabular::read_rates(name, &bytes)?),
+        InputRole::Rates => Parsed::Rates(crate::rates::read_rate_file(name, &bytes)?.0),
         InputRole::Beneficiaries if profile.is_some() || parquet => {
             Parsed::Beneficiaries(profiled(RecordKind::Beneficiaries)?.beneficiaries)
         }
