@@ -364,5 +364,70 @@ mod tests {
             prop_assert_eq!(c.to.amount().scale(), 0);
             prop_assert!(c.residual.abs() <= Decimal::new(5, 1));
         }
+
+        /// A→B→A at the same day's rates stays within one minor unit of A for every rounding mode, once
+        /// the round trip's own magnification (one unit of B is worth 1/rate units of A) is allowed for.
+        #[test]
+        fn a_round_trip_stays_within_one_minor_unit(
+            minor in 1i64..10_000_000_000,
+            rate_minor in 1_000u32..5_000_000,
+            pair in prop::sample::select(vec![("EUR", "USD"), ("EUR", "JPY"), ("JPY", "KWD"), ("KWD", "CLF"), ("USD", "EUR")]),
+            mode in prop::sample::select(vec![RoundingMode::HalfEven, RoundingMode::HalfUp, RoundingMode::Down, RoundingMode::Up]),
+        ) {
+            let (a, b) = (cur(pair.0), cur(pair.1));
+            let rate = Decimal::new(i64::from(rate_minor), 4);
+            let day = parse_date("2025-05-09").unwrap();
+            let forward = AppliedRate { from: a, to: b, rate, requested_date: day, rate_date: day, source: "test".into(), path: RatePath::Direct };
+            let back = AppliedRate { from: b, to: a, rate: Decimal::ONE / rate, path: RatePath::Inverse, ..forward.clone() };
+            let units = |c: Currency| Decimal::new(1, u32::from(c.minor_units().unwrap()));
+            let money = Money::from_minor_units(i128::from(minor), a).unwrap();
+            let there = convert_at(money, forward, mode).unwrap();
+            let again = convert_at(there.to, back, mode).unwrap();
+            // Rounding in B moves the result by at most one unit of B, worth 1/rate in A, plus A's own unit.
+            let bound = units(b) / rate + units(a);
+            prop_assert!((again.to.amount() - money.amount()).abs() <= bound, "{} → {} → {}", money, there.to, again.to);
+        }
+
+        /// Conversion is monotonic in the amount, and results carry the target's minor units.
+        #[test]
+        fn conversion_is_monotonic_and_in_minor_units(
+            x in -10_000_000_000i64..10_000_000_000,
+            step in 0i64..1_000_000,
+            rate_minor in 1u32..50_000_000,
+            target in prop::sample::select(vec!["JPY", "EUR", "KWD", "CLF"]),
+            mode in prop::sample::select(vec![RoundingMode::HalfEven, RoundingMode::HalfUp, RoundingMode::Down, RoundingMode::Up]),
+        ) {
+            let to = cur(target);
+            let day = parse_date("2025-05-09").unwrap();
+            let rate = AppliedRate { from: cur("USD"), to, rate: Decimal::new(i64::from(rate_minor), 5), requested_date: day, rate_date: day, source: "test".into(), path: RatePath::Direct };
+            let low = convert_at(Money::new(Decimal::new(x, 2), cur("USD")), rate.clone(), mode).unwrap();
+            let high = convert_at(Money::new(Decimal::new(x + step, 2), cur("USD")), rate, mode).unwrap();
+            prop_assert!(low.to.amount() <= high.to.amount());
+            let minor = u32::from(to.minor_units().unwrap());
+            prop_assert_eq!(low.to.amount().scale(), minor);
+            prop_assert_eq!(high.to.amount().scale(), minor);
+        }
+    }
+
+    #[test]
+    fn half_even_ties_go_to_the_even_unit() {
+        let day = parse_date("2025-05-09").unwrap();
+        let at = |amount: &str, mode| {
+            let rate = AppliedRate {
+                from: cur("EUR"),
+                to: cur("JPY"),
+                rate: Decimal::new(5, 1),
+                requested_date: day,
+                rate_date: day,
+                source: "t".into(),
+                path: RatePath::Direct,
+            };
+            convert_at(Money::new(amount.parse().unwrap(), cur("EUR")), rate, mode).unwrap().to.amount().to_string()
+        };
+        // 5 × 0.5 = 2.5 → 2; 7 × 0.5 = 3.5 → 4; half-up gives 3 and 4.
+        assert_eq!(at("5.00", RoundingMode::HalfEven), "2");
+        assert_eq!(at("7.00", RoundingMode::HalfEven), "4");
+        assert_eq!(at("5.00", RoundingMode::HalfUp), "3");
+        assert_eq!(at("-5.00", RoundingMode::HalfEven), "-2");
     }
 }
