@@ -65,6 +65,17 @@ impl Currency {
         self.row().3
     }
 
+    /// The currency's position in the ISO 4217 table (code order), below `Currency::count()`: for dense
+    /// per-currency arrays.
+    pub fn ordinal(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// How many currencies the table has.
+    pub fn count() -> usize {
+        TABLE.len()
+    }
+
     /// Every currency in the table, in code order.
     pub fn all() -> impl Iterator<Item = Currency> {
         (0..TABLE.len()).map(|i| Currency(u16::try_from(i).expect("small table")))

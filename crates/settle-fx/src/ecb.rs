@@ -255,6 +255,13 @@ fn read_xml(path: &str, text: &str) -> Result<RateFile, RateFileError> {
 /// The last day the ECB published a reference rate for a currency it no longer quotes; a conversion
 /// dated after it is an error, not a stale rate.
 pub fn ecb_last_quote(currency: Currency) -> Option<Date> {
+    // By currency ordinal, built once: this runs for both sides of every conversion.
+    static LAST: std::sync::LazyLock<Vec<Option<Date>>> =
+        std::sync::LazyLock::new(|| Currency::all().map(last_quote_by_code).collect());
+    LAST.get(currency.ordinal()).copied().flatten()
+}
+
+fn last_quote_by_code(currency: Currency) -> Option<Date> {
     let last = match currency.code() {
         "SIT" => (2006, 12, 29),
         "CYP" | "MTL" => (2007, 12, 31),

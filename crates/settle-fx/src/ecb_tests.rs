@@ -117,3 +117,20 @@ fn bad_files_name_line_column_and_what_was_expected() {
     let e = read_ecb("x.xml", b"<Cube><Cube currency='USD' rate='1.1'/></Cube>").unwrap_err().to_string();
     assert!(e.contains("before any <Cube time"), "{e}");
 }
+
+proptest::proptest! {
+    /// The index answers exactly as the dated map does: rate, rate date, path and errors alike.
+    #[test]
+    fn the_index_answers_as_the_dated_map(
+        from in proptest::sample::select(vec!["EUR", "USD", "JPY", "HRK", "RUB", "GBP", "ISK"]),
+        to in proptest::sample::select(vec!["EUR", "USD", "JPY", "HRK", "RUB", "GBP", "KRW"]),
+        offset in 0i64..1300,
+        max_age in 0u32..6,
+    ) {
+        let t = history();
+        let plain = t.without_index();
+        let date = parse_date("2022-02-20").unwrap().checked_add(jiff::Span::new().days(offset)).unwrap();
+        let (a, b) = (t.lookup(cur(from), cur(to), date, max_age), plain.lookup(cur(from), cur(to), date, max_age));
+        proptest::prop_assert_eq!(a, b);
+    }
+}

@@ -10,6 +10,7 @@
 #![deny(clippy::float_arithmetic)]
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub mod ecb;
 #[cfg(test)]
@@ -77,7 +78,8 @@ pub struct AppliedRate {
     pub rate: Decimal,
     pub requested_date: Date,
     pub rate_date: Date,
-    pub source: String,
+    /// Shared with the table (no copy per conversion).
+    pub source: Arc<str>,
     pub path: RatePath,
 }
 
@@ -124,7 +126,7 @@ pub struct RecordedConversion {
 #[derive(Debug, Clone)]
 struct Published {
     rate: Decimal,
-    source: String,
+    source: Arc<str>,
     provenance: Provenance,
 }
 
@@ -132,6 +134,165 @@ struct Published {
 #[derive(Debug, Clone, Default)]
 pub struct RateTable {
     by_date: BTreeMap<Date, BTreeMap<(Currency, Currency), Published>>,
+    /// The rates quoted against the most common base (EUR for the ECB's), by day and currency: as-of
+    /// lookups against it take constant time. Built with the table; `None` when it has no rates.
+    index: Option<PivotIndex>,
+}
+
+/// Dense rates of one base (the pivot) by (currency, day): `rates[column * days + day]` is the rate
+/// published that day (zero: none), `latest[…]` the last day at or before it that has one.
+#[derive(Debug, Clone)]
+struct PivotIndex {
+    pivot: Currency,
+    first_day: i64,
+    days: usize,
+    /// By currency ordinal: the column, or `u16::MAX`.
+    column_of: Vec<u16>,
+    rates: Vec<Decimal>,
+    latest: Vec<u32>,
+    /// One source for every indexed rate; a table whose pivot rates come from several sources is not
+    /// indexed (lookups then walk the dated map).
+    source: Arc<str>,
+    /// The date of each day index.
+    dates: Vec<Date>,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian), without a time-zone database.
+fn day_number(date: Date) -> i64 {
+    let (y, m, d) = (i64::from(date.year()), i64::from(date.month()), i64::from(date.day()));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl PivotIndex {
+    fn build(by_date: &BTreeMap<Date, BTreeMap<(Currency, Currency), Published>>) -> Option<PivotIndex> {
+        let (first, last) = (*by_date.keys().next()?, *by_date.keys().next_back()?);
+        // The base most rates are quoted against.
+        let mut counts = vec![0usize; Currency::count()];
+        for day in by_date.values() {
+            for (base, _) in day.keys() {
+                counts[base.ordinal()] += 1;
+            }
+        }
+        let pivot_ordinal = (0..counts.len()).max_by_key(|i| (counts[*i], std::cmp::Reverse(*i)))?;
+        let pivot = Currency::all().nth(pivot_ordinal)?;
+        // Only a single-base table: with other bases the map may hold a direct rate the index would cross.
+        if by_date.values().any(|day| day.keys().any(|(base, _)| *base != pivot)) {
+            return None;
+        }
+        let mut column_of = vec![u16::MAX; Currency::count()];
+        let mut columns = 0u16;
+        let mut source: Option<Arc<str>> = None;
+        for day in by_date.values() {
+            for ((base, quote), published) in day {
+                if *base != pivot {
+                    continue;
+                }
+                match &source {
+                    None => source = Some(Arc::clone(&published.source)),
+                    Some(s) if *s != published.source => return None,
+                    Some(_) => {}
+                }
+                if column_of[quote.ordinal()] == u16::MAX {
+                    column_of[quote.ordinal()] = columns;
+                    columns += 1;
+                }
+            }
+        }
+        let first_day = day_number(first);
+        let days = usize::try_from(day_number(last) - first_day + 1).ok()?;
+        let cells = days.checked_mul(usize::from(columns))?;
+        let mut rates = vec![Decimal::ZERO; cells];
+        for (date, day) in by_date {
+            let d = usize::try_from(day_number(*date) - first_day).ok()?;
+            for ((base, quote), published) in day {
+                if *base == pivot {
+                    rates[usize::from(column_of[quote.ordinal()]) * days + d] = published.rate;
+                }
+            }
+        }
+        let mut latest = vec![NONE; cells];
+        for column in 0..usize::from(columns) {
+            let mut last_seen = NONE;
+            for d in 0..days {
+                if !rates[column * days + d].is_zero() {
+                    last_seen = u32::try_from(d).ok()?;
+                }
+                latest[column * days + d] = last_seen;
+            }
+        }
+        let mut dates = Vec::with_capacity(days);
+        let mut date = first;
+        for _ in 0..days {
+            dates.push(date);
+            date = date.tomorrow().unwrap_or(date);
+        }
+        Some(PivotIndex { pivot, first_day, days, column_of, rates, latest, source: source?, dates })
+    }
+
+    /// The rate as the dated map would give it (direct, inverse, or crossed through the pivot on the
+    /// latest day within `max_age_days` that quotes both), in constant time; `None` when the index cannot
+    /// answer (the caller then walks the map, which also words the error).
+    fn lookup(&self, from: Currency, to: Currency, date: Date, max_age_days: u32) -> Option<AppliedRate> {
+        let d = day_number(date) - self.first_day;
+        if d < 0 {
+            return None;
+        }
+        let rate_at = |currency: Currency, k: usize| -> Option<Decimal> {
+            let r = self.rates[self.column(currency)? * self.days + k];
+            (!r.is_zero()).then_some(r)
+        };
+        let (k, rate, path) = match (self.day_of(from, d, max_age_days)?, self.day_of(to, d, max_age_days)?) {
+            (None, Some(k)) => (k, rate_at(to, k)?, RatePath::Direct),
+            (Some(k), None) => (k, Decimal::ONE.checked_div(rate_at(from, k)?)?, RatePath::Inverse),
+            (Some(k_from), Some(k_to)) => {
+                // The latest day within the age limit quoting both.
+                let oldest = d - i64::from(max_age_days);
+                let mut k = k_from.min(k_to);
+                let found = loop {
+                    if (k as i64) < oldest {
+                        break None;
+                    }
+                    if let (Some(f), Some(t)) = (rate_at(from, k), rate_at(to, k)) {
+                        break Some((f, t));
+                    }
+                    if k == 0 {
+                        break None;
+                    }
+                    k -= 1;
+                };
+                let (leg_from, leg_to) = found?;
+                (k, leg_to.checked_div(leg_from)?, RatePath::Cross { via: self.pivot })
+            }
+            (None, None) => return None,
+        };
+        let rate_date = *self.dates.get(k)?;
+        Some(AppliedRate { from, to, rate, requested_date: date, rate_date, source: Arc::clone(&self.source), path })
+    }
+
+    fn column(&self, currency: Currency) -> Option<usize> {
+        let c = self.column_of[currency.ordinal()];
+        (c != u16::MAX).then_some(usize::from(c))
+    }
+
+    /// The latest day index at or before `date` within `max_age_days` on which `currency` has a pivot
+    /// rate (the pivot itself: every day).
+    fn day_of(&self, currency: Currency, d: i64, max_age_days: u32) -> Option<Option<usize>> {
+        if currency == self.pivot {
+            return Some(None);
+        }
+        let column = self.column(currency)?;
+        let clamped = usize::try_from(d.min(self.days as i64 - 1)).ok()?;
+        let k = self.latest[column * self.days + clamped];
+        (k != NONE && d - i64::from(k) <= i64::from(max_age_days)).then_some(Some(k as usize))
+    }
 }
 
 impl RateTable {
@@ -157,11 +318,12 @@ impl RateTable {
                 None => {
                     day.insert(
                         (rate.base, rate.quote),
-                        Published { rate: rate.rate, source: rate.source, provenance: rate.provenance },
+                        Published { rate: rate.rate, source: Arc::from(rate.source), provenance: rate.provenance },
                     );
                 }
             }
         }
+        table.index = PivotIndex::build(&table.by_date);
         Ok(table)
     }
 
@@ -169,17 +331,24 @@ impl RateTable {
         self.by_date.values().map(BTreeMap::len).sum()
     }
 
+    /// The same table without its index: lookups walk the dated map (for tests that hold the index to
+    /// the map's answers).
+    #[cfg(test)]
+    fn without_index(&self) -> RateTable {
+        RateTable { by_date: self.by_date.clone(), index: None }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_date.is_empty()
     }
 
-    fn on_date(&self, date: Date, from: Currency, to: Currency) -> Option<(Decimal, String, RatePath)> {
+    fn on_date(&self, date: Date, from: Currency, to: Currency) -> Option<(Decimal, Arc<str>, RatePath)> {
         let day = self.by_date.get(&date)?;
         if let Some(p) = day.get(&(from, to)) {
-            return Some((p.rate, p.source.clone(), RatePath::Direct));
+            return Some((p.rate, Arc::clone(&p.source), RatePath::Direct));
         }
         if let Some(p) = day.get(&(to, from)) {
-            return Some((Decimal::ONE.checked_div(p.rate)?, p.source.clone(), RatePath::Inverse));
+            return Some((Decimal::ONE.checked_div(p.rate)?, Arc::clone(&p.source), RatePath::Inverse));
         }
         // Cross through the first base (in code order) quoting both currencies that day.
         for ((base, quote), leg_from) in day {
@@ -189,9 +358,9 @@ impl RateTable {
             if let Some(leg_to) = day.get(&(*base, to)) {
                 let rate = leg_to.rate.checked_div(leg_from.rate)?;
                 let source = if leg_from.source == leg_to.source {
-                    leg_from.source.clone()
+                    Arc::clone(&leg_from.source)
                 } else {
-                    format!("{}+{}", leg_from.source, leg_to.source)
+                    Arc::from(format!("{}+{}", leg_from.source, leg_to.source))
                 };
                 return Some((rate, source, RatePath::Cross { via: *base }));
             }
@@ -208,7 +377,7 @@ impl RateTable {
                 rate: Decimal::ONE,
                 requested_date: date,
                 rate_date: date,
-                source: "identity".into(),
+                source: Arc::from("identity"),
                 path: RatePath::Direct,
             });
         }
@@ -217,6 +386,9 @@ impl RateTable {
                 let last_rate = self.last_on_or_before(currency, last_date).map(|(_, r)| r);
                 return Err(FxError::Discontinued { currency, requested: date, last_date, last_rate });
             }
+        }
+        if let Some(applied) = self.index.as_ref().and_then(|ix| ix.lookup(from, to, date, max_age_days)) {
+            return Ok(applied);
         }
         let mut day = date;
         for _ in 0..=max_age_days {
@@ -248,7 +420,7 @@ impl RateTable {
     pub fn published_on(&self, date: Date) -> Vec<(Currency, Currency, Decimal, String)> {
         self.by_date
             .get(&date)
-            .map(|day| day.iter().map(|((b, q), p)| (*b, *q, p.rate, p.source.clone())).collect())
+            .map(|day| day.iter().map(|((b, q), p)| (*b, *q, p.rate, p.source.to_string())).collect())
             .unwrap_or_default()
     }
 

@@ -8,6 +8,7 @@
 
 mod adyen_large;
 mod camt_large;
+mod ecb_history;
 mod mt940_large;
 mod rng;
 mod world;
@@ -23,6 +24,7 @@ use settle_iso20022 as camt;
 
 pub use adyen_large::write_large_adyen;
 pub use camt_large::write_large_camt053;
+pub use ecb_history::ecb_history_csv;
 pub use mt940_large::write_large_mt940;
 pub use rng::Rng;
 use world::{CHANNELS, CURRENCIES, Channel, beneficiary_for};

@@ -193,7 +193,7 @@ pub fn conversions_csv(conversions: &[RecordedConversion]) -> Result<Vec<u8>, Re
             c.rate.requested_date.to_string(),
             c.rate.rate_date.to_string(),
             c.rate.is_fallback().to_string(),
-            c.rate.source.clone(),
+            c.rate.source.to_string(),
             c.unrounded.normalize().to_string(),
             format_minor(c.to.amount(), c.to.currency()),
             c.residual.normalize().to_string(),

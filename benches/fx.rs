@@ -1,0 +1,79 @@
+//! Criterion benchmarks of FX: loading a full-size ECB history (`settle_gen::ecb_history_csv`, 7 300
+//! business days × 30 currencies, the size of the real `eurofxref-hist.csv`) into a rate table, and
+//! converting on it with the as-of rule and rounding.
+//!
+//! Run: `cargo bench --bench fx`. Throughput is conversions/s (elements). Every iteration asserts what
+//! it computed, so a conversion that skips work cannot look fast.
+
+/// The allocator the `settle` binary uses, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use settle_core::{Currency, Date, Decimal, Money, RoundingMode, parse_date};
+use settle_fx::{ConversionPolicy, RateTable};
+
+const DAYS: u32 = 7_300;
+const CONVERSIONS: usize = 100_000;
+
+fn benches(c: &mut Criterion) {
+    let last = parse_date("2026-10-30").expect("date");
+    let csv = settle_gen::ecb_history_csv(DAYS, 7, last);
+    let mut group = c.benchmark_group("fx");
+    group.sample_size(10);
+    group.bench_function("load_ecb_history", |b| {
+        b.iter(|| {
+            let file = settle_fx::ecb::read_ecb("eurofxref-hist.csv", csv.as_bytes()).expect("read");
+            assert_eq!(file.rates.len(), DAYS as usize * 30);
+            RateTable::new(file.rates).expect("table")
+        })
+    });
+    let table = RateTable::new(settle_fx::ecb::read_ecb("h.csv", csv.as_bytes()).expect("read").rates).expect("table");
+    let codes = ["USD", "JPY", "GBP", "CHF", "KRW", "PLN", "SEK", "ZAR"];
+    let currencies: Vec<Currency> = codes.iter().map(|c| Currency::from_code(c).expect("code")).collect();
+    let eur = Currency::from_code("EUR").expect("EUR");
+    // Dates over the last twenty years, weekends included (those fall back to Friday).
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let dates: Vec<Date> = (0..CONVERSIONS)
+        .map(|_| last.checked_sub(jiff::Span::new().days(i64::try_from(next(7_000)).expect("small"))).expect("date"))
+        .collect();
+    let amounts: Vec<Money> = (0..CONVERSIONS)
+        .map(|_| Money::from_minor_units(i128::from(next(10_000_000)) + 1, eur).expect("money"))
+        .collect();
+    let policy = ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven };
+    group.throughput(Throughput::Elements(CONVERSIONS as u64));
+    group.bench_function("convert_from_eur_as_of", |b| {
+        b.iter(|| {
+            let mut total = Decimal::ZERO;
+            for (i, date) in dates.iter().enumerate() {
+                let c = table.convert(amounts[i], currencies[i % 8], *date, policy).expect("rate");
+                total += c.residual;
+            }
+            total
+        })
+    });
+    group.bench_function("convert_cross_as_of", |b| {
+        b.iter(|| {
+            let mut total = Decimal::ZERO;
+            for (i, date) in dates.iter().enumerate() {
+                let from = currencies[i % 8];
+                let to = currencies[(i + 3) % 8];
+                let c = table
+                    .convert(Money::from_minor_units(12_345, from).expect("money"), to, *date, policy)
+                    .expect("rate");
+                total += c.residual;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(fx, benches);
+criterion_main!(fx);
