@@ -104,14 +104,26 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     assert!(stdout.contains("run directory"), "{stdout}");
 
     let files = dir_bytes(&run_dir);
-    for name in ["summary.json", "exceptions.csv", "payouts.csv"] {
+    for name in ["summary.json", "exceptions.csv", "payouts.csv", "fx_cost.csv"] {
         insta::assert_snapshot!(format!("demo_{name}"), String::from_utf8(files[name].clone()).unwrap());
     }
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["conversions.csv", "exceptions.csv", "manifest.json", "matches.csv", "payouts.csv", "summary.json"]
+        [
+            "conversions.csv",
+            "exceptions.csv",
+            "fx_cost.csv",
+            "manifest.json",
+            "matches.csv",
+            "payouts.csv",
+            "summary.json"
+        ]
     );
+    // The channels' FX markups show as cost against the ECB-style reference rates: about 2 % for
+    // Stripe, 1.2 % for Adyen (the generator's markups).
+    let fx = String::from_utf8(files["fx_cost.csv"].clone()).unwrap();
+    assert!(fx.contains("stripe,USD,EUR,24,6607.29,6001.71,6124.18,122.47,194.02,0"), "{fx}");
 
     // The manifest lists every input and every other output with its hash.
     let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();

@@ -55,7 +55,11 @@ fn round_mantissa(value: Decimal, units: u32, mode: RoundingMode) -> Option<Deci
     }
     let divisor = 10i128.checked_pow(scale - units)?;
     let mantissa = value.mantissa();
-    let (quotient, remainder) = (mantissa / divisor, (mantissa % divisor).abs());
+    // 64-bit division when both fit (most amounts): several times cheaper than 128-bit.
+    let (quotient, remainder) = match (i64::try_from(mantissa), i64::try_from(divisor)) {
+        (Ok(m), Ok(d)) => (i128::from(m / d), i128::from((m % d).abs())),
+        _ => (mantissa / divisor, (mantissa % divisor).abs()),
+    };
     // The remainder is below the divisor (at most 10^28), so doubling it cannot overflow.
     let twice = remainder * 2;
     let away = match mode {

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub mod cost;
 pub mod ecb;
 #[cfg(test)]
 mod ecb_tests;

@@ -308,6 +308,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }
     }
     conversions.extend(summary.conversions.iter().cloned());
+    // FX cost of the channels' own conversions against the reference rates; a transaction without a
+    // reference rate is a note (the run ends with exit 1), never a guess.
+    let fx_policy =
+        settle_fx::ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
+    let (fx_costs, fx_gaps) = settle_fx::cost::fx_costs(&channel, &rate_table, fx_policy);
+    input_notes.extend(fx_gaps.iter().map(|g| format!("fx cost of {} {}: {}", g.channel, g.transaction_id, g.reason)));
 
     // Render everything before writing anything.
     let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
@@ -317,6 +323,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions)?),
         ("payouts.csv", settle_report::payouts_csv(&payouts)?),
         ("conversions.csv", settle_report::conversions_csv(&conversions)?),
+        ("fx_cost.csv", settle_report::fx_cost_csv(&fx_costs)?),
     ];
     let manifest_outputs: Vec<_> = outputs
         .iter()

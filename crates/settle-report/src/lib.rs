@@ -157,6 +157,43 @@ pub fn payouts_csv(payouts: &[Payout]) -> Result<Vec<u8>, ReportError> {
     finish(table, w)
 }
 
+/// `fx_cost.csv`: per channel and currency pair, what the channel's rates gave against the reference
+/// rates (`settle_fx::cost`), with the cost in the settlement currency and in basis points.
+pub fn fx_cost_csv(costs: &[settle_fx::cost::FxCost]) -> Result<Vec<u8>, ReportError> {
+    let table = "fx_cost.csv";
+    let err = |source| ReportError::Csv { table, source };
+    let mut w = writer();
+    w.write_record([
+        "channel",
+        "presentment_currency",
+        "settlement_currency",
+        "transactions",
+        "presentment_amount",
+        "settled_amount",
+        "reference_amount",
+        "fx_cost",
+        "fx_cost_bps",
+        "fallback_rates",
+    ])
+    .map_err(err)?;
+    for c in costs {
+        w.write_record([
+            c.channel.clone(),
+            c.presentment_currency.code().to_string(),
+            c.settlement_currency.code().to_string(),
+            c.transactions.to_string(),
+            format_minor(c.presentment_amount, c.presentment_currency),
+            format_minor(c.settled_amount, c.settlement_currency),
+            format_minor(c.reference_amount, c.settlement_currency),
+            format_minor(c.cost, c.settlement_currency),
+            c.cost_bps.to_string(),
+            c.fallback_rates.to_string(),
+        ])
+        .map_err(err)?;
+    }
+    finish(table, w)
+}
+
 /// `conversions.csv`: every conversion of the run, with rate, rate date, source and residual.
 pub fn conversions_csv(conversions: &[RecordedConversion]) -> Result<Vec<u8>, ReportError> {
     let table = "conversions.csv";
