@@ -82,8 +82,11 @@ struct ConvertArgs {
     #[arg(long, value_parser = date_arg)]
     date: Date,
     /// A rate file (ECB history/daily CSV or XML, or the generic rates CSV); repeat to combine.
-    #[arg(long = "rates", required = true)]
+    #[arg(long = "rates", required_unless_present = "store")]
     rates: Vec<PathBuf>,
+    /// A rates store (`settle rates fetch`): its latest ECB snapshot is used too.
+    #[arg(long)]
+    store: Option<PathBuf>,
     /// A rate up to this many calendar days before --date may be used.
     #[arg(long, default_value_t = 4)]
     max_rate_age_days: u32,
@@ -103,13 +106,33 @@ struct RatesArgs {
 
 #[derive(Subcommand)]
 enum RatesCommand {
+    /// Download reference rates into a local store of snapshots (each kept under its sha256, with an
+    /// index.json): connect and read timeouts, bounded retries with backoff, conditional requests (a
+    /// 304 keeps the last snapshot). Exit codes: 0 stored or unchanged; 2 the download failed.
+    Fetch {
+        /// The provider: `ecb` (the ECB's XML feeds).
+        #[arg(long, default_value = "ecb")]
+        source: String,
+        /// Fetch the rates from this date on (the ECB's 90-day feed when recent, else the full history).
+        #[arg(long, value_parser = date_arg)]
+        since: Option<Date>,
+        /// The store directory.
+        #[arg(long, default_value = "rates-store")]
+        store: PathBuf,
+        /// The feeds' base URL (a mirror, or a test server).
+        #[arg(long, default_value = "https://www.ecb.europa.eu/stats/eurofxref")]
+        url: String,
+    },
     /// Print the rates of the latest published day on or before --date: `DATE BASE QUOTE RATE SOURCE`.
     Show {
         #[arg(long, value_parser = date_arg)]
         date: Date,
         /// A rate file (ECB history/daily CSV or XML, or the generic rates CSV); repeat to combine.
-        #[arg(long = "rates", required = true)]
+        #[arg(long = "rates", required_unless_present = "store")]
         rates: Vec<PathBuf>,
+        /// A rates store (`settle rates fetch`): its latest ECB snapshot is used too.
+        #[arg(long)]
+        store: Option<PathBuf>,
         /// One JSON object per rate.
         #[arg(long)]
         json: bool,
@@ -280,10 +303,53 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads rate files into one table.
-fn rate_table(paths: &[PathBuf]) -> Result<settle_fx::RateTable, ExitCode> {
+fn fetch_rates(source: &str, since: Option<Date>, store: &std::path::Path, url: &str) -> ExitCode {
+    if source != "ecb" {
+        return fail(&format!("unknown rate source {source:?}"), Some("the source is `ecb`".into()));
+    }
+    // Today (UTC) only picks the ECB feed; it is never written into run outputs.
+    let days = jiff::Timestamp::now().as_second().div_euclid(86_400);
+    let today = jiff::civil::date(1970, 1, 1)
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap_or(jiff::civil::date(1970, 1, 1));
+    let provider = settle_fx::fetch::Ecb { base_url: url.to_string(), today };
+    match settle_fx::fetch::fetch_into_store(&provider, since, store, settle_fx::fetch::FetchPolicy::default()) {
+        Ok(fetched) => {
+            let (what, s) = match &fetched {
+                settle_fx::fetch::Fetched::Stored(s) => ("stored", s),
+                settle_fx::fetch::Fetched::Unchanged(s) => ("unchanged", s),
+            };
+            let path = settle_fx::fetch::snapshot_path(store, "ecb", s);
+            println!("{}", path.display());
+            eprintln!(
+                "{what}: {} days up to {} from {} ({} bytes, sha256 {})",
+                s.days,
+                s.newest.as_deref().unwrap_or("-"),
+                s.url,
+                s.bytes,
+                s.sha256
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string(), Some("--url sets another address; the store keeps the last snapshot".into())),
+    }
+}
+
+/// Reads rate files (and the latest snapshot of a store) into one table.
+fn rate_table(paths: &[PathBuf], store: Option<&std::path::Path>) -> Result<settle_fx::RateTable, ExitCode> {
+    let mut paths = paths.to_vec();
+    if let Some(store) = store {
+        let snapshots = settle_fx::fetch::snapshots(store, "ecb").map_err(|e| fail(&e.to_string(), None))?;
+        let Some(latest) = snapshots.last() else {
+            return Err(fail(
+                &format!("the rates store {} has no ECB snapshot", store.display()),
+                Some("`settle rates fetch --store DIR` downloads one".into()),
+            ));
+        };
+        paths.push(settle_fx::fetch::snapshot_path(store, "ecb", latest));
+    }
     let mut rates = Vec::new();
-    for path in paths {
+    for path in &paths {
         let name = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| fail(&format!("cannot read {name}: {e}"), None))?;
         let (mut read, _) = settle_job::rates::read_rate_file(&name, &bytes).map_err(|e| fail(&e.to_string(), None))?;
@@ -310,7 +376,7 @@ fn convert(args: ConvertArgs) -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(&e.to_string(), None),
     };
-    let table = match rate_table(&args.rates) {
+    let table = match rate_table(&args.rates, args.store.as_deref()) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -357,8 +423,11 @@ fn convert(args: ConvertArgs) -> ExitCode {
 }
 
 fn rates(args: RatesArgs) -> ExitCode {
-    let RatesCommand::Show { date, rates, json } = args.command;
-    let table = match rate_table(&rates) {
+    let (date, rates, store, json) = match args.command {
+        RatesCommand::Show { date, rates, store, json } => (date, rates, store, json),
+        RatesCommand::Fetch { source, since, store, url } => return fetch_rates(&source, since, &store, &url),
+    };
+    let table = match rate_table(&rates, store.as_deref()) {
         Ok(t) => t,
         Err(code) => return code,
     };

@@ -16,6 +16,9 @@ pub mod cost;
 pub mod ecb;
 #[cfg(test)]
 mod ecb_tests;
+pub mod fetch;
+#[cfg(test)]
+mod fetch_tests;
 
 use serde::Serialize;
 use settle_core::{Currency, Date, Decimal, Money, MoneyError, Provenance, Rate, RoundingMode};
