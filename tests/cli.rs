@@ -677,3 +677,64 @@ fn convert_and_rates_show_use_the_ecb_files() {
     assert!(lines.iter().any(|l| l["quote"] == "PLN" && l["rate"] == "4.2710" && l["date"] == "2024-09-26"));
     assert!(stderr(&out).contains("no rates on 2024-09-29; these are of 2024-09-26"));
 }
+
+#[test]
+fn a_job_reads_its_ecb_rates_from_a_rates_store() {
+    // The demo day with its ECB rates in a store (as `settle rates fetch` leaves them) and the rest
+    // (CBK's KWD rates) in a rates file: the outcome is the demo's.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("jobs")).unwrap();
+    fs::create_dir_all(dir.path().join("fixtures/demo")).unwrap();
+    for entry in fs::read_dir(root().join("fixtures/demo")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), dir.path().join("fixtures/demo").join(entry.file_name())).unwrap();
+    }
+    let rates = fs::read_to_string(root().join("fixtures/demo/rates.csv")).unwrap();
+    let mut by_date: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut other = String::from("date,base,quote,rate,source\n");
+    for line in rates.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[1] == "EUR" && f[4] == "ECB" {
+            by_date.entry(f[0].to_string()).or_default().push((f[2].to_string(), f[3].to_string()));
+        } else {
+            other.push_str(line);
+            other.push('\n');
+        }
+    }
+    fs::write(dir.path().join("fixtures/demo/rates.csv"), other).unwrap();
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?><gesmes:Envelope xmlns:gesmes=\"http://www.gesmes.org/xml/2002-08-01\"><Cube>",
+    );
+    for (date, quotes) in by_date.iter().rev() {
+        xml.push_str(&format!("<Cube time='{date}'>"));
+        for (quote, rate) in quotes {
+            xml.push_str(&format!("<Cube currency='{quote}' rate='{rate}'/>"));
+        }
+        xml.push_str("</Cube>");
+    }
+    xml.push_str("</Cube></gesmes:Envelope>");
+    let store = dir.path().join("store/ecb");
+    fs::create_dir_all(&store).unwrap();
+    fs::write(store.join("snapshot.xml"), &xml).unwrap();
+    let index = serde_json::json!([{
+        "file": "snapshot.xml", "sha256": "-", "url": "http://mirror/eurofxref-hist.xml", "etag": null,
+        "last_modified": null, "bytes": xml.len(), "days": by_date.len(), "newest": by_date.keys().last(),
+    }]);
+    fs::write(store.join("index.json"), index.to_string()).unwrap();
+    let spec = fs::read_to_string(root().join("jobs/demo.toml"))
+        .unwrap()
+        .replace("max_rate_age_days = 4", "max_rate_age_days = 4\nstore = \"../store\"");
+    assert!(spec.contains("store = \"../store\""));
+    fs::write(dir.path().join("jobs/demo.toml"), spec).unwrap();
+    let stored = run_ok(settle().arg("run").arg(dir.path().join("jobs/demo.toml")));
+    let plain_out = dir.path().join("plain");
+    let plain = run_demo(&plain_out, &[], false);
+    assert_eq!(stored.status.code(), plain.status.code(), "{}", stderr(&stored));
+    let a = dir_bytes(&dir.path().join("runs/demo/2026-10-31"));
+    let b = dir_bytes(&plain_out.join("demo/2026-10-31"));
+    for name in ["summary.json", "payouts.csv", "conversions.csv", "fx_cost.csv", "exceptions.csv"] {
+        assert!(a[name] == b[name], "{name} differs");
+    }
+    let manifest = String::from_utf8_lossy(&a["manifest.json"]).to_string();
+    assert!(manifest.contains("../store/ecb/snapshot.xml"), "the snapshot is an input of the run: {manifest}");
+}

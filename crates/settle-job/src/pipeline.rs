@@ -71,6 +71,8 @@ pub enum JobError {
     Fx(#[from] FxError),
     #[error("{0}")]
     RateFile(#[from] crate::rates::RateFileError),
+    #[error("fx.store: {message}")]
+    RatesStore { message: String },
     #[error("{0}")]
     Payout(#[from] PayoutError),
     #[error("reconciliation: {0}")]
@@ -221,11 +223,25 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         return Err(JobError::AlreadyRun { dir: run_dir.display().to_string(), date: business_date });
     }
 
+    // The rates store's latest snapshot, as one more rates input after the spec's.
+    let mut inputs: Vec<(InputRole, PathBuf, Option<&str>)> =
+        spec.inputs().into_iter().map(|(role, path, profile)| (role, path.to_path_buf(), profile)).collect();
+    if let Some(store) = &spec.fx.store {
+        let snapshots = settle_fx::fetch::snapshots(&base.join(store), "ecb")
+            .map_err(|e| JobError::RatesStore { message: e.to_string() })?;
+        let latest = snapshots.last().ok_or_else(|| JobError::RatesStore {
+            message: format!(
+                "{} has no ECB snapshot (settle rates fetch --store {} downloads one)",
+                store.display(),
+                store.display()
+            ),
+        })?;
+        inputs.push((InputRole::Rates, store.join("ecb").join(&latest.file), None));
+    }
     // Ingest: files in parallel, results kept in spec order.
-    let files: Vec<InputFile> = spec
-        .inputs()
+    let files: Vec<InputFile> = inputs
         .into_par_iter()
-        .map(|(role, path, profile)| read_input(&base, role, path, profile, spec.mt940_encoding()))
+        .map(|(role, path, profile)| read_input(&base, role, &path, profile, spec.mt940_encoding()))
         .collect::<Result<_, _>>()?;
     let (mut orders, mut channel, mut bank, mut rates, mut beneficiaries) = (vec![], vec![], vec![], vec![], vec![]);
     let mut input_rows: BTreeMap<&'static str, u64> = BTreeMap::new();

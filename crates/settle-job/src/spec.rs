@@ -108,6 +108,10 @@ pub struct FxSection {
     /// holidays); the fallback is recorded in conversions.csv.
     #[serde(default = "default_max_rate_age_days")]
     pub max_rate_age_days: u32,
+    /// A rates store (`settle rates fetch --store DIR`), relative to the job file: its latest ECB
+    /// snapshot is read as one more rates input (recorded in the manifest with its sha256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<PathBuf>,
 }
 
 fn default_max_rate_age_days() -> u32 {
@@ -116,7 +120,7 @@ fn default_max_rate_age_days() -> u32 {
 
 impl Default for FxSection {
     fn default() -> Self {
-        FxSection { max_rate_age_days: default_max_rate_age_days() }
+        FxSection { max_rate_age_days: default_max_rate_age_days(), store: None }
     }
 }
 
