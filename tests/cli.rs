@@ -267,6 +267,19 @@ fn generated_day_scores_against_its_truth() {
     assert_eq!(injected, 30, "round(3000 × 0.01)");
 }
 
+/// A scratch copy of the demo day laid out as in the repository (`jobs/`, `fixtures/demo/`), so paths
+/// and provenance read the same; the job spec is for the caller to write.
+fn demo_layout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("jobs")).unwrap();
+    fs::create_dir_all(dir.path().join("fixtures/demo")).unwrap();
+    for entry in fs::read_dir(root().join("fixtures/demo")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), dir.path().join("fixtures/demo").join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
 /// A scratch copy of the demo day with one file replaced, and its job spec.
 fn broken_day(file: &str, content: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -595,13 +608,7 @@ fn ingest_reads_channel_reports_and_bank_csv_through_profiles() {
 #[test]
 fn orders_and_beneficiaries_read_through_profiles_give_the_demo_day_its_outcome() {
     // The demo day laid out as in the repository (jobs/, fixtures/demo/), so provenance is the same.
-    let dir = tempfile::tempdir().unwrap();
-    fs::create_dir_all(dir.path().join("jobs")).unwrap();
-    fs::create_dir_all(dir.path().join("fixtures/demo")).unwrap();
-    for entry in fs::read_dir(root().join("fixtures/demo")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), dir.path().join("fixtures/demo").join(entry.file_name())).unwrap();
-    }
+    let dir = demo_layout();
     let spec = fs::read_to_string(root().join("jobs/demo.toml"))
         .unwrap()
         .replace("\"../fixtures/demo/orders.csv\"", "{ path = \"../fixtures/demo/orders.csv\", profile = \"auto\" }")
@@ -682,13 +689,7 @@ fn convert_and_rates_show_use_the_ecb_files() {
 fn a_job_reads_its_ecb_rates_from_a_rates_store() {
     // The demo day with its ECB rates in a store (as `settle rates fetch` leaves them) and the rest
     // (CBK's KWD rates) in a rates file: the outcome is the demo's.
-    let dir = tempfile::tempdir().unwrap();
-    fs::create_dir_all(dir.path().join("jobs")).unwrap();
-    fs::create_dir_all(dir.path().join("fixtures/demo")).unwrap();
-    for entry in fs::read_dir(root().join("fixtures/demo")).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), dir.path().join("fixtures/demo").join(entry.file_name())).unwrap();
-    }
+    let dir = demo_layout();
     let rates = fs::read_to_string(root().join("fixtures/demo/rates.csv")).unwrap();
     let mut by_date: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut other = String::from("date,base,quote,rate,source\n");
