@@ -55,6 +55,10 @@ pub struct RateFileError {
 /// The ECB layout of `bytes`, told by content, or `None` (another rates file, e.g. settle's generic
 /// `date,base,quote,rate,source` CSV).
 pub fn sniff(bytes: &[u8]) -> Option<RateFileFormat> {
+    if is_zip(bytes) {
+        // The ECB's zip holds its history CSV.
+        return Some(RateFileFormat::EcbHistoryCsv);
+    }
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
     let text = &text[start..];
@@ -76,8 +80,80 @@ fn memfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Reads an ECB rate file in any of its layouts.
+/// Whether `bytes` are a zip archive (the ECB distributes its history as `eurofxref-hist.zip`).
+pub fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+}
+
+/// The largest file a zip entry may inflate to (the full ECB history is about 2 MB).
+const UNZIPPED_MAX: usize = 256 << 20;
+
+/// The first `.csv` or `.xml` entry of a zip archive: its name and inflated bytes (stored or deflated;
+/// CRC-32 checked).
+pub fn unzip_rates(path: &str, bytes: &[u8]) -> Result<(String, Vec<u8>), RateFileError> {
+    let fail = |message: String| RateFileError { path: path.to_string(), line: None, column: None, message };
+    let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let truncated = || fail("truncated zip archive".into());
+    // The end-of-central-directory record is in the last 64 KiB + 22 bytes.
+    let tail_start = bytes.len().saturating_sub(65_557);
+    let eocd = (tail_start..bytes.len().saturating_sub(21))
+        .rev()
+        .find(|&i| bytes[i..].starts_with(b"PK\x05\x06"))
+        .ok_or_else(|| fail("no end of central directory: not a complete zip archive".into()))?;
+    let entries = usize::from(u16_at(eocd + 10).ok_or_else(truncated)?);
+    let mut at = u32_at(eocd + 16).ok_or_else(truncated)? as usize;
+    for _ in 0..entries {
+        if u32_at(at) != Some(0x0201_4b50) {
+            return Err(fail(format!("no central directory entry at byte {at}")));
+        }
+        let method = u16_at(at + 10).ok_or_else(truncated)?;
+        let crc = u32_at(at + 16).ok_or_else(truncated)?;
+        let compressed = u32_at(at + 20).ok_or_else(truncated)? as usize;
+        let size = u32_at(at + 24).ok_or_else(truncated)? as usize;
+        let name_len = usize::from(u16_at(at + 28).ok_or_else(truncated)?);
+        let extra_len = usize::from(u16_at(at + 30).ok_or_else(truncated)?);
+        let comment_len = usize::from(u16_at(at + 32).ok_or_else(truncated)?);
+        let local = u32_at(at + 42).ok_or_else(truncated)? as usize;
+        let name = String::from_utf8_lossy(bytes.get(at + 46..at + 46 + name_len).ok_or_else(truncated)?).to_string();
+        at += 46 + name_len + extra_len + comment_len;
+        let lower = name.to_ascii_lowercase();
+        if !(lower.ends_with(".csv") || lower.ends_with(".xml")) {
+            continue;
+        }
+        if u32_at(local) != Some(0x0403_4b50) {
+            return Err(fail(format!("{name}: no local file header at byte {local}")));
+        }
+        let data_at = local
+            + 30
+            + usize::from(u16_at(local + 26).ok_or_else(truncated)?)
+            + usize::from(u16_at(local + 28).ok_or_else(truncated)?);
+        let data = bytes.get(data_at..data_at + compressed).ok_or_else(truncated)?;
+        if size > UNZIPPED_MAX {
+            return Err(fail(format!("{name}: {size} bytes unzipped, above the {UNZIPPED_MAX}-byte limit")));
+        }
+        let inflated = match method {
+            0 => data.to_vec(),
+            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, size)
+                .map_err(|e| fail(format!("{name}: cannot inflate: {e:?}")))?,
+            other => {
+                return Err(fail(format!("{name}: compression method {other}: expected stored (0) or deflate (8)")));
+            }
+        };
+        if inflated.len() != size || crc32fast::hash(&inflated) != crc {
+            return Err(fail(format!("{name}: size or CRC-32 does not match the archive's record")));
+        }
+        return Ok((name, inflated));
+    }
+    Err(fail("no .csv or .xml file in the zip archive".into()))
+}
+
+/// Reads an ECB rate file in any of its layouts, or a zip archive holding one.
 pub fn read_ecb(path: &str, bytes: &[u8]) -> Result<RateFile, RateFileError> {
+    if is_zip(bytes) {
+        let (name, inner) = unzip_rates(path, bytes)?;
+        return read_ecb(&format!("{path}!{name}"), &inner);
+    }
     let fail = |line, message: String| RateFileError { path: path.to_string(), line, column: None, message };
     let Some(format) = sniff(bytes) else {
         return Err(fail(

@@ -134,3 +134,68 @@ proptest::proptest! {
         proptest::prop_assert_eq!(a, b);
     }
 }
+
+/// A one-file zip archive of `data` named `name`, stored (0) or deflated (8).
+fn zip(name: &str, data: &[u8], method: u16) -> Vec<u8> {
+    let body = if method == 8 { miniz_oxide::deflate::compress_to_vec(data, 6) } else { data.to_vec() };
+    let crc = crc32fast::hash(data);
+    let mut out = Vec::new();
+    let push16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_le_bytes());
+    let push32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+    out.extend_from_slice(b"PK\x03\x04");
+    for v in [20, 0, method, 0, 0] {
+        push16(&mut out, v);
+    }
+    for v in [crc, body.len() as u32, data.len() as u32] {
+        push32(&mut out, v);
+    }
+    push16(&mut out, name.len() as u16);
+    push16(&mut out, 0);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&body);
+    let central = out.len() as u32;
+    out.extend_from_slice(b"PK\x01\x02");
+    for v in [20, 20, 0, method, 0, 0] {
+        push16(&mut out, v);
+    }
+    for v in [crc, body.len() as u32, data.len() as u32] {
+        push32(&mut out, v);
+    }
+    for v in [name.len() as u16, 0, 0, 0, 0] {
+        push16(&mut out, v);
+    }
+    push32(&mut out, 0);
+    push32(&mut out, 0);
+    out.extend_from_slice(name.as_bytes());
+    let central_len = out.len() as u32 - central;
+    out.extend_from_slice(b"PK\x05\x06");
+    for v in [0, 0, 1, 1] {
+        push16(&mut out, v);
+    }
+    push32(&mut out, central_len);
+    push32(&mut out, central);
+    push16(&mut out, 0);
+    out
+}
+
+#[test]
+fn the_history_zip_reads_as_its_csv() {
+    let csv = fixture("eurofxref-hist-extract.csv");
+    let plain = read_ecb("h.csv", &csv).unwrap();
+    for method in [0, 8] {
+        let archive = zip("eurofxref-hist.csv", &csv, method);
+        let file = read_ecb("eurofxref-hist.zip", &archive).unwrap();
+        assert_eq!(file.rates.len(), plain.rates.len());
+        assert!(
+            file.rates.iter().zip(&plain.rates).all(|(a, b)| (a.date, a.quote, a.rate) == (b.date, b.quote, b.rate))
+        );
+        assert_eq!(file.rates[0].provenance.to_string(), "eurofxref-hist.zip!eurofxref-hist.csv:2");
+    }
+    let mut broken = zip("eurofxref-hist.csv", &csv, 8);
+    let middle = broken.len() / 2;
+    broken[middle] ^= 0xFF;
+    let e = read_ecb("x.zip", &broken).unwrap_err().to_string();
+    assert!(e.contains("x.zip") && (e.contains("inflate") || e.contains("CRC-32")), "{e}");
+    let e = read_ecb("x.zip", &broken[..40]).unwrap_err().to_string();
+    assert!(e.contains("not a complete zip archive"), "{e}");
+}
