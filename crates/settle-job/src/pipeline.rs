@@ -331,6 +331,26 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let (fx_costs, fx_gaps) = settle_fx::cost::fx_costs(&channel, &rate_table, fx_policy);
     input_notes.extend(fx_gaps.iter().map(|g| format!("fx cost of {} {}: {}", g.channel, g.transaction_id, g.reason)));
 
+    // Rounding residuals per purpose and target currency: Σ (unrounded − rounded) over the run's
+    // conversions, so the sum of rounded amounts can be reconciled with the rounded sum.
+    let mut residuals: BTreeMap<(&str, &str), (u64, settle_core::Decimal)> = BTreeMap::new();
+    for c in &conversions {
+        let e = residuals.entry((c.purpose, c.conversion.to.currency().code())).or_default();
+        e.0 += 1;
+        e.1 += c.conversion.residual;
+    }
+    let mut residual_json = serde_json::Map::new();
+    for ((purpose, currency), (count, sum)) in &residuals {
+        let by_currency =
+            residual_json.entry(purpose.to_string()).or_insert_with(|| json!({})).as_object_mut().expect("object");
+        by_currency
+            .insert(currency.to_string(), json!({"conversions": count, "residual": sum.normalize().to_string()}));
+    }
+    let mut summary = summary;
+    if let Some(object) = summary.json.as_object_mut() {
+        object.insert("conversion_residuals".into(), serde_json::Value::Object(residual_json));
+    }
+
     // Render everything before writing anything.
     let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
     let outputs: Vec<(&str, Vec<u8>)> = vec![
