@@ -203,7 +203,9 @@ fn read_csv(path: &str, text: &str, format: RateFileFormat) -> Result<RateFile, 
         return Err(err(1, None, format!("header starts {:?}: expected `Date`", header.first().unwrap_or(&""))));
     }
     let (columns, unknown_currencies) = currency_columns(&header[1..]);
-    let mut rates = Vec::new();
+    // At most one rate per line and currency column: no reallocation while reading.
+    let lines_left = text.bytes().filter(|b| *b == b'\n').count();
+    let mut rates = Vec::with_capacity(lines_left * columns.iter().flatten().count());
     for (number, line) in lines {
         if line.trim().is_empty() {
             continue;

@@ -176,61 +176,41 @@ fn day_number(date: Date) -> i64 {
 }
 
 impl PivotIndex {
+    /// One pass over the map: only a table whose rates all share one base and one source is indexed
+    /// (with other bases the map may hold a direct rate the index would cross).
     fn build(by_date: &BTreeMap<Date, BTreeMap<(Currency, Currency), Published>>) -> Option<PivotIndex> {
         let (first, last) = (*by_date.keys().next()?, *by_date.keys().next_back()?);
-        // The base most rates are quoted against.
-        let mut counts = vec![0usize; Currency::count()];
-        for day in by_date.values() {
-            for (base, _) in day.keys() {
-                counts[base.ordinal()] += 1;
-            }
-        }
-        let pivot_ordinal = (0..counts.len()).max_by_key(|i| (counts[*i], std::cmp::Reverse(*i)))?;
-        let pivot = Currency::all().nth(pivot_ordinal)?;
-        // Only a single-base table: with other bases the map may hold a direct rate the index would cross.
-        if by_date.values().any(|day| day.keys().any(|(base, _)| *base != pivot)) {
-            return None;
-        }
-        let mut column_of = vec![u16::MAX; Currency::count()];
-        let mut columns = 0u16;
-        let mut source: Option<Arc<str>> = None;
-        for day in by_date.values() {
-            for ((base, quote), published) in day {
-                if *base != pivot {
-                    continue;
-                }
-                match &source {
-                    None => source = Some(Arc::clone(&published.source)),
-                    Some(s) if *s != published.source => return None,
-                    Some(_) => {}
-                }
-                if column_of[quote.ordinal()] == u16::MAX {
-                    column_of[quote.ordinal()] = columns;
-                    columns += 1;
-                }
-            }
-        }
+        let (&(pivot, _), first_rate) = by_date.values().next()?.iter().next()?;
+        let source = Arc::clone(&first_rate.source);
         let first_day = day_number(first);
         let days = usize::try_from(day_number(last) - first_day + 1).ok()?;
-        let cells = days.checked_mul(usize::from(columns))?;
-        let mut rates = vec![Decimal::ZERO; cells];
+        let mut column_of = vec![u16::MAX; Currency::count()];
+        let mut by_column: Vec<Vec<Decimal>> = Vec::new();
         for (date, day) in by_date {
             let d = usize::try_from(day_number(*date) - first_day).ok()?;
             for ((base, quote), published) in day {
-                if *base == pivot {
-                    rates[usize::from(column_of[quote.ordinal()]) * days + d] = published.rate;
+                if *base != pivot || !(Arc::ptr_eq(&source, &published.source) || source == published.source) {
+                    return None;
                 }
+                let column = &mut column_of[quote.ordinal()];
+                if *column == u16::MAX {
+                    *column = u16::try_from(by_column.len()).ok()?;
+                    by_column.push(vec![Decimal::ZERO; days]);
+                }
+                by_column[usize::from(*column)][d] = published.rate;
             }
         }
-        let mut latest = vec![NONE; cells];
-        for column in 0..usize::from(columns) {
+        let mut rates = Vec::with_capacity(days * by_column.len());
+        let mut latest = Vec::with_capacity(days * by_column.len());
+        for column in &by_column {
             let mut last_seen = NONE;
-            for d in 0..days {
-                if !rates[column * days + d].is_zero() {
+            for (d, rate) in column.iter().enumerate() {
+                if !rate.is_zero() {
                     last_seen = u32::try_from(d).ok()?;
                 }
-                latest[column * days + d] = last_seen;
+                latest.push(last_seen);
             }
+            rates.extend_from_slice(column);
         }
         let mut dates = Vec::with_capacity(days);
         let mut date = first;
@@ -238,7 +218,7 @@ impl PivotIndex {
             dates.push(date);
             date = date.tomorrow().unwrap_or(date);
         }
-        Some(PivotIndex { pivot, first_day, days, column_of, rates, latest, source: source?, dates })
+        Some(PivotIndex { pivot, first_day, days, column_of, rates, latest, source, dates })
     }
 
     /// The rate as the dated map would give it (direct, inverse, or crossed through the pivot on the
@@ -304,6 +284,8 @@ impl RateTable {
     /// pair and date are a conflict.
     pub fn new(rates: impl IntoIterator<Item = Rate>) -> Result<RateTable, FxError> {
         let mut table = RateTable::default();
+        // Sources are few (ECB, a central bank or two): one shared string each.
+        let mut sources: Vec<Arc<str>> = Vec::new();
         for rate in rates {
             let day = table.by_date.entry(rate.date).or_default();
             match day.get(&(rate.base, rate.quote)) {
@@ -320,9 +302,17 @@ impl RateTable {
                 }
                 Some(_) => {}
                 None => {
+                    let source = match sources.iter().find(|s| ***s == *rate.source) {
+                        Some(s) => Arc::clone(s),
+                        None => {
+                            let s: Arc<str> = Arc::from(rate.source);
+                            sources.push(Arc::clone(&s));
+                            s
+                        }
+                    };
                     day.insert(
                         (rate.base, rate.quote),
-                        Published { rate: rate.rate, source: Arc::from(rate.source), provenance: rate.provenance },
+                        Published { rate: rate.rate, source, provenance: rate.provenance },
                     );
                 }
             }
