@@ -438,6 +438,9 @@ impl RateTable {
 
 /// Converts at a given rate: `to = round(from × rate)`, recording the residual.
 pub fn convert_at(money: Money, rate: AppliedRate, rounding: RoundingMode) -> Result<Conversion, FxError> {
+    if let Some((to, unrounded, residual)) = convert_in_integers(money.amount(), rate.rate, rate.to, rounding) {
+        return Ok(Conversion { from: money, to, unrounded, residual, rate, rounding });
+    }
     let money_error = |source| FxError::Money { money, source };
     let unrounded = money
         .amount()
@@ -445,6 +448,70 @@ pub fn convert_at(money: Money, rate: AppliedRate, rounding: RoundingMode) -> Re
         .ok_or_else(|| money_error(MoneyError::Overflow { operation: "conversion", currency: rate.to }))?;
     let rounded = Money::new(unrounded, rate.to).round_with_residual(rounding).map_err(money_error)?;
     Ok(Conversion { from: money, to: rounded.money, unrounded, residual: rounded.residual, rate, rounding })
+}
+
+/// 10^n for n in 0..=28.
+const POW10: [i128; 29] = {
+    let mut table = [1i128; 29];
+    let mut n = 1;
+    while n < 29 {
+        table[n] = table[n - 1] * 10;
+        n += 1;
+    }
+    table
+};
+
+/// The largest magnitude of a decimal's 96-bit mantissa, plus one.
+const MANTISSA_LIMIT: i128 = 1 << 96;
+
+/// `convert_at`'s arithmetic in 128-bit integers when amount and rate have 64-bit mantissas: the same
+/// values and scales as the `Decimal` path (a proptest holds them equal), without its general cases.
+/// `None` when the inputs or results fall outside that range.
+fn convert_in_integers(
+    amount: Decimal,
+    rate: Decimal,
+    to: Currency,
+    rounding: RoundingMode,
+) -> Option<(Money, Decimal, Decimal)> {
+    let units = u32::from(to.minor_units()?);
+    let (a, r) = (i64::try_from(amount.mantissa()).ok()?, i64::try_from(rate.mantissa()).ok()?);
+    let scale = amount.scale() + rate.scale();
+    if scale > 28 {
+        return None;
+    }
+    let product = i128::from(a) * i128::from(r);
+    if product.abs() >= MANTISSA_LIMIT {
+        return None;
+    }
+    let unrounded = Decimal::from_i128_with_scale(product, scale);
+    if scale <= units {
+        // Nothing to round: the rounded amount is the product at the minor units, residual zero at them.
+        let widened = product.checked_mul(POW10[(units - scale) as usize])?;
+        if widened.abs() >= MANTISSA_LIMIT {
+            return None;
+        }
+        return Some((
+            Money::new(Decimal::from_i128_with_scale(widened, units), to),
+            unrounded,
+            Decimal::new(0, units),
+        ));
+    }
+    let divisor = POW10[(scale - units) as usize];
+    let (quotient, remainder) = (product / divisor, (product % divisor).abs());
+    let twice = remainder * 2;
+    let away = match rounding {
+        RoundingMode::Down => false,
+        RoundingMode::Up => remainder != 0,
+        RoundingMode::HalfUp => twice >= divisor,
+        RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
+    };
+    let rounded = if away { quotient + product.signum() } else { quotient };
+    let residual = product - rounded * divisor;
+    Some((
+        Money::new(Decimal::from_i128_with_scale(rounded, units), to),
+        unrounded,
+        Decimal::from_i128_with_scale(residual, scale),
+    ))
 }
 
 #[cfg(test)]
@@ -552,6 +619,26 @@ mod tests {
             // Rounding in B moves the result by at most one unit of B, worth 1/rate in A, plus A's own unit.
             let bound = units(b) / rate + units(a);
             prop_assert!((again.to.amount() - money.amount()).abs() <= bound, "{} → {} → {}", money, there.to, again.to);
+        }
+
+        /// The integer path gives what the `Decimal` path gives: amounts, scales, residuals.
+        #[test]
+        fn integer_conversion_is_decimal_conversion(
+            amount in any::<i64>(), amount_scale in 0u32..=6,
+            rate in 1i64..1_000_000_000_000, rate_scale in 0u32..=12,
+            target in prop::sample::select(vec!["JPY", "EUR", "KWD", "CLF"]),
+            mode in prop::sample::select(vec![RoundingMode::HalfEven, RoundingMode::HalfUp, RoundingMode::Down, RoundingMode::Up]),
+        ) {
+            let (amount, rate, to) = (Decimal::new(amount, amount_scale), Decimal::new(rate, rate_scale), cur(target));
+            if let Some((money, unrounded, residual)) = convert_in_integers(amount, rate, to, mode) {
+                let slow_unrounded = amount.checked_mul(rate).unwrap();
+                let slow = Money::new(slow_unrounded, to).round_with_residual(mode).unwrap();
+                prop_assert_eq!((money.amount(), money.amount().scale()), (slow.money.amount(), slow.money.amount().scale()));
+                prop_assert_eq!((unrounded, unrounded.scale()), (slow_unrounded, slow_unrounded.scale()));
+                prop_assert_eq!((residual, residual.scale()), (slow.residual, slow.residual.scale()));
+                prop_assert_eq!(residual.is_sign_negative(), slow.residual.is_sign_negative());
+                prop_assert_eq!(money.amount().is_sign_negative(), slow.money.amount().is_sign_negative());
+            }
         }
 
         /// Conversion is monotonic in the amount, and results carry the target's minor units.
