@@ -34,6 +34,19 @@ impl RoundingMode {
         }
     }
 
+    /// Whether a value `quotient + remainder / divisor` (remainder ≥ 0, below the divisor, taken toward
+    /// zero) rounds away from zero to the next integer under this mode.
+    pub fn rounds_away(self, quotient: i128, remainder: i128, divisor: i128) -> bool {
+        // The remainder is below the divisor (at most 10^28 here), so doubling it cannot overflow.
+        let twice = remainder * 2;
+        match self {
+            RoundingMode::Down => false,
+            RoundingMode::Up => remainder != 0,
+            RoundingMode::HalfUp => twice >= divisor,
+            RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
+        }
+    }
+
     /// The name used in job specs and outputs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,15 +73,7 @@ fn round_mantissa(value: Decimal, units: u32, mode: RoundingMode) -> Option<Deci
         (Ok(m), Ok(d)) => (i128::from(m / d), i128::from((m % d).abs())),
         _ => (mantissa / divisor, (mantissa % divisor).abs()),
     };
-    // The remainder is below the divisor (at most 10^28), so doubling it cannot overflow.
-    let twice = remainder * 2;
-    let away = match mode {
-        RoundingMode::Down => false,
-        RoundingMode::Up => remainder != 0,
-        RoundingMode::HalfUp => twice >= divisor,
-        RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
-    };
-    let quotient = if away { quotient + mantissa.signum() } else { quotient };
+    let quotient = if mode.rounds_away(quotient, remainder, divisor) { quotient + mantissa.signum() } else { quotient };
     Decimal::try_from_i128_with_scale(quotient, units).ok()
 }
 

@@ -498,14 +498,8 @@ fn convert_in_integers(
     }
     let divisor = POW10[(scale - units) as usize];
     let (quotient, remainder) = (product / divisor, (product % divisor).abs());
-    let twice = remainder * 2;
-    let away = match rounding {
-        RoundingMode::Down => false,
-        RoundingMode::Up => remainder != 0,
-        RoundingMode::HalfUp => twice >= divisor,
-        RoundingMode::HalfEven => twice > divisor || (twice == divisor && quotient % 2 != 0),
-    };
-    let rounded = if away { quotient + product.signum() } else { quotient };
+    let rounded =
+        if rounding.rounds_away(quotient, remainder, divisor) { quotient + product.signum() } else { quotient };
     let residual = product - rounded * divisor;
     Some((
         Money::new(Decimal::from_i128_with_scale(rounded, units), to),
