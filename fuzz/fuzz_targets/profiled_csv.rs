@@ -1,5 +1,5 @@
-//! The profile-driven reader on arbitrary bytes, with every built-in profile and with detection: an
-//! error or rows, never a panic.
+//! The profile-driven reader on arbitrary bytes (as CSV and framed as Parquet), with every built-in
+//! profile and with detection: an error or rows, never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,4 +14,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(found) = settle_tabular::detect_profile("report.csv", body, &all) {
         let _ = settle_tabular::read_with_profile("report.csv", body, found);
     }
+    // The same bytes framed as Parquet (its magic at both ends), through the Parquet path.
+    let parquet = [&b"PAR1"[..], body, b"PAR1"].concat();
+    let _ = settle_tabular::read_with_profile("report.parquet", &parquet, profile);
+    let _ = settle_tabular::detect_profile("report.parquet", &parquet, &all);
 });

@@ -133,10 +133,9 @@ pub fn snapshot_path(store: &Path, provider: &str, snapshot: &Snapshot) -> PathB
     store.join(provider).join(&snapshot.file)
 }
 
-fn install_crypto_provider() -> Result<(), FetchError> {
+fn install_crypto_provider() {
     // Once per process; a second install reports the first, which is the same provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Ok(())
 }
 
 /// Fetches the provider's rates into `store` (see the module docs).
@@ -146,7 +145,7 @@ pub fn fetch_into_store(
     store: &Path,
     policy: FetchPolicy,
 ) -> Result<Fetched, FetchError> {
-    install_crypto_provider()?;
+    install_crypto_provider();
     let url = provider.url(since);
     let history = snapshots(store, provider.name())?;
     let last = history.last().filter(|s| s.url == url).cloned();
