@@ -17,7 +17,8 @@ corpus canonical_csv fixtures/demo/*.csv
 corpus job_spec jobs/*.toml fixtures/demo/job.toml
 corpus profiled_csv fixtures/demo/*.csv fixtures/bank_csv/*.csv fixtures/orders/*.csv ../shared/samples/psp/*.csv
 corpus ecb_rates fixtures/ecb/*
-for target in camt mt940 canonical_csv profiled_csv job_spec ecb_rates; do
+corpus parquet_profiles fixtures/parquet/*.parquet
+for target in camt mt940 canonical_csv profiled_csv job_spec ecb_rates parquet_profiles; do
   echo "== fuzzing $target for ${seconds}s"
   cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048
 done

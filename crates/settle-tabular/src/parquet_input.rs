@@ -19,6 +19,19 @@ pub fn is_parquet(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1")
 }
 
+/// Runs a call into the parquet crate, turning a panic (it asserts on some malformed files) into an error
+/// naming the file: bad input never brings the run down.
+fn guarded<T>(path: &str, call: impl FnOnce() -> T) -> Result<T, TabularError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        error(path, None, None, format!("a damaged Parquet file: the Parquet reader failed ({what})"))
+    })
+}
+
 fn error(path: &str, line: Option<u64>, column: Option<&str>, message: String) -> TabularError {
     TabularError { path: path.to_string(), line, column: column.map(str::to_string), message }
 }
@@ -31,8 +44,28 @@ pub(crate) struct ParquetFile {
 
 /// Opens a Parquet file and lists its columns; nested columns are an error.
 pub(crate) fn open(path: &str, bytes: &[u8]) -> Result<ParquetFile, TabularError> {
-    let reader = SerializedFileReader::new(Bytes::copy_from_slice(bytes))
+    let reader = guarded(path, || SerializedFileReader::new(Bytes::copy_from_slice(bytes)))?
         .map_err(|e| error(path, None, None, format!("not a readable Parquet file: {e}")))?;
+    // The parquet crate asserts these instead of reporting them: check first (found by fuzzing).
+    let metadata = reader.metadata();
+    for g in 0..metadata.num_row_groups() {
+        for chunk in metadata.row_group(g).columns() {
+            let start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
+            let length = chunk.compressed_size();
+            let fits =
+                start >= 0 && length >= 0 && start.checked_add(length).is_some_and(|end| end <= bytes.len() as i64);
+            if !fits {
+                return Err(error(
+                    path,
+                    None,
+                    Some(chunk.column_path().string().as_str()),
+                    format!(
+                        "row group {g}: column chunk at byte {start}, {length} bytes, outside the file: a damaged Parquet file"
+                    ),
+                ));
+            }
+        }
+    }
     let schema = reader.metadata().file_metadata().schema_descr();
     let mut columns = Vec::with_capacity(schema.num_columns());
     for column in schema.columns() {
@@ -106,13 +139,13 @@ impl ParquetFile {
         path: &str,
         mut row: impl FnMut(u64, &[String]) -> Result<(), TabularError>,
     ) -> Result<(), TabularError> {
-        let rows = self
-            .reader
-            .get_row_iter(None)
+        let mut rows = guarded(path, || self.reader.get_row_iter(None))?
             .map_err(|e| error(path, None, None, format!("cannot read the Parquet rows: {e}")))?;
         let mut cells: Vec<String> = Vec::with_capacity(self.columns.len());
-        for (index, read) in rows.enumerate() {
-            let number = index as u64 + 1;
+        let mut index = 0u64;
+        while let Some(read) = guarded(path, || rows.next())? {
+            index += 1;
+            let number = index;
             let values = read.map_err(|e| error(path, Some(number), None, format!("cannot read this row: {e}")))?;
             cells.clear();
             for (name, field) in values.get_column_iter() {

@@ -499,3 +499,23 @@ fn orders_and_beneficiaries_read_from_parquet_as_from_csv() {
     let e = read_with_profile("b.parquet", &bytes, &profile("beneficiaries")).unwrap_err().to_string();
     assert!(e.contains("b.parquet:2") && e.contains("beneficiary_id") && e.contains("is empty"), "{e}");
 }
+
+#[test]
+fn damaged_parquet_files_are_errors_not_crashes() {
+    // Files the fuzzer made from fixtures/parquet/orders.parquet that the parquet crate asserts on.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/parquet");
+    let good = std::fs::read(format!("{dir}/orders.parquet")).unwrap();
+    assert_eq!(read_with_profile("orders.parquet", &good, &profile("orders")).unwrap().orders.len(), 2);
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.file_name().unwrap().to_string_lossy().starts_with("damaged-") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let e = read_with_profile("d.parquet", &bytes, &profile("orders")).unwrap_err().to_string();
+        assert!(e.starts_with("d.parquet") && e.contains("damaged Parquet file"), "{e}");
+        damaged += 1;
+    }
+    assert!(damaged >= 2);
+}

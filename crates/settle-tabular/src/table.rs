@@ -22,7 +22,7 @@ pub struct Layout {
 
 /// An input could not be read. `line` is the 1-based physical line of the record (1 is the header).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}:{}{}: {message}", line.map(|l| l.to_string()).unwrap_or_else(|| "?".into()), column.as_ref().map(|c| format!(": column `{c}`")).unwrap_or_default())]
+#[error("{path}{}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default(), column.as_ref().map(|c| format!(": column `{c}`")).unwrap_or_default())]
 pub struct TabularError {
     pub path: String,
     pub line: Option<u64>,
