@@ -59,6 +59,22 @@ fn benches(c: &mut Criterion) {
             total
         })
     });
+    // A night's batch: dates within the last 30 days (the rates it reads stay in cache).
+    let recent: Vec<Date> = dates
+        .iter()
+        .enumerate()
+        .map(|(i, _)| last.checked_sub(jiff::Span::new().days(i64::try_from(i % 30).expect("small"))).expect("date"))
+        .collect();
+    group.bench_function("convert_from_eur_recent_dates", |b| {
+        b.iter(|| {
+            let mut total = Decimal::ZERO;
+            for (i, date) in recent.iter().enumerate() {
+                let c = table.convert(amounts[i], currencies[i % 8], *date, policy).expect("rate");
+                total += c.residual;
+            }
+            total
+        })
+    });
     group.bench_function("convert_cross_as_of", |b| {
         b.iter(|| {
             let mut total = Decimal::ZERO;
