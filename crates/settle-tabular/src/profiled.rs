@@ -146,21 +146,35 @@ pub fn read_with_profile_threads(
 
 /// The file's result from its chunks' rows, in order: rows, problems, warnings, and the file's checks.
 fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -> ProfiledRead {
+    // The first chunk's rows become the result (a file read on one thread is never copied); the
+    // other chunks' rows follow it.
+    let mut parts = rows.into_iter();
+    let Rows {
+        channel_transactions,
+        bank_entries,
+        orders,
+        beneficiaries,
+        problems,
+        mut unknown,
+        skipped_rows: first_skipped,
+        irregular_quotes: _,
+    } = parts.next().unwrap_or_default();
     let mut out = ProfiledRead {
         profile: profile.name.clone(),
-        channel_transactions: Vec::new(),
-        bank_entries: Vec::new(),
-        orders: Vec::new(),
-        beneficiaries: Vec::new(),
-        problems: Vec::new(),
+        channel_transactions,
+        bank_entries,
+        orders,
+        beneficiaries,
+        problems,
         warnings: Vec::new(),
-        skipped_rows,
+        skipped_rows: skipped_rows + first_skipped,
     };
-    let mut unknown: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    out.channel_transactions.reserve_exact(rows.iter().map(|r| r.channel_transactions.len()).sum());
-    out.bank_entries.reserve_exact(rows.iter().map(|r| r.bank_entries.len()).sum());
-    out.orders.reserve_exact(rows.iter().map(|r| r.orders.len()).sum());
-    for part in rows {
+    let rest: Vec<Rows> = parts.collect();
+    out.channel_transactions.reserve_exact(rest.iter().map(|r| r.channel_transactions.len()).sum());
+    out.bank_entries.reserve_exact(rest.iter().map(|r| r.bank_entries.len()).sum());
+    out.orders.reserve_exact(rest.iter().map(|r| r.orders.len()).sum());
+    out.beneficiaries.reserve_exact(rest.iter().map(|r| r.beneficiaries.len()).sum());
+    for part in rest {
         out.channel_transactions.extend(part.channel_transactions);
         out.bank_entries.extend(part.bank_entries);
         out.orders.extend(part.orders);
@@ -208,21 +222,9 @@ fn read_parquet(path: &str, bytes: &[u8], profile: &Profile) -> Result<ProfiledR
     let mut record = Record::default();
     file.for_each_row(path, |number, cells| {
         record.set_owned(cells);
-        let row = RowView { path, line: number, record: &record, cols: &cols, profile: &typed };
-        match typed.record {
-            RecordKind::ChannelTransactions => {
-                let tx = row.channel_transaction(&arc, &mut rows.unknown, &mut rows.problems)?;
-                rows.channel_transactions.push(tx);
-            }
-            RecordKind::BankEntries => rows.bank_entries.push(row.bank_entry(&arc)?),
-            RecordKind::Orders => rows.orders.push(row.order(&arc)?),
-            RecordKind::Beneficiaries => rows.beneficiaries.push(row.beneficiary(&arc)?),
-        }
-        Ok(())
+        rows.push(&RowView { path, line: number, record: &record, cols: &cols, profile: &typed }, &arc)
     })?;
-    let mut out = assemble(path, profile, 0, vec![rows]);
-    out.profile = profile.name.clone();
-    Ok(out)
+    Ok(assemble(path, profile, 0, vec![rows]))
 }
 
 /// What one chunk of a file gave.
@@ -239,6 +241,22 @@ struct Rows {
     irregular_quotes: bool,
 }
 
+impl Rows {
+    /// The canonical record of `row`, by the profile's record kind.
+    fn push(&mut self, row: &RowView<'_>, file: &Arc<str>) -> Result<(), TabularError> {
+        match row.profile.record {
+            RecordKind::ChannelTransactions => {
+                let tx = row.channel_transaction(file, &mut self.unknown, &mut self.problems)?;
+                self.channel_transactions.push(tx);
+            }
+            RecordKind::BankEntries => self.bank_entries.push(row.bank_entry(file)?),
+            RecordKind::Orders => self.orders.push(row.order(file)?),
+            RecordKind::Beneficiaries => self.beneficiaries.push(row.beneficiary(file)?),
+        }
+        Ok(())
+    }
+}
+
 /// Reads the rows `splitter` yields, with caches of its own (`cols` is cloned).
 fn read_rows(
     path: &str,
@@ -248,16 +266,7 @@ fn read_rows(
     line_base: u64,
     mut splitter: Splitter<'_>,
 ) -> Result<Rows, TabularError> {
-    let mut out = Rows {
-        channel_transactions: Vec::new(),
-        bank_entries: Vec::new(),
-        orders: Vec::new(),
-        beneficiaries: Vec::new(),
-        problems: Vec::new(),
-        unknown: BTreeMap::new(),
-        skipped_rows: 0,
-        irregular_quotes: false,
-    };
+    let mut out = Rows::default();
     // One row a line at most: the rows never move while they are read.
     let expected_rows = memchr::memchr_iter(b'\n', splitter.rest().0.as_bytes()).count() + 1;
     match profile.record {
@@ -275,16 +284,7 @@ fn read_rows(
                 continue;
             }
         }
-        let row = RowView { path, line, record: &record, cols: &cols, profile };
-        match profile.record {
-            RecordKind::ChannelTransactions => {
-                let tx = row.channel_transaction(file, &mut out.unknown, &mut out.problems)?;
-                out.channel_transactions.push(tx);
-            }
-            RecordKind::BankEntries => out.bank_entries.push(row.bank_entry(file)?),
-            RecordKind::Orders => out.orders.push(row.order(file)?),
-            RecordKind::Beneficiaries => out.beneficiaries.push(row.beneficiary(file)?),
-        }
+        out.push(&RowView { path, line, record: &record, cols: &cols, profile }, file)?;
     }
     out.irregular_quotes = splitter.irregular_quotes();
     Ok(out)
