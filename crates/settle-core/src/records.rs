@@ -216,6 +216,45 @@ pub struct ChannelTransaction {
 }
 
 impl ChannelTransaction {
+    /// A row with only what every row has: net = gross − fee, the kind's name as the channel's type, no
+    /// presentment, batch, reference, times or metadata. Set the rest with struct update syntax.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        channel: &str,
+        transaction_id: &str,
+        kind: ChannelKind,
+        gross: Decimal,
+        fee: Decimal,
+        settlement_currency: Currency,
+        booking_date: Date,
+        provenance: Provenance,
+    ) -> ChannelTransaction {
+        ChannelTransaction {
+            channel: channel.into(),
+            transaction_id: transaction_id.into(),
+            merchant_reference: None,
+            kind,
+            channel_type: kind.as_str().into(),
+            gross,
+            fee,
+            net: gross - fee,
+            settlement_currency,
+            presentment_amount: None,
+            presentment_currency: None,
+            exchange_rate: None,
+            batch_id: None,
+            booking_date,
+            booked_at_utc: None,
+            booked_zone: None,
+            payout_date: None,
+            merchant_account: None,
+            related_transaction_id: None,
+            fee_components: Vec::new(),
+            metadata: Vec::new(),
+            provenance,
+        }
+    }
+
     /// What the customer was charged; the gross in the settlement currency when the channel gives no
     /// presentment amount (the customer paid in the settlement currency).
     pub fn presentment(&self) -> Money {

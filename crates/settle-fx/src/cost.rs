@@ -120,28 +120,18 @@ mod tests {
 
     fn tx(id: &str, presented: &str, currency: &str, gross: &str, date: &str) -> ChannelTransaction {
         ChannelTransaction {
-            channel: "stripe".into(),
-            transaction_id: id.into(),
-            merchant_reference: None,
-            kind: ChannelKind::Charge,
-            channel_type: "charge".into(),
-            gross: gross.parse().unwrap(),
-            fee: Decimal::ZERO,
-            net: gross.parse().unwrap(),
-            settlement_currency: cur("EUR"),
             presentment_amount: Some(presented.parse().unwrap()),
             presentment_currency: Some(cur(currency)),
-            exchange_rate: None,
-            batch_id: None,
-            booking_date: parse_date(date).unwrap(),
-            booked_at_utc: None,
-            booked_zone: None,
-            payout_date: None,
-            merchant_account: None,
-            related_transaction_id: None,
-            fee_components: Vec::new(),
-            metadata: Vec::new(),
-            provenance: Provenance::line(Arc::from("s.csv"), 2),
+            ..ChannelTransaction::new(
+                "stripe",
+                id,
+                ChannelKind::Charge,
+                gross.parse().unwrap(),
+                Decimal::ZERO,
+                cur("EUR"),
+                parse_date(date).unwrap(),
+                Provenance::line(Arc::from("s.csv"), 2),
+            )
         }
     }
 

@@ -241,28 +241,20 @@ mod tests {
         batch: &str,
     ) -> ChannelTransaction {
         ChannelTransaction {
-            channel: "stripe".into(),
-            transaction_id: id.into(),
-            kind,
-            channel_type: kind.as_str().into(),
             merchant_reference: Some(order.into()),
-            booking_date: parse_date("2026-10-30").unwrap(),
             presentment_amount: Some(presentment.parse().unwrap()),
             presentment_currency: Some(cur("EUR")),
-            exchange_rate: None,
-            gross: net.parse().unwrap(),
-            fee: Decimal::ZERO,
-            net: net.parse().unwrap(),
-            settlement_currency: cur(settlement),
             batch_id: Some(batch.into()),
-            booked_at_utc: None,
-            booked_zone: None,
-            payout_date: None,
-            merchant_account: None,
-            related_transaction_id: None,
-            fee_components: Vec::new(),
-            metadata: Vec::new(),
-            provenance: Provenance::line("channel.csv", 2),
+            ..ChannelTransaction::new(
+                "stripe",
+                id,
+                kind,
+                net.parse().unwrap(),
+                Decimal::ZERO,
+                cur(settlement),
+                parse_date("2026-10-30").unwrap(),
+                Provenance::line("channel.csv", 2),
+            )
         }
     }
 

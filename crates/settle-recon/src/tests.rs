@@ -30,28 +30,20 @@ fn tx(
     line: u64,
 ) -> ChannelTransaction {
     ChannelTransaction {
-        channel: "stripe".into(),
-        transaction_id: id.into(),
-        kind,
-        channel_type: kind.as_str().into(),
         merchant_reference: order.map(Into::into),
-        booking_date: parse_date("2026-10-30").unwrap(),
         presentment_amount: Some(presentment.parse().unwrap()),
         presentment_currency: Some(cur(ccy)),
-        exchange_rate: None,
-        gross: net.parse().unwrap(),
-        fee: Decimal::ZERO,
-        net: net.parse().unwrap(),
-        settlement_currency: cur("EUR"),
         batch_id: batch.map(Into::into),
-        booked_at_utc: None,
-        booked_zone: None,
-        payout_date: None,
-        merchant_account: None,
-        related_transaction_id: None,
-        fee_components: Vec::new(),
-        metadata: Vec::new(),
-        provenance: Provenance::line("channel.csv", line),
+        ..ChannelTransaction::new(
+            "stripe",
+            id,
+            kind,
+            net.parse().unwrap(),
+            Decimal::ZERO,
+            cur("EUR"),
+            parse_date("2026-10-30").unwrap(),
+            Provenance::line("channel.csv", line),
+        )
     }
 }
 
