@@ -64,7 +64,8 @@ pub fn sniff(bytes: &[u8]) -> Option<RateFileFormat> {
     let text = &text[start..];
     if text.starts_with(b"<") {
         let head = &text[..text.len().min(4096)];
-        return memfind(head, b"eurofxref").or(memfind(head, b"<Cube")).map(|_| RateFileFormat::EcbXml);
+        let found = |needle: &[u8]| memchr::memmem::find(head, needle).is_some();
+        return (found(b"eurofxref") || found(b"<Cube")).then_some(RateFileFormat::EcbXml);
     }
     if text.starts_with(b"Date, ") {
         Some(RateFileFormat::EcbDailyCsv)
@@ -74,10 +75,6 @@ pub fn sniff(bytes: &[u8]) -> Option<RateFileFormat> {
     } else {
         None
     }
-}
-
-fn memfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Whether `bytes` are a zip archive (the ECB distributes its history as `eurofxref-hist.zip`).
@@ -204,7 +201,7 @@ fn read_csv(path: &str, text: &str, format: RateFileFormat) -> Result<RateFile, 
     }
     let (columns, unknown_currencies) = currency_columns(&header[1..]);
     // At most one rate per line and currency column: no reallocation while reading.
-    let lines_left = text.bytes().filter(|b| *b == b'\n').count();
+    let lines_left = memchr::memchr_iter(b'\n', text.as_bytes()).count();
     let mut rates = Vec::with_capacity(lines_left * columns.iter().flatten().count());
     for (number, line) in lines {
         if line.trim().is_empty() {

@@ -298,7 +298,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &rate_table,
         PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, conversion },
     )?;
-    let summary = build_summary(&SummaryInput {
+    let mut summary = build_summary(&SummaryInput {
         job_name: &spec.job.name,
         business_date,
         reporting_currency: spec.job.reporting_currency,
@@ -346,7 +346,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         by_currency
             .insert(currency.to_string(), json!({"conversions": count, "residual": sum.normalize().to_string()}));
     }
-    let mut summary = summary;
     if let Some(object) = summary.json.as_object_mut() {
         object.insert("conversion_residuals".into(), serde_json::Value::Object(residual_json));
     }
