@@ -7,10 +7,8 @@
 //! quote inside an unquoted field is text; an unclosed quote runs to the end of the text.
 //!
 //! Unlike the `csv` crate it borrows fields from the text (a field is copied only when it holds a
-//! doubled quote), does not validate UTF-8 again (the text is a `&str` and every split is at an ASCII
+//! doubled quote or text after its closing quote), does not validate UTF-8 again (the text is a `&str` and every split is at an ASCII
 //! byte), splits a line without quotes by SIMD scans, and counts the physical line of every record as it goes.
-
-use std::borrow::Cow;
 
 /// Where one field's text is: a byte range of the input text, or of the record's own buffer (a field
 /// with a doubled quote, the only kind that is not a slice of the input).
@@ -61,20 +59,6 @@ impl<'a> Record<'a> {
         self.text = text;
         self.owned.clear();
         self.spans.clear();
-    }
-
-    fn push(&mut self, field: (Cow<'a, str>, usize)) {
-        match field.0 {
-            Cow::Borrowed(_) => {
-                let (start, len) = (field.1, field.0.len());
-                self.spans.push(Span { start, end: start + len, owned: false });
-            }
-            Cow::Owned(text) => {
-                let start = self.owned.len();
-                self.owned.push_str(&text);
-                self.spans.push(Span { start, end: self.owned.len(), owned: true });
-            }
-        }
     }
 }
 
@@ -155,22 +139,22 @@ impl<'a> Splitter<'a> {
         }
         // Every field consumes at least its delimiter or the record's end, so this ends within the text.
         loop {
-            let field_start = self.pos;
-            let (field, record_ended) = if b.get(self.pos) == Some(&self.quote) { self.quoted() } else { self.plain() };
-            // A borrowed field of a quoted one starts after its quote.
-            let offset = match &field {
-                Cow::Borrowed(f) => f.as_ptr() as usize - self.text.as_ptr() as usize,
-                Cow::Owned(_) => field_start,
+            let record_ended = if b.get(self.pos) == Some(&self.quote) {
+                self.quoted(fields)
+            } else {
+                let (start, end, ended) = self.scan_plain();
+                fields.spans.push(Span { start, end, owned: false });
+                ended
             };
-            fields.push((field, offset));
             if record_ended {
                 return Some(line);
             }
         }
     }
 
-    /// An unquoted field (or the rest of one after a closing quote): up to the delimiter or line end.
-    fn plain(&mut self) -> (Cow<'a, str>, bool) {
+    /// An unquoted field (or the rest of one after a closing quote), up to the delimiter or line end:
+    /// its byte range and whether the record ended with it.
+    fn scan_plain(&mut self) -> (usize, usize, bool) {
         let b = self.text.as_bytes();
         let start = self.pos;
         // Fields are short (a few bytes on average): a plain loop beats memchr's setup per call.
@@ -180,73 +164,82 @@ impl<'a> Splitter<'a> {
                 let at = start + offset;
                 self.pos = at + 1;
                 self.irregular_quotes |= memchr::memchr(self.quote, &b[start..at]).is_some();
-                let field = Cow::Borrowed(&self.text[start..at]);
-                if b[at] == self.delimiter {
-                    (field, false)
-                } else {
-                    if b[at] == b'\n' {
-                        self.line += 1;
-                    }
-                    (field, true)
+                if b[at] == b'\n' {
+                    self.line += 1;
                 }
+                (start, at, b[at] != self.delimiter)
             }
             None => {
                 self.pos = b.len();
                 self.irregular_quotes |= memchr::memchr(self.quote, &b[start..]).is_some();
-                (Cow::Borrowed(&self.text[start..]), true)
+                (start, b.len(), true)
             }
         }
     }
 
-    /// A quoted field, `pos` at its opening quote.
-    fn quoted(&mut self) -> (Cow<'a, str>, bool) {
-        let b = self.text.as_bytes();
+    /// A quoted field, `pos` at its opening quote, into `fields`: a span of the text when it is one
+    /// piece of it, else copied into the record's buffer (doubled quotes, text after the closing quote).
+    /// Whether the record ended with it.
+    fn quoted(&mut self, fields: &mut Record<'a>) -> bool {
+        let (text, b) = (self.text, self.text.as_bytes());
         self.pos += 1;
-        let mut owned: Option<String> = None;
+        // Where this field's copy starts in the record's buffer, once it needs one.
+        let mut copy_start: Option<usize> = None;
         let mut segment = self.pos;
-        let content = loop {
+        let (segment_end, closed) = loop {
             let Some(offset) = memchr::memchr(self.quote, &b[self.pos..]) else {
                 // Unclosed: the rest of the text is the field.
                 self.irregular_quotes = true;
                 self.line += memchr::memchr_iter(b'\n', &b[self.pos..]).count() as u64;
                 self.pos = b.len();
-                return (join(owned, &self.text[segment..]), true);
+                break (b.len(), false);
             };
             let q = self.pos + offset;
             self.line += memchr::memchr_iter(b'\n', &b[self.pos..q]).count() as u64;
             if b.get(q + 1) == Some(&self.quote) {
                 // A doubled quote is one quote of text.
-                owned.get_or_insert_with(String::new).push_str(&self.text[segment..=q]);
+                copy_start.get_or_insert(fields.owned.len());
+                fields.owned.push_str(&text[segment..=q]);
                 self.pos = q + 2;
                 segment = self.pos;
                 continue;
             }
             self.pos = q + 1;
-            break join(owned, &self.text[segment..q]);
+            break (q, true);
         };
-        match b.get(self.pos) {
-            None => (content, true),
+        let (ended, trailing) = match b.get(self.pos) {
+            _ if !closed => (true, None),
+            None => (true, None),
             Some(&c) if c == self.delimiter => {
                 self.pos += 1;
-                (content, false)
+                (false, None)
             }
             Some(b'\n') => {
                 self.pos += 1;
                 self.line += 1;
-                (content, true)
+                (true, None)
             }
             Some(b'\r') => {
                 self.pos += 1;
-                (content, true)
+                (true, None)
             }
             Some(_) => {
                 self.irregular_quotes = true;
-                let (rest, ended) = self.plain();
-                let mut text = content.into_owned();
-                text.push_str(&rest);
-                (Cow::Owned(text), ended)
+                let (start, end, ended) = self.scan_plain();
+                (ended, Some((start, end)))
             }
+        };
+        if copy_start.is_none() && trailing.is_none() {
+            fields.spans.push(Span { start: segment, end: segment_end, owned: false });
+        } else {
+            let start = *copy_start.get_or_insert(fields.owned.len());
+            fields.owned.push_str(&text[segment..segment_end]);
+            if let Some((s, e)) = trailing {
+                fields.owned.push_str(&text[s..e]);
+            }
+            fields.spans.push(Span { start, end: fields.owned.len(), owned: true });
         }
+        ended
     }
 }
 
@@ -270,16 +263,6 @@ fn for_each_byte(haystack: &[u8], needle: u8, mut found: impl FnMut(usize)) {
     for (i, b) in chunks.remainder().iter().enumerate() {
         if *b == needle {
             found(base + i);
-        }
-    }
-}
-
-fn join<'a>(owned: Option<String>, last: &'a str) -> Cow<'a, str> {
-    match owned {
-        None => Cow::Borrowed(last),
-        Some(mut text) => {
-            text.push_str(last);
-            Cow::Owned(text)
         }
     }
 }
