@@ -81,12 +81,8 @@ struct ConvertArgs {
     /// The date whose rate applies (YYYY-MM-DD).
     #[arg(long, value_parser = date_arg)]
     date: Date,
-    /// A rate file (ECB history/daily CSV or XML, or the generic rates CSV); repeat to combine.
-    #[arg(long = "rates", required_unless_present = "store")]
-    rates: Vec<PathBuf>,
-    /// A rates store (`settle rates fetch`): its latest ECB snapshot is used too.
-    #[arg(long)]
-    store: Option<PathBuf>,
+    #[command(flatten)]
+    sources: RateSources,
     /// A rate up to this many calendar days before --date may be used.
     #[arg(long, default_value_t = 4)]
     max_rate_age_days: u32,
@@ -96,6 +92,17 @@ struct ConvertArgs {
     /// Print one JSON object: amount, currency, rate, rate_date, source, residual (numbers as strings).
     #[arg(long)]
     json: bool,
+}
+
+/// Where `convert` and `rates show` take their rates from.
+#[derive(Args)]
+struct RateSources {
+    /// A rate file (ECB history/daily CSV or XML, or the generic rates CSV); repeat to combine.
+    #[arg(long = "rates", required_unless_present = "store")]
+    rates: Vec<PathBuf>,
+    /// A rates store (`settle rates fetch`): its latest ECB snapshot is used too.
+    #[arg(long)]
+    store: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -127,12 +134,8 @@ enum RatesCommand {
     Show {
         #[arg(long, value_parser = date_arg)]
         date: Date,
-        /// A rate file (ECB history/daily CSV or XML, or the generic rates CSV); repeat to combine.
-        #[arg(long = "rates", required_unless_present = "store")]
-        rates: Vec<PathBuf>,
-        /// A rates store (`settle rates fetch`): its latest ECB snapshot is used too.
-        #[arg(long)]
-        store: Option<PathBuf>,
+        #[command(flatten)]
+        sources: RateSources,
         /// One JSON object per rate.
         #[arg(long)]
         json: bool,
@@ -336,9 +339,9 @@ fn fetch_rates(source: &str, since: Option<Date>, store: &std::path::Path, url: 
 }
 
 /// Reads rate files (and the latest snapshot of a store) into one table.
-fn rate_table(paths: &[PathBuf], store: Option<&std::path::Path>) -> Result<settle_fx::RateTable, ExitCode> {
-    let mut paths = paths.to_vec();
-    if let Some(store) = store {
+fn rate_table(sources: &RateSources) -> Result<settle_fx::RateTable, ExitCode> {
+    let mut paths = sources.rates.clone();
+    if let Some(store) = &sources.store {
         let snapshots = settle_fx::fetch::snapshots(store, "ecb").map_err(|e| fail(&e.to_string(), None))?;
         let Some(latest) = snapshots.last() else {
             return Err(fail(
@@ -376,7 +379,7 @@ fn convert(args: ConvertArgs) -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(&e.to_string(), None),
     };
-    let table = match rate_table(&args.rates, args.store.as_deref()) {
+    let table = match rate_table(&args.sources) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -423,11 +426,11 @@ fn convert(args: ConvertArgs) -> ExitCode {
 }
 
 fn rates(args: RatesArgs) -> ExitCode {
-    let (date, rates, store, json) = match args.command {
-        RatesCommand::Show { date, rates, store, json } => (date, rates, store, json),
+    let (date, sources, json) = match args.command {
+        RatesCommand::Show { date, sources, json } => (date, sources, json),
         RatesCommand::Fetch { source, since, store, url } => return fetch_rates(&source, since, &store, &url),
     };
-    let table = match rate_table(&rates, store.as_deref()) {
+    let table = match rate_table(&sources) {
         Ok(t) => t,
         Err(code) => return code,
     };
