@@ -206,7 +206,8 @@ pub fn fetch_into_store(
             }
         };
         let file = provider.read(&url, &body).map_err(|message| FetchError::Layout { url: url.clone(), message })?;
-        return store_snapshot(store, provider.name(), &url, &body, &file, etag, last_modified, history);
+        let snapshot = Snapshot::of(&url, &body, &file, etag, last_modified);
+        return store_snapshot(store, provider.name(), snapshot, &body, history);
     }
     Err(FetchError::Transport { url, message: failure, attempts })
 }
@@ -225,36 +226,39 @@ fn transport_message(e: &reqwest::Error) -> String {
     message
 }
 
-#[allow(clippy::too_many_arguments)]
+impl Snapshot {
+    /// The record of a fetched body that read as `file`.
+    fn of(url: &str, body: &[u8], file: &RateFile, etag: Option<String>, last_modified: Option<String>) -> Snapshot {
+        let sha256: String = Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
+        let mut days: Vec<settle_core::Date> = file.rates.iter().map(|r| r.date).collect();
+        days.sort();
+        days.dedup();
+        Snapshot {
+            file: format!("{sha256}.xml"),
+            sha256,
+            url: url.to_string(),
+            etag,
+            last_modified,
+            bytes: body.len() as u64,
+            days: days.len() as u64,
+            newest: days.last().map(ToString::to_string),
+        }
+    }
+}
+
+/// Keeps `body` as `snapshot` unless the last snapshot has the same bytes.
 fn store_snapshot(
     store: &Path,
     provider: &str,
-    url: &str,
+    snapshot: Snapshot,
     body: &[u8],
-    file: &RateFile,
-    etag: Option<String>,
-    last_modified: Option<String>,
     mut history: Vec<Snapshot>,
 ) -> Result<Fetched, FetchError> {
-    let dir = store.join(provider);
-    std::fs::create_dir_all(&dir).map_err(|e| store_error(&dir, e))?;
-    let sha256: String = Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
-    let mut days: Vec<settle_core::Date> = file.rates.iter().map(|r| r.date).collect();
-    days.sort();
-    days.dedup();
-    let snapshot = Snapshot {
-        file: format!("{sha256}.xml"),
-        sha256: sha256.clone(),
-        url: url.to_string(),
-        etag,
-        last_modified,
-        bytes: body.len() as u64,
-        days: days.len() as u64,
-        newest: days.last().map(ToString::to_string),
-    };
-    if history.last().is_some_and(|s| s.sha256 == sha256) {
+    if history.last().is_some_and(|s| s.sha256 == snapshot.sha256) {
         return Ok(Fetched::Unchanged(snapshot));
     }
+    let dir = store.join(provider);
+    std::fs::create_dir_all(&dir).map_err(|e| store_error(&dir, e))?;
     write_atomically(&dir.join(&snapshot.file), body)?;
     history.push(snapshot.clone());
     let index = serde_json::to_vec_pretty(&history).map_err(|e| store_error(&dir, e))?;
