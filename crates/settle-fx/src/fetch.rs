@@ -266,7 +266,8 @@ fn store_snapshot(
     Ok(Fetched::Stored(snapshot))
 }
 
-/// Temp file in the same directory, fsync, rename.
+/// Temp file in the same directory, fsync, rename, fsync the directory (as settle-job's `write_atomic`,
+/// which this crate sits below and cannot call).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -274,5 +275,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
     tmp.write_all(bytes).map_err(|e| store_error(path, e))?;
     tmp.as_file().sync_all().map_err(|e| store_error(path, e))?;
     tmp.persist(path).map_err(|e| store_error(path, e.error))?;
+    #[cfg(unix)]
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| store_error(dir, e))?;
     Ok(())
 }
