@@ -2,15 +2,16 @@
 //! business days × 30 currencies, the size of the real `eurofxref-hist.csv`) into a rate table, and
 //! converting on it with the as-of rule and rounding.
 //!
-//! Run: `cargo bench --bench fx`. Throughput is conversions/s (elements). Every iteration asserts what
-//! it computed, so a conversion that skips work cannot look fast.
+//! Run: `cargo bench --bench fx`. Throughput is conversions/s (elements). Every iteration asserts the sum
+//! of what it converted against the same conversions done the slow way (looked-up rate, `Decimal`
+//! multiplication, `Money` rounding) outside the timing, so a conversion that skips work cannot look fast.
 
 /// The allocator the `settle` binary uses, so the figures are the binary's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use settle_core::{Currency, Date, Decimal, Money, RoundingMode, parse_date};
+use settle_core::{Currency, Date, Money, RoundingMode, parse_date};
 use settle_fx::{ConversionPolicy, RateTable};
 
 const DAYS: u32 = 7_300;
@@ -48,47 +49,47 @@ fn benches(c: &mut Criterion) {
         .map(|_| Money::from_minor_units(i128::from(next(10_000_000)) + 1, eur).expect("money"))
         .collect();
     let policy = ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven };
+    // Σ of the converted amounts' mantissas, computed without `convert`.
+    let expected = |pairs: &[(Money, Currency, Date)]| -> i128 {
+        pairs
+            .iter()
+            .map(|(money, to, date)| {
+                let rate = table.lookup(money.currency(), *to, *date, policy.max_rate_age_days).expect("rate");
+                let unrounded = Money::new(money.amount() * rate.rate, *to);
+                unrounded.round_with_residual(policy.rounding).expect("round").money.amount().mantissa()
+            })
+            .sum()
+    };
+    let run = |pairs: &[(Money, Currency, Date)]| -> i128 {
+        let mut total_minor = 0i128;
+        for (money, to, date) in pairs {
+            total_minor += table.convert(*money, *to, *date, policy).expect("rate").to.amount().mantissa();
+        }
+        total_minor
+    };
     group.throughput(Throughput::Elements(CONVERSIONS as u64));
-    group.bench_function("convert_from_eur_as_of", |b| {
-        b.iter(|| {
-            let mut total = Decimal::ZERO;
-            for (i, date) in dates.iter().enumerate() {
-                let c = table.convert(amounts[i], currencies[i % 8], *date, policy).expect("rate");
-                total += c.residual;
-            }
-            total
-        })
-    });
+    let as_of: Vec<_> = dates.iter().enumerate().map(|(i, date)| (amounts[i], currencies[i % 8], *date)).collect();
+    let want = expected(&as_of);
+    group.bench_function("convert_from_eur_as_of", |b| b.iter(|| assert_eq!(run(&as_of), want)));
     // A night's batch: dates within the last 30 days (the rates it reads stay in cache).
-    let recent: Vec<Date> = dates
+    let recent: Vec<_> = (0..CONVERSIONS)
+        .map(|i| {
+            let date = last.checked_sub(jiff::Span::new().days(i64::try_from(i % 30).expect("small"))).expect("date");
+            (amounts[i], currencies[i % 8], date)
+        })
+        .collect();
+    let want = expected(&recent);
+    group.bench_function("convert_from_eur_recent_dates", |b| b.iter(|| assert_eq!(run(&recent), want)));
+    // Between two non-base currencies: crossed through EUR (a 28-digit division per conversion).
+    let cross: Vec<_> = dates
         .iter()
         .enumerate()
-        .map(|(i, _)| last.checked_sub(jiff::Span::new().days(i64::try_from(i % 30).expect("small"))).expect("date"))
+        .map(|(i, date)| {
+            (Money::from_minor_units(12_345, currencies[i % 8]).expect("money"), currencies[(i + 3) % 8], *date)
+        })
         .collect();
-    group.bench_function("convert_from_eur_recent_dates", |b| {
-        b.iter(|| {
-            let mut total = Decimal::ZERO;
-            for (i, date) in recent.iter().enumerate() {
-                let c = table.convert(amounts[i], currencies[i % 8], *date, policy).expect("rate");
-                total += c.residual;
-            }
-            total
-        })
-    });
-    group.bench_function("convert_cross_as_of", |b| {
-        b.iter(|| {
-            let mut total = Decimal::ZERO;
-            for (i, date) in dates.iter().enumerate() {
-                let from = currencies[i % 8];
-                let to = currencies[(i + 3) % 8];
-                let c = table
-                    .convert(Money::from_minor_units(12_345, from).expect("money"), to, *date, policy)
-                    .expect("rate");
-                total += c.residual;
-            }
-            total
-        })
-    });
+    let want = expected(&cross);
+    group.bench_function("convert_cross_as_of", |b| b.iter(|| assert_eq!(run(&cross), want)));
     group.finish();
 }
 

@@ -615,7 +615,7 @@ pub struct Rate {
     pub quote: Currency,
     #[serde(with = "rust_decimal::serde::str")]
     pub rate: Decimal,
-    pub source: String,
+    pub source: Text,
     pub provenance: Provenance,
 }
 

@@ -126,11 +126,25 @@ proptest::proptest! {
         to in proptest::sample::select(vec!["EUR", "USD", "JPY", "HRK", "RUB", "GBP", "KRW"]),
         offset in 0i64..1300,
         max_age in 0u32..6,
+        minor in -10_000_000_000i64..10_000_000_000,
+        scale in 0u32..4,
+        rounding in proptest::sample::select(vec![RoundingMode::HalfEven, RoundingMode::HalfUp, RoundingMode::Down, RoundingMode::Up]),
     ) {
         let t = history();
         let plain = t.without_index();
         let date = parse_date("2022-02-20").unwrap().checked_add(jiff::Span::new().days(offset)).unwrap();
         let (a, b) = (t.lookup(cur(from), cur(to), date, max_age), plain.lookup(cur(from), cur(to), date, max_age));
+        proptest::prop_assert_eq!(a, b);
+        // Conversions too (the index's direct fast path included): amounts, scales, residuals, errors.
+        let money = Money::new(Decimal::new(minor, scale), cur(from));
+        let policy = ConversionPolicy { max_rate_age_days: max_age, rounding };
+        let (a, b) = (t.convert(money, cur(to), date, policy), plain.convert(money, cur(to), date, policy));
+        if let (Ok(a), Ok(b)) = (&a, &b) {
+            proptest::prop_assert_eq!(
+                (a.to.amount().scale(), a.unrounded.scale(), a.residual.scale()),
+                (b.to.amount().scale(), b.unrounded.scale(), b.residual.scale())
+            );
+        }
         proptest::prop_assert_eq!(a, b);
     }
 }

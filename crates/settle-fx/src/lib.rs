@@ -10,13 +10,14 @@
 #![deny(clippy::float_arithmetic)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 pub mod cost;
 pub mod ecb;
 #[cfg(test)]
 mod ecb_tests;
 pub mod fetch;
+mod source;
+pub use source::RateSource;
 #[cfg(test)]
 mod fetch_tests;
 
@@ -53,7 +54,7 @@ pub struct RateConflict {
 }
 
 /// How a rate was derived from the table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RatePath {
     /// A published from/to rate.
@@ -75,15 +76,15 @@ impl RatePath {
 }
 
 /// A rate as applied: 1 `from` = `rate` `to`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppliedRate {
     pub from: Currency,
     pub to: Currency,
     pub rate: Decimal,
     pub requested_date: Date,
     pub rate_date: Date,
-    /// Shared with the table (no copy per conversion).
-    pub source: Arc<str>,
+    /// Interned (no copy per conversion).
+    pub source: RateSource,
     pub path: RatePath,
 }
 
@@ -104,7 +105,7 @@ pub struct ConversionPolicy {
 }
 
 /// One conversion, with everything needed to recompute it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conversion {
     pub from: Money,
     /// Rounded to the target currency's minor units.
@@ -130,7 +131,7 @@ pub struct RecordedConversion {
 #[derive(Debug, Clone)]
 struct Published {
     rate: Decimal,
-    source: Arc<str>,
+    source: RateSource,
     provenance: Provenance,
 }
 
@@ -143,8 +144,8 @@ pub struct RateTable {
     index: Option<PivotIndex>,
 }
 
-/// Dense rates of one base (the pivot) by (currency, day): `rates[column * days + day]` is the rate
-/// published that day (zero: none), `latest[…]` the last day at or before it that has one.
+/// Dense as-of rates of one base (the pivot) by (currency, day): `cells[column * days + day]` holds the
+/// latest rate published at or before that day and the day it was published, so a lookup is one read.
 #[derive(Debug, Clone)]
 struct PivotIndex {
     pivot: Currency,
@@ -152,14 +153,36 @@ struct PivotIndex {
     days: usize,
     /// By currency ordinal: the column, or `u16::MAX`.
     column_of: Vec<u16>,
-    rates: Vec<Decimal>,
-    latest: Vec<u32>,
+    cells: Vec<Cell>,
+    /// Rates whose mantissa is negative or beyond 64 bits, referred to by their cells.
+    big_rates: Vec<Decimal>,
     /// One source for every indexed rate; a table whose pivot rates come from several sources is not
     /// indexed (lookups then walk the dated map).
-    source: Arc<str>,
+    source: RateSource,
     /// The date of each day index.
     dates: Vec<Date>,
+    /// The year of `month_starts[0]`, the table's first year.
+    first_year: i32,
+    /// By `(year − first_year) × 12 + month − 1`: the day index of that month's first day (negative
+    /// before the table's first day), through the year after the table's last.
+    month_starts: Vec<i64>,
+    /// By column: the last day index its currency may be converted on (the ECB's last quote of a
+    /// discontinued currency; `i64::MAX` otherwise). Later days go to `RateTable::lookup`'s error.
+    last_day_of: Vec<i64>,
+    /// The same for the pivot.
+    pivot_last_day: i64,
 }
+
+/// The latest rate at or before a day, in 16 bytes: `day` is the day index it was published on (`NONE`:
+/// no rate yet); the rate is `mantissa × 10^-scale`, or `big_rates[mantissa]` when `scale` is `BIG`.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    mantissa: u64,
+    day: u32,
+    scale: u8,
+}
+
+const BIG: u8 = u8::MAX;
 
 const NONE: u32 = u32::MAX;
 
@@ -181,36 +204,46 @@ impl PivotIndex {
     fn build(by_date: &BTreeMap<Date, BTreeMap<(Currency, Currency), Published>>) -> Option<PivotIndex> {
         let (first, last) = (*by_date.keys().next()?, *by_date.keys().next_back()?);
         let (&(pivot, _), first_rate) = by_date.values().next()?.iter().next()?;
-        let source = Arc::clone(&first_rate.source);
+        let source = first_rate.source;
         let first_day = day_number(first);
         let days = usize::try_from(day_number(last) - first_day + 1).ok()?;
+        let day_count = u32::try_from(days).ok().filter(|d| *d < NONE)?;
         let mut column_of = vec![u16::MAX; Currency::count()];
-        let mut by_column: Vec<Vec<Decimal>> = Vec::new();
+        let empty = Cell { mantissa: 0, day: NONE, scale: 0 };
+        let mut big_rates = Vec::new();
+        let mut by_column: Vec<Vec<Cell>> = Vec::new();
         for (date, day) in by_date {
-            let d = usize::try_from(day_number(*date) - first_day).ok()?;
+            let d = u32::try_from(day_number(*date) - first_day).ok().filter(|d| *d < day_count)?;
             for ((base, quote), published) in day {
-                if *base != pivot || !(Arc::ptr_eq(&source, &published.source) || source == published.source) {
+                if *base != pivot || source != published.source {
                     return None;
                 }
                 let column = &mut column_of[quote.ordinal()];
                 if *column == u16::MAX {
                     *column = u16::try_from(by_column.len()).ok()?;
-                    by_column.push(vec![Decimal::ZERO; days]);
+                    by_column.push(vec![empty; days]);
                 }
-                by_column[usize::from(*column)][d] = published.rate;
+                let rate = published.rate;
+                let (mantissa, scale) = match magnitude_u64(rate) {
+                    Some(m) if rate.is_sign_positive() => (m, u8::try_from(rate.scale()).ok()?),
+                    _ => {
+                        big_rates.push(rate);
+                        (u64::try_from(big_rates.len() - 1).ok()?, BIG)
+                    }
+                };
+                by_column[usize::from(*column)][d as usize] = Cell { mantissa, day: d, scale };
             }
         }
-        let mut rates = Vec::with_capacity(days * by_column.len());
-        let mut latest = Vec::with_capacity(days * by_column.len());
+        let mut cells = Vec::with_capacity(days * by_column.len());
         for column in &by_column {
-            let mut last_seen = NONE;
-            for (d, rate) in column.iter().enumerate() {
-                if !rate.is_zero() {
-                    last_seen = u32::try_from(d).ok()?;
+            // Fill each day without a rate with the latest earlier one.
+            let mut latest = empty;
+            for cell in column {
+                if cell.day != NONE {
+                    latest = *cell;
                 }
-                latest.push(last_seen);
+                cells.push(latest);
             }
-            rates.extend_from_slice(column);
         }
         let mut dates = Vec::with_capacity(days);
         let mut date = first;
@@ -218,64 +251,173 @@ impl PivotIndex {
             dates.push(date);
             date = date.tomorrow().unwrap_or(date);
         }
-        Some(PivotIndex { pivot, first_day, days, column_of, rates, latest, source, dates })
+        let first_year = i32::from(first.year());
+        let mut month_starts = Vec::new();
+        for year in first_year..=i32::from(last.year()) + 1 {
+            for month in 1..=12 {
+                let first_of_month = Date::new(i16::try_from(year).ok()?, month, 1).ok()?;
+                month_starts.push(day_number(first_of_month) - first_day);
+            }
+        }
+        let last_day =
+            |currency: Currency| ecb::ecb_last_quote(currency).map_or(i64::MAX, |d| day_number(d) - first_day);
+        let mut last_day_of = vec![i64::MAX; by_column.len()];
+        for (ordinal, column) in column_of.iter().enumerate() {
+            if let Some(slot) = last_day_of.get_mut(usize::from(*column)) {
+                *slot = Currency::all().nth(ordinal).map_or(i64::MAX, last_day);
+            }
+        }
+        let pivot_last_day = last_day(pivot);
+        Some(PivotIndex {
+            pivot,
+            first_day,
+            days,
+            column_of,
+            cells,
+            big_rates,
+            source,
+            dates,
+            first_year,
+            month_starts,
+            last_day_of,
+            pivot_last_day,
+        })
     }
 
     /// The rate as the dated map would give it (direct, inverse, or crossed through the pivot on the
     /// latest day within `max_age_days` that quotes both), in constant time; `None` when the index cannot
     /// answer (the caller then walks the map, which also words the error).
+    #[inline]
     fn lookup(&self, from: Currency, to: Currency, date: Date, max_age_days: u32) -> Option<AppliedRate> {
-        let d = day_number(date) - self.first_day;
+        let d = self.day_offset(date);
         if d < 0 {
             return None;
         }
-        let rate_at = |currency: Currency, k: usize| -> Option<Decimal> {
-            let r = self.rates[self.column(currency)? * self.days + k];
-            (!r.is_zero()).then_some(r)
-        };
-        let (k, rate, path) = match (self.day_of(from, d, max_age_days)?, self.day_of(to, d, max_age_days)?) {
-            (None, Some(k)) => (k, rate_at(to, k)?, RatePath::Direct),
-            (Some(k), None) => (k, Decimal::ONE.checked_div(rate_at(from, k)?)?, RatePath::Inverse),
-            (Some(k_from), Some(k_to)) => {
-                // The latest day within the age limit quoting both.
-                let oldest = d - i64::from(max_age_days);
-                let mut k = k_from.min(k_to);
-                let found = loop {
-                    if (k as i64) < oldest {
-                        break None;
-                    }
-                    if let (Some(f), Some(t)) = (rate_at(from, k), rate_at(to, k)) {
-                        break Some((f, t));
-                    }
-                    if k == 0 {
-                        break None;
-                    }
-                    k -= 1;
+        let (k, rate, path) = match (self.as_of(from, d, max_age_days)?, self.as_of(to, d, max_age_days)?) {
+            (None, Some(to_cell)) => (to_cell.day, self.rate(to_cell), RatePath::Direct),
+            (Some(from_cell), None) => {
+                (from_cell.day, Decimal::ONE.checked_div(self.rate(from_cell))?, RatePath::Inverse)
+            }
+            (Some(from_cell), Some(to_cell)) => {
+                let (k, leg_from, leg_to) = if from_cell.day == to_cell.day {
+                    (from_cell.day, self.rate(from_cell), self.rate(to_cell))
+                } else {
+                    self.latest_quoting_both(from, to, from_cell.day.min(to_cell.day), d - i64::from(max_age_days))?
                 };
-                let (leg_from, leg_to) = found?;
                 (k, leg_to.checked_div(leg_from)?, RatePath::Cross { via: self.pivot })
             }
             (None, None) => return None,
         };
-        let rate_date = *self.dates.get(k)?;
-        Some(AppliedRate { from, to, rate, requested_date: date, rate_date, source: Arc::clone(&self.source), path })
+        let rate_date = *self.dates.get(k as usize)?;
+        Some(AppliedRate { from, to, rate, requested_date: date, rate_date, source: self.source, path })
     }
 
+    /// `convert` from the pivot at its rate for `date` (the night's common case: one read, integer
+    /// arithmetic); `None` for everything else, which takes the general path.
+    #[inline]
+    fn convert_from_pivot(
+        &self,
+        money: Money,
+        to: Currency,
+        date: Date,
+        policy: ConversionPolicy,
+    ) -> Option<Conversion> {
+        if money.currency() != self.pivot {
+            return None;
+        }
+        let d = self.day_offset(date);
+        let c = usize::from(*self.column_of.get(to.ordinal())?);
+        if d < 0 || d > self.pivot_last_day || d > *self.last_day_of.get(c)? {
+            return None;
+        }
+        let clamped = d.min(self.days as i64 - 1) as usize;
+        let cell = *self.cells.get(c * self.days + clamped)?;
+        if cell.day == NONE || d - i64::from(cell.day) > i64::from(policy.max_rate_age_days) {
+            return None;
+        }
+        if cell.scale == BIG {
+            return None;
+        }
+        let scale = u32::from(cell.scale);
+        let (amount, unrounded, residual) = convert_in_u64(money.amount(), cell.mantissa, scale, to, policy.rounding)?;
+        let rate = AppliedRate {
+            from: self.pivot,
+            to,
+            rate: Decimal::from_parts(cell.mantissa as u32, (cell.mantissa >> 32) as u32, 0, false, scale),
+            requested_date: date,
+            rate_date: *self.dates.get(cell.day as usize)?,
+            source: self.source,
+            path: RatePath::Direct,
+        };
+        Some(Conversion {
+            from: money,
+            to: Money::new(amount, to),
+            unrounded,
+            residual,
+            rate,
+            rounding: policy.rounding,
+        })
+    }
+
+    /// Days from the table's first day to `date` (a table look-up for the years it covers).
+    #[inline]
+    fn day_offset(&self, date: Date) -> i64 {
+        let month = (i32::from(date.year()) - self.first_year) * 12 + i32::from(date.month()) - 1;
+        match usize::try_from(month).ok().and_then(|m| self.month_starts.get(m)) {
+            Some(start) => start + i64::from(date.day()) - 1,
+            None => day_number(date) - self.first_day,
+        }
+    }
+
+    /// The latest day index from `start` back to `oldest` on which both currencies have a pivot rate.
+    fn latest_quoting_both(
+        &self,
+        from: Currency,
+        to: Currency,
+        start: u32,
+        oldest: i64,
+    ) -> Option<(u32, Decimal, Decimal)> {
+        let (from_column, to_column) = (self.column(from)?, self.column(to)?);
+        let mut k = start;
+        // Bounded: `k` only decreases, and stops at `oldest` or 0.
+        while i64::from(k) >= oldest {
+            let (f, t) = (self.cells[from_column + k as usize], self.cells[to_column + k as usize]);
+            if f.day == k && t.day == k {
+                return Some((k, self.rate(f), self.rate(t)));
+            }
+            k = k.checked_sub(1)?;
+        }
+        None
+    }
+
+    /// A cell's rate.
+    #[inline]
+    fn rate(&self, cell: Cell) -> Decimal {
+        if cell.scale == BIG {
+            // Built together: every BIG cell's mantissa indexes `big_rates`.
+            self.big_rates[cell.mantissa as usize]
+        } else {
+            Decimal::from_parts(cell.mantissa as u32, (cell.mantissa >> 32) as u32, 0, false, u32::from(cell.scale))
+        }
+    }
+
+    /// The offset of a currency's column in `cells`.
     fn column(&self, currency: Currency) -> Option<usize> {
         let c = self.column_of[currency.ordinal()];
-        (c != u16::MAX).then_some(usize::from(c))
+        (c != u16::MAX).then(|| usize::from(c) * self.days)
     }
 
-    /// The latest day index at or before `date` within `max_age_days` on which `currency` has a pivot
-    /// rate (the pivot itself: every day).
-    fn day_of(&self, currency: Currency, d: i64, max_age_days: u32) -> Option<Option<usize>> {
+    /// The latest pivot rate of `currency` at or before day `d` within `max_age_days` (the pivot itself:
+    /// `Some(None)`, every day); `None` when there is none.
+    #[inline]
+    fn as_of(&self, currency: Currency, d: i64, max_age_days: u32) -> Option<Option<Cell>> {
         if currency == self.pivot {
             return Some(None);
         }
         let column = self.column(currency)?;
         let clamped = usize::try_from(d.min(self.days as i64 - 1)).ok()?;
-        let k = self.latest[column * self.days + clamped];
-        (k != NONE && d - i64::from(k) <= i64::from(max_age_days)).then_some(Some(k as usize))
+        let cell = self.cells[column + clamped];
+        (cell.day != NONE && d - i64::from(cell.day) <= i64::from(max_age_days)).then_some(Some(cell))
     }
 }
 
@@ -284,12 +426,23 @@ impl RateTable {
     /// pair and date are a conflict.
     pub fn new(rates: impl IntoIterator<Item = Rate>) -> Result<RateTable, FxError> {
         let mut table = RateTable::default();
-        // Sources are few (ECB, a central bank or two): one shared string each.
-        let mut sources: Vec<Arc<str>> = Vec::new();
+        // Sources are few (ECB, a central bank or two): intern each once, not once per rate.
+        let mut last_source: Option<RateSource> = None;
+        // Files group their rates by date: fill one day's map at a time (taken out of the table and put
+        // back when the date changes), not one date search per rate.
+        let mut day_date: Option<Date> = None;
+        let mut day: BTreeMap<(Currency, Currency), Published> = BTreeMap::new();
         for rate in rates {
-            let day = table.by_date.entry(rate.date).or_default();
-            match day.get(&(rate.base, rate.quote)) {
-                Some(existing) if existing.rate != rate.rate => {
+            if day_date != Some(rate.date) {
+                if let Some(date) = day_date {
+                    table.by_date.insert(date, std::mem::take(&mut day));
+                }
+                day = table.by_date.remove(&rate.date).unwrap_or_default();
+                day_date = Some(rate.date);
+            }
+            match day.entry((rate.base, rate.quote)) {
+                std::collections::btree_map::Entry::Occupied(existing) if existing.get().rate != rate.rate => {
+                    let existing = existing.get();
                     return Err(FxError::Conflict(Box::new(RateConflict {
                         date: rate.date,
                         base: rate.base,
@@ -300,22 +453,19 @@ impl RateTable {
                         second_at: rate.provenance,
                     })));
                 }
-                Some(_) => {}
-                None => {
-                    let source = match sources.iter().find(|s| ***s == *rate.source) {
-                        Some(s) => Arc::clone(s),
-                        None => {
-                            let s: Arc<str> = Arc::from(rate.source);
-                            sources.push(Arc::clone(&s));
-                            s
-                        }
+                std::collections::btree_map::Entry::Occupied(_) => {}
+                std::collections::btree_map::Entry::Vacant(vacant) => {
+                    let source = match last_source {
+                        Some(s) if s == *rate.source => s,
+                        _ => RateSource::intern(&rate.source),
                     };
-                    day.insert(
-                        (rate.base, rate.quote),
-                        Published { rate: rate.rate, source, provenance: rate.provenance },
-                    );
+                    last_source = Some(source);
+                    vacant.insert(Published { rate: rate.rate, source, provenance: rate.provenance });
                 }
             }
+        }
+        if let Some(date) = day_date {
+            table.by_date.insert(date, day);
         }
         table.index = PivotIndex::build(&table.by_date);
         Ok(table)
@@ -336,13 +486,13 @@ impl RateTable {
         self.by_date.is_empty()
     }
 
-    fn on_date(&self, date: Date, from: Currency, to: Currency) -> Option<(Decimal, Arc<str>, RatePath)> {
+    fn on_date(&self, date: Date, from: Currency, to: Currency) -> Option<(Decimal, RateSource, RatePath)> {
         let day = self.by_date.get(&date)?;
         if let Some(p) = day.get(&(from, to)) {
-            return Some((p.rate, Arc::clone(&p.source), RatePath::Direct));
+            return Some((p.rate, p.source, RatePath::Direct));
         }
         if let Some(p) = day.get(&(to, from)) {
-            return Some((Decimal::ONE.checked_div(p.rate)?, Arc::clone(&p.source), RatePath::Inverse));
+            return Some((Decimal::ONE.checked_div(p.rate)?, p.source, RatePath::Inverse));
         }
         // Cross through the first base (in code order) quoting both currencies that day.
         for ((base, quote), leg_from) in day {
@@ -352,9 +502,9 @@ impl RateTable {
             if let Some(leg_to) = day.get(&(*base, to)) {
                 let rate = leg_to.rate.checked_div(leg_from.rate)?;
                 let source = if leg_from.source == leg_to.source {
-                    Arc::clone(&leg_from.source)
+                    leg_from.source
                 } else {
-                    Arc::from(format!("{}+{}", leg_from.source, leg_to.source))
+                    RateSource::intern(&format!("{}+{}", leg_from.source, leg_to.source))
                 };
                 return Some((rate, source, RatePath::Cross { via: *base }));
             }
@@ -371,7 +521,7 @@ impl RateTable {
                 rate: Decimal::ONE,
                 requested_date: date,
                 rate_date: date,
-                source: Arc::from("identity"),
+                source: RateSource::intern("identity"),
                 path: RatePath::Direct,
             });
         }
@@ -424,7 +574,23 @@ impl RateTable {
     }
 
     /// Converts `money` into `to` at the rate for `date` under `policy`.
+    #[inline]
     pub fn convert(
+        &self,
+        money: Money,
+        to: Currency,
+        date: Date,
+        policy: ConversionPolicy,
+    ) -> Result<Conversion, FxError> {
+        match self.index.as_ref().and_then(|ix| ix.convert_from_pivot(money, to, date, policy)) {
+            Some(conversion) => Ok(conversion),
+            None => self.convert_looked_up(money, to, date, policy),
+        }
+    }
+
+    /// `convert` through `lookup`: every path and error (kept out of line so the fast path inlines).
+    #[inline(never)]
+    fn convert_looked_up(
         &self,
         money: Money,
         to: Currency,
@@ -437,10 +603,23 @@ impl RateTable {
 }
 
 /// Converts at a given rate: `to = round(from × rate)`, recording the residual.
+#[inline]
 pub fn convert_at(money: Money, rate: AppliedRate, rounding: RoundingMode) -> Result<Conversion, FxError> {
-    if let Some((to, unrounded, residual)) = convert_in_integers(money.amount(), rate.rate, rate.to, rounding) {
-        return Ok(Conversion { from: money, to, unrounded, residual, rate, rounding });
+    let in_u64 = magnitude_u64(rate.rate)
+        .filter(|_| rate.rate.is_sign_positive())
+        .and_then(|m| convert_in_u64(money.amount(), m, rate.rate.scale(), rate.to, rounding));
+    if let Some((to, unrounded, residual)) = in_u64 {
+        return Ok(Conversion { from: money, to: Money::new(to, rate.to), unrounded, residual, rate, rounding });
     }
+    match convert_in_integers(money.amount(), rate.rate, rate.to, rounding) {
+        Some((to, unrounded, residual)) => Ok(Conversion { from: money, to, unrounded, residual, rate, rounding }),
+        None => convert_in_decimals(money, rate, rounding),
+    }
+}
+
+/// `convert_at` for amounts and rates beyond 64-bit mantissas.
+#[cold]
+fn convert_in_decimals(money: Money, rate: AppliedRate, rounding: RoundingMode) -> Result<Conversion, FxError> {
     let money_error = |source| FxError::Money { money, source };
     let unrounded = money
         .amount()
@@ -448,6 +627,47 @@ pub fn convert_at(money: Money, rate: AppliedRate, rounding: RoundingMode) -> Re
         .ok_or_else(|| money_error(MoneyError::Overflow { operation: "conversion", currency: rate.to }))?;
     let rounded = Money::new(unrounded, rate.to).round_with_residual(rounding).map_err(money_error)?;
     Ok(Conversion { from: money, to: rounded.money, unrounded, residual: rounded.residual, rate, rounding })
+}
+
+/// `convert_in_integers` for a positive rate `rate_mantissa × 10^-rate_scale` when the product's magnitude fits 64 bits and rounding drops at most 18 digits
+/// (amounts below 10^8 at ECB precision): `(rounded amount, unrounded, residual)` with the same values
+/// and scales. `None` otherwise.
+#[inline(always)]
+fn convert_in_u64(
+    amount: Decimal,
+    rate_mantissa: u64,
+    rate_scale: u32,
+    to: Currency,
+    rounding: RoundingMode,
+) -> Option<(Decimal, Decimal, Decimal)> {
+    let units = u32::from(to.minor_units()?);
+    let scale = amount.scale() + rate_scale;
+    let shift = scale.checked_sub(units).filter(|s| (1..=18).contains(s))?;
+    let product = magnitude_u64(amount)?.checked_mul(rate_mantissa)?;
+    let negative = amount.is_sign_negative();
+    let (quotient, remainder) = div_rem_pow10(product, shift);
+    let divisor = pow10_u64(shift);
+    let away = rounding.rounds_away(i128::from(quotient), i128::from(remainder), i128::from(divisor));
+    // residual = product − rounded × divisor: the remainder, or (rounded away) minus what was added.
+    let (rounded, residual, residual_negative) =
+        if away { (quotient + 1, divisor - remainder, !negative) } else { (quotient, remainder, negative) };
+    let parts =
+        |m: u64, negative: bool, scale: u32| Decimal::from_parts(m as u32, (m >> 32) as u32, 0, negative, scale);
+    Some((parts(rounded, negative, units), parts(product, negative, scale), parts(residual, residual_negative, scale)))
+}
+
+/// The magnitude of a decimal's mantissa when it fits 64 bits.
+#[inline(always)]
+fn magnitude_u64(value: Decimal) -> Option<u64> {
+    let parts = value.unpack();
+    (parts.hi == 0).then(|| u64::from(parts.lo) | (u64::from(parts.mid) << 32))
+}
+
+/// 10^n for n ≤ 19, as u64.
+#[inline(always)]
+fn pow10_u64(n: u32) -> u64 {
+    debug_assert!(n <= 19);
+    POW10[n as usize] as u64
 }
 
 /// 10^n for n in 0..=28.
@@ -461,12 +681,48 @@ const POW10: [i128; 29] = {
     table
 };
 
+/// The decimal `mantissa × 10^-scale`; the caller has checked `|mantissa| < 2^96` and `scale ≤ 28`.
+#[inline]
+fn decimal_of(mantissa: i128, scale: u32) -> Decimal {
+    debug_assert!(mantissa.abs() < MANTISSA_LIMIT && scale <= 28);
+    let m = mantissa.unsigned_abs();
+    Decimal::from_parts(m as u32, (m >> 32) as u32, (m >> 64) as u32, mantissa < 0, scale)
+}
+
+/// `(x / 10^n, x % 10^n)` for 1 ≤ n ≤ 18, by multiplying with a 128-bit reciprocal (no hardware divide).
+///
+/// With `M = ⌊(2^128 − 1) / d⌋ + 1` (d = 10^n, not a power of two) the error `M·d − 2^128` is at most d,
+/// so `⌊x·M / 2^128⌋` exceeds `x/d` by less than `x / 2^128 < 2^-64 < 1/d`: it never reaches the next
+/// integer, and the quotient is exact for every 64-bit x (a proptest holds it to `/` and `%`).
+#[inline(always)]
+fn div_rem_pow10(x: u64, n: u32) -> (u64, u64) {
+    debug_assert!((1..=18).contains(&n));
+    let reciprocal = RECIPROCAL_POW10[n as usize];
+    let (high, low) = ((reciprocal >> 64) as u64, reciprocal as u64);
+    // x·M / 2^128 = (x·high + (x·low) / 2^64) / 2^64; x·high < 2^125, so the sum cannot overflow.
+    let sum = u128::from(x) * u128::from(high) + ((u128::from(x) * u128::from(low)) >> 64);
+    let quotient = (sum >> 64) as u64;
+    (quotient, x - quotient * pow10_u64(n))
+}
+
+/// `⌊(2^128 − 1) / 10^n⌋ + 1` for n in 1..=19 (index 0 unused).
+const RECIPROCAL_POW10: [u128; 20] = {
+    let mut table = [0u128; 20];
+    let mut n = 1;
+    while n < 20 {
+        table[n] = u128::MAX / POW10[n] as u128 + 1;
+        n += 1;
+    }
+    table
+};
+
 /// The largest magnitude of a decimal's 96-bit mantissa, plus one.
 const MANTISSA_LIMIT: i128 = 1 << 96;
 
 /// `convert_at`'s arithmetic in 128-bit integers when amount and rate have 64-bit mantissas: the same
 /// values and scales as the `Decimal` path (a proptest holds them equal), without its general cases.
 /// `None` when the inputs or results fall outside that range.
+#[inline]
 fn convert_in_integers(
     amount: Decimal,
     rate: Decimal,
@@ -483,29 +739,21 @@ fn convert_in_integers(
     if product.abs() >= MANTISSA_LIMIT {
         return None;
     }
-    let unrounded = Decimal::from_i128_with_scale(product, scale);
+    let unrounded = decimal_of(product, scale);
     if scale <= units {
         // Nothing to round: the rounded amount is the product at the minor units, residual zero at them.
         let widened = product.checked_mul(POW10[(units - scale) as usize])?;
         if widened.abs() >= MANTISSA_LIMIT {
             return None;
         }
-        return Some((
-            Money::new(Decimal::from_i128_with_scale(widened, units), to),
-            unrounded,
-            Decimal::new(0, units),
-        ));
+        return Some((Money::new(decimal_of(widened, units), to), unrounded, Decimal::new(0, units)));
     }
     let divisor = POW10[(scale - units) as usize];
     let (quotient, remainder) = (product / divisor, (product % divisor).abs());
     let rounded =
         if rounding.rounds_away(quotient, remainder, divisor) { quotient + product.signum() } else { quotient };
     let residual = product - rounded * divisor;
-    Some((
-        Money::new(Decimal::from_i128_with_scale(rounded, units), to),
-        unrounded,
-        Decimal::from_i128_with_scale(residual, scale),
-    ))
+    Some((Money::new(decimal_of(rounded, units), to), unrounded, decimal_of(residual, scale)))
 }
 
 #[cfg(test)]
@@ -566,6 +814,31 @@ mod tests {
     }
 
     #[test]
+    fn rates_beyond_64_bit_mantissas_are_indexed_and_convert_as_the_map_does() {
+        // 26 significant digits (a computed cross rate someone published): kept whole, not truncated.
+        let t = RateTable::new([
+            rate("2026-10-29", "EUR", "USD", "1.0850"),
+            rate("2026-10-30", "EUR", "USD", "1.0862000000000000000000001"),
+            rate("2026-10-30", "EUR", "JPY", "164.17"),
+        ])
+        .unwrap();
+        let plain = t.without_index();
+        let eur = Money::new("100.00".parse().unwrap(), cur("EUR"));
+        for day in ["2026-10-29", "2026-10-30", "2026-11-01"] {
+            let day = parse_date(day).unwrap();
+            for to in ["USD", "JPY"] {
+                assert_eq!(t.convert(eur, cur(to), day, POLICY), plain.convert(eur, cur(to), day, POLICY));
+            }
+        }
+        let c = t.convert(eur, cur("USD"), parse_date("2026-10-31").unwrap(), POLICY).unwrap();
+        assert_eq!(c.rate.rate.to_string(), "1.0862000000000000000000001");
+        assert_eq!(
+            (c.to.amount().to_string(), c.residual.to_string()),
+            ("108.62".into(), "0.00000000000000000000001000".into())
+        );
+    }
+
+    #[test]
     fn conflicting_rates_are_an_error_and_duplicates_are_not() {
         assert!(
             RateTable::new([rate("2026-10-30", "EUR", "USD", "1.0862"), rate("2026-10-30", "EUR", "USD", "1.08620")])
@@ -575,6 +848,29 @@ mod tests {
             RateTable::new([rate("2026-10-30", "EUR", "USD", "1.0862"), rate("2026-10-30", "EUR", "USD", "1.0863")])
                 .unwrap_err();
         assert!(err.to_string().starts_with("conflicting rates for EUR/USD on 2026-10-30"));
+        // The error names the earliest conflicting rate in input order, whichever pair sorts first, and
+        // a date that comes back later in the input is checked against what it had.
+        let at = |r: Rate, line| Rate { provenance: Provenance::line("rates.csv", line), ..r };
+        let err = RateTable::new([
+            at(rate("2026-10-30", "EUR", "USD", "1.0862"), 2),
+            at(rate("2026-10-30", "EUR", "JPY", "164.17"), 3),
+            at(rate("2026-10-30", "EUR", "USD", "1.0862"), 4),
+            at(rate("2026-10-30", "EUR", "USD", "1.0863"), 5),
+            at(rate("2026-10-30", "EUR", "JPY", "164.18"), 6),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "conflicting rates for EUR/USD on 2026-10-30: 1.0862 at rates.csv:2 and 1.0863 at rates.csv:5"
+        );
+        let err = RateTable::new([
+            at(rate("2026-10-30", "EUR", "USD", "1.0862"), 2),
+            at(rate("2026-10-29", "EUR", "USD", "1.0850"), 3),
+            at(rate("2026-10-30", "EUR", "USD", "1.0862"), 4),
+            at(rate("2026-10-30", "EUR", "USD", "1.0864"), 5),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().ends_with("1.0862 at rates.csv:2 and 1.0864 at rates.csv:5"), "{err}");
     }
 
     proptest! {
@@ -605,7 +901,7 @@ mod tests {
             let rate = Decimal::new(i64::from(rate_minor), 4);
             let day = parse_date("2025-05-09").unwrap();
             let forward = AppliedRate { from: a, to: b, rate, requested_date: day, rate_date: day, source: "test".into(), path: RatePath::Direct };
-            let back = AppliedRate { from: b, to: a, rate: Decimal::ONE / rate, path: RatePath::Inverse, ..forward.clone() };
+            let back = AppliedRate { from: b, to: a, rate: Decimal::ONE / rate, path: RatePath::Inverse, ..forward };
             let units = |c: Currency| Decimal::new(1, u32::from(c.minor_units().unwrap()));
             let money = Money::from_minor_units(i128::from(minor), a).unwrap();
             let there = convert_at(money, forward, mode).unwrap();
@@ -613,6 +909,36 @@ mod tests {
             // Rounding in B moves the result by at most one unit of B, worth 1/rate in A, plus A's own unit.
             let bound = units(b) / rate + units(a);
             prop_assert!((again.to.amount() - money.amount()).abs() <= bound, "{} → {} → {}", money, there.to, again.to);
+        }
+
+        /// The reciprocal division is `/` and `%`, edges included.
+        #[test]
+        fn reciprocal_division_is_exact(x in any::<u64>(), n in 1u32..=18, edge in 0u64..4) {
+            let d = pow10_u64(n);
+            for x in [x, u64::MAX - edge, (x / d) * d + edge, ((x / d) * d).wrapping_sub(edge)] {
+                prop_assert_eq!(div_rem_pow10(x, n), (x / d, x % d));
+            }
+        }
+
+        /// The 64-bit path gives what the `Decimal` path gives: amounts, scales, residuals, signs.
+        #[test]
+        fn u64_conversion_is_decimal_conversion(
+            amount in any::<i64>(), amount_scale in 0u32..=6,
+            rate_mantissa in 1u64..1_000_000_000_000, rate_scale in 0u32..=12,
+            target in prop::sample::select(vec!["JPY", "EUR", "KWD", "CLF"]),
+            mode in prop::sample::select(vec![RoundingMode::HalfEven, RoundingMode::HalfUp, RoundingMode::Down, RoundingMode::Up]),
+        ) {
+            let rate = Decimal::new(i64::try_from(rate_mantissa).unwrap(), rate_scale);
+            let (amount, to) = (Decimal::new(amount, amount_scale), cur(target));
+            if let Some((money, unrounded, residual)) = convert_in_u64(amount, rate_mantissa, rate_scale, to, mode) {
+                let slow_unrounded = amount.checked_mul(rate).unwrap();
+                let slow = Money::new(slow_unrounded, to).round_with_residual(mode).unwrap();
+                prop_assert_eq!((money, money.scale()), (slow.money.amount(), slow.money.amount().scale()));
+                prop_assert_eq!((unrounded, unrounded.scale()), (slow_unrounded, slow_unrounded.scale()));
+                prop_assert_eq!((residual, residual.scale()), (slow.residual, slow.residual.scale()));
+                prop_assert_eq!(residual.is_sign_negative(), slow.residual.is_sign_negative());
+                prop_assert_eq!(money.is_sign_negative(), slow.money.amount().is_sign_negative());
+            }
         }
 
         /// The integer path gives what the `Decimal` path gives: amounts, scales, residuals.
@@ -647,7 +973,7 @@ mod tests {
             let to = cur(target);
             let day = parse_date("2025-05-09").unwrap();
             let rate = AppliedRate { from: cur("USD"), to, rate: Decimal::new(i64::from(rate_minor), 5), requested_date: day, rate_date: day, source: "test".into(), path: RatePath::Direct };
-            let low = convert_at(Money::new(Decimal::new(x, 2), cur("USD")), rate.clone(), mode).unwrap();
+            let low = convert_at(Money::new(Decimal::new(x, 2), cur("USD")), rate, mode).unwrap();
             let high = convert_at(Money::new(Decimal::new(x + step, 2), cur("USD")), rate, mode).unwrap();
             prop_assert!(low.to.amount() <= high.to.amount());
             let minor = u32::from(to.minor_units().unwrap());

@@ -639,7 +639,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
                 base: Currency::from_code("EUR").expect("EUR"),
                 quote: c.currency(),
                 rate: *level,
-                source: c.rate_source.to_string(),
+                source: c.rate_source.into(),
                 provenance: settle_core::Provenance::line("rates.csv", rates_out.rows + 1),
             });
         }

@@ -318,7 +318,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                 conversions.push(RecordedConversion {
                     purpose: "payout",
                     reference: payout.payout_id.clone(),
-                    conversion: c.clone(),
+                    conversion: *c,
                 });
             }
         }

@@ -339,7 +339,7 @@ pub fn read_rates(path: &str, bytes: &[u8]) -> Result<Vec<Rate>, TabularError> {
             base,
             quote,
             rate: row.positive_decimal("rate")?,
-            source: row.required("source")?.to_string(),
+            source: Text::from(row.required("source")?),
             provenance: provenance(&file, row),
         });
         Ok(())
