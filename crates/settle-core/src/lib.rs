@@ -9,6 +9,7 @@ pub mod amount;
 pub mod calendar;
 pub mod currency;
 mod currency_table;
+pub mod fixed;
 pub mod iban;
 pub mod money;
 pub mod records;

@@ -25,7 +25,7 @@ pub enum RoundingMode {
 }
 
 impl RoundingMode {
-    fn strategy(self) -> RoundingStrategy {
+    pub(crate) fn strategy(self) -> RoundingStrategy {
         match self {
             RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
             RoundingMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
@@ -176,11 +176,14 @@ impl Money {
     /// The amount rounded to the minor units, at exactly that scale; zero without a sign.
     fn rounded_amount(&self, mode: RoundingMode) -> Result<Decimal, MoneyError> {
         let units = self.minor_units()?;
-        let mut rounded = match round_mantissa(self.amount, u32::from(units), mode) {
+        let units = u32::from(units);
+        let fast =
+            crate::fixed::round_u64(self.amount, units, mode).or_else(|| round_mantissa(self.amount, units, mode));
+        let mut rounded = match fast {
             Some(fast) => fast,
-            None => self.amount.round_dp_with_strategy(u32::from(units), mode.strategy()),
+            None => self.amount.round_dp_with_strategy(units, mode.strategy()),
         };
-        rounded.rescale(u32::from(units));
+        rounded.rescale(units);
         if rounded.is_zero() {
             rounded.set_sign_positive(true);
         }

@@ -22,7 +22,7 @@ pub use source::RateSource;
 mod fetch_tests;
 
 use serde::Serialize;
-use settle_core::{Currency, Date, Decimal, Money, MoneyError, Provenance, Rate, RoundingMode};
+use settle_core::{Currency, Date, Decimal, Money, MoneyError, Provenance, Rate, RoundingMode, fixed};
 
 /// An FX failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -224,7 +224,7 @@ impl PivotIndex {
                     by_column.push(vec![empty; days]);
                 }
                 let rate = published.rate;
-                let (mantissa, scale) = match magnitude_u64(rate) {
+                let (mantissa, scale) = match fixed::magnitude_u64(rate) {
                     Some(m) if rate.is_sign_positive() => (m, u8::try_from(rate.scale()).ok()?),
                     _ => {
                         big_rates.push(rate);
@@ -339,7 +339,9 @@ impl PivotIndex {
             return None;
         }
         let scale = u32::from(cell.scale);
-        let (amount, unrounded, residual) = convert_in_u64(money.amount(), cell.mantissa, scale, to, policy.rounding)?;
+        let units = u32::from(to.minor_units()?);
+        let (amount, unrounded, residual) =
+            fixed::multiply_rounded(money.amount(), cell.mantissa, scale, units, policy.rounding)?;
         let rate = AppliedRate {
             from: self.pivot,
             to,
@@ -605,9 +607,10 @@ impl RateTable {
 /// Converts at a given rate: `to = round(from × rate)`, recording the residual.
 #[inline]
 pub fn convert_at(money: Money, rate: AppliedRate, rounding: RoundingMode) -> Result<Conversion, FxError> {
-    let in_u64 = magnitude_u64(rate.rate)
-        .filter(|_| rate.rate.is_sign_positive())
-        .and_then(|m| convert_in_u64(money.amount(), m, rate.rate.scale(), rate.to, rounding));
+    let in_u64 = fixed::magnitude_u64(rate.rate).filter(|_| rate.rate.is_sign_positive()).and_then(|m| {
+        let units = u32::from(rate.to.minor_units()?);
+        fixed::multiply_rounded(money.amount(), m, rate.rate.scale(), units, rounding)
+    });
     if let Some((to, unrounded, residual)) = in_u64 {
         return Ok(Conversion { from: money, to: Money::new(to, rate.to), unrounded, residual, rate, rounding });
     }
@@ -629,47 +632,6 @@ fn convert_in_decimals(money: Money, rate: AppliedRate, rounding: RoundingMode) 
     Ok(Conversion { from: money, to: rounded.money, unrounded, residual: rounded.residual, rate, rounding })
 }
 
-/// `convert_in_integers` for a positive rate `rate_mantissa × 10^-rate_scale` when the product's magnitude fits 64 bits and rounding drops at most 18 digits
-/// (amounts below 10^8 at ECB precision): `(rounded amount, unrounded, residual)` with the same values
-/// and scales. `None` otherwise.
-#[inline(always)]
-fn convert_in_u64(
-    amount: Decimal,
-    rate_mantissa: u64,
-    rate_scale: u32,
-    to: Currency,
-    rounding: RoundingMode,
-) -> Option<(Decimal, Decimal, Decimal)> {
-    let units = u32::from(to.minor_units()?);
-    let scale = amount.scale() + rate_scale;
-    let shift = scale.checked_sub(units).filter(|s| (1..=18).contains(s))?;
-    let product = magnitude_u64(amount)?.checked_mul(rate_mantissa)?;
-    let negative = amount.is_sign_negative();
-    let (quotient, remainder) = div_rem_pow10(product, shift);
-    let divisor = pow10_u64(shift);
-    let away = rounding.rounds_away(i128::from(quotient), i128::from(remainder), i128::from(divisor));
-    // residual = product − rounded × divisor: the remainder, or (rounded away) minus what was added.
-    let (rounded, residual, residual_negative) =
-        if away { (quotient + 1, divisor - remainder, !negative) } else { (quotient, remainder, negative) };
-    let parts =
-        |m: u64, negative: bool, scale: u32| Decimal::from_parts(m as u32, (m >> 32) as u32, 0, negative, scale);
-    Some((parts(rounded, negative, units), parts(product, negative, scale), parts(residual, residual_negative, scale)))
-}
-
-/// The magnitude of a decimal's mantissa when it fits 64 bits.
-#[inline(always)]
-fn magnitude_u64(value: Decimal) -> Option<u64> {
-    let parts = value.unpack();
-    (parts.hi == 0).then(|| u64::from(parts.lo) | (u64::from(parts.mid) << 32))
-}
-
-/// 10^n for n ≤ 19, as u64.
-#[inline(always)]
-fn pow10_u64(n: u32) -> u64 {
-    debug_assert!(n <= 19);
-    POW10[n as usize] as u64
-}
-
 /// 10^n for n in 0..=28.
 const POW10: [i128; 29] = {
     let mut table = [1i128; 29];
@@ -688,33 +650,6 @@ fn decimal_of(mantissa: i128, scale: u32) -> Decimal {
     let m = mantissa.unsigned_abs();
     Decimal::from_parts(m as u32, (m >> 32) as u32, (m >> 64) as u32, mantissa < 0, scale)
 }
-
-/// `(x / 10^n, x % 10^n)` for 1 ≤ n ≤ 18, by multiplying with a 128-bit reciprocal (no hardware divide).
-///
-/// With `M = ⌊(2^128 − 1) / d⌋ + 1` (d = 10^n, not a power of two) the error `M·d − 2^128` is at most d,
-/// so `⌊x·M / 2^128⌋` exceeds `x/d` by less than `x / 2^128 < 2^-64 < 1/d`: it never reaches the next
-/// integer, and the quotient is exact for every 64-bit x (a proptest holds it to `/` and `%`).
-#[inline(always)]
-fn div_rem_pow10(x: u64, n: u32) -> (u64, u64) {
-    debug_assert!((1..=18).contains(&n));
-    let reciprocal = RECIPROCAL_POW10[n as usize];
-    let (high, low) = ((reciprocal >> 64) as u64, reciprocal as u64);
-    // x·M / 2^128 = (x·high + (x·low) / 2^64) / 2^64; x·high < 2^125, so the sum cannot overflow.
-    let sum = u128::from(x) * u128::from(high) + ((u128::from(x) * u128::from(low)) >> 64);
-    let quotient = (sum >> 64) as u64;
-    (quotient, x - quotient * pow10_u64(n))
-}
-
-/// `⌊(2^128 − 1) / 10^n⌋ + 1` for n in 1..=19 (index 0 unused).
-const RECIPROCAL_POW10: [u128; 20] = {
-    let mut table = [0u128; 20];
-    let mut n = 1;
-    while n < 20 {
-        table[n] = u128::MAX / POW10[n] as u128 + 1;
-        n += 1;
-    }
-    table
-};
 
 /// The largest magnitude of a decimal's 96-bit mantissa, plus one.
 const MANTISSA_LIMIT: i128 = 1 << 96;
@@ -909,36 +844,6 @@ mod tests {
             // Rounding in B moves the result by at most one unit of B, worth 1/rate in A, plus A's own unit.
             let bound = units(b) / rate + units(a);
             prop_assert!((again.to.amount() - money.amount()).abs() <= bound, "{} → {} → {}", money, there.to, again.to);
-        }
-
-        /// The reciprocal division is `/` and `%`, edges included.
-        #[test]
-        fn reciprocal_division_is_exact(x in any::<u64>(), n in 1u32..=18, edge in 0u64..4) {
-            let d = pow10_u64(n);
-            for x in [x, u64::MAX - edge, (x / d) * d + edge, ((x / d) * d).wrapping_sub(edge)] {
-                prop_assert_eq!(div_rem_pow10(x, n), (x / d, x % d));
-            }
-        }
-
-        /// The 64-bit path gives what the `Decimal` path gives: amounts, scales, residuals, signs.
-        #[test]
-        fn u64_conversion_is_decimal_conversion(
-            amount in any::<i64>(), amount_scale in 0u32..=6,
-            rate_mantissa in 1u64..1_000_000_000_000, rate_scale in 0u32..=12,
-            target in prop::sample::select(vec!["JPY", "EUR", "KWD", "CLF"]),
-            mode in prop::sample::select(vec![RoundingMode::HalfEven, RoundingMode::HalfUp, RoundingMode::Down, RoundingMode::Up]),
-        ) {
-            let rate = Decimal::new(i64::try_from(rate_mantissa).unwrap(), rate_scale);
-            let (amount, to) = (Decimal::new(amount, amount_scale), cur(target));
-            if let Some((money, unrounded, residual)) = convert_in_u64(amount, rate_mantissa, rate_scale, to, mode) {
-                let slow_unrounded = amount.checked_mul(rate).unwrap();
-                let slow = Money::new(slow_unrounded, to).round_with_residual(mode).unwrap();
-                prop_assert_eq!((money, money.scale()), (slow.money.amount(), slow.money.amount().scale()));
-                prop_assert_eq!((unrounded, unrounded.scale()), (slow_unrounded, slow_unrounded.scale()));
-                prop_assert_eq!((residual, residual.scale()), (slow.residual, slow.residual.scale()));
-                prop_assert_eq!(residual.is_sign_negative(), slow.residual.is_sign_negative());
-                prop_assert_eq!(money.is_sign_negative(), slow.money.amount().is_sign_negative());
-            }
         }
 
         /// The integer path gives what the `Decimal` path gives: amounts, scales, residuals.

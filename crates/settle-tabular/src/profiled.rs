@@ -110,13 +110,15 @@ pub fn read_with_profile_threads(
     }
     let text = decode_text(path, bytes, &profile.csv.encoding)?;
     let reader = Reader::open(path, &text, profile)?;
-    let file: Arc<str> = Arc::from(path);
     let (data, first_line) = reader.splitter.rest();
     let (cols, line_base) = (reader.cols, reader.line_base);
     let (delimiter, quote) = (profile.csv.delimiter.as_bytes()[0], profile.csv.quote.as_bytes()[0]);
     let chunks = chunk_bounds(data, quote, threads);
-    // Each chunk has its own copy of the column plan and its caches.
+    // Each chunk has its own copy of the column plan and its caches, and its own file name for the
+    // rows' provenance: one shared `Arc` would have every row of every thread bump one reference count
+    // (a cache line the cores would pass back and forth).
     let read_chunk = |(start, end, line): (usize, usize, u64), cols: Resolved| {
+        let file: Arc<str> = Arc::from(path);
         read_rows(path, &file, profile, cols, line_base, Splitter::at(&data[start..end], delimiter, quote, line))
     };
     let whole = (0, data.len(), first_line);
@@ -428,6 +430,8 @@ struct Resolved {
     last_kind: std::cell::RefCell<Option<(Text, Option<ChannelKind>)>>,
     /// The last booking time text and zone read, and what they gave (rows of a batch share them).
     last_booked: std::cell::RefCell<Option<BookedCache>>,
+    /// The profile's number format.
+    format: AmountFormat,
 }
 
 impl Resolved {
@@ -441,7 +445,11 @@ impl Resolved {
     ) -> Result<Resolved, TabularError> {
         let header_error =
             |message: String| TabularError { path: path.to_string(), line: header_line, column: None, message };
-        let mut r = Resolved::default();
+        let format = AmountFormat {
+            decimal: if profile.numbers.decimal == "," { DecimalSeparator::Comma } else { DecimalSeparator::Point },
+            grouping: profile.numbers.thousands.chars().next(),
+        };
+        let mut r = Resolved { format, ..Resolved::default() };
         for (position, name) in header.enumerate() {
             let name = name.trim().trim_start_matches('\u{feff}');
             if name.is_empty() {
@@ -644,6 +652,7 @@ fn fast_slot(address: usize, bits: u32) -> usize {
 fn trim_cell(cell: &str) -> &str {
     match (cell.as_bytes().first(), cell.as_bytes().last()) {
         (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => cell,
+        (None, _) | (_, None) => cell,
         _ => cell.trim(),
     }
 }
@@ -651,7 +660,7 @@ fn trim_cell(cell: &str) -> &str {
 /// `1.03311E+11`: what Excel makes of a long number (digits, `.` or `,`, then `E`, a sign and digits).
 /// One pass that stops at the first byte that cannot belong to that form.
 fn looks_like_excel_exponent(text: &str) -> bool {
-    let b = text.trim().as_bytes();
+    let b = trim_cell(text).as_bytes();
     // The exponent has at most three digits and a sign: its `E` is among the last five bytes.
     if !b[b.len().saturating_sub(5)..].iter().any(|c| *c == b'E' || *c == b'e') {
         return false;
@@ -764,14 +773,7 @@ impl RowView<'_> {
     }
 
     fn format(&self) -> AmountFormat {
-        AmountFormat {
-            decimal: if self.profile.numbers.decimal == "," {
-                DecimalSeparator::Comma
-            } else {
-                DecimalSeparator::Point
-            },
-            grouping: self.profile.numbers.thousands.chars().next(),
-        }
+        self.cols.format
     }
 
     fn number(&self, column: &str, text: &str, currency: Currency) -> Result<Decimal, TabularError> {
@@ -1078,11 +1080,21 @@ impl RowView<'_> {
         // The applied rate must turn the presentment amount into the gross (to the settlement currency's
         // minor units, half-even).
         if let (Some(rate), Some(presented)) = (exchange_rate, presentment_amount) {
-            let converted = presented
-                .checked_mul(rate)
-                .map(|v| Money::new(v, settlement_currency).round_to_minor(RoundingMode::HalfEven));
+            let units = settlement_currency.minor_units().map(u32::from);
+            // In 64-bit integers when they suffice (most rows), else through `Decimal`.
+            let fast = units.zip(settle_core::fixed::magnitude_u64(rate)).and_then(|(units, factor)| {
+                settle_core::fixed::multiply_rounded(presented, factor, rate.scale(), units, RoundingMode::HalfEven)
+            });
+            let converted = match fast {
+                Some((rounded, _, _)) => Some(Ok(Money::new(rounded, settlement_currency))),
+                None => presented
+                    .checked_mul(rate)
+                    .map(|v| Money::new(v, settlement_currency).round_to_minor(RoundingMode::HalfEven)),
+            };
             if let Some(Ok(rounded)) = converted {
-                if rounded.amount() != gross.round_dp(u32::from(settlement_currency.minor_units().unwrap_or(28))) {
+                let units = units.unwrap_or(28);
+                let gross_rounded = if gross.scale() > units { gross.round_dp(units) } else { gross };
+                if rounded.amount() != gross_rounded {
                     problems.push(FileProblem {
                         check: "rate_mismatch",
                         line: self.line,
@@ -1338,20 +1350,62 @@ fn check_unique_ids<'r>(
     }
 }
 
+/// A hasher for keys that are already hashes (`write_u64` keeps the value; other writes mix bytes in).
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
 /// The file's checks across rows: per payout batch, the rows sum to the payout row; duplicate ids.
 fn check_channel_file(rows: &[ChannelTransaction], problems: &mut Vec<FileProblem>) {
     let line = |tx: &ChannelTransaction| tx.provenance.source_line.unwrap_or(0);
-    // A hash map: only looked up, never iterated, so its order cannot reach an output.
-    let mut seen: std::collections::HashMap<(&str, &str), u64, foldhash::fast::FixedState> =
-        std::collections::HashMap::with_capacity_and_hasher(rows.len(), foldhash::fast::FixedState::default());
-    for tx in rows {
-        if let Some(first) = seen.insert((&tx.channel, &tx.transaction_id), line(tx)) {
+    // Hash maps: only looked up, never iterated, so their order cannot reach an output. The main one
+    // holds a 64-bit hash of (channel, id) → first row (16 bytes an entry, no string compared unless
+    // two rows share the hash); ids whose hash another id has are told apart exactly in `colliding`.
+    let ids = foldhash::fast::FixedState::default();
+    let mut first_by_hash: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<PreHashed>> =
+        std::collections::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+    let mut colliding: std::collections::HashMap<(&str, &str), u64, foldhash::fast::FixedState> =
+        std::collections::HashMap::with_hasher(foldhash::fast::FixedState::default());
+    for (index, tx) in rows.iter().enumerate() {
+        let key = (tx.channel.as_str(), tx.transaction_id.as_str());
+        let first = match first_by_hash.entry(std::hash::BuildHasher::hash_one(&ids, key)) {
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(index);
+                continue;
+            }
+            std::collections::hash_map::Entry::Occupied(occupied) => &rows[*occupied.get()],
+        };
+        let first_line = if (first.channel.as_str(), first.transaction_id.as_str()) == key {
+            Some(line(first))
+        } else {
+            colliding.entry((&first.channel, &first.transaction_id)).or_insert(line(first));
+            match colliding.entry(key) {
+                std::collections::hash_map::Entry::Occupied(seen) => Some(*seen.get()),
+                std::collections::hash_map::Entry::Vacant(vacant) => {
+                    vacant.insert(line(tx));
+                    None
+                }
+            }
+        };
+        if let Some(first) = first_line {
             problems.push(FileProblem {
                 check: "duplicate_id",
                 line: line(tx),
                 message: format!("transaction id {:?} already on line {first}", tx.transaction_id),
             });
-            seen.insert((&tx.channel, &tx.transaction_id), first);
         }
     }
     // (batch, currency) → (Σ net of the rows, Σ net of payout rows, payout row lines). Rows of a batch
