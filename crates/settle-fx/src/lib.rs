@@ -632,17 +632,6 @@ fn convert_in_decimals(money: Money, rate: AppliedRate, rounding: RoundingMode) 
     Ok(Conversion { from: money, to: rounded.money, unrounded, residual: rounded.residual, rate, rounding })
 }
 
-/// 10^n for n in 0..=28.
-const POW10: [i128; 29] = {
-    let mut table = [1i128; 29];
-    let mut n = 1;
-    while n < 29 {
-        table[n] = table[n - 1] * 10;
-        n += 1;
-    }
-    table
-};
-
 /// The decimal `mantissa × 10^-scale`; the caller has checked `|mantissa| < 2^96` and `scale ≤ 28`.
 #[inline]
 fn decimal_of(mantissa: i128, scale: u32) -> Decimal {
@@ -677,13 +666,13 @@ fn convert_in_integers(
     let unrounded = decimal_of(product, scale);
     if scale <= units {
         // Nothing to round: the rounded amount is the product at the minor units, residual zero at them.
-        let widened = product.checked_mul(POW10[(units - scale) as usize])?;
+        let widened = product.checked_mul(10i128.pow(units - scale))?;
         if widened.abs() >= MANTISSA_LIMIT {
             return None;
         }
         return Some((Money::new(decimal_of(widened, units), to), unrounded, Decimal::new(0, units)));
     }
-    let divisor = POW10[(scale - units) as usize];
+    let divisor = 10i128.pow(scale - units);
     let (quotient, remainder) = (product / divisor, (product % divisor).abs());
     let rounded =
         if rounding.rounds_away(quotient, remainder, divisor) { quotient + product.signum() } else { quotient };
