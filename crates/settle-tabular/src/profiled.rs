@@ -160,6 +160,8 @@ fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -
         mut unknown,
         skipped_rows: first_skipped,
         irregular_quotes: _,
+        mut id_hashes,
+        mut batch_runs,
     } = parts.next().unwrap_or_default();
     let mut out = ProfiledRead {
         profile: profile.name.clone(),
@@ -177,6 +179,8 @@ fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -
     out.orders.reserve_exact(rest.iter().map(|r| r.orders.len()).sum());
     out.beneficiaries.reserve_exact(rest.iter().map(|r| r.beneficiaries.len()).sum());
     for part in rest {
+        id_hashes.extend(part.id_hashes);
+        batch_runs.extend(part.batch_runs);
         out.channel_transactions.extend(part.channel_transactions);
         out.bank_entries.extend(part.bank_entries);
         out.orders.extend(part.orders);
@@ -196,7 +200,9 @@ fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -
         ));
     }
     match profile.record {
-        RecordKind::ChannelTransactions => check_channel_file(&out.channel_transactions, &mut out.problems),
+        RecordKind::ChannelTransactions => {
+            check_channel_file(&out.channel_transactions, &id_hashes, batch_runs, &mut out.problems)
+        }
         RecordKind::Orders => check_unique_ids(
             out.orders.iter().map(|o| (o.order_id.as_str(), &o.provenance)),
             "order",
@@ -241,6 +247,31 @@ struct Rows {
     unknown: BTreeMap<String, (u64, u64)>,
     skipped_rows: u64,
     irregular_quotes: bool,
+    /// What the file's checks need of each channel transaction, taken while the row is in cache (a
+    /// second pass over hundreds of megabytes of rows cost more than building them): a hash of its
+    /// (channel, id) per row, and its payout batch runs.
+    id_hashes: Vec<u64>,
+    batch_runs: Vec<BatchRun>,
+}
+
+/// Consecutive channel transactions of one payout batch and settlement currency (rows without a batch
+/// may come between), with their sums.
+struct BatchRun {
+    batch: Text,
+    currency: Currency,
+    /// Σ net of the rows that are not payouts, Σ net of the payout rows, and the payout rows' lines.
+    rows_sum: Decimal,
+    payout_sum: Decimal,
+    payout_lines: Vec<u64>,
+}
+
+/// The hash of a channel transaction's (channel, id) for the duplicate check (fixed seeds: the same on
+/// every run and host).
+fn id_hash(tx: &ChannelTransaction) -> u64 {
+    std::hash::BuildHasher::hash_one(
+        &foldhash::fast::FixedState::default(),
+        (tx.channel.as_str(), tx.transaction_id.as_str()),
+    )
 }
 
 impl Rows {
@@ -249,6 +280,28 @@ impl Rows {
         match row.profile.record {
             RecordKind::ChannelTransactions => {
                 let tx = row.channel_transaction(file, &mut self.unknown, &mut self.problems)?;
+                self.id_hashes.push(id_hash(&tx));
+                if let Some(batch) = &tx.batch_id {
+                    let run = match self.batch_runs.last_mut() {
+                        Some(run) if run.currency == tx.settlement_currency && run.batch == *batch => run,
+                        _ => {
+                            self.batch_runs.push(BatchRun {
+                                batch: batch.clone(),
+                                currency: tx.settlement_currency,
+                                rows_sum: Decimal::ZERO,
+                                payout_sum: Decimal::ZERO,
+                                payout_lines: Vec::new(),
+                            });
+                            self.batch_runs.last_mut().expect("just pushed")
+                        }
+                    };
+                    if tx.kind.is_payout() {
+                        run.payout_sum += tx.net;
+                        run.payout_lines.push(tx.provenance.source_line.unwrap_or(0));
+                    } else {
+                        run.rows_sum += tx.net;
+                    }
+                }
                 self.channel_transactions.push(tx);
             }
             RecordKind::BankEntries => self.bank_entries.push(row.bank_entry(file)?),
@@ -1369,25 +1422,32 @@ impl std::hash::Hasher for PreHashed {
 }
 
 /// The file's checks across rows: per payout batch, the rows sum to the payout row; duplicate ids.
-fn check_channel_file(rows: &[ChannelTransaction], problems: &mut Vec<FileProblem>) {
+/// `id_hashes[i]` is `id_hash(&rows[i])`; `runs` are the rows' batch runs in file order.
+fn check_channel_file(
+    rows: &[ChannelTransaction],
+    id_hashes: &[u64],
+    runs: Vec<BatchRun>,
+    problems: &mut Vec<FileProblem>,
+) {
+    debug_assert_eq!(rows.len(), id_hashes.len());
     let line = |tx: &ChannelTransaction| tx.provenance.source_line.unwrap_or(0);
     // Hash maps: only looked up, never iterated, so their order cannot reach an output. The main one
-    // holds a 64-bit hash of (channel, id) → first row (16 bytes an entry, no string compared unless
-    // two rows share the hash); ids whose hash another id has are told apart exactly in `colliding`.
-    let ids = foldhash::fast::FixedState::default();
+    // holds the hash of (channel, id) → first row (16 bytes an entry; a row is read only when another
+    // has its hash); ids whose hash another id has are told apart exactly in `colliding`.
     let mut first_by_hash: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<PreHashed>> =
         std::collections::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut colliding: std::collections::HashMap<(&str, &str), u64, foldhash::fast::FixedState> =
         std::collections::HashMap::with_hasher(foldhash::fast::FixedState::default());
-    for (index, tx) in rows.iter().enumerate() {
-        let key = (tx.channel.as_str(), tx.transaction_id.as_str());
-        let first = match first_by_hash.entry(std::hash::BuildHasher::hash_one(&ids, key)) {
+    for (index, hash) in id_hashes.iter().enumerate() {
+        let first = match first_by_hash.entry(*hash) {
             std::collections::hash_map::Entry::Vacant(vacant) => {
                 vacant.insert(index);
                 continue;
             }
             std::collections::hash_map::Entry::Occupied(occupied) => &rows[*occupied.get()],
         };
+        let tx = &rows[index];
+        let key = (tx.channel.as_str(), tx.transaction_id.as_str());
         let first_line = if (first.channel.as_str(), first.transaction_id.as_str()) == key {
             Some(line(first))
         } else {
@@ -1408,36 +1468,13 @@ fn check_channel_file(rows: &[ChannelTransaction], problems: &mut Vec<FileProble
             });
         }
     }
-    // (batch, currency) → (Σ net of the rows, Σ net of payout rows, payout row lines). Rows of a batch
-    // mostly come together: they add up in `open` and go to the map when the batch changes.
-    type Sums = (Decimal, Decimal, Vec<u64>);
-    let mut batches: BTreeMap<(&str, Currency), Sums> = BTreeMap::new();
-    let mut open: Option<((&str, Currency), Sums)> = None;
-    for tx in rows {
-        let Some(batch) = tx.batch_id.as_deref() else { continue };
-        let key = (batch, tx.settlement_currency);
-        if open.as_ref().is_none_or(|(k, _)| *k != key) {
-            if let Some((k, sums)) = open.take() {
-                let b = batches.entry(k).or_default();
-                b.0 += sums.0;
-                b.1 += sums.1;
-                b.2.extend(sums.2);
-            }
-            open = Some((key, Sums::default()));
-        }
-        let b = &mut open.as_mut().expect("just set").1;
-        if tx.kind.is_payout() {
-            b.1 += tx.net;
-            b.2.push(line(tx));
-        } else {
-            b.0 += tx.net;
-        }
-    }
-    if let Some((k, sums)) = open {
-        let b = batches.entry(k).or_default();
-        b.0 += sums.0;
-        b.1 += sums.1;
-        b.2.extend(sums.2);
+    // (batch, currency) → (Σ net of the rows, Σ net of payout rows, payout row lines), from the runs.
+    let mut batches: BTreeMap<(Text, Currency), (Decimal, Decimal, Vec<u64>)> = BTreeMap::new();
+    for run in runs {
+        let b = batches.entry((run.batch, run.currency)).or_default();
+        b.0 += run.rows_sum;
+        b.1 += run.payout_sum;
+        b.2.extend(run.payout_lines);
     }
     for ((batch, currency), (rows_sum, payout_sum, lines)) in batches {
         if let Some(first) = lines.first() {
@@ -1509,5 +1546,45 @@ pub fn detect_profile<'p>(path: &str, bytes: &[u8], profiles: &[&'p Profile]) ->
                 several.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+
+    fn tx(id: &str, line: u64) -> ChannelTransaction {
+        let usd = Currency::from_code("USD").unwrap();
+        let day = settle_core::parse_date("2026-10-30").unwrap();
+        ChannelTransaction::new(
+            "adyen",
+            id,
+            ChannelKind::Charge,
+            Decimal::ONE,
+            Decimal::ZERO,
+            usd,
+            day,
+            Provenance::line("a.csv", line),
+        )
+    }
+
+    /// Ids that share a hash are told apart exactly: only true duplicates are reported, each against
+    /// the first row with its id.
+    #[test]
+    fn ids_sharing_a_hash_are_compared_exactly() {
+        let rows = [tx("X", 2), tx("Y", 3), tx("X", 4), tx("Y", 5), tx("Z", 6)];
+        let mut problems = Vec::new();
+        // Every row given one hash: the worst case of collisions.
+        check_channel_file(&rows, &[7; 5], Vec::new(), &mut problems);
+        let found: Vec<(u64, &str)> = problems.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [(4, "transaction id \"X\" already on line 2"), (5, "transaction id \"Y\" already on line 3")]
+        );
+        // With real hashes: the same answer.
+        let mut again = Vec::new();
+        let hashes: Vec<u64> = rows.iter().map(id_hash).collect();
+        check_channel_file(&rows, &hashes, Vec::new(), &mut again);
+        assert_eq!(again, problems);
     }
 }
