@@ -9,7 +9,7 @@ use serde_json::json;
 use settle_core::{BankEntry, Beneficiary, Calendar, ChannelTransaction, Date, Order, Rate};
 use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
 use settle_payout::{PayoutError, PayoutPolicy, compute_payouts};
-use settle_recon::reconcile;
+use settle_recon::reconcile_with;
 use settle_report::{SummaryInput, build_summary, render_json};
 use settle_tabular::RecordKind;
 use settle_tabular::TabularError;
@@ -288,7 +288,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let execution_date = calendar
         .add_business_days(business_date, offset)
         .map_err(|source| JobError::Calendar { date: business_date, source })?;
-    let recon = reconcile(&orders, &channel, &bank)?;
+    let recon = reconcile_with(&orders, &channel, &bank, &spec.recon, &calendar)?;
     let conversion = ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
     let payouts = compute_payouts(
         &beneficiaries,

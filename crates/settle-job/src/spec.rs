@@ -19,6 +19,9 @@ pub struct JobSpec {
     pub payouts: PayoutSection,
     #[serde(default)]
     pub output: OutputSection,
+    /// Matching rules (default: `A1 order_id_exact`, `B1 batch_reference_exact`).
+    #[serde(default)]
+    pub recon: settle_recon::ReconRules,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -14,15 +14,18 @@
 #![deny(clippy::float_arithmetic)]
 
 mod reason;
+pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use settle_core::{
-    BankEntry, ChannelKind, ChannelTransaction, Currency, Decimal, Direction, EntryStatus, Money, Order, OrderKind,
+    BankEntry, Calendar, ChannelKind, ChannelTransaction, Currency, Date, Decimal, Direction, EntryStatus, Money,
+    Order, OrderKind,
 };
 
 pub use reason::{Class, ReasonCode, Severity};
+pub use rules::{BatchMethod, BatchRule, ReconRules, RuleError, TextSource};
 
 /// A, B (and C in a later version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -77,7 +80,8 @@ pub struct Side {
 pub struct Match {
     pub match_id: String,
     pub stage: Stage,
-    pub rule: &'static str,
+    /// The id of the rule that made the match.
+    pub rule: String,
     pub left: Side,
     pub right: Side,
 }
@@ -169,18 +173,13 @@ pub struct Tally {
 
 pub type Tallies = BTreeMap<(Stage, RecordKind, Currency), Tally>;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReconError {
+    #[error("amount overflow while summing records (more than 28 significant digits)")]
     Overflow,
+    #[error("{0}")]
+    Rule(RuleError),
 }
-
-impl std::fmt::Display for ReconError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("amount overflow while summing records (more than 28 significant digits)")
-    }
-}
-
-impl std::error::Error for ReconError {}
 
 /// Everything the engine decided.
 #[derive(Debug, Clone)]
@@ -240,12 +239,24 @@ fn takes_part_in_stage_a(kind: ChannelKind) -> bool {
     matches!(kind, ChannelKind::Charge | ChannelKind::Refund | ChannelKind::Chargeback)
 }
 
-/// Runs stages A and B.
+/// Runs stages A and B with the default rules (`ReconRules::default()`) on the TARGET2 calendar.
 pub fn reconcile(
     orders: &[Order],
     channel: &[ChannelTransaction],
     bank: &[BankEntry],
 ) -> Result<ReconResult, ReconError> {
+    reconcile_with(orders, channel, bank, &ReconRules::default(), &Calendar::target2())
+}
+
+/// Runs stages A and B with a job's rules; date windows count business days of `calendar`.
+pub fn reconcile_with(
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    bank: &[BankEntry],
+    rules: &ReconRules,
+    calendar: &Calendar,
+) -> Result<ReconResult, ReconError> {
+    let compiled = rules.compile().map_err(ReconError::Rule)?;
     let mut matches: Vec<Match> = Vec::new();
     let mut exceptions: Vec<Exception> = Vec::new();
     let mut order_places = vec![Place::NotApplicable; orders.len()];
@@ -391,7 +402,7 @@ pub fn reconcile(
             matches.push(Match {
                 match_id: String::new(),
                 stage: Stage::A,
-                rule: "A1 order_id_exact",
+                rule: "A1 order_id_exact".to_string(),
                 left: order_side(order),
                 right: channel_side(tx),
             });
@@ -432,15 +443,15 @@ pub fn reconcile(
         }
     }
 
-    // Stage B: batches by (channel, batch id, settlement currency).
-    let mut batches: BTreeMap<(&str, &str), BTreeMap<Currency, Vec<usize>>> = BTreeMap::new();
+    // Stage B: batches by (channel, batch id, settlement currency), then the job's rules in order.
+    let mut grouped: BTreeMap<(&str, &str), BTreeMap<Currency, Vec<usize>>> = BTreeMap::new();
     for (i, tx) in channel.iter().enumerate() {
         if !admitted_channel[i] {
             continue;
         }
         match tx.batch_id.as_deref() {
             Some(batch) => {
-                batches.entry((&tx.channel, batch)).or_default().entry(tx.settlement_currency).or_default().push(i)
+                grouped.entry((&tx.channel, batch)).or_default().entry(tx.settlement_currency).or_default().push(i)
             }
             None => {
                 outcomes[i].stage_b = Place::Unmatched(ReasonCode::NotInPayoutBatch);
@@ -455,15 +466,19 @@ pub fn reconcile(
             }
         }
     }
-    let mut credits_by_reference: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, entry) in bank.iter().enumerate() {
-        if admitted_bank[i] && entry.direction == Direction::Credit && entry.status == EntryStatus::Booked {
-            if let Some(reference) = entry.reference.as_deref() {
-                credits_by_reference.entry(reference).or_default().push(i);
-            }
+    let mut batches: Vec<Batch<'_>> = Vec::new();
+    for by_currency in grouped.values_mut() {
+        for members in by_currency.values_mut() {
+            // Members in file order (file, line, id), whatever order the rows came in.
+            members.sort_by(|&a, &b| {
+                let key = |tx: &'_ ChannelTransaction| {
+                    (tx.provenance.source_file.clone(), tx.provenance.source_line, tx.transaction_id.clone())
+                };
+                key(&channel[a]).cmp(&key(&channel[b]))
+            });
         }
     }
-    for ((channel_name, batch_id), by_currency) in &batches {
+    for ((channel_name, batch_id), by_currency) in &grouped {
         let mixed = by_currency.len() > 1;
         for (currency, members) in by_currency {
             // The batch's payout row (when the report has one) is the channel payout itself: the other
@@ -472,6 +487,12 @@ pub fn reconcile(
             for &i in members.iter().filter(|&&i| !channel[i].kind.is_payout()) {
                 net = net.checked_add(&channel[i].net_money()).map_err(|_| ReconError::Overflow)?;
             }
+            let date = members
+                .iter()
+                .filter_map(|&i| channel[i].payout_date)
+                .max()
+                .or_else(|| members.iter().map(|&i| channel[i].booking_date).max())
+                .expect("a batch has members");
             let side = Side {
                 kind: RecordKind::PayoutBatch,
                 id: format!("{channel_name}:{batch_id}"),
@@ -479,7 +500,7 @@ pub fn reconcile(
                 source: channel[members[0]].provenance.to_string(),
                 records: u32::try_from(members.len()).unwrap_or(u32::MAX),
             };
-            let place = if mixed {
+            if mixed {
                 exceptions.push(exception(
                     Stage::B,
                     ReasonCode::MixedCurrencyBatch,
@@ -488,55 +509,98 @@ pub fn reconcile(
                     None,
                     format!("batch has {} settlement currencies", by_currency.len()),
                 ));
-                Place::Unmatched(ReasonCode::MixedCurrencyBatch)
-            } else {
-                let candidates: Vec<usize> = credits_by_reference
-                    .get(batch_id)
-                    .map(|c| c.iter().copied().filter(|&b| bank_places[b] == Place::NotApplicable).collect())
-                    .unwrap_or_default();
-                let exact = candidates.iter().copied().find(|&b| bank[b].signed_money() == net);
-                match (exact, candidates.first()) {
-                    (Some(b), _) => {
-                        bank_places[b] = Place::Matched;
-                        matches.push(Match {
-                            match_id: String::new(),
-                            stage: Stage::B,
-                            rule: "B1 batch_reference_exact",
-                            left: side,
-                            right: bank_side(&bank[b]),
-                        });
-                        Place::Matched
-                    }
-                    (None, Some(&b)) => {
-                        bank_places[b] = Place::Unmatched(ReasonCode::AmountMismatch);
-                        let credit = bank_side(&bank[b]);
-                        let detail = format!("batch net {} but bank credit {}", side.amount, credit.amount);
-                        exceptions.push(exception(
-                            Stage::B,
-                            ReasonCode::AmountMismatch,
-                            Some(side),
-                            Some(credit),
-                            None,
-                            detail,
-                        ));
-                        Place::Unmatched(ReasonCode::AmountMismatch)
-                    }
-                    (None, None) => {
-                        exceptions.push(exception(
-                            Stage::B,
-                            ReasonCode::NoBankCredit,
-                            Some(side),
-                            None,
-                            None,
-                            format!("no bank credit with reference {batch_id:?}"),
-                        ));
-                        Place::Unmatched(ReasonCode::NoBankCredit)
-                    }
+                for &i in members {
+                    outcomes[i].stage_b = Place::Unmatched(ReasonCode::MixedCurrencyBatch);
                 }
-            };
-            for &i in members {
-                outcomes[i].stage_b = place;
+                continue;
             }
+            batches.push(Batch {
+                channel: channel_name,
+                reference: rules::normalise_reference(batch_id),
+                batch_id,
+                members: members.clone(),
+                net,
+                date,
+                side,
+                place: None,
+                candidate: None,
+                late: None,
+            });
+        }
+    }
+    // Credits in the order of their ids (not of the input): which credit a rule tries first cannot depend
+    // on how the files were ordered.
+    let mut credits: Vec<usize> = (0..bank.len())
+        .filter(|&i| {
+            admitted_bank[i] && bank[i].direction == Direction::Credit && bank[i].status == EntryStatus::Booked
+        })
+        .collect();
+    credits.sort_by(|&a, &b| (&bank[a].account_id, &bank[a].entry_id).cmp(&(&bank[b].account_id, &bank[b].entry_id)));
+    let mut stage = StageB {
+        calendar,
+        bank,
+        credits,
+        batches,
+        bank_places: &mut bank_places,
+        matches: &mut matches,
+        exceptions: &mut exceptions,
+    };
+    for rule in &compiled {
+        match rule.rule.method {
+            BatchMethod::Reference => stage.reference_rule(rule)?,
+            BatchMethod::SubsetSum => stage.subset_rule(rule)?,
+        }
+    }
+    let mut batches = stage.batches;
+    for batch in &mut batches {
+        let place = match batch.place {
+            Some(place) => place,
+            None => match batch.candidate.filter(|&b| bank_places[b] == Place::NotApplicable) {
+                // A credit named the batch but no rule's amount (or window) fitted.
+                Some(b) => {
+                    let credit = bank_side(&bank[b]);
+                    let (reason, detail) = if credit.amount.currency() != batch.net.currency() {
+                        (
+                            ReasonCode::CurrencyMismatch,
+                            format!("batch net {} but bank credit in {}", batch.net, credit.amount.currency()),
+                        )
+                    } else {
+                        (
+                            ReasonCode::AmountMismatch,
+                            format!("batch net {} but bank credit {}", batch.net, credit.amount),
+                        )
+                    };
+                    bank_places[b] = Place::Unmatched(reason);
+                    exceptions.push(exception(Stage::B, reason, Some(batch.side.clone()), Some(credit), None, detail));
+                    Place::Unmatched(reason)
+                }
+                None if batch.late.is_some_and(|b| bank_places[b] == Place::NotApplicable) => {
+                    let b = batch.late.expect("checked");
+                    let credit = bank_side(&bank[b]);
+                    let reason = ReasonCode::OutsideDateWindow;
+                    bank_places[b] = Place::Unmatched(reason);
+                    let detail = format!(
+                        "credit booked {} names the batch of {}, outside every rule's date window",
+                        bank[b].booking_date, batch.date
+                    );
+                    exceptions.push(exception(Stage::B, reason, Some(batch.side.clone()), Some(credit), None, detail));
+                    Place::Unmatched(reason)
+                }
+                None => {
+                    exceptions.push(exception(
+                        Stage::B,
+                        ReasonCode::NoBankCredit,
+                        Some(batch.side.clone()),
+                        None,
+                        None,
+                        format!("no bank credit names batch {:?}", batch.batch_id),
+                    ));
+                    Place::Unmatched(ReasonCode::NoBankCredit)
+                }
+            },
+        };
+        for &i in &batch.members {
+            outcomes[i].stage_b = place;
         }
     }
     for (b, entry) in bank.iter().enumerate() {
@@ -570,6 +634,234 @@ pub fn reconcile(
     }
 
     finish(matches, exceptions, order_places, outcomes, bank_places, orders, channel, bank)
+}
+
+/// A channel payout batch in stage B: its rows' net in one settlement currency.
+struct Batch<'a> {
+    channel: &'a str,
+    batch_id: &'a str,
+    /// `batch_id` normalised (`rules::normalise_reference`).
+    reference: String,
+    members: Vec<usize>,
+    net: Money,
+    /// The payout date its rows give, else their last booking date: the start of a rule's date window.
+    date: Date,
+    side: Side,
+    /// Set once a rule matched it.
+    place: Option<Place>,
+    /// The first credit that named it (for the amount-mismatch exception when no rule fits).
+    candidate: Option<usize>,
+    /// The first credit that named it outside a rule's date window.
+    late: Option<usize>,
+}
+
+/// One side standing for several: ids joined by ` + `, amounts summed, the first one's source.
+fn group_side(kind: RecordKind, sides: &[&Side]) -> Result<Side, ReconError> {
+    let first = sides.first().expect("a group has members");
+    let mut amount = Money::zero(first.amount.currency());
+    for side in sides {
+        amount = amount.checked_add(&side.amount).map_err(|_| ReconError::Overflow)?;
+    }
+    Ok(Side {
+        kind,
+        id: sides.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(" + "),
+        amount,
+        source: first.source.clone(),
+        records: sides.iter().map(|s| s.records).sum(),
+    })
+}
+
+/// Stage B's state while its rules run: the batches and booked credits, and where they went.
+struct StageB<'a, 'p> {
+    calendar: &'a Calendar,
+    bank: &'a [BankEntry],
+    /// Booked credits admitted, in id order.
+    credits: Vec<usize>,
+    batches: Vec<Batch<'a>>,
+    bank_places: &'p mut [Place],
+    matches: &'p mut Vec<Match>,
+    exceptions: &'p mut Vec<Exception>,
+}
+
+impl StageB<'_, '_> {
+    /// Records a match of batches `ks` with credits `cs` under `rule`.
+    fn match_group(&mut self, rule: &str, ks: &[usize], cs: &[usize]) -> Result<(), ReconError> {
+        let (batches, bank) = (&mut self.batches, self.bank);
+        let lefts: Vec<&Side> = ks.iter().map(|&k| &batches[k].side).collect();
+        let credit_sides: Vec<Side> = cs.iter().map(|&c| bank_side(&bank[c])).collect();
+        let rights: Vec<&Side> = credit_sides.iter().collect();
+        let (left, right) = (group_side(RecordKind::PayoutBatch, &lefts)?, group_side(RecordKind::BankEntry, &rights)?);
+        self.matches.push(Match { match_id: String::new(), stage: Stage::B, rule: rule.to_string(), left, right });
+        for &k in ks {
+            batches[k].place = Some(Place::Matched);
+        }
+        for &c in cs {
+            self.bank_places[c] = Place::Matched;
+        }
+        Ok(())
+    }
+
+    /// A `reference` rule: credits name batches in their texts. One credit naming one batch within
+    /// tolerance matches it (1:1); several credits naming only that batch and adding up to it match it
+    /// together (a split payout, 1:n); one credit naming several open batches that add up to it matches
+    /// them all (n:1).
+    fn reference_rule(&mut self, rule: &rules::Compiled) -> Result<(), ReconError> {
+        let (calendar, bank) = (self.calendar, self.bank);
+        // Only looked up, never iterated: hash order cannot reach an output.
+        let mut by_reference: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, batch) in self.batches.iter().enumerate() {
+            if batch.place.is_none() && rule.applies_to(batch.channel) {
+                by_reference.entry(batch.reference.clone()).or_default().push(k);
+            }
+        }
+        let mut naming: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut credits_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &c in self.credits.iter().filter(|&&c| self.bank_places[c] == Place::NotApplicable) {
+            let entry = &bank[c];
+            let mut named: Vec<usize> = Vec::new();
+            for reference in rule.references(entry.reference.as_deref(), entry.remittance_info.as_deref()) {
+                for &k in by_reference.get(reference.as_str()).into_iter().flatten() {
+                    if !rule.in_window(calendar, self.batches[k].date, entry.booking_date) {
+                        self.batches[k].late.get_or_insert(c);
+                    } else if !named.contains(&k) {
+                        named.push(k);
+                    }
+                }
+            }
+            for &k in &named {
+                credits_of.entry(k).or_default().push(c);
+                self.batches[k].candidate.get_or_insert(c);
+            }
+            naming.push((c, named));
+        }
+        let names_only = |c: usize, k: usize| naming.iter().any(|(n, named)| *n == c && named.as_slice() == [k]);
+        for (k, cs) in &credits_of {
+            let k = *k;
+            if self.batches[k].place.is_some() {
+                continue;
+            }
+            let net = self.batches[k].net;
+            let open: Vec<usize> = cs
+                .iter()
+                .copied()
+                .filter(|&c| self.bank_places[c] == Place::NotApplicable && names_only(c, k))
+                .collect();
+            if let Some(&c) = open.iter().find(|&&c| rule.within_tolerance(net, bank[c].signed_money())) {
+                self.match_group(&rule.rule.id, &[k], &[c])?;
+            } else if open.len() > 1 {
+                let mut sum = Money::zero(net.currency());
+                let mut same_currency = true;
+                for &c in &open {
+                    same_currency &= bank[c].currency == net.currency();
+                    sum = sum.checked_add(&bank[c].signed_money()).unwrap_or(sum);
+                }
+                if same_currency && rule.within_tolerance(net, sum) {
+                    self.match_group(&rule.rule.id, &[k], &open)?;
+                }
+            }
+        }
+        for (c, named) in &naming {
+            if named.len() < 2 || self.bank_places[*c] != Place::NotApplicable {
+                continue;
+            }
+            if named
+                .iter()
+                .any(|&k| self.batches[k].place.is_some() || self.batches[k].net.currency() != bank[*c].currency)
+            {
+                continue;
+            }
+            let mut sum = Money::zero(bank[*c].currency);
+            for &k in named {
+                sum = sum.checked_add(&self.batches[k].net).map_err(|_| ReconError::Overflow)?;
+            }
+            if rule.within_tolerance(sum, bank[*c].signed_money()) {
+                let mut ks = named.clone();
+                ks.sort_unstable();
+                self.match_group(&rule.rule.id, &ks, &[*c])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A `subset_sum` rule: each credit still open (in id order) against the open batches of its currency in
+    /// its window; exactly one set of at most `max_batches` of them adding up to it (within tolerance)
+    /// matches, several are an `ambiguous_match` exception naming them. More candidates than
+    /// `max_candidates` leave the credit alone.
+    fn subset_rule(&mut self, rule: &rules::Compiled) -> Result<(), ReconError> {
+        let (calendar, bank) = (self.calendar, self.bank);
+        let max_candidates = rule.rule.max_candidates.unwrap_or(rules::SUBSET_CANDIDATES_DEFAULT) as usize;
+        let max_batches = rule.rule.max_batches.unwrap_or(rules::SUBSET_BATCHES_DEFAULT).max(1) as usize;
+        const SOLUTIONS_SHOWN_MAX: usize = 5;
+        for c in self.credits.clone() {
+            if self.bank_places[c] != Place::NotApplicable {
+                continue;
+            }
+            let credit = bank[c].signed_money();
+            let candidates: Vec<usize> = (0..self.batches.len())
+                .filter(|&k| {
+                    let b = &self.batches[k];
+                    b.place.is_none()
+                        && rule.applies_to(b.channel)
+                        && b.net.currency() == credit.currency()
+                        && rule.in_window(calendar, b.date, bank[c].booking_date)
+                })
+                .collect();
+            if candidates.is_empty() || candidates.len() > max_candidates {
+                continue;
+            }
+            // Every set of 1..=max_batches candidates, in lexicographic order of positions: bounded by
+            // C(max_candidates, max_batches) sets per credit.
+            let mut solutions: Vec<Vec<usize>> = Vec::new();
+            let mut stack: Vec<usize> = Vec::new();
+            let mut sums: Vec<Money> = vec![Money::zero(credit.currency())];
+            let mut next = 0usize;
+            loop {
+                if next < candidates.len() && stack.len() < max_batches {
+                    let total = sums.last().expect("starts with zero").checked_add(&self.batches[candidates[next]].net);
+                    let total = total.map_err(|_| ReconError::Overflow)?;
+                    stack.push(next);
+                    sums.push(total);
+                    if rule.within_tolerance(total, credit) {
+                        solutions.push(stack.iter().map(|&p| candidates[p]).collect());
+                    }
+                    next += 1;
+                    continue;
+                }
+                let Some(last) = stack.pop() else { break };
+                sums.pop();
+                next = last + 1;
+            }
+            match solutions.len() {
+                0 => {}
+                1 => self.match_group(&rule.rule.id, &solutions[0], &[c])?,
+                n => {
+                    let shown: Vec<String> = solutions
+                        .iter()
+                        .take(SOLUTIONS_SHOWN_MAX)
+                        .map(|set| {
+                            set.iter().map(|&k| self.batches[k].side.id.as_str()).collect::<Vec<_>>().join(" + ")
+                        })
+                        .collect();
+                    self.bank_places[c] = Place::Unmatched(ReasonCode::AmbiguousMatch);
+                    self.exceptions.push(Exception {
+                        exception_id: String::new(),
+                        stage: Stage::B,
+                        reason: ReasonCode::AmbiguousMatch,
+                        left: None,
+                        right: Some(bank_side(&bank[c])),
+                        related_id: None,
+                        detail: format!(
+                            "rule {}: {n} sets of open batches add up to it: {}{}",
+                            rule.rule.id,
+                            shown.join("; "),
+                            if n > SOLUTIONS_SHOWN_MAX { "; …" } else { "" }
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -61,10 +61,13 @@ pub enum ReasonCode {
     MixedCurrencyBatch,
     UnmatchedBankDebit,
     NotBooked,
+    CurrencyMismatch,
+    AmbiguousMatch,
+    OutsideDateWindow,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 15] = [
+    pub const ALL: [ReasonCode; 18] = [
         ReasonCode::DuplicateOrder,
         ReasonCode::DuplicateChannelTransaction,
         ReasonCode::DuplicateBankEntry,
@@ -80,6 +83,9 @@ impl ReasonCode {
         ReasonCode::MixedCurrencyBatch,
         ReasonCode::UnmatchedBankDebit,
         ReasonCode::NotBooked,
+        ReasonCode::CurrencyMismatch,
+        ReasonCode::AmbiguousMatch,
+        ReasonCode::OutsideDateWindow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +105,9 @@ impl ReasonCode {
             ReasonCode::MixedCurrencyBatch => "mixed_currency_batch",
             ReasonCode::UnmatchedBankDebit => "unmatched_bank_debit",
             ReasonCode::NotBooked => "not_booked",
+            ReasonCode::CurrencyMismatch => "currency_mismatch",
+            ReasonCode::AmbiguousMatch => "ambiguous_match",
+            ReasonCode::OutsideDateWindow => "outside_date_window",
         }
     }
 
@@ -121,9 +130,10 @@ impl ReasonCode {
             | ReasonCode::DuplicateBankEntry
             | ReasonCode::NotInPayoutBatch
             | ReasonCode::NotBooked => Severity::Low,
-            ReasonCode::NoChannelTransaction | ReasonCode::NoBankCredit | ReasonCode::UnmatchedBankDebit => {
-                Severity::Medium
-            }
+            ReasonCode::NoChannelTransaction
+            | ReasonCode::NoBankCredit
+            | ReasonCode::UnmatchedBankDebit
+            | ReasonCode::OutsideDateWindow => Severity::Medium,
             _ => Severity::High,
         }
     }
@@ -156,6 +166,13 @@ impl ReasonCode {
                 "a bank debit; matching our payouts to bank debits (stage C) is not built yet"
             }
             ReasonCode::NotBooked => "a pending or information-only bank entry; it is matched once booked",
+            ReasonCode::CurrencyMismatch => "a bank credit names a payout batch but is in another currency",
+            ReasonCode::AmbiguousMatch => {
+                "a bank credit that several sets of open payout batches add up to; settle does not guess"
+            }
+            ReasonCode::OutsideDateWindow => {
+                "a bank credit names a payout batch but was booked outside the rules' date window"
+            }
         }
     }
 }

@@ -67,7 +67,7 @@ pub fn matches_csv(matches: &[Match]) -> Result<Vec<u8>, ReportError> {
     header.push("difference".into());
     w.write_record(&header).map_err(err)?;
     for m in matches {
-        let mut row: Vec<String> = vec![m.match_id.clone(), m.stage.as_str().into(), m.rule.into()];
+        let mut row: Vec<String> = vec![m.match_id.clone(), m.stage.as_str().into(), m.rule.clone()];
         row.extend(side_fields(Some(&m.left)));
         row.extend(side_fields(Some(&m.right)));
         row.push(decimal_text(m.difference(), Some(m.left.amount.currency())));
