@@ -469,16 +469,17 @@ fn ingest_writes_canonical_entries_as_csv_and_json_lines() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let source = reader.headers().unwrap().iter().position(|h| h == "source").unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 5);
     assert_eq!(&rows[0][1], "2026102900001");
     assert_eq!(&rows[0][7], "po_1f32eaf6dec4caf26f36f6f8", "reference = EndToEndId");
     assert_eq!(&rows[0][8], "STRIPE PAYMENTS EUROPE LTD");
-    assert!(rows[0][14].ends_with("bank_statement_eur.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]"));
+    assert!(rows[0][source].ends_with("bank_statement_eur.xml at /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]"));
     assert_eq!(&rows[3][0], "GB33BUKB20201555555555", "the MT940 account");
     assert_eq!(&rows[3][1], "2026102900001", "entry id = the :61: bank reference");
     assert_eq!(&rows[3][7], "8797", "reference = the :61: customer reference");
-    assert!(rows[3][14].ends_with("bank_statement_usd.sta:5"));
+    assert!(rows[3][source].ends_with("bank_statement_usd.sta:5"));
 
     let jsonl = dir.path().join("entries.jsonl");
     let out = run_ok(settle().arg("ingest").arg(&camt).arg("--out").arg(&jsonl));

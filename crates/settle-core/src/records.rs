@@ -598,6 +598,18 @@ pub struct BankEntry {
 }
 
 impl BankEntry {
+    /// The bank's charges on the entry (Σ of its details' charges in the entry's currency), as a cost
+    /// (positive); `None` when the bank states none.
+    pub fn charges(&self) -> Option<Money> {
+        let mut total: Option<Decimal> = None;
+        for charge in self.details.iter().filter_map(|d| d.more().charges) {
+            if charge.currency() == self.currency {
+                total = Some(total.unwrap_or_default() + charge.amount().abs());
+            }
+        }
+        total.map(|t| Money::new(t, self.currency))
+    }
+
     /// Signed amount: credits positive, debits negative.
     pub fn signed_money(&self) -> Money {
         match self.direction {

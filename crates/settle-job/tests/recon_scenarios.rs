@@ -86,7 +86,18 @@ impl Scenario {
 fn lines(result: &ReconResult) -> String {
     let mut out = String::new();
     for m in &result.matches {
-        let difference = m.difference().map(|d| format!(" diff {d}")).unwrap_or_default();
+        let difference = m
+            .difference()
+            .map(|d| {
+                let e = &m.explained;
+                let parts = if e.bank_charges.is_zero() {
+                    String::new()
+                } else {
+                    format!(" (bank charges {}, unexplained {})", e.bank_charges, e.unexplained)
+                };
+                format!(" diff {d}{parts}")
+            })
+            .unwrap_or_default();
         out.push_str(&format!(
             "match {} {:?}: {} {} = {} {}{difference}\n",
             m.stage.as_str(),

@@ -172,6 +172,17 @@ fn rabobank_counterparty(reference: &str) -> Option<(Option<Text>, Text)> {
     (account_ok && !name.is_empty()).then(|| ((account != "NONREF").then(|| Text::from(account)), Text::from(name)))
 }
 
+/// The charges in `:61:` supplementary details (`/CHGS/EUR0,50/`, SWIFT's code word): currency and
+/// amount with a decimal comma; `None` when absent or unreadable.
+fn supplementary_charges(text: &str) -> Option<settle_core::Money> {
+    let at = text.find("/CHGS/")? + "/CHGS/".len();
+    let rest = &text[at..];
+    let code = rest.get(..3)?;
+    let currency = settle_core::Currency::from_code(code).ok()?;
+    let amount = rest[3..].split(['/', '\n']).next()?.trim_ascii();
+    settle_core::parse_amount(amount, settle_core::AmountFormat::COMMA, currency, settle_core::ExtraDigits::Reject).ok()
+}
+
 /// Whether a reference field holds a reference (not empty, `NONREF` or `NOTPROVIDED`).
 fn is_usable(value: &str) -> bool {
     let v = value.trim_ascii();
@@ -234,6 +245,13 @@ pub fn into_bank_entries(file: &Arc<str>, m: Message) -> impl Iterator<Item = Ba
             Some(id) => id,
             None => settle_core::format_compact!("{reference}/{sequence}#{}", e.index),
         };
+        // `/CHGS/EUR0,50/` in the `:61:` supplementary details: the bank's charges on the entry.
+        if let Some(charges) = e.supplementary.as_deref().and_then(supplementary_charges) {
+            if e.details.is_empty() {
+                e.details = vec![settle_core::TransactionDetail::default()];
+            }
+            e.details[0].more_mut().charges = Some(charges);
+        }
         let kind = e.transaction_type.trim_ascii();
         let mut bank_transaction_code = Text::with_capacity(kind.len() + 8);
         bank_transaction_code.push_str(kind);

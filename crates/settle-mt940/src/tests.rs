@@ -873,3 +873,15 @@ proptest! {
         let _ = Direction::Credit;
     }
 }
+
+#[test]
+fn charges_in_supplementary_details_reach_the_canonical_entry() {
+    let eur = Currency::from_code("EUR").unwrap();
+    assert_eq!(
+        super::supplementary_charges("/OCMT/EUR11,85//CHGS/EUR0,50/"),
+        Some(Money::new(Decimal::new(50, 2), eur))
+    );
+    assert_eq!(super::supplementary_charges("/CHGS/EUR1,5"), Some(Money::new(Decimal::new(150, 2), eur)));
+    assert_eq!(super::supplementary_charges("/OCMT/EUR11,85/"), None);
+    assert_eq!(super::supplementary_charges("/CHGS/XX1,00/"), None);
+}

@@ -84,6 +84,29 @@ pub struct Match {
     pub rule: String,
     pub left: Side,
     pub right: Side,
+    /// What explains `difference()` (zero parts for an exact match).
+    pub explained: Explained,
+}
+
+/// A match's difference (right − left) taken apart, in the right side's currency: the part the bank's
+/// charges on the credit explain (camt `Chrgs`, MT940 `/CHGS/`: a credit short by its charges), and what
+/// is left unexplained. `bank_charges + unexplained = difference`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Explained {
+    pub bank_charges: Decimal,
+    pub unexplained: Decimal,
+}
+
+impl Explained {
+    /// `difference` explained by up to `charges` (a positive cost) of bank charges.
+    pub fn by_bank_charges(difference: Decimal, charges: Decimal) -> Explained {
+        let bank_charges = if difference < Decimal::ZERO && charges > Decimal::ZERO {
+            -charges.min(-difference)
+        } else {
+            Decimal::ZERO
+        };
+        Explained { bank_charges, unexplained: difference - bank_charges }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -405,6 +428,7 @@ pub fn reconcile_with(
                 rule: "A1 order_id_exact".to_string(),
                 left: order_side(order),
                 right: channel_side(tx),
+                explained: Explained::default(),
             });
             continue;
         };
@@ -691,7 +715,10 @@ impl StageB<'_, '_> {
         let credit_sides: Vec<Side> = cs.iter().map(|&c| bank_side(&bank[c])).collect();
         let rights: Vec<&Side> = credit_sides.iter().collect();
         let (left, right) = (group_side(RecordKind::PayoutBatch, &lefts)?, group_side(RecordKind::BankEntry, &rights)?);
-        self.matches.push(Match { match_id: String::new(), stage: Stage::B, rule: rule.to_string(), left, right });
+        let charges: Decimal = cs.iter().filter_map(|&c| bank[c].charges()).map(|m| m.amount()).sum();
+        let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), charges);
+        let rule = rule.to_string();
+        self.matches.push(Match { match_id: String::new(), stage: Stage::B, rule, left, right, explained });
         for &k in ks {
             batches[k].place = Some(Place::Matched);
         }

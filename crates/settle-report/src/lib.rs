@@ -64,13 +64,16 @@ pub fn matches_csv(matches: &[Match]) -> Result<Vec<u8>, ReportError> {
     let mut header: Vec<String> = ["match_id", "stage", "rule"].map(String::from).to_vec();
     header.extend(side_headers("left"));
     header.extend(side_headers("right"));
-    header.push("difference".into());
+    header.extend(["difference", "difference_bank_charges", "difference_unexplained"].map(String::from));
     w.write_record(&header).map_err(err)?;
     for m in matches {
         let mut row: Vec<String> = vec![m.match_id.clone(), m.stage.as_str().into(), m.rule.clone()];
         row.extend(side_fields(Some(&m.left)));
         row.extend(side_fields(Some(&m.right)));
-        row.push(decimal_text(m.difference(), Some(m.left.amount.currency())));
+        let currency = Some(m.left.amount.currency());
+        row.push(decimal_text(m.difference(), currency));
+        row.push(decimal_text(m.difference().map(|_| m.explained.bank_charges), currency));
+        row.push(decimal_text(m.difference().map(|_| m.explained.unexplained), currency));
         w.write_record(&row).map_err(err)?;
     }
     finish(table, w)

@@ -102,6 +102,7 @@ pub static BANK_ENTRIES: Layout = Layout {
         opt("counterparty_name", "who paid or was paid"),
         opt("remittance_info", "free remittance text"),
         opt("status", "`BOOK` (default), `PDNG` or `INFO`; only booked entries are matched"),
+        opt("charges", "the bank's charges on the entry, a cost > 0 in its currency (camt `Chrgs`, MT940 `/CHGS/`)"),
     ],
 };
 
@@ -302,6 +303,18 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
                 row.error("amount", format!("{amount}: expected an unsigned amount > 0 (the sign is in `direction`)"))
             );
         }
+        let details = match row.optional("charges") {
+            None => Vec::new(),
+            Some(_) => {
+                let charges = row.amount("charges", currency)?;
+                if charges.amount() <= Decimal::ZERO {
+                    return Err(row.error("charges", format!("{}: expected a cost > 0", charges.amount())));
+                }
+                let mut detail = settle_core::TransactionDetail::default();
+                detail.more_mut().charges = Some(charges);
+                vec![detail]
+            }
+        };
         out.push(BankEntry {
             account_id: row.required("account_id")?.into(),
             entry_id: row.required("entry_id")?.into(),
@@ -316,7 +329,7 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
             status,
             reversal: false,
             bank_transaction_code: None,
-            details: Vec::new(),
+            details,
             provenance: provenance(&file, row),
         });
         Ok(())
@@ -502,7 +515,7 @@ mod doc_tests {
 
 /// Columns of `write_bank_entries`: the canonical bank entries layout (readable back by
 /// `read_bank_entries`), then what statements add.
-pub const BANK_ENTRY_OUTPUT_COLUMNS: [&str; 15] = [
+pub const BANK_ENTRY_OUTPUT_COLUMNS: [&str; 16] = [
     "account_id",
     "entry_id",
     "booking_date",
@@ -517,6 +530,7 @@ pub const BANK_ENTRY_OUTPUT_COLUMNS: [&str; 15] = [
     "reversal",
     "bank_transaction_code",
     "details",
+    "charges",
     "source",
 ];
 
@@ -576,6 +590,7 @@ pub fn write_bank_entries(rows: &[BankEntry]) -> Result<Vec<u8>, csv::Error> {
             if r.reversal { "true" } else { "false" },
             r.bank_transaction_code.as_deref().unwrap_or(""),
             &r.details.len().to_string(),
+            &r.charges().map(|c| settle_core::format_minor(c.amount(), c.currency())).unwrap_or_default(),
             &r.provenance.to_string(),
         ])?;
     }
