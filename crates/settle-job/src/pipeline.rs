@@ -355,7 +355,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let outputs: Vec<(&str, Vec<u8>)> = vec![
         ("summary.json", render_json(&summary.json).map_err(json_error("summary.json"))?),
         ("matches.csv", settle_report::matches_csv(&recon.matches)?),
-        ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions)?),
+        ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?),
         ("payouts.csv", settle_report::payouts_csv(&payouts)?),
         ("conversions.csv", settle_report::conversions_csv(&conversions)?),
         ("fx_cost.csv", settle_report::fx_cost_csv(&fx_costs)?),

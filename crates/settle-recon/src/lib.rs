@@ -74,6 +74,9 @@ pub struct Side {
     pub source: String,
     /// How many input records the side stands for.
     pub records: u32,
+    /// The record's date (an order's date, a channel row's or bank entry's booking date, a batch's
+    /// payout date); for a group, the earliest. Exceptions age from it.
+    pub date: Date,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +126,16 @@ pub struct Exception {
 }
 
 impl Exception {
+    /// The earliest date of its sides: what its age counts from.
+    pub fn date(&self) -> Option<Date> {
+        [self.left.as_ref(), self.right.as_ref()].into_iter().flatten().map(|s| s.date).min()
+    }
+
+    /// Business days from `date()` to `business_date` (0 when not before it).
+    pub fn age_business_days(&self, business_date: Date, calendar: &Calendar) -> u32 {
+        self.date().map_or(0, |date| business_days_between(calendar, date, business_date))
+    }
+
     /// right − left, when both sides exist and share a currency.
     pub fn difference(&self) -> Option<Decimal> {
         difference(self.left.as_ref()?, self.right.as_ref()?)
@@ -138,6 +151,24 @@ impl Match {
 
 fn difference(left: &Side, right: &Side) -> Option<Decimal> {
     (left.amount.currency() == right.amount.currency()).then(|| right.amount.amount() - left.amount.amount())
+}
+
+/// Business days after `from` up to and including `to` (0 when `to` is not after `from`): a record dated
+/// Friday is 1 business day old on Monday.
+pub fn business_days_between(calendar: &Calendar, from: Date, to: Date) -> u32 {
+    let mut days = 0u32;
+    let mut day = from;
+    // Bounded: one step per calendar day from `from` to `to`.
+    while day < to {
+        day = match day.tomorrow() {
+            Ok(next) => next,
+            Err(_) => break,
+        };
+        if calendar.is_business_day(day) {
+            days += 1;
+        }
+    }
+    days
 }
 
 /// Where a record ended in one stage.
@@ -227,6 +258,7 @@ fn order_side(order: &Order) -> Side {
         amount: order.money(),
         source: order.provenance.to_string(),
         records: 1,
+        date: order.order_date,
     }
 }
 
@@ -241,6 +273,7 @@ fn channel_side(tx: &ChannelTransaction) -> Side {
         amount: tx.presentment(),
         source: tx.provenance.to_string(),
         records: 1,
+        date: tx.booking_date,
     }
 }
 
@@ -255,6 +288,7 @@ fn bank_side(entry: &BankEntry) -> Side {
         amount: entry.signed_money(),
         source: entry.provenance.to_string(),
         records: 1,
+        date: entry.booking_date,
     }
 }
 
@@ -523,6 +557,7 @@ pub fn reconcile_with(
                 amount: net,
                 source: channel[members[0]].provenance.to_string(),
                 records: u32::try_from(members.len()).unwrap_or(u32::MAX),
+                date,
             };
             if mixed {
                 exceptions.push(exception(
@@ -692,6 +727,7 @@ fn group_side(kind: RecordKind, sides: &[&Side]) -> Result<Side, ReconError> {
         amount,
         source: first.source.clone(),
         records: sides.iter().map(|s| s.records).sum(),
+        date: sides.iter().map(|s| s.date).min().unwrap_or(first.date),
     })
 }
 

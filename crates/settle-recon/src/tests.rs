@@ -163,3 +163,17 @@ fn outputs_doc_lists_every_reason_code_with_its_status_and_severity() {
         assert!(doc.contains(&row), "docs/outputs.md lacks the row {row:?}");
     }
 }
+
+#[test]
+fn ages_count_business_days_to_the_business_date() {
+    let calendar = settle_core::Calendar::target2();
+    let day = |d: &str| settle_core::parse_date(d).unwrap();
+    // Friday → Monday: one business day; over Easter 2026 (Good Friday 3 April, Easter Monday 6 April).
+    assert_eq!(crate::business_days_between(&calendar, day("2026-10-30"), day("2026-11-02")), 1);
+    assert_eq!(crate::business_days_between(&calendar, day("2026-04-02"), day("2026-04-07")), 1);
+    assert_eq!(crate::business_days_between(&calendar, day("2026-11-02"), day("2026-10-30")), 0);
+    let result = reconcile(&[order("O1", OrderKind::Sale, "10.00", "EUR", 2)], &[], &[]).unwrap();
+    // The order is dated Friday 2026-10-30: one business day old on Monday 2 November, three on Wednesday.
+    assert_eq!(result.exceptions[0].age_business_days(day("2026-11-02"), &calendar), 1);
+    assert_eq!(result.exceptions[0].age_business_days(day("2026-11-04"), &calendar), 3);
+}

@@ -79,13 +79,18 @@ pub fn matches_csv(matches: &[Match]) -> Result<Vec<u8>, ReportError> {
     finish(table, w)
 }
 
-/// `exceptions.csv`: one row per exception, open item or rejected row.
-pub fn exceptions_csv(exceptions: &[Exception]) -> Result<Vec<u8>, ReportError> {
+/// `exceptions.csv`: one row per exception, open item or rejected row; ages count business days of
+/// `calendar` up to `business_date`.
+pub fn exceptions_csv(
+    exceptions: &[Exception],
+    business_date: settle_core::Date,
+    calendar: &settle_core::Calendar,
+) -> Result<Vec<u8>, ReportError> {
     let table = "exceptions.csv";
     let err = |source| ReportError::Csv { table, source };
     let mut w = writer();
     let mut header: Vec<String> =
-        ["exception_id", "stage", "reason_code", "status", "severity"].map(String::from).to_vec();
+        ["exception_id", "stage", "reason_code", "status", "severity", "age_business_days"].map(String::from).to_vec();
     header.extend(side_headers("left"));
     header.extend(side_headers("right"));
     header.extend(["difference", "related_id", "detail"].map(String::from));
@@ -97,6 +102,7 @@ pub fn exceptions_csv(exceptions: &[Exception]) -> Result<Vec<u8>, ReportError> 
             e.reason.as_str().into(),
             e.reason.class().as_str().into(),
             e.reason.severity().as_str().into(),
+            e.age_business_days(business_date, calendar).to_string(),
         ];
         row.extend(side_fields(e.left.as_ref()));
         row.extend(side_fields(e.right.as_ref()));
