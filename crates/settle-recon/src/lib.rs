@@ -153,6 +153,16 @@ fn difference(left: &Side, right: &Side) -> Option<Decimal> {
     (left.amount.currency() == right.amount.currency()).then(|| right.amount.amount() - left.amount.amount())
 }
 
+/// Indices in file order — by (file, line), then input position — so that which of two rows with one id
+/// is admitted depends on where they are in their files, not on the order the files were listed or read.
+fn file_order<'a>(provenances: impl Iterator<Item = &'a settle_core::Provenance>) -> Vec<usize> {
+    let keys: Vec<(&str, Option<u64>, Option<&str>)> =
+        provenances.map(|p| (&*p.source_file, p.source_line, p.xml_path.as_deref())).collect();
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| (keys[a], a).cmp(&(keys[b], b)));
+    order
+}
+
 /// Business days after `from` up to and including `to` (0 when `to` is not after `from`): a record dated
 /// Friday is 1 business day old on Monday.
 pub fn business_days_between(calendar: &Calendar, from: Date, to: Date) -> u32 {
@@ -334,7 +344,8 @@ pub fn reconcile_with(
 
     // Intake: the first row of an id is admitted, later rows with the same id are rejected.
     let mut order_by_id: HashMap<&str, usize> = HashMap::with_capacity(orders.len());
-    for (i, order) in orders.iter().enumerate() {
+    for i in file_order(orders.iter().map(|o| &o.provenance)) {
+        let order = &orders[i];
         if let Some(first) = order_by_id.get(order.order_id.as_str()) {
             order_places[i] = Place::Unmatched(ReasonCode::DuplicateOrder);
             exceptions.push(exception(
@@ -351,7 +362,8 @@ pub fn reconcile_with(
     }
     let mut admitted_channel = vec![true; channel.len()];
     let mut seen_tx: HashMap<(&str, &str), usize> = HashMap::with_capacity(channel.len());
-    for (i, tx) in channel.iter().enumerate() {
+    for i in file_order(channel.iter().map(|t| &t.provenance)) {
+        let tx = &channel[i];
         if let Some(first) = seen_tx.get(&(tx.channel.as_str(), tx.transaction_id.as_str())) {
             admitted_channel[i] = false;
             let same =
@@ -378,7 +390,8 @@ pub fn reconcile_with(
     }
     let mut admitted_bank = vec![true; bank.len()];
     let mut seen_entry: HashMap<(&str, &str), usize> = HashMap::with_capacity(bank.len());
-    for (i, entry) in bank.iter().enumerate() {
+    for i in file_order(bank.iter().map(|e| &e.provenance)) {
+        let entry = &bank[i];
         if let Some(first) = seen_entry.get(&(entry.account_id.as_str(), entry.entry_id.as_str())) {
             admitted_bank[i] = false;
             bank_places[i] = Place::Unmatched(ReasonCode::DuplicateBankEntry);
@@ -397,7 +410,13 @@ pub fn reconcile_with(
 
     // Stage A: each admitted charge/refund claims its order; chargebacks link to theirs.
     let mut order_claimed = vec![false; orders.len()];
-    for (i, tx) in channel.iter().enumerate() {
+    // In (channel, transaction id) order: which of two rows claims an order cannot depend on file order.
+    let mut stage_a_order: Vec<usize> = (0..channel.len()).collect();
+    stage_a_order.sort_by(|&a, &b| {
+        (&channel[a].channel, &channel[a].transaction_id, a).cmp(&(&channel[b].channel, &channel[b].transaction_id, b))
+    });
+    for i in stage_a_order {
+        let tx = &channel[i];
         if !admitted_channel[i] || !takes_part_in_stage_a(tx.kind) {
             continue;
         }
@@ -821,6 +840,21 @@ impl StageB<'_, '_> {
                 if same_currency && rule.within_tolerance(net, sum) {
                     self.match_group(&rule.rule.id, &[k], &open)?;
                 }
+            }
+        }
+        // A credit naming several batches of which exactly one fits its amount alone: that one.
+        for (c, named) in &naming {
+            if named.len() < 2 || self.bank_places[*c] != Place::NotApplicable {
+                continue;
+            }
+            let credit = bank[*c].signed_money();
+            let fitting: Vec<usize> = named
+                .iter()
+                .copied()
+                .filter(|&k| self.batches[k].place.is_none() && rule.within_tolerance(self.batches[k].net, credit))
+                .collect();
+            if let [k] = fitting.as_slice() {
+                self.match_group(&rule.rule.id, &[*k], &[*c])?;
             }
         }
         for (c, named) in &naming {
