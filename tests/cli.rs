@@ -116,8 +116,14 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
             "fx_cost.csv",
             "manifest.json",
             "matches.csv",
+            "open_bank_entries.csv",
+            "open_channel_transactions.csv",
+            "open_earlier.csv",
+            "open_items.json",
+            "open_orders.csv",
             "payouts.csv",
-            "summary.json"
+            "summary.json",
+            "written_off.csv"
         ]
     );
     // The channels' FX markups show as cost against the ECB-style reference rates: about 2 % for
@@ -739,4 +745,112 @@ fn a_job_reads_its_ecb_rates_from_a_rates_store() {
     }
     let manifest = String::from_utf8_lossy(&a["manifest.json"]).to_string();
     assert!(manifest.contains("../store/ecb/snapshot.xml"), "the snapshot is an input of the run: {manifest}");
+}
+
+/// Settled amounts per beneficiary and settlement currency, from payouts.csv's `settled_amounts`.
+fn settled_by_beneficiary(payouts_csv: &[u8]) -> BTreeMap<(String, String), settle_core::Decimal> {
+    let mut out = BTreeMap::new();
+    let mut reader = csv::Reader::from_reader(payouts_csv);
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (beneficiary, settled) = (column("beneficiary_id"), column("settled_amounts"));
+    for row in reader.records() {
+        let row = row.unwrap();
+        for part in row[settled].split_whitespace() {
+            let (currency, amount) = part.split_once(':').unwrap();
+            *out.entry((row[beneficiary].to_string(), currency.to_string())).or_default() +=
+                amount.parse::<settle_core::Decimal>().unwrap();
+        }
+    }
+    out
+}
+
+/// Night 2 (Monday 2 November) brings the two bank credits the demo day (Saturday) lacked: the open
+/// Stripe and Adyen batches carried from night 1 match them, and their beneficiaries are paid tonight
+/// (stage A was settled on night 1, stage B tonight); what stays open ages. Night 1 then night 2 pays
+/// what one run over both nights' inputs pays.
+#[test]
+fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
+    let out = tempfile::tempdir().unwrap();
+    let first = run_demo(out.path(), &[], false);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let night1 = dir_bytes(&out.path().join("demo/2026-10-31"));
+    let open: serde_json::Value = serde_json::from_slice(&night1["open_items.json"]).unwrap();
+    assert_eq!(open["format"], "settle-open-items");
+    assert!(open["counts"]["channel_transactions"].as_u64().unwrap() > 0, "{open}");
+
+    let work = tempfile::tempdir().unwrap();
+    let credits = work.path().join("night2_bank.csv");
+    fs::write(
+        &credits,
+        "account_id,entry_id,booking_date,value_date,direction,amount,currency,reference\n\
+         DE44500105175407324931,2026110200001,2026-11-02,2026-11-02,CRDT,9576.52,EUR,po_1eca6b672d1348c072bbcb93\n\
+         GB33BUKB20201555555555,2026110200001,2026-11-02,2026-11-02,CRDT,5803.79,USD,8799\n",
+    )
+    .unwrap();
+    let fixtures = root().join("fixtures/demo");
+    let spec = |name: &str, date: &str, bank: &[&Path], with_night1: bool| {
+        let list = |paths: Vec<PathBuf>| {
+            paths.iter().map(|p| format!("{:?}", p.display().to_string())).collect::<Vec<_>>().join(", ")
+        };
+        let night1_files = |names: &[&str]| -> Vec<PathBuf> {
+            if with_night1 { names.iter().map(|n| fixtures.join(n)).collect() } else { Vec::new() }
+        };
+        let mut bank_files = night1_files(&["bank_statement_eur.xml", "bank_statement_usd.sta"]);
+        bank_files.extend(bank.iter().map(|p| p.to_path_buf()));
+        let text = format!(
+            "[job]\nname = \"{name}\"\nbusiness_date = \"{date}\"\nreporting_currency = \"EUR\"\n\
+             [inputs]\norders = [{}]\nchannel_transactions = [{}]\nbank_entries = [{}]\nrates = [{}]\nbeneficiaries = [{}]\n",
+            list(night1_files(&["orders.csv"])),
+            list(night1_files(&["stripe_payout_reconciliation.csv", "adyen_settlement_details.csv"])),
+            list(bank_files),
+            list(vec![fixtures.join("rates.csv")]),
+            list(vec![fixtures.join("beneficiaries.csv")]),
+        );
+        let path = work.path().join(format!("{name}_{date}.toml"));
+        fs::write(&path, text).unwrap();
+        path
+    };
+    let night2_spec = spec("demo", "2026-11-02", &[&credits], false);
+    let second = run_ok(settle().arg("run").arg(&night2_spec).arg("--out").arg(out.path()));
+    assert!(second.status.code() == Some(0) || second.status.code() == Some(1), "{}", stderr(&second));
+    let night2 = dir_bytes(&out.path().join("demo/2026-11-02"));
+    let matches = String::from_utf8(night2["matches.csv"].clone()).unwrap();
+    assert!(matches.contains("stripe:po_1eca6b672d1348c072bbcb93"), "{matches}");
+    assert!(matches.contains("adyen:8799"), "{matches}");
+    let manifest: serde_json::Value = serde_json::from_slice(&night2["manifest.json"]).unwrap();
+    let carried: Vec<&str> = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["role"] == "open_items")
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        carried,
+        [
+            "2026-10-31/open_orders.csv",
+            "2026-10-31/open_channel_transactions.csv",
+            "2026-10-31/open_bank_entries.csv",
+            "2026-10-31/open_earlier.csv"
+        ]
+    );
+    // What stayed open has aged: the order of Friday 30 October without a channel row is one business day
+    // old on Monday.
+    let exceptions = String::from_utf8(night2["exceptions.csv"].clone()).unwrap();
+    assert!(exceptions.lines().any(|l| l.contains(",no_channel_transaction,open,medium,1,")), "{exceptions}");
+
+    // Both nights' inputs in one run on night 2 pay the same amounts per beneficiary and currency.
+    let combined_out = tempfile::tempdir().unwrap();
+    let combined_spec = spec("combined", "2026-11-02", &[&credits], true);
+    let combined = run_ok(settle().arg("run").arg(&combined_spec).arg("--out").arg(combined_out.path()));
+    assert!(combined.status.code() == Some(0) || combined.status.code() == Some(1), "{}", stderr(&combined));
+    let combined_payouts = fs::read(combined_out.path().join("combined/2026-11-02/payouts.csv")).unwrap();
+    let paid_tonight = settled_by_beneficiary(&night2["payouts.csv"]);
+    assert!(!paid_tonight.is_empty(), "night 2 pays the beneficiaries of the batches credited tonight");
+    let mut nights = settled_by_beneficiary(&night1["payouts.csv"]);
+    for (key, amount) in paid_tonight {
+        *nights.entry(key).or_default() += amount;
+    }
+    assert_eq!(nights, settled_by_beneficiary(&combined_payouts));
 }

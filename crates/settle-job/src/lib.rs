@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bankfiles;
+pub mod carry;
 mod pipeline;
 pub mod profiles;
 pub mod rates;

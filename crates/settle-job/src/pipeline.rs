@@ -9,7 +9,9 @@ use serde_json::json;
 use settle_core::{BankEntry, Beneficiary, Calendar, ChannelTransaction, Date, Order, Rate};
 use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
 use settle_payout::{PayoutError, PayoutPolicy, compute_payouts};
-use settle_recon::reconcile_with;
+use settle_recon::{Earlier, reconcile_nights};
+
+use crate::carry;
 use settle_report::{SummaryInput, build_summary, render_json};
 use settle_tabular::RecordKind;
 use settle_tabular::TabularError;
@@ -85,6 +87,8 @@ pub enum JobError {
     AlreadyRun { dir: String, date: Date },
     #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
+    #[error("open items of the run of {date} ({path}): {message}")]
+    OpenItems { date: Date, path: String, message: String },
 }
 
 impl JobError {
@@ -203,6 +207,55 @@ fn read_input(
 }
 
 /// Runs a job for one business date. See the crate docs for the order of work.
+/// The open items a run left, read back (records, their earlier decisions, and the files' bytes).
+struct CarriedIn {
+    orders: Vec<settle_core::Order>,
+    channel: Vec<settle_core::ChannelTransaction>,
+    bank: Vec<settle_core::BankEntry>,
+    earlier: Vec<Earlier>,
+    earlier_orders: Vec<Option<String>>,
+    files: Vec<(&'static str, Vec<u8>)>,
+}
+
+fn read_open_items(date: Date, dir: &Path) -> Result<CarriedIn, JobError> {
+    let error = |name: &str, message: String| JobError::OpenItems { date, path: format!("{date}/{name}"), message };
+    let index = fs::read(dir.join(carry::INDEX)).map_err(|e| error(carry::INDEX, e.to_string()))?;
+    let index: serde_json::Value = serde_json::from_slice(&index).map_err(|e| error(carry::INDEX, e.to_string()))?;
+    if index["format"] != carry::FORMAT || index["version"] != carry::VERSION {
+        return Err(error(
+            carry::INDEX,
+            format!(
+                "format {} version {}: expected {} version {}",
+                index["format"],
+                index["version"],
+                carry::FORMAT,
+                carry::VERSION
+            ),
+        ));
+    }
+    let mut files = Vec::new();
+    for name in carry::FILES {
+        files.push((name, fs::read(dir.join(name)).map_err(|e| error(name, e.to_string()))?));
+    }
+    // Records name their source as `<date>/<file>:<line>`, relative to the job's run directories.
+    let source = |name: &str| format!("{date}/{name}");
+    let orders = settle_tabular::read_orders(&source(carry::FILES[0]), &files[0].1)?;
+    let channel = settle_tabular::read_channel_transactions(&source(carry::FILES[1]), &files[1].1)?;
+    let bank = settle_tabular::read_bank_entries(&source(carry::FILES[2]), &files[2].1)?;
+    let decided = carry::read_earlier(&source(carry::FILES[3]), &files[3].1).map_err(|m| error(carry::FILES[3], m))?;
+    let mut earlier = Vec::with_capacity(channel.len());
+    let mut earlier_orders = Vec::with_capacity(channel.len());
+    for tx in &channel {
+        let (stage_a, order, stage_b) = decided
+            .get(&(tx.channel.to_string(), tx.transaction_id.to_string()))
+            .cloned()
+            .unwrap_or((None, None, false));
+        earlier.push(Earlier { stage_a: stage_a.map(|place| (place, None)), stage_b_matched: stage_b });
+        earlier_orders.push(order);
+    }
+    Ok(CarriedIn { orders, channel, bank, earlier, earlier_orders, files })
+}
+
 pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobError> {
     let job_display = job_path.display().to_string();
     let spec_bytes = fs::read(job_path).map_err(|source| JobError::SpecIo { path: job_display.clone(), source })?;
@@ -278,6 +331,42 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }
     }
 
+    // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
+    let job_dir = normalize(&out_root.join(&spec.job.name));
+    let mut earlier: Vec<Earlier> = Vec::new();
+    if spec.recon.carry_open_items {
+        if let Some((date, dir)) = carry::previous_run(&job_dir, business_date) {
+            let carried = read_open_items(date, &dir)?;
+            for (name, bytes) in &carried.files {
+                manifest_inputs.push(json!({
+                    "role": "open_items",
+                    "path": format!("{date}/{name}"),
+                    "bytes": bytes.len(),
+                    "sha256": sha256_hex(bytes),
+                }));
+            }
+            *input_rows.entry("open_items").or_default() +=
+                (carried.orders.len() + carried.channel.len() + carried.bank.len()) as u64;
+            earlier = carried.earlier;
+            earlier.resize(carried.channel.len() + channel.len(), Earlier::default());
+            // Each carried order's index once prepended: carried orders come first.
+            let order_index: BTreeMap<&str, usize> =
+                carried.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+            for (e, order_id) in earlier.iter_mut().zip(&carried.earlier_orders) {
+                if let (Some((_, slot)), Some(id)) = (e.stage_a.as_mut(), order_id) {
+                    *slot = Some(*order_index.get(id.as_str()).ok_or_else(|| JobError::OpenItems {
+                        date,
+                        path: format!("{date}/open_earlier.csv"),
+                        message: format!("order {id:?} is not among the carried orders"),
+                    })?);
+                }
+            }
+            orders.splice(0..0, carried.orders);
+            channel.splice(0..0, carried.channel);
+            bank.splice(0..0, carried.bank);
+        }
+    }
+
     // Convert, reconcile, pay.
     let rate_table = RateTable::new(rates)?;
     let calendar = match spec.job.calendar {
@@ -288,7 +377,16 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let execution_date = calendar
         .add_business_days(business_date, offset)
         .map_err(|source| JobError::Calendar { date: business_date, source })?;
-    let recon = reconcile_with(&orders, &channel, &bank, &spec.recon, &calendar)?;
+    let recon = reconcile_nights(&orders, &channel, &bank, &earlier, &spec.recon, &calendar)?;
+    let open = carry::carry(
+        &orders,
+        &channel,
+        &bank,
+        &recon,
+        business_date,
+        &calendar,
+        spec.recon.write_off_after_business_days,
+    );
     let conversion = ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
     let payouts = compute_payouts(
         &beneficiaries,
@@ -352,6 +450,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
 
     // Render everything before writing anything.
     let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
+    let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
     let outputs: Vec<(&str, Vec<u8>)> = vec![
         ("summary.json", render_json(&summary.json).map_err(json_error("summary.json"))?),
         ("matches.csv", settle_report::matches_csv(&recon.matches)?),
@@ -359,6 +458,33 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         ("payouts.csv", settle_report::payouts_csv(&payouts)?),
         ("conversions.csv", settle_report::conversions_csv(&conversions)?),
         ("fx_cost.csv", settle_report::fx_cost_csv(&fx_costs)?),
+        ("open_orders.csv", settle_tabular::write_orders(&open.orders).map_err(csv_error("open_orders.csv"))?),
+        (
+            "open_channel_transactions.csv",
+            settle_tabular::write_channel_transactions(&open.channel)
+                .map_err(csv_error("open_channel_transactions.csv"))?,
+        ),
+        (
+            "open_bank_entries.csv",
+            settle_tabular::write_bank_entries(&open.bank).map_err(csv_error("open_bank_entries.csv"))?,
+        ),
+        ("open_earlier.csv", carry::earlier_csv(&open).map_err(csv_error("open_earlier.csv"))?),
+        ("written_off.csv", carry::written_off_csv(&open).map_err(csv_error("written_off.csv"))?),
+        (
+            carry::INDEX,
+            render_json(&json!({
+                "format": carry::FORMAT,
+                "version": carry::VERSION,
+                "business_date": business_date.to_string(),
+                "counts": {
+                    "orders": open.orders.len(),
+                    "channel_transactions": open.channel.len(),
+                    "bank_entries": open.bank.len(),
+                    "written_off": open.written_off.len(),
+                },
+            }))
+            .map_err(json_error(carry::INDEX))?,
+        ),
     ];
     let manifest_outputs: Vec<_> = outputs
         .iter()

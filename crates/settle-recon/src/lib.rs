@@ -207,6 +207,19 @@ pub struct ChannelOutcome {
     pub stage_b: Place,
     /// Index into the orders of the order this row belongs to (matched, or linked for a chargeback).
     pub order: Option<usize>,
+    /// Whether `stage_a` / `stage_b` were decided on an earlier night (carried in; not counted again).
+    pub carried_a: bool,
+    pub carried_b: bool,
+}
+
+/// What earlier nights decided about a channel transaction carried into tonight (see `reconcile_nights`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Earlier {
+    /// Its stage A place (matched, or linked as a chargeback) and order (an index into tonight's orders),
+    /// when stage A was decided.
+    pub stage_a: Option<(Place, Option<usize>)>,
+    /// Whether its payout batch was already matched to a bank credit.
+    pub stage_b_matched: bool,
 }
 
 /// Count and sum of one status.
@@ -254,6 +267,8 @@ pub struct ReconResult {
     pub exceptions: Vec<Exception>,
     /// Stage A place of each order, index-aligned with the input.
     pub orders: Vec<Place>,
+    /// Whether an order's place was decided on an earlier night (it came in linked to a carried row).
+    pub orders_carried: Vec<bool>,
     /// Index-aligned with the input channel transactions.
     pub channel: Vec<ChannelOutcome>,
     /// Stage B place of each bank entry, index-aligned with the input.
@@ -323,14 +338,37 @@ pub fn reconcile_with(
     rules: &ReconRules,
     calendar: &Calendar,
 ) -> Result<ReconResult, ReconError> {
+    reconcile_nights(orders, channel, bank, &[], rules, calendar)
+}
+
+/// `reconcile_with` on inputs that include records carried from earlier nights: `earlier` is
+/// index-aligned with `channel` (or empty) and says which stage each carried row already settled. Those
+/// stages are not decided again, and their records are not counted again in tonight's tallies.
+pub fn reconcile_nights(
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    bank: &[BankEntry],
+    earlier: &[Earlier],
+    rules: &ReconRules,
+    calendar: &Calendar,
+) -> Result<ReconResult, ReconError> {
+    assert!(earlier.is_empty() || earlier.len() == channel.len(), "earlier is index-aligned with channel");
+    let earlier_of = |i: usize| earlier.get(i).copied().unwrap_or_default();
     let compiled = rules.compile().map_err(ReconError::Rule)?;
     let mut matches: Vec<Match> = Vec::new();
     let mut exceptions: Vec<Exception> = Vec::new();
     let mut order_places = vec![Place::NotApplicable; orders.len()];
     let mut outcomes = vec![
-        ChannelOutcome { stage_a: Place::NotApplicable, stage_b: Place::NotApplicable, order: None };
+        ChannelOutcome {
+            stage_a: Place::NotApplicable,
+            stage_b: Place::NotApplicable,
+            order: None,
+            carried_a: false,
+            carried_b: false,
+        };
         channel.len()
     ];
+    let mut orders_carried = vec![false; orders.len()];
     let mut bank_places = vec![Place::NotApplicable; bank.len()];
     let exception = |stage, reason, left, right, related_id, detail: String| Exception {
         exception_id: String::new(),
@@ -410,6 +448,23 @@ pub fn reconcile_with(
 
     // Stage A: each admitted charge/refund claims its order; chargebacks link to theirs.
     let mut order_claimed = vec![false; orders.len()];
+    // Rows whose stage A an earlier night decided keep that decision and their order.
+    for (i, outcome) in outcomes.iter_mut().enumerate() {
+        if let Some((place, order)) = earlier_of(i).stage_a {
+            outcome.stage_a = place;
+            outcome.order = order;
+            outcome.carried_a = true;
+            if let Some(o) = order {
+                order_claimed[o] = true;
+                order_places[o] = Place::Matched;
+                orders_carried[o] = true;
+            }
+        }
+        if earlier_of(i).stage_b_matched {
+            outcome.stage_b = Place::Matched;
+            outcome.carried_b = true;
+        }
+    }
     // In (channel, transaction id) order: which of two rows claims an order cannot depend on file order.
     let mut stage_a_order: Vec<usize> = (0..channel.len()).collect();
     stage_a_order.sort_by(|&a, &b| {
@@ -417,7 +472,7 @@ pub fn reconcile_with(
     });
     for i in stage_a_order {
         let tx = &channel[i];
-        if !admitted_channel[i] || !takes_part_in_stage_a(tx.kind) {
+        if !admitted_channel[i] || !takes_part_in_stage_a(tx.kind) || outcomes[i].carried_a {
             continue;
         }
         let order_id = tx.merchant_reference.as_deref().unwrap_or("");
@@ -523,7 +578,7 @@ pub fn reconcile_with(
     // Stage B: batches by (channel, batch id, settlement currency), then the job's rules in order.
     let mut grouped: BTreeMap<(&str, &str), BTreeMap<Currency, Vec<usize>>> = BTreeMap::new();
     for (i, tx) in channel.iter().enumerate() {
-        if !admitted_channel[i] {
+        if !admitted_channel[i] || outcomes[i].carried_b {
             continue;
         }
         match tx.batch_id.as_deref() {
@@ -711,7 +766,7 @@ pub fn reconcile_with(
         ));
     }
 
-    finish(matches, exceptions, order_places, outcomes, bank_places, orders, channel, bank)
+    finish(matches, exceptions, (order_places, orders_carried), outcomes, bank_places, orders, channel, bank)
 }
 
 /// A channel payout batch in stage B: its rows' net in one settlement currency.
@@ -965,7 +1020,7 @@ impl StageB<'_, '_> {
 fn finish(
     mut matches: Vec<Match>,
     mut exceptions: Vec<Exception>,
-    order_places: Vec<Place>,
+    (order_places, orders_carried): (Vec<Place>, Vec<bool>),
     outcomes: Vec<ChannelOutcome>,
     bank_places: Vec<Place>,
     orders: &[Order],
@@ -1001,12 +1056,19 @@ fn finish(
             Err(Class::Rejected) => t.rejected.add(amount.amount()),
         }
     };
-    for (order, place) in orders.iter().zip(&order_places) {
-        tally(Stage::A, RecordKind::Order, order.money(), *place)?;
+    // Places decided on an earlier night were counted then: they are not inputs of tonight's tallies.
+    for ((order, place), carried) in orders.iter().zip(&order_places).zip(&orders_carried) {
+        if !carried {
+            tally(Stage::A, RecordKind::Order, order.money(), *place)?;
+        }
     }
     for (tx, outcome) in channel.iter().zip(&outcomes) {
-        tally(Stage::A, RecordKind::ChannelTransaction, tx.presentment(), outcome.stage_a)?;
-        tally(Stage::B, RecordKind::ChannelTransaction, tx.net_money(), outcome.stage_b)?;
+        if !outcome.carried_a {
+            tally(Stage::A, RecordKind::ChannelTransaction, tx.presentment(), outcome.stage_a)?;
+        }
+        if !outcome.carried_b {
+            tally(Stage::B, RecordKind::ChannelTransaction, tx.net_money(), outcome.stage_b)?;
+        }
     }
     for (entry, place) in bank.iter().zip(&bank_places) {
         tally(Stage::B, RecordKind::BankEntry, entry.signed_money(), *place)?;
@@ -1023,7 +1085,15 @@ fn finish(
     assert!(bank_places.iter().all(|p| *p != Place::NotApplicable), "every bank entry has a stage B place");
     assert!(outcomes.iter().all(|o| o.stage_b != Place::NotApplicable), "every channel row has a stage B place");
 
-    Ok(ReconResult { matches, exceptions, orders: order_places, channel: outcomes, bank: bank_places, tallies })
+    Ok(ReconResult {
+        matches,
+        exceptions,
+        orders: order_places,
+        orders_carried,
+        channel: outcomes,
+        bank: bank_places,
+        tallies,
+    })
 }
 
 #[cfg(test)]

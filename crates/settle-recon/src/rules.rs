@@ -16,11 +16,23 @@ pub struct ReconRules {
     /// reference field is the batch id, amounts equal).
     #[serde(default = "default_stage_b")]
     pub stage_b: Vec<BatchRule>,
+    /// Read the open items that the job's latest earlier run left (its run directory's `open_*` files)
+    /// and match them tonight. Default true.
+    #[serde(default = "yes")]
+    pub carry_open_items: bool,
+    /// Open items older than this many business days (by their own date) leave the open list as
+    /// written off (`written_off.csv`) instead of being carried; never when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_off_after_business_days: Option<u32>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for ReconRules {
     fn default() -> ReconRules {
-        ReconRules { stage_b: default_stage_b() }
+        ReconRules { stage_b: default_stage_b(), carry_open_items: true, write_off_after_business_days: None }
     }
 }
 
@@ -217,6 +229,7 @@ mod tests {
                 pattern: Some(r"(?i)\b(po_[a-z0-9]+)".into()),
                 ..BatchRule::default()
             }],
+            ..ReconRules::default()
         }
         .compile()
         .unwrap()
@@ -230,9 +243,13 @@ mod tests {
     fn bad_rules_are_named() {
         let bad = ReconRules {
             stage_b: vec![BatchRule { id: "B9".into(), pattern: Some("(".into()), ..BatchRule::default() }],
+            ..ReconRules::default()
         };
         assert!(bad.compile().unwrap_err().to_string().starts_with("recon rule \"B9\": pattern \"(\""));
-        let twice = ReconRules { stage_b: vec![BatchRule { id: "B1".into(), ..BatchRule::default() }; 2] };
+        let twice = ReconRules {
+            stage_b: vec![BatchRule { id: "B1".into(), ..BatchRule::default() }; 2],
+            ..ReconRules::default()
+        };
         assert_eq!(twice.compile().unwrap_err().to_string(), "recon rule \"B1\": two rules have this id");
     }
 }

@@ -1,0 +1,240 @@
+//! Open items across nights: what a run leaves open is written into its run directory, and the next run
+//! of the job reads it back as inputs, with what earlier nights already decided.
+//!
+//! Files (format version 1, documented in docs/outputs.md):
+//! - `open_orders.csv`, `open_channel_transactions.csv`, `open_bank_entries.csv`: the records, in the
+//!   canonical layouts (docs/formats.md);
+//! - `open_earlier.csv`: `channel,transaction_id,stage_a,order_id,stage_b` for carried channel rows whose
+//!   stage A (`matched`, `chargeback`) or stage B (`matched`) is already decided;
+//! - `open_items.json`: `{"format": "settle-open-items", "version": 1, "business_date", "counts"}`.
+//! - `written_off.csv`: records that left the open list by the job's age rule instead.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use settle_core::{BankEntry, Calendar, ChannelTransaction, Date, Order};
+use settle_recon::{Class, Earlier, Place, ReasonCode, ReconResult, business_days_between};
+
+pub const FORMAT: &str = "settle-open-items";
+pub const VERSION: u64 = 1;
+pub const FILES: [&str; 4] =
+    ["open_orders.csv", "open_channel_transactions.csv", "open_bank_entries.csv", "open_earlier.csv"];
+pub const INDEX: &str = "open_items.json";
+
+/// What a night carries into the next.
+#[derive(Debug, Default)]
+pub struct Carry {
+    pub orders: Vec<Order>,
+    pub channel: Vec<ChannelTransaction>,
+    pub bank: Vec<BankEntry>,
+    /// Index-aligned with `channel`.
+    pub earlier: Vec<Earlier>,
+    /// The order id of each carried row's earlier stage A link.
+    pub earlier_orders: Vec<Option<String>>,
+    /// (record kind, id, amount, currency, date, age in business days, source) written off by age.
+    pub written_off: Vec<[String; 7]>,
+}
+
+fn settled_a(place: Place) -> bool {
+    matches!(place, Place::Matched | Place::Unmatched(ReasonCode::Chargeback) | Place::NotApplicable)
+}
+
+fn rejected(place: Place) -> bool {
+    matches!(place, Place::Unmatched(reason) if reason.class() == Class::Rejected)
+}
+
+/// The records tonight leaves open: orders and bank entries not matched (and not rejected); channel rows
+/// not settled in both stages, with what they settled. Records older than `write_off_after` business
+/// days (by their own date) leave the list as written off, except orders linked to a carried row.
+#[allow(clippy::too_many_arguments)]
+pub fn carry(
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    bank: &[BankEntry],
+    recon: &ReconResult,
+    business_date: Date,
+    calendar: &Calendar,
+    write_off_after: Option<u32>,
+) -> Carry {
+    let mut out = Carry::default();
+    let mut written_off: Vec<[String; 7]> = Vec::new();
+    // Whether a record dated `date` is past the age rule; if so it is listed as written off.
+    let mut write_off = |kind: &str,
+                         date: Date,
+                         money: settle_core::Money,
+                         id: &dyn Fn() -> String,
+                         source: &settle_core::Provenance| {
+        let age = business_days_between(calendar, date, business_date);
+        let past = write_off_after.is_some_and(|limit| age > limit);
+        if past {
+            written_off.push([
+                kind.to_string(),
+                id(),
+                settle_core::format_minor(money.amount(), money.currency()),
+                money.currency().code().to_string(),
+                date.to_string(),
+                age.to_string(),
+                source.to_string(),
+            ]);
+        }
+        past
+    };
+    let mut linked_orders: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+    for (tx, outcome) in channel.iter().zip(&recon.channel) {
+        if rejected(outcome.stage_a) || rejected(outcome.stage_b) {
+            continue;
+        }
+        let (a, b) = (settled_a(outcome.stage_a), outcome.stage_b == Place::Matched);
+        let id = || format!("{}:{}", tx.channel, tx.transaction_id);
+        if (a && b) || write_off("channel_transaction", tx.booking_date, tx.net_money(), &id, &tx.provenance) {
+            continue;
+        }
+        let stage_a = (a && outcome.stage_a != Place::NotApplicable).then_some((outcome.stage_a, outcome.order));
+        if let Some((_, Some(o))) = stage_a {
+            linked_orders.insert(o);
+        }
+        out.earlier_orders.push(stage_a.and_then(|(_, o)| o).map(|o| orders[o].order_id.clone()));
+        out.earlier.push(Earlier { stage_a: stage_a.map(|(place, _)| (place, None)), stage_b_matched: b });
+        out.channel.push(tx.clone());
+    }
+    for (o, (order, place)) in orders.iter().zip(&recon.orders).enumerate() {
+        // An order linked to a carried row stays, whatever its age: the row's payout needs it.
+        let linked = linked_orders.contains(&o);
+        let open =
+            *place != Place::Matched && !rejected(*place) && !recon.orders_carried.get(o).copied().unwrap_or(false);
+        let id = || order.order_id.clone();
+        if linked || (open && !write_off("order", order.order_date, order.money(), &id, &order.provenance)) {
+            out.orders.push(order.clone());
+        }
+    }
+    for (entry, place) in bank.iter().zip(&recon.bank) {
+        let id = || format!("{}:{}", entry.account_id, entry.entry_id);
+        let settled = *place == Place::Matched || rejected(*place);
+        if !settled && !write_off("bank_entry", entry.booking_date, entry.signed_money(), &id, &entry.provenance) {
+            out.bank.push(entry.clone());
+        }
+    }
+    out.written_off = written_off;
+    out
+}
+
+/// `open_earlier.csv`.
+pub fn earlier_csv(carry: &Carry) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(["channel", "transaction_id", "stage_a", "order_id", "stage_b"])?;
+    for ((tx, earlier), order_id) in carry.channel.iter().zip(&carry.earlier).zip(&carry.earlier_orders) {
+        let stage_a = match earlier.stage_a {
+            Some((Place::Matched, _)) => "matched",
+            Some((Place::Unmatched(ReasonCode::Chargeback), _)) => "chargeback",
+            _ => "",
+        };
+        let stage_b = if earlier.stage_b_matched { "matched" } else { "" };
+        if stage_a.is_empty() && stage_b.is_empty() {
+            continue;
+        }
+        w.write_record([
+            tx.channel.as_str(),
+            tx.transaction_id.as_str(),
+            stage_a,
+            order_id.as_deref().unwrap_or(""),
+            stage_b,
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// `written_off.csv`.
+pub fn written_off_csv(carry: &Carry) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(["record_kind", "id", "amount", "currency", "date", "age_business_days", "source"])?;
+    let mut rows = carry.written_off.clone();
+    rows.sort();
+    for row in &rows {
+        w.write_record(row)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The latest earlier run of the job (a `YYYY-MM-DD` directory before `business_date` under `job_dir`)
+/// that left open items; `None` when there is none.
+pub fn previous_run(job_dir: &Path, business_date: Date) -> Option<(Date, PathBuf)> {
+    let entries = std::fs::read_dir(job_dir).ok()?;
+    let mut best: Option<(Date, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Ok(date) = settle_core::parse_date(&name.to_string_lossy()) else { continue };
+        let dir = entry.path();
+        let complete = dir.join("manifest.json").is_file() && dir.join(INDEX).is_file();
+        if date < business_date && complete && best.as_ref().is_none_or(|(d, _)| date > *d) {
+            best = Some((date, dir));
+        }
+    }
+    best
+}
+
+/// An earlier decision as `open_earlier.csv` writes it: (channel, transaction id) → (stage A, order id,
+/// stage B matched).
+pub type EarlierRow = (Option<Place>, Option<String>, bool);
+
+/// Reads `open_earlier.csv`.
+pub fn read_earlier(path: &str, bytes: &[u8]) -> Result<BTreeMap<(String, String), EarlierRow>, String> {
+    let mut out = BTreeMap::new();
+    let mut reader = csv::Reader::from_reader(bytes);
+    for (n, record) in reader.records().enumerate() {
+        let line = n + 2;
+        let record = record.map_err(|e| format!("{path}:{line}: {e}"))?;
+        let field = |i: usize| record.get(i).unwrap_or("").trim().to_string();
+        let stage_a = match field(2).as_str() {
+            "" => None,
+            "matched" => Some(Place::Matched),
+            "chargeback" => Some(Place::Unmatched(ReasonCode::Chargeback)),
+            other => {
+                return Err(format!("{path}:{line}: stage_a {other:?}: expected `matched`, `chargeback` or empty"));
+            }
+        };
+        let stage_b = match field(4).as_str() {
+            "" => false,
+            "matched" => true,
+            other => return Err(format!("{path}:{line}: stage_b {other:?}: expected `matched` or empty")),
+        };
+        let order = Some(field(3)).filter(|o| !o.is_empty());
+        out.insert((field(0), field(1)), (stage_a, order, stage_b));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use settle_core::{Currency, Decimal, OrderKind, Provenance, parse_date};
+
+    fn order(id: &str, date: &str) -> Order {
+        Order {
+            order_id: id.into(),
+            kind: OrderKind::Sale,
+            beneficiary_id: "B1".into(),
+            channel: "stripe".into(),
+            order_date: parse_date(date).unwrap(),
+            amount: Decimal::new(1000, 2),
+            currency: Currency::from_code("EUR").unwrap(),
+            provenance: Provenance::line("orders.csv", 2),
+        }
+    }
+
+    /// Open orders carry; past the age rule they are written off instead (listed with their age).
+    #[test]
+    fn open_items_carry_until_the_age_rule_writes_them_off() {
+        let orders = [order("O1", "2026-10-01"), order("O2", "2026-10-29")];
+        let recon = settle_recon::reconcile(&orders, &[], &[]).unwrap();
+        let calendar = Calendar::target2();
+        let business_date = parse_date("2026-11-02").unwrap();
+        let kept = carry(&orders, &[], &[], &recon, business_date, &calendar, None);
+        assert_eq!(kept.orders.len(), 2);
+        let aged = carry(&orders, &[], &[], &recon, business_date, &calendar, Some(10));
+        assert_eq!(aged.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["O2"]);
+        assert_eq!(aged.written_off.len(), 1);
+        assert_eq!(aged.written_off[0][..6], ["order", "O1", "10.00", "EUR", "2026-10-01", "22"].map(String::from));
+        let csv = String::from_utf8(written_off_csv(&aged).unwrap()).unwrap();
+        assert!(csv.starts_with("record_kind,id,amount,currency,date,age_business_days,source\norder,O1,"), "{csv}");
+    }
+}
