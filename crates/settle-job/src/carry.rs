@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use settle_core::{BankEntry, Calendar, ChannelTransaction, Date, Order};
-use settle_recon::{Class, Earlier, Place, ReasonCode, ReconResult, business_days_between};
+use settle_recon::{Class, Earlier, Place, Prior, ReasonCode, ReconResult, business_days_between};
 
 pub const FORMAT: &str = "settle-open-items";
 pub const VERSION: u64 = 1;
@@ -116,6 +116,33 @@ pub fn carry(
     }
     out.written_off = written_off;
     out
+}
+
+/// Puts carried records before tonight's (an id both carried and sent again tonight is admitted from the
+/// carried copy), and returns what the engine needs of them: their counts, and the earlier decisions
+/// index-aligned with the merged channel rows, their orders resolved to indices among the merged orders.
+pub fn prepend(
+    carried: Carry,
+    orders: &mut Vec<Order>,
+    channel: &mut Vec<ChannelTransaction>,
+    bank: &mut Vec<BankEntry>,
+) -> Result<Prior, String> {
+    let counts = (carried.orders.len(), carried.channel.len(), carried.bank.len());
+    let mut earlier = carried.earlier;
+    earlier.resize(carried.channel.len() + channel.len(), Earlier::default());
+    let order_index: BTreeMap<&str, usize> =
+        carried.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+    for (e, order_id) in earlier.iter_mut().zip(&carried.earlier_orders) {
+        if let (Some((_, slot)), Some(id)) = (e.stage_a.as_mut(), order_id) {
+            let index =
+                order_index.get(id.as_str()).ok_or_else(|| format!("order {id:?} is not among the carried orders"))?;
+            *slot = Some(*index);
+        }
+    }
+    orders.splice(0..0, carried.orders);
+    channel.splice(0..0, carried.channel);
+    bank.splice(0..0, carried.bank);
+    Ok(Prior { earlier, orders: counts.0, channel: counts.1, bank: counts.2 })
 }
 
 /// `open_earlier.csv`.

@@ -9,7 +9,7 @@ use serde_json::json;
 use settle_core::{BankEntry, Beneficiary, Calendar, ChannelTransaction, Date, Order, Rate};
 use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
 use settle_payout::{PayoutError, PayoutPolicy, compute_payouts};
-use settle_recon::{Earlier, reconcile_nights};
+use settle_recon::{Earlier, Prior, reconcile_nights};
 
 use crate::carry;
 use settle_report::{SummaryInput, build_summary, render_json};
@@ -207,13 +207,9 @@ fn read_input(
 }
 
 /// Runs a job for one business date. See the crate docs for the order of work.
-/// The open items a run left, read back (records, their earlier decisions, and the files' bytes).
+/// The open items a run left, read back, and the files' bytes.
 struct CarriedIn {
-    orders: Vec<settle_core::Order>,
-    channel: Vec<settle_core::ChannelTransaction>,
-    bank: Vec<settle_core::BankEntry>,
-    earlier: Vec<Earlier>,
-    earlier_orders: Vec<Option<String>>,
+    carry: carry::Carry,
     files: Vec<(&'static str, Vec<u8>)>,
 }
 
@@ -253,7 +249,10 @@ fn read_open_items(date: Date, dir: &Path) -> Result<CarriedIn, JobError> {
         earlier.push(Earlier { stage_a: stage_a.map(|place| (place, None)), stage_b_matched: stage_b });
         earlier_orders.push(order);
     }
-    Ok(CarriedIn { orders, channel, bank, earlier, earlier_orders, files })
+    Ok(CarriedIn {
+        carry: carry::Carry { orders, channel, bank, earlier, earlier_orders, written_off: Vec::new() },
+        files,
+    })
 }
 
 pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobError> {
@@ -333,7 +332,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
 
     // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
     let job_dir = normalize(&out_root.join(&spec.job.name));
-    let mut earlier: Vec<Earlier> = Vec::new();
+    let mut prior = Prior::default();
     if spec.recon.carry_open_items {
         if let Some((date, dir)) = carry::previous_run(&job_dir, business_date) {
             let carried = read_open_items(date, &dir)?;
@@ -345,25 +344,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                     "sha256": sha256_hex(bytes),
                 }));
             }
-            *input_rows.entry("open_items").or_default() +=
-                (carried.orders.len() + carried.channel.len() + carried.bank.len()) as u64;
-            earlier = carried.earlier;
-            earlier.resize(carried.channel.len() + channel.len(), Earlier::default());
-            // Each carried order's index once prepended: carried orders come first.
-            let order_index: BTreeMap<&str, usize> =
-                carried.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
-            for (e, order_id) in earlier.iter_mut().zip(&carried.earlier_orders) {
-                if let (Some((_, slot)), Some(id)) = (e.stage_a.as_mut(), order_id) {
-                    *slot = Some(*order_index.get(id.as_str()).ok_or_else(|| JobError::OpenItems {
-                        date,
-                        path: format!("{date}/open_earlier.csv"),
-                        message: format!("order {id:?} is not among the carried orders"),
-                    })?);
-                }
-            }
-            orders.splice(0..0, carried.orders);
-            channel.splice(0..0, carried.channel);
-            bank.splice(0..0, carried.bank);
+            let c = &carried.carry;
+            *input_rows.entry("open_items").or_default() += (c.orders.len() + c.channel.len() + c.bank.len()) as u64;
+            prior = carry::prepend(carried.carry, &mut orders, &mut channel, &mut bank)
+                .map_err(|message| JobError::OpenItems { date, path: format!("{date}/open_earlier.csv"), message })?;
         }
     }
 
@@ -377,7 +361,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let execution_date = calendar
         .add_business_days(business_date, offset)
         .map_err(|source| JobError::Calendar { date: business_date, source })?;
-    let recon = reconcile_nights(&orders, &channel, &bank, &earlier, &spec.recon, &calendar)?;
+    let recon = reconcile_nights(&orders, &channel, &bank, &prior, &spec.recon, &calendar)?;
     let open = carry::carry(
         &orders,
         &channel,

@@ -153,11 +153,14 @@ fn difference(left: &Side, right: &Side) -> Option<Decimal> {
     (left.amount.currency() == right.amount.currency()).then(|| right.amount.amount() - left.amount.amount())
 }
 
-/// Indices in file order — by (file, line), then input position — so that which of two rows with one id
-/// is admitted depends on where they are in their files, not on the order the files were listed or read.
-fn file_order<'a>(provenances: impl Iterator<Item = &'a settle_core::Provenance>) -> Vec<usize> {
-    let keys: Vec<(&str, Option<u64>, Option<&str>)> =
-        provenances.map(|p| (&*p.source_file, p.source_line, p.xml_path.as_deref())).collect();
+/// Indices in file order — the `carried` leading records first, then by (file, line), then input
+/// position — so that which of two rows with one id is admitted depends on where they are in their files,
+/// not on the order the files were listed or read.
+fn file_order<'a>(provenances: impl Iterator<Item = &'a settle_core::Provenance>, carried: usize) -> Vec<usize> {
+    let keys: Vec<(bool, &str, Option<u64>, Option<&str>)> = provenances
+        .enumerate()
+        .map(|(i, p)| (i >= carried, &*p.source_file, p.source_line, p.xml_path.as_deref()))
+        .collect();
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by(|&a, &b| (keys[a], a).cmp(&(keys[b], b)));
     order
@@ -338,20 +341,32 @@ pub fn reconcile_with(
     rules: &ReconRules,
     calendar: &Calendar,
 ) -> Result<ReconResult, ReconError> {
-    reconcile_nights(orders, channel, bank, &[], rules, calendar)
+    reconcile_nights(orders, channel, bank, &Prior::default(), rules, calendar)
 }
 
-/// `reconcile_with` on inputs that include records carried from earlier nights: `earlier` is
-/// index-aligned with `channel` (or empty) and says which stage each carried row already settled. Those
-/// stages are not decided again, and their records are not counted again in tonight's tallies.
+/// Records carried from earlier nights: they come first in the inputs (`orders`, `channel`, `bank`
+/// leading records of each), and `earlier` (index-aligned with the channel input, or empty) says which
+/// stage each carried row already settled.
+#[derive(Debug, Clone, Default)]
+pub struct Prior {
+    pub earlier: Vec<Earlier>,
+    pub orders: usize,
+    pub channel: usize,
+    pub bank: usize,
+}
+
+/// `reconcile_with` on inputs that include records carried from earlier nights (`prior`). Stages an
+/// earlier night settled are not decided again, and their records are not counted again in tonight's
+/// tallies; a carried record is admitted before a row with its id sent again tonight.
 pub fn reconcile_nights(
     orders: &[Order],
     channel: &[ChannelTransaction],
     bank: &[BankEntry],
-    earlier: &[Earlier],
+    prior: &Prior,
     rules: &ReconRules,
     calendar: &Calendar,
 ) -> Result<ReconResult, ReconError> {
+    let earlier = prior.earlier.as_slice();
     assert!(earlier.is_empty() || earlier.len() == channel.len(), "earlier is index-aligned with channel");
     let earlier_of = |i: usize| earlier.get(i).copied().unwrap_or_default();
     let compiled = rules.compile().map_err(ReconError::Rule)?;
@@ -382,7 +397,7 @@ pub fn reconcile_nights(
 
     // Intake: the first row of an id is admitted, later rows with the same id are rejected.
     let mut order_by_id: HashMap<&str, usize> = HashMap::with_capacity(orders.len());
-    for i in file_order(orders.iter().map(|o| &o.provenance)) {
+    for i in file_order(orders.iter().map(|o| &o.provenance), prior.orders) {
         let order = &orders[i];
         if let Some(first) = order_by_id.get(order.order_id.as_str()) {
             order_places[i] = Place::Unmatched(ReasonCode::DuplicateOrder);
@@ -400,7 +415,7 @@ pub fn reconcile_nights(
     }
     let mut admitted_channel = vec![true; channel.len()];
     let mut seen_tx: HashMap<(&str, &str), usize> = HashMap::with_capacity(channel.len());
-    for i in file_order(channel.iter().map(|t| &t.provenance)) {
+    for i in file_order(channel.iter().map(|t| &t.provenance), prior.channel) {
         let tx = &channel[i];
         if let Some(first) = seen_tx.get(&(tx.channel.as_str(), tx.transaction_id.as_str())) {
             admitted_channel[i] = false;
@@ -428,7 +443,7 @@ pub fn reconcile_nights(
     }
     let mut admitted_bank = vec![true; bank.len()];
     let mut seen_entry: HashMap<(&str, &str), usize> = HashMap::with_capacity(bank.len());
-    for i in file_order(bank.iter().map(|e| &e.provenance)) {
+    for i in file_order(bank.iter().map(|e| &e.provenance), prior.bank) {
         let entry = &bank[i];
         if let Some(first) = seen_entry.get(&(entry.account_id.as_str(), entry.entry_id.as_str())) {
             admitted_bank[i] = false;
@@ -661,13 +676,11 @@ pub fn reconcile_nights(
             });
         }
     }
-    // Credits in the order of their ids (not of the input): which credit a rule tries first cannot depend
-    // on how the files were ordered.
-    let mut credits: Vec<usize> = (0..bank.len())
-        .filter(|&i| {
-            admitted_bank[i] && bank[i].direction == Direction::Credit && bank[i].status == EntryStatus::Booked
-        })
-        .collect();
+    // Booked entries in the order of their ids (not of the input): which entry a rule tries first cannot
+    // depend on how the files were ordered. Debits take part too: a batch whose refunds and chargebacks
+    // exceed its charges has a negative net, which the channel debits (amounts compare signed).
+    let mut credits: Vec<usize> =
+        (0..bank.len()).filter(|&i| admitted_bank[i] && bank[i].status == EntryStatus::Booked).collect();
     credits.sort_by(|&a, &b| (&bank[a].account_id, &bank[a].entry_id).cmp(&(&bank[b].account_id, &bank[b].entry_id)));
     let mut stage = StageB {
         calendar,
@@ -751,9 +764,11 @@ pub fn reconcile_nights(
                     None => "credit without a reference".to_string(),
                 },
             ),
-            Direction::Debit => {
-                (ReasonCode::UnmatchedBankDebit, "no rule matches bank debits in this version".to_string())
-            }
+            Direction::Debit => (
+                ReasonCode::UnmatchedBankDebit,
+                "no payout batch with a negative net names this debit; our own payouts (stage C) are not matched yet"
+                    .to_string(),
+            ),
         };
         bank_places[b] = Place::Unmatched(reason);
         exceptions.push(exception(

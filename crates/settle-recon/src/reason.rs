@@ -163,7 +163,7 @@ impl ReasonCode {
             ReasonCode::NoPayoutBatch => "a bank credit whose reference is no channel payout batch",
             ReasonCode::MixedCurrencyBatch => "a payout batch with transactions in several settlement currencies",
             ReasonCode::UnmatchedBankDebit => {
-                "a bank debit; matching our payouts to bank debits (stage C) is not built yet"
+                "a bank debit that no payout batch with a negative net names; our own payouts (stage C) are not matched yet"
             }
             ReasonCode::NotBooked => "a pending or information-only bank entry; it is matched once booked",
             ReasonCode::CurrencyMismatch => "a bank credit names a payout batch but is in another currency",
