@@ -485,9 +485,61 @@ pub fn reconcile_nights(
     stage_a_order.sort_by(|&a, &b| {
         (&channel[a].channel, &channel[a].transaction_id, a).cmp(&(&channel[b].channel, &channel[b].transaction_id, b))
     });
+    // Partial captures (rule A2): several charges (or refunds) of one order that add up to it, when no
+    // single one equals it.
+    let mut fitting: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &i in &stage_a_order {
+        let tx = &channel[i];
+        if !admitted_channel[i]
+            || outcomes[i].carried_a
+            || !matches!(tx.kind, ChannelKind::Charge | ChannelKind::Refund)
+        {
+            continue;
+        }
+        let Some(&o) = order_by_id.get(tx.merchant_reference.as_deref().unwrap_or("")) else { continue };
+        let fits = matches!(
+            (orders[o].kind, tx.kind),
+            (OrderKind::Sale, ChannelKind::Charge) | (OrderKind::Refund, ChannelKind::Refund)
+        );
+        if fits && !order_claimed[o] {
+            fitting.entry(o).or_default().push(i);
+        }
+    }
+    for (o, rows) in &fitting {
+        let order = &orders[*o];
+        if rows.len() < 2 || rows.iter().any(|&i| channel[i].presentment() == order.money()) {
+            continue;
+        }
+        let mut sum = Money::zero(order.currency);
+        let mut same_currency = true;
+        for &i in rows {
+            same_currency &= channel[i].presentment().currency() == order.currency;
+            sum = sum.checked_add(&channel[i].presentment()).unwrap_or(sum);
+        }
+        if !same_currency || sum != order.money() {
+            continue;
+        }
+        let sides: Vec<Side> = rows.iter().map(|&i| channel_side(&channel[i])).collect();
+        let right = group_side(RecordKind::ChannelTransaction, &sides.iter().collect::<Vec<_>>())?;
+        order_claimed[*o] = true;
+        order_places[*o] = Place::Matched;
+        for &i in rows {
+            outcomes[i].stage_a = Place::Matched;
+            outcomes[i].order = Some(*o);
+        }
+        matches.push(Match {
+            match_id: String::new(),
+            stage: Stage::A,
+            rule: "A2 order_id_partial_captures".to_string(),
+            left: order_side(order),
+            right,
+            explained: Explained::default(),
+        });
+    }
     for i in stage_a_order {
         let tx = &channel[i];
-        if !admitted_channel[i] || !takes_part_in_stage_a(tx.kind) || outcomes[i].carried_a {
+        let decided = outcomes[i].carried_a || outcomes[i].stage_a != Place::NotApplicable;
+        if !admitted_channel[i] || !takes_part_in_stage_a(tx.kind) || decided {
             continue;
         }
         let order_id = tx.merchant_reference.as_deref().unwrap_or("");
