@@ -18,6 +18,10 @@ pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};
 
+/// A hash map with foldhash's fixed seeds (deterministic, several times faster than SipHash on short
+/// keys); lookups only, never iterated for output.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 use serde::Serialize;
 use settle_core::{
     BankEntry, Calendar, ChannelKind, ChannelTransaction, Currency, Date, Decimal, Direction, EntryStatus, Money,
@@ -396,7 +400,8 @@ pub fn reconcile_nights(
     };
 
     // Intake: the first row of an id is admitted, later rows with the same id are rejected.
-    let mut order_by_id: HashMap<&str, usize> = HashMap::with_capacity(orders.len());
+    // Hash maps are only looked up, never iterated: their order cannot reach an output.
+    let mut order_by_id: FastMap<&str, usize> = FastMap::with_capacity_and_hasher(orders.len(), Default::default());
     for i in file_order(orders.iter().map(|o| &o.provenance), prior.orders) {
         let order = &orders[i];
         if let Some(first) = order_by_id.get(order.order_id.as_str()) {
@@ -414,7 +419,8 @@ pub fn reconcile_nights(
         }
     }
     let mut admitted_channel = vec![true; channel.len()];
-    let mut seen_tx: HashMap<(&str, &str), usize> = HashMap::with_capacity(channel.len());
+    let mut seen_tx: FastMap<(&str, &str), usize> =
+        FastMap::with_capacity_and_hasher(channel.len(), Default::default());
     for i in file_order(channel.iter().map(|t| &t.provenance), prior.channel) {
         let tx = &channel[i];
         if let Some(first) = seen_tx.get(&(tx.channel.as_str(), tx.transaction_id.as_str())) {
@@ -442,7 +448,8 @@ pub fn reconcile_nights(
         }
     }
     let mut admitted_bank = vec![true; bank.len()];
-    let mut seen_entry: HashMap<(&str, &str), usize> = HashMap::with_capacity(bank.len());
+    let mut seen_entry: FastMap<(&str, &str), usize> =
+        FastMap::with_capacity_and_hasher(bank.len(), Default::default());
     for i in file_order(bank.iter().map(|e| &e.provenance), prior.bank) {
         let entry = &bank[i];
         if let Some(first) = seen_entry.get(&(entry.account_id.as_str(), entry.entry_id.as_str())) {
@@ -912,7 +919,7 @@ impl StageB<'_, '_> {
     fn reference_rule(&mut self, rule: &rules::Compiled) -> Result<(), ReconError> {
         let (calendar, bank) = (self.calendar, self.bank);
         // Only looked up, never iterated: hash order cannot reach an output.
-        let mut by_reference: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_reference: FastMap<String, Vec<usize>> = FastMap::default();
         for (k, batch) in self.batches.iter().enumerate() {
             if batch.place.is_none() && rule.applies_to(batch.channel) {
                 by_reference.entry(batch.reference.clone()).or_default().push(k);
@@ -1094,7 +1101,10 @@ fn finish(
     channel: &[ChannelTransaction],
     bank: &[BankEntry],
 ) -> Result<ReconResult, ReconError> {
-    let side_key = |s: &Option<Side>| s.as_ref().map(|s| (s.id.clone(), s.source.clone()));
+    // Compared by reference: a sort of millions of exceptions must not copy their strings.
+    fn side_key(s: &Option<Side>) -> Option<(&str, &str)> {
+        s.as_ref().map(|s| (s.id.as_str(), s.source.as_str()))
+    }
     matches.sort_by(|a, b| (a.stage, &a.left.id, &a.right.id).cmp(&(b.stage, &b.left.id, &b.right.id)));
     exceptions.sort_by(|a, b| {
         (a.stage, a.reason, side_key(&a.left), side_key(&a.right)).cmp(&(
