@@ -161,12 +161,21 @@ fn difference(left: &Side, right: &Side) -> Option<Decimal> {
 /// position — so that which of two rows with one id is admitted depends on where they are in their files,
 /// not on the order the files were listed or read.
 fn file_order<'a>(provenances: impl Iterator<Item = &'a settle_core::Provenance>, carried: usize) -> Vec<usize> {
-    let keys: Vec<(bool, &str, Option<u64>, Option<&str>)> = provenances
+    /// (tonight's, not carried; file; line; XML path).
+    type FileKey<'p> = (bool, &'p std::sync::Arc<str>, Option<u64>, Option<&'p str>);
+    let keys: Vec<FileKey<'a>> = provenances
         .enumerate()
-        .map(|(i, p)| (i >= carried, &*p.source_file, p.source_line, p.xml_path.as_deref()))
+        .map(|(i, p)| (i >= carried, &p.source_file, p.source_line, p.xml_path.as_deref()))
         .collect();
     let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by(|&a, &b| (keys[a], a).cmp(&(keys[b], b)));
+    // Rows of one file share its name's `Arc`: equal pointers compare equal without reading the text.
+    let file = |a: &std::sync::Arc<str>, b: &std::sync::Arc<str>| {
+        if std::sync::Arc::ptr_eq(a, b) { std::cmp::Ordering::Equal } else { a.cmp(b) }
+    };
+    order.sort_by(|&a, &b| {
+        let (x, y) = (keys[a], keys[b]);
+        x.0.cmp(&y.0).then_with(|| file(x.1, y.1)).then(x.2.cmp(&y.2)).then(x.3.cmp(&y.3)).then(a.cmp(&b))
+    });
     order
 }
 
@@ -421,7 +430,8 @@ pub fn reconcile_nights(
     let mut admitted_channel = vec![true; channel.len()];
     let mut seen_tx: FastMap<(&str, &str), usize> =
         FastMap::with_capacity_and_hasher(channel.len(), Default::default());
-    for i in file_order(channel.iter().map(|t| &t.provenance), prior.channel) {
+    let channel_file_order = file_order(channel.iter().map(|t| &t.provenance), prior.channel);
+    for &i in &channel_file_order {
         let tx = &channel[i];
         if let Some(first) = seen_tx.get(&(tx.channel.as_str(), tx.transaction_id.as_str())) {
             admitted_channel[i] = false;
@@ -487,11 +497,9 @@ pub fn reconcile_nights(
             outcome.carried_b = true;
         }
     }
-    // In (channel, transaction id) order: which of two rows claims an order cannot depend on file order.
-    let mut stage_a_order: Vec<usize> = (0..channel.len()).collect();
-    stage_a_order.sort_by(|&a, &b| {
-        (&channel[a].channel, &channel[a].transaction_id, a).cmp(&(&channel[b].channel, &channel[b].transaction_id, b))
-    });
+    // In file order (carried rows first, then by file and line): which of two rows claims an order depends
+    // on where they are in their files, not on the order the files were listed or read.
+    let stage_a_order = channel_file_order;
     // Partial captures (rule A2): several charges (or refunds) of one order that add up to it, when no
     // single one equals it.
     let mut fitting: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -676,12 +684,11 @@ pub fn reconcile_nights(
     for by_currency in grouped.values_mut() {
         for members in by_currency.values_mut() {
             // Members in file order (file, line, id), whatever order the rows came in.
-            members.sort_by(|&a, &b| {
-                let key = |tx: &'_ ChannelTransaction| {
-                    (tx.provenance.source_file.clone(), tx.provenance.source_line, tx.transaction_id.clone())
-                };
-                key(&channel[a]).cmp(&key(&channel[b]))
-            });
+            // Rows of one file come in line order already: sorted runs make this sort linear.
+            fn key(tx: &ChannelTransaction) -> (&str, Option<u64>, &str) {
+                (&tx.provenance.source_file, tx.provenance.source_line, &tx.transaction_id)
+            }
+            members.sort_by(|&a, &b| key(&channel[a]).cmp(&key(&channel[b])));
         }
     }
     for ((channel_name, batch_id), by_currency) in &grouped {
