@@ -121,6 +121,7 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
             "open_earlier.csv",
             "open_items.json",
             "open_orders.csv",
+            "open_payouts.csv",
             "payouts.csv",
             "summary.json",
             "written_off.csv"
@@ -818,6 +819,7 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
     let matches = String::from_utf8(night2["matches.csv"].clone()).unwrap();
     assert!(matches.contains("stripe:po_1eca6b672d1348c072bbcb93"), "{matches}");
     assert!(matches.contains("adyen:8799"), "{matches}");
+    let exceptions = String::from_utf8(night2["exceptions.csv"].clone()).unwrap();
     let manifest: serde_json::Value = serde_json::from_slice(&night2["manifest.json"]).unwrap();
     let carried: Vec<&str> = manifest["inputs"]
         .as_array()
@@ -832,12 +834,17 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
             "2026-10-31/open_orders.csv",
             "2026-10-31/open_channel_transactions.csv",
             "2026-10-31/open_bank_entries.csv",
-            "2026-10-31/open_earlier.csv"
+            "2026-10-31/open_earlier.csv",
+            "2026-10-31/open_payouts.csv"
         ]
+    );
+    // Night 1's payouts await their bank debits (stage C): open, a business day old.
+    assert!(
+        exceptions.lines().filter(|l| l.contains(",C,payout_not_debited,open,medium,")).count() == 10,
+        "{exceptions}"
     );
     // What stayed open has aged: the order of Friday 30 October without a channel row is one business day
     // old on Monday.
-    let exceptions = String::from_utf8(night2["exceptions.csv"].clone()).unwrap();
     assert!(exceptions.lines().any(|l| l.contains(",no_channel_transaction,open,medium,1,")), "{exceptions}");
 
     // Both nights' inputs in one run on night 2 pay the same amounts per beneficiary and currency.

@@ -6,6 +6,8 @@
 //!   canonical layouts (docs/formats.md);
 //! - `open_earlier.csv`: `channel,transaction_id,stage_a,order_id,stage_b` for carried channel rows whose
 //!   stage A (`matched`, `chargeback`) or stage B (`matched`) is already decided;
+//! - `open_payouts.csv`: `payout_id,end_to_end_id,beneficiary_id,amount,currency,execution_date`: payouts
+//!   issued and not yet seen debited (stage C);
 //! - `open_items.json`: `{"format": "settle-open-items", "version": 1, "business_date", "counts"}`.
 //! - `written_off.csv`: records that left the open list by the job's age rule instead.
 
@@ -13,12 +15,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use settle_core::{BankEntry, Calendar, ChannelTransaction, Date, Order};
-use settle_recon::{Class, Earlier, Place, Prior, ReasonCode, ReconResult, business_days_between};
+use settle_recon::{AwaitedPayout, Class, Earlier, Place, Prior, ReasonCode, ReconResult, business_days_between};
 
 pub const FORMAT: &str = "settle-open-items";
 pub const VERSION: u64 = 1;
-pub const FILES: [&str; 4] =
-    ["open_orders.csv", "open_channel_transactions.csv", "open_bank_entries.csv", "open_earlier.csv"];
+pub const FILES: [&str; 5] = [
+    "open_orders.csv",
+    "open_channel_transactions.csv",
+    "open_bank_entries.csv",
+    "open_earlier.csv",
+    "open_payouts.csv",
+];
 pub const INDEX: &str = "open_items.json";
 
 /// What a night carries into the next.
@@ -31,6 +38,8 @@ pub struct Carry {
     pub earlier: Vec<Earlier>,
     /// The order id of each carried row's earlier stage A link.
     pub earlier_orders: Vec<Option<String>>,
+    /// Payouts issued and not yet seen debited.
+    pub payouts: Vec<AwaitedPayout>,
     /// (record kind, id, amount, currency, date, age in business days, source) written off by age.
     pub written_off: Vec<[String; 7]>,
 }
@@ -52,6 +61,7 @@ pub fn carry(
     channel: &[ChannelTransaction],
     bank: &[BankEntry],
     recon: &ReconResult,
+    awaited: &[AwaitedPayout],
     business_date: Date,
     calendar: &Calendar,
     write_off_after: Option<u32>,
@@ -114,6 +124,17 @@ pub fn carry(
             out.bank.push(entry.clone());
         }
     }
+    for (payout, place) in awaited.iter().zip(&recon.payouts) {
+        let id = || payout.payout_id.clone();
+        let source =
+            settle_core::Provenance { source_file: payout.source.as_str().into(), source_line: None, xml_path: None };
+        let money = settle_core::Money::new(-payout.amount.amount(), payout.amount.currency());
+        if *place == Place::Unmatched(ReasonCode::PayoutNotDebited)
+            && !write_off("payout", payout.execution_date, money, &id, &source)
+        {
+            out.payouts.push(payout.clone());
+        }
+    }
     out.written_off = written_off;
     out
 }
@@ -142,7 +163,7 @@ pub fn prepend(
     orders.splice(0..0, carried.orders);
     channel.splice(0..0, carried.channel);
     bank.splice(0..0, carried.bank);
-    Ok(Prior { earlier, orders: counts.0, channel: counts.1, bank: counts.2 })
+    Ok(Prior { earlier, orders: counts.0, channel: counts.1, bank: counts.2, payouts: carried.payouts })
 }
 
 /// `open_earlier.csv`.
@@ -168,6 +189,59 @@ pub fn earlier_csv(carry: &Carry) -> Result<Vec<u8>, csv::Error> {
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// `open_payouts.csv`.
+pub fn payouts_csv(payouts: &[AwaitedPayout]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(["payout_id", "end_to_end_id", "beneficiary_id", "amount", "currency", "execution_date"])?;
+    let mut sorted: Vec<&AwaitedPayout> = payouts.iter().collect();
+    sorted.sort_by(|a, b| (&a.payout_id, &a.end_to_end_id).cmp(&(&b.payout_id, &b.end_to_end_id)));
+    for p in sorted {
+        w.write_record([
+            p.payout_id.as_str(),
+            p.end_to_end_id.as_str(),
+            p.beneficiary_id.as_str(),
+            &settle_core::format_minor(p.amount.amount(), p.amount.currency()),
+            p.amount.currency().code(),
+            &p.execution_date.to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Reads `open_payouts.csv` (sources `path:line`).
+pub fn read_payouts(path: &str, bytes: &[u8]) -> Result<Vec<AwaitedPayout>, String> {
+    let mut out = Vec::new();
+    let mut reader = csv::Reader::from_reader(bytes);
+    for (n, record) in reader.records().enumerate() {
+        let line = n + 2;
+        let record = record.map_err(|e| format!("{path}:{line}: {e}"))?;
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let currency =
+            settle_core::Currency::from_code(field(4)).map_err(|e| format!("{path}:{line}: currency: {e}"))?;
+        let amount = settle_core::parse_amount(
+            field(3),
+            settle_core::AmountFormat::POINT,
+            currency,
+            settle_core::ExtraDigits::Reject,
+        )
+        .map_err(|e| format!("{path}:{line}: amount: {e}"))?;
+        let execution_date =
+            settle_core::parse_date(field(5)).map_err(|e| format!("{path}:{line}: execution_date: {e}"))?;
+        if field(0).is_empty() || field(1).is_empty() {
+            return Err(format!("{path}:{line}: payout_id and end_to_end_id are required"));
+        }
+        out.push(AwaitedPayout {
+            payout_id: field(0).to_string(),
+            end_to_end_id: field(1).to_string(),
+            beneficiary_id: field(2).to_string(),
+            amount,
+            execution_date,
+            source: format!("{path}:{line}"),
+        });
+    }
+    Ok(out)
 }
 
 /// `written_off.csv`.
@@ -255,9 +329,9 @@ mod tests {
         let recon = settle_recon::reconcile(&orders, &[], &[]).unwrap();
         let calendar = Calendar::target2();
         let business_date = parse_date("2026-11-02").unwrap();
-        let kept = carry(&orders, &[], &[], &recon, business_date, &calendar, None);
+        let kept = carry(&orders, &[], &[], &recon, &[], business_date, &calendar, None);
         assert_eq!(kept.orders.len(), 2);
-        let aged = carry(&orders, &[], &[], &recon, business_date, &calendar, Some(10));
+        let aged = carry(&orders, &[], &[], &recon, &[], business_date, &calendar, Some(10));
         assert_eq!(aged.orders.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["O2"]);
         assert_eq!(aged.written_off.len(), 1);
         assert_eq!(aged.written_off[0][..6], ["order", "O1", "10.00", "EUR", "2026-10-01", "22"].map(String::from));

@@ -239,6 +239,7 @@ fn read_open_items(date: Date, dir: &Path) -> Result<CarriedIn, JobError> {
     let channel = settle_tabular::read_channel_transactions(&source(carry::FILES[1]), &files[1].1)?;
     let bank = settle_tabular::read_bank_entries(&source(carry::FILES[2]), &files[2].1)?;
     let decided = carry::read_earlier(&source(carry::FILES[3]), &files[3].1).map_err(|m| error(carry::FILES[3], m))?;
+    let payouts = carry::read_payouts(&source(carry::FILES[4]), &files[4].1).map_err(|m| error(carry::FILES[4], m))?;
     let mut earlier = Vec::with_capacity(channel.len());
     let mut earlier_orders = Vec::with_capacity(channel.len());
     for tx in &channel {
@@ -250,7 +251,7 @@ fn read_open_items(date: Date, dir: &Path) -> Result<CarriedIn, JobError> {
         earlier_orders.push(order);
     }
     Ok(CarriedIn {
-        carry: carry::Carry { orders, channel, bank, earlier, earlier_orders, written_off: Vec::new() },
+        carry: carry::Carry { orders, channel, bank, earlier, earlier_orders, payouts, written_off: Vec::new() },
         files,
     })
 }
@@ -362,11 +363,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         .add_business_days(business_date, offset)
         .map_err(|source| JobError::Calendar { date: business_date, source })?;
     let recon = reconcile_nights(&orders, &channel, &bank, &prior, &spec.recon, &calendar)?;
-    let open = carry::carry(
+    let mut open = carry::carry(
         &orders,
         &channel,
         &bank,
         &recon,
+        &prior.payouts,
         business_date,
         &calendar,
         spec.recon.write_off_after_business_days,
@@ -380,6 +382,17 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &rate_table,
         PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, conversion },
     )?;
+    // Tonight's payable payouts await their bank debit from the next night on (stage C).
+    for payout in payouts.iter().filter(|p| p.status == settle_payout::PayoutStatus::Payable) {
+        open.payouts.push(settle_recon::AwaitedPayout {
+            payout_id: payout.payout_id.clone(),
+            end_to_end_id: payout.end_to_end_id.clone(),
+            beneficiary_id: payout.beneficiary_id.clone(),
+            amount: payout.amount,
+            execution_date: payout.execution_date,
+            source: format!("{business_date}/payouts.csv"),
+        });
+    }
     let mut summary = build_summary(&SummaryInput {
         job_name: &spec.job.name,
         business_date,
@@ -453,6 +466,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             settle_tabular::write_bank_entries(&open.bank).map_err(csv_error("open_bank_entries.csv"))?,
         ),
         ("open_earlier.csv", carry::earlier_csv(&open).map_err(csv_error("open_earlier.csv"))?),
+        ("open_payouts.csv", carry::payouts_csv(&open.payouts).map_err(csv_error("open_payouts.csv"))?),
         ("written_off.csv", carry::written_off_csv(&open).map_err(csv_error("written_off.csv"))?),
         (
             carry::INDEX,
@@ -464,6 +478,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                     "orders": open.orders.len(),
                     "channel_transactions": open.channel.len(),
                     "bank_entries": open.bank.len(),
+                    "payouts": open.payouts.len(),
                     "written_off": open.written_off.len(),
                 },
             }))

@@ -12,6 +12,8 @@
 //! == orders           (optional: orders CSV, canonical layout)
 //! == channel          (optional: channel transactions CSV, canonical layout)
 //! == bank             (optional: bank entries CSV, canonical layout)
+//! == payouts          (optional: payouts issued on an earlier night, awaiting their debit, in the
+//!                      `open_payouts.csv` layout)
 //! == expect           (one line per match, then per exception, in output order)
 //! ```
 //! Several nights: `# nights: 2026-10-30 2026-11-02 …` (their business dates) in the preamble, and
@@ -26,7 +28,7 @@ use std::path::{Path, PathBuf};
 use settle_core::Calendar;
 use settle_recon::{ReconResult, ReconRules, reconcile_nights};
 
-const SECTIONS: [&str; 5] = ["rules", "orders", "channel", "bank", "expect"];
+const SECTIONS: [&str; 6] = ["rules", "orders", "channel", "bank", "payouts", "expect"];
 
 struct Scenario {
     path: PathBuf,
@@ -202,7 +204,10 @@ fn run_night(
         channel.reverse();
         bank.reverse();
     }
-    let prior = settle_job::carry::prepend(carried, &mut orders, &mut channel, &mut bank)?;
+    let mut prior = settle_job::carry::prepend(carried, &mut orders, &mut channel, &mut bank)?;
+    if scenario.section("payouts", night).is_some() {
+        prior.payouts.extend(settle_job::carry::read_payouts(&name("payouts"), &csv("payouts"))?);
+    }
     let calendar = Calendar::target2();
     let result = reconcile_nights(&orders, &channel, &bank, &prior, &rules, &calendar).map_err(|e| e.to_string())?;
     let lines = lines(&result);
@@ -212,6 +217,7 @@ fn run_night(
             &channel,
             &bank,
             &result,
+            &prior.payouts,
             date,
             &calendar,
             rules.write_off_after_business_days,

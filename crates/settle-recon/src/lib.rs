@@ -36,6 +36,7 @@ pub use rules::{BatchMethod, BatchRule, ReconRules, RuleError, TextSource};
 pub enum Stage {
     A,
     B,
+    C,
 }
 
 impl Stage {
@@ -43,6 +44,7 @@ impl Stage {
         match self {
             Stage::A => "A",
             Stage::B => "B",
+            Stage::C => "C",
         }
     }
 }
@@ -54,6 +56,7 @@ pub enum RecordKind {
     ChannelTransaction,
     PayoutBatch,
     BankEntry,
+    Payout,
 }
 
 impl RecordKind {
@@ -63,6 +66,7 @@ impl RecordKind {
             RecordKind::ChannelTransaction => "channel_transaction",
             RecordKind::PayoutBatch => "payout_batch",
             RecordKind::BankEntry => "bank_entry",
+            RecordKind::Payout => "payout",
         }
     }
 }
@@ -287,6 +291,8 @@ pub struct ReconResult {
     pub orders_carried: Vec<bool>,
     /// Index-aligned with the input channel transactions.
     pub channel: Vec<ChannelOutcome>,
+    /// Stage C place of each awaited payout (`Prior::payouts`), index-aligned.
+    pub payouts: Vec<Place>,
     /// Stage B place of each bank entry, index-aligned with the input.
     pub bank: Vec<Place>,
     pub tallies: Tallies,
@@ -366,6 +372,32 @@ pub struct Prior {
     pub orders: usize,
     pub channel: usize,
     pub bank: usize,
+    /// Payouts earlier nights issued whose bank debit has not been seen (stage C).
+    pub payouts: Vec<AwaitedPayout>,
+}
+
+/// A payout we issued (a pain.001 credit transfer), awaiting its bank debit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitedPayout {
+    pub payout_id: String,
+    /// What the bank reports back on the debit (camt `EndToEndId`, MT940 reference).
+    pub end_to_end_id: String,
+    pub beneficiary_id: String,
+    pub amount: Money,
+    pub execution_date: Date,
+    /// Where it was read (`<date>/open_payouts.csv:line`).
+    pub source: String,
+}
+
+fn payout_side(p: &AwaitedPayout) -> Side {
+    Side {
+        kind: RecordKind::Payout,
+        id: p.payout_id.clone(),
+        amount: Money::new(-p.amount.amount(), p.amount.currency()),
+        source: p.source.clone(),
+        records: 1,
+        date: p.execution_date,
+    }
 }
 
 /// `reconcile_with` on inputs that include records carried from earlier nights (`prior`). Stages an
@@ -657,6 +689,88 @@ pub fn reconcile_nights(
         }
     }
 
+    // Stage C: payouts we issued ↔ the bank debits that carry their EndToEndId (rule C1); a credit that
+    // carries it brings the payout back (returned_payout). Before stage B, so a debit of ours is never
+    // taken for a channel's.
+    let mut payout_places = vec![Place::NotApplicable; prior.payouts.len()];
+    {
+        let mut by_id: FastMap<String, usize> = FastMap::default();
+        for (p, payout) in prior.payouts.iter().enumerate() {
+            by_id.entry(rules::normalise_reference(&payout.end_to_end_id)).or_insert(p);
+        }
+        for b in file_order(bank.iter().map(|e| &e.provenance), prior.bank) {
+            let entry = &bank[b];
+            if !admitted_bank[b] || entry.status != EntryStatus::Booked || by_id.is_empty() {
+                continue;
+            }
+            let texts = [entry.reference.as_deref()]
+                .into_iter()
+                .chain(entry.details.iter().map(|d| d.end_to_end_id.as_deref()))
+                .flatten();
+            let Some(p) = texts
+                .map(rules::normalise_reference)
+                .find_map(|t| by_id.get(&t).copied().filter(|&p| payout_places[p] == Place::NotApplicable))
+            else {
+                continue;
+            };
+            let payout = &prior.payouts[p];
+            let (left, right) = (payout_side(payout), bank_side(entry));
+            let returned = entry.direction == Direction::Credit;
+            let reason = if returned {
+                Some(ReasonCode::ReturnedPayout)
+            } else if right.amount != left.amount {
+                Some(if right.amount.currency() == left.amount.currency() {
+                    ReasonCode::AmountMismatch
+                } else {
+                    ReasonCode::CurrencyMismatch
+                })
+            } else {
+                None
+            };
+            match reason {
+                None => {
+                    payout_places[p] = Place::Matched;
+                    bank_places[b] = Place::Matched;
+                    let charges = entry.charges().map(|c| c.amount()).unwrap_or_default();
+                    let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), charges);
+                    matches.push(Match {
+                        match_id: String::new(),
+                        stage: Stage::C,
+                        rule: "C1 payout_end_to_end_id".to_string(),
+                        left,
+                        right,
+                        explained,
+                    });
+                }
+                Some(reason) => {
+                    payout_places[p] = Place::Unmatched(reason);
+                    bank_places[b] = Place::Unmatched(reason);
+                    let detail = if returned {
+                        let why =
+                            entry.details.iter().find_map(|d| d.return_reason.as_deref()).unwrap_or("no reason given");
+                        format!("payout {} came back ({why})", payout.payout_id)
+                    } else {
+                        format!("payout {} but bank debit {}", left.amount, right.amount)
+                    };
+                    exceptions.push(exception(Stage::C, reason, Some(left), Some(right), None, detail));
+                }
+            }
+        }
+        for (p, payout) in prior.payouts.iter().enumerate() {
+            if payout_places[p] == Place::NotApplicable {
+                payout_places[p] = Place::Unmatched(ReasonCode::PayoutNotDebited);
+                exceptions.push(exception(
+                    Stage::C,
+                    ReasonCode::PayoutNotDebited,
+                    Some(payout_side(payout)),
+                    None,
+                    None,
+                    format!("no bank debit with EndToEndId {:?} yet", payout.end_to_end_id),
+                ));
+            }
+        }
+    }
+
     // Stage B: batches by (channel, batch id, settlement currency), then the job's rules in order.
     let mut grouped: BTreeMap<(&str, &str), BTreeMap<Currency, Vec<usize>>> = BTreeMap::new();
     for (i, tx) in channel.iter().enumerate() {
@@ -847,7 +961,14 @@ pub fn reconcile_nights(
         ));
     }
 
-    finish(matches, exceptions, (order_places, orders_carried), outcomes, bank_places, orders, channel, bank)
+    finish(
+        matches,
+        exceptions,
+        (order_places, orders_carried),
+        outcomes,
+        (bank_places, payout_places),
+        (orders, channel, bank, &prior.payouts),
+    )
 }
 
 /// A channel payout batch in stage B: its rows' net in one settlement currency.
@@ -1103,10 +1224,8 @@ fn finish(
     mut exceptions: Vec<Exception>,
     (order_places, orders_carried): (Vec<Place>, Vec<bool>),
     outcomes: Vec<ChannelOutcome>,
-    bank_places: Vec<Place>,
-    orders: &[Order],
-    channel: &[ChannelTransaction],
-    bank: &[BankEntry],
+    (bank_places, payout_places): (Vec<Place>, Vec<Place>),
+    (orders, channel, bank, payouts): (&[Order], &[ChannelTransaction], &[BankEntry], &[AwaitedPayout]),
 ) -> Result<ReconResult, ReconError> {
     // Compared by reference: a sort of millions of exceptions must not copy their strings.
     fn side_key(s: &Option<Side>) -> Option<(&str, &str)> {
@@ -1157,6 +1276,9 @@ fn finish(
     for (entry, place) in bank.iter().zip(&bank_places) {
         tally(Stage::B, RecordKind::BankEntry, entry.signed_money(), *place)?;
     }
+    for (payout, place) in payouts.iter().zip(&payout_places) {
+        tally(Stage::C, RecordKind::Payout, payout_side(payout).amount, *place)?;
+    }
     // Conservation: every record counted once per stage it takes part in, in exactly one status.
     for ((stage, kind, currency), t) in &tallies {
         let parts = [t.matched, t.open, t.exception, t.rejected];
@@ -1175,6 +1297,7 @@ fn finish(
         orders: order_places,
         orders_carried,
         channel: outcomes,
+        payouts: payout_places,
         bank: bank_places,
         tallies,
     })

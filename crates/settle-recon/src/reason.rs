@@ -64,10 +64,12 @@ pub enum ReasonCode {
     CurrencyMismatch,
     AmbiguousMatch,
     OutsideDateWindow,
+    PayoutNotDebited,
+    ReturnedPayout,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 18] = [
+    pub const ALL: [ReasonCode; 20] = [
         ReasonCode::DuplicateOrder,
         ReasonCode::DuplicateChannelTransaction,
         ReasonCode::DuplicateBankEntry,
@@ -86,6 +88,8 @@ impl ReasonCode {
         ReasonCode::CurrencyMismatch,
         ReasonCode::AmbiguousMatch,
         ReasonCode::OutsideDateWindow,
+        ReasonCode::PayoutNotDebited,
+        ReasonCode::ReturnedPayout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +112,8 @@ impl ReasonCode {
             ReasonCode::CurrencyMismatch => "currency_mismatch",
             ReasonCode::AmbiguousMatch => "ambiguous_match",
             ReasonCode::OutsideDateWindow => "outside_date_window",
+            ReasonCode::PayoutNotDebited => "payout_not_debited",
+            ReasonCode::ReturnedPayout => "returned_payout",
         }
     }
 
@@ -119,7 +125,8 @@ impl ReasonCode {
             ReasonCode::NoChannelTransaction
             | ReasonCode::NotInPayoutBatch
             | ReasonCode::NoBankCredit
-            | ReasonCode::NotBooked => Class::Open,
+            | ReasonCode::NotBooked
+            | ReasonCode::PayoutNotDebited => Class::Open,
             _ => Class::Exception,
         }
     }
@@ -133,7 +140,8 @@ impl ReasonCode {
             ReasonCode::NoChannelTransaction
             | ReasonCode::NoBankCredit
             | ReasonCode::UnmatchedBankDebit
-            | ReasonCode::OutsideDateWindow => Severity::Medium,
+            | ReasonCode::OutsideDateWindow
+            | ReasonCode::PayoutNotDebited => Severity::Medium,
             _ => Severity::High,
         }
     }
@@ -172,6 +180,10 @@ impl ReasonCode {
             }
             ReasonCode::OutsideDateWindow => {
                 "a bank credit names a payout batch but was booked outside the rules' date window"
+            }
+            ReasonCode::PayoutNotDebited => "a payout we issued whose bank debit has not been seen yet",
+            ReasonCode::ReturnedPayout => {
+                "a payout we issued came back: a bank credit carries its EndToEndId (camt return information)"
             }
         }
     }
