@@ -29,7 +29,7 @@ use settle_core::{
 };
 
 pub use reason::{Class, ReasonCode, Severity};
-pub use rules::{BatchMethod, BatchRule, ReconRules, RuleError, TextSource};
+pub use rules::{BatchMethod, BatchRule, OrderRule, ReconRules, RuleError, TextSource};
 
 /// A, B (and C in a later version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -532,6 +532,36 @@ pub fn reconcile_nights(
     // In file order (carried rows first, then by file and line): which of two rows claims an order depends
     // on where they are in their files, not on the order the files were listed or read.
     let stage_a_order = channel_file_order;
+    // Exact first (A1): a row with its order's id, kind, amount and currency claims it before any row that
+    // differs can be raised against it.
+    let fits = |order: &Order, tx: &ChannelTransaction| {
+        matches!(
+            (order.kind, tx.kind),
+            (OrderKind::Sale, ChannelKind::Charge) | (OrderKind::Refund, ChannelKind::Refund)
+        )
+    };
+    for &i in &stage_a_order {
+        let tx = &channel[i];
+        if !admitted_channel[i] || outcomes[i].carried_a || outcomes[i].stage_a != Place::NotApplicable {
+            continue;
+        }
+        let Some(&o) = order_by_id.get(tx.merchant_reference.as_deref().unwrap_or("")) else { continue };
+        if order_claimed[o] || !fits(&orders[o], tx) || orders[o].money() != tx.presentment() {
+            continue;
+        }
+        order_claimed[o] = true;
+        order_places[o] = Place::Matched;
+        outcomes[i].stage_a = Place::Matched;
+        outcomes[i].order = Some(o);
+        matches.push(Match {
+            match_id: String::new(),
+            stage: Stage::A,
+            rule: "A1 order_id_exact".to_string(),
+            left: order_side(&orders[o]),
+            right: channel_side(tx),
+            explained: Explained::default(),
+        });
+    }
     // Partial captures (rule A2): several charges (or refunds) of one order that add up to it, when no
     // single one equals it.
     let mut fitting: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -582,6 +612,35 @@ pub fn reconcile_nights(
             right,
             explained: Explained::default(),
         });
+    }
+    // The job's stage A rules, in order, for rows the exact rules left.
+    for rule in &rules.stage_a {
+        for &i in &stage_a_order {
+            let tx = &channel[i];
+            let open = admitted_channel[i] && !outcomes[i].carried_a && outcomes[i].stage_a == Place::NotApplicable;
+            if !open || !rule.applies_to(&tx.channel) || !matches!(tx.kind, ChannelKind::Charge | ChannelKind::Refund) {
+                continue;
+            }
+            let Some(&o) = rule.key_of(tx).and_then(|key| order_by_id.get(key)) else { continue };
+            if order_claimed[o] || !fits(&orders[o], tx) || !rule.within_tolerance(orders[o].money(), tx.presentment())
+            {
+                continue;
+            }
+            order_claimed[o] = true;
+            order_places[o] = Place::Matched;
+            outcomes[i].stage_a = Place::Matched;
+            outcomes[i].order = Some(o);
+            let (left, right) = (order_side(&orders[o]), channel_side(tx));
+            let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), Decimal::ZERO);
+            matches.push(Match {
+                match_id: String::new(),
+                stage: Stage::A,
+                rule: rule.id.clone(),
+                left,
+                right,
+                explained,
+            });
+        }
     }
     for i in stage_a_order {
         let tx = &channel[i];

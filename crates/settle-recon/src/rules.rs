@@ -16,6 +16,11 @@ pub struct ReconRules {
     /// reference field is the batch id, amounts equal).
     #[serde(default = "default_stage_b")]
     pub stage_b: Vec<BatchRule>,
+    /// Stage A: further order ↔ channel rules, tried in order after the exact rules (`A1` same id,
+    /// amount and currency; `A2` partial captures) for rows they left: another key on the channel side,
+    /// and/or an amount tolerance. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stage_a: Vec<OrderRule>,
     /// Read the open items that the job's latest earlier run left (its run directory's `open_*` files)
     /// and match them tonight. Default true.
     #[serde(default = "yes")]
@@ -32,7 +37,12 @@ fn yes() -> bool {
 
 impl Default for ReconRules {
     fn default() -> ReconRules {
-        ReconRules { stage_b: default_stage_b(), carry_open_items: true, write_off_after_business_days: None }
+        ReconRules {
+            stage_b: default_stage_b(),
+            stage_a: Vec::new(),
+            carry_open_items: true,
+            write_off_after_business_days: None,
+        }
     }
 }
 
@@ -82,6 +92,60 @@ pub struct BatchRule {
     pub max_batches: Option<u32>,
 }
 
+/// One stage A rule: a charge or refund the exact rules left ↔ an order not yet matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRule {
+    /// Named in every match the rule makes.
+    pub id: String,
+    /// Only this channel's rows; all channels when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The channel row's field holding our order id: `merchant_reference` (default) or
+    /// `metadata:<column>` (a metadata column the profile kept, e.g. `metadata:payment_metadata[order_id]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// An amount difference up to this many minor units still matches (it is recorded).
+    #[serde(default)]
+    pub tolerance_minor: u32,
+    /// … or up to this many basis points of the order amount.
+    #[serde(default)]
+    pub tolerance_bps: u32,
+}
+
+impl OrderRule {
+    /// The order id this rule reads on a channel row.
+    pub(crate) fn key_of<'t>(&self, tx: &'t settle_core::ChannelTransaction) -> Option<&'t str> {
+        match self.key.as_deref().and_then(|k| k.strip_prefix("metadata:")) {
+            Some(column) => tx.metadata.iter().find(|(name, _)| name == column).map(|(_, v)| v.as_str()),
+            None => tx.merchant_reference.as_deref(),
+        }
+    }
+
+    pub(crate) fn applies_to(&self, channel: &str) -> bool {
+        self.channel.as_deref().is_none_or(|c| c == channel)
+    }
+
+    /// Whether `actual` is within the rule's tolerance of `expected` (same currency).
+    pub(crate) fn within_tolerance(&self, expected: Money, actual: Money) -> bool {
+        within(expected, actual, self.tolerance_minor, self.tolerance_bps)
+    }
+}
+
+/// |actual − expected| ≤ minor units, or ≤ bps of |expected|; never across currencies.
+fn within(expected: Money, actual: Money, tolerance_minor: u32, tolerance_bps: u32) -> bool {
+    if expected.currency() != actual.currency() {
+        return false;
+    }
+    let difference = (actual.amount() - expected.amount()).abs();
+    if difference.is_zero() {
+        return true;
+    }
+    let unit = Decimal::new(1, u32::from(expected.currency().minor_units().unwrap_or(0)));
+    difference <= unit * Decimal::from(tolerance_minor)
+        || difference * Decimal::from(10_000u32) <= expected.amount().abs() * Decimal::from(tolerance_bps)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchMethod {
@@ -120,18 +184,31 @@ pub(crate) const SUBSET_BATCHES_DEFAULT: u32 = 4;
 
 impl ReconRules {
     pub(crate) fn compile(&self) -> Result<Vec<Compiled>, RuleError> {
-        let mut seen: Vec<&str> = Vec::new();
+        // Every rule id once (the built-in stage A ones included), none empty.
+        let mut seen: Vec<&str> = vec!["A1 order_id_exact", "A2 order_id_partial_captures"];
+        let ids = self.stage_a.iter().map(|r| &r.id).chain(self.stage_b.iter().map(|r| &r.id));
+        for id in ids {
+            let error = |message: &str| RuleError { id: id.clone(), message: message.into() };
+            if id.trim().is_empty() {
+                return Err(error("a rule needs an id"));
+            }
+            if seen.contains(&id.as_str()) {
+                return Err(error("two rules have this id"));
+            }
+            seen.push(id);
+        }
+        for rule in &self.stage_a {
+            let error = |message: String| RuleError { id: rule.id.clone(), message };
+            if let Some(key) = rule.key.as_deref() {
+                if key != "merchant_reference" && !key.starts_with("metadata:") {
+                    return Err(error(format!("key {key:?}: expected `merchant_reference` or `metadata:<column>`")));
+                }
+            }
+        }
         self.stage_b
             .iter()
             .map(|rule| {
                 let error = |message: String| RuleError { id: rule.id.clone(), message };
-                if rule.id.trim().is_empty() {
-                    return Err(error("a rule needs an id".into()));
-                }
-                if seen.contains(&rule.id.as_str()) {
-                    return Err(error("two rules have this id".into()));
-                }
-                seen.push(&rule.id);
                 if rule.max_candidates.unwrap_or(SUBSET_CANDIDATES_DEFAULT) > SUBSET_CANDIDATES_MAX {
                     return Err(error(format!(
                         "max_candidates is at most {SUBSET_CANDIDATES_MAX} (the search visits up to 2^max_candidates sets)"
@@ -185,18 +262,7 @@ impl Compiled {
 
     /// Whether `credit` is within the rule's tolerance of `expected` (same currency).
     pub(crate) fn within_tolerance(&self, expected: Money, credit: Money) -> bool {
-        if expected.currency() != credit.currency() {
-            return false;
-        }
-        let difference = (credit.amount() - expected.amount()).abs();
-        if difference.is_zero() {
-            return true;
-        }
-        let unit = Decimal::new(1, u32::from(expected.currency().minor_units().unwrap_or(0)));
-        let by_minor = difference <= unit * Decimal::from(self.rule.tolerance_minor);
-        let by_bps =
-            difference * Decimal::from(10_000u32) <= expected.amount().abs() * Decimal::from(self.rule.tolerance_bps);
-        by_minor || by_bps
+        within(expected, credit, self.rule.tolerance_minor, self.rule.tolerance_bps)
     }
 
     /// Whether a credit booked on `booked` is in the rule's window after `batch_date`.
