@@ -6,8 +6,9 @@
 //!   canonical layouts (docs/formats.md);
 //! - `open_earlier.csv`: `channel,transaction_id,stage_a,order_id,stage_b` for carried channel rows whose
 //!   stage A (`matched`, `chargeback`) or stage B (`matched`) is already decided;
-//! - `open_payouts.csv`: `payout_id,end_to_end_id,beneficiary_id,amount,currency,execution_date`: payouts
-//!   issued and not yet seen debited (stage C);
+//! - `open_payouts.csv`: `payout_id,end_to_end_id,beneficiary_id,amount,currency,execution_date,
+//!   debited_on`: payouts issued and not yet seen debited, and debited ones watched for a return
+//!   (stage C);
 //! - `open_items.json`: `{"format": "settle-open-items", "version": 1, "business_date", "counts"}`.
 //! - `written_off.csv`: records that left the open list by the job's age rule instead.
 
@@ -27,6 +28,8 @@ pub const FILES: [&str; 5] = [
     "open_payouts.csv",
 ];
 pub const INDEX: &str = "open_items.json";
+/// How long a debited payout is watched for its return (SEPA returns come within a few business days).
+pub const RETURN_WINDOW_BUSINESS_DAYS: u32 = 10;
 
 /// What a night carries into the next.
 #[derive(Debug, Default)]
@@ -129,11 +132,21 @@ pub fn carry(
         let source =
             settle_core::Provenance { source_file: payout.source.as_str().into(), source_line: None, xml_path: None };
         let money = settle_core::Money::new(-payout.amount.amount(), payout.amount.currency());
-        if *place == Place::Unmatched(ReasonCode::PayoutNotDebited)
-            && !write_off("payout", payout.execution_date, money, &id, &source)
-        {
-            out.payouts.push(payout.clone());
-        }
+        let kept = match (place, payout.debited_on) {
+            // Still awaiting its debit, unless the age rule writes it off.
+            (Place::Unmatched(ReasonCode::PayoutNotDebited), _) => {
+                (!write_off("payout", payout.execution_date, money, &id, &source)).then(|| payout.clone())
+            }
+            // Debited tonight: watched for a return from now on.
+            (Place::Matched, None) => Some(AwaitedPayout { debited_on: Some(business_date), ..payout.clone() }),
+            // Debited earlier: watched while its return window lasts.
+            (Place::Matched, Some(debited)) => (business_days_between(calendar, debited, business_date)
+                <= RETURN_WINDOW_BUSINESS_DAYS)
+                .then(|| payout.clone()),
+            // Returned or in another exception: for a person to decide.
+            _ => None,
+        };
+        out.payouts.extend(kept);
     }
     out.written_off = written_off;
     out
@@ -194,7 +207,15 @@ pub fn earlier_csv(carry: &Carry) -> Result<Vec<u8>, csv::Error> {
 /// `open_payouts.csv`.
 pub fn payouts_csv(payouts: &[AwaitedPayout]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    w.write_record(["payout_id", "end_to_end_id", "beneficiary_id", "amount", "currency", "execution_date"])?;
+    w.write_record([
+        "payout_id",
+        "end_to_end_id",
+        "beneficiary_id",
+        "amount",
+        "currency",
+        "execution_date",
+        "debited_on",
+    ])?;
     let mut sorted: Vec<&AwaitedPayout> = payouts.iter().collect();
     sorted.sort_by(|a, b| (&a.payout_id, &a.end_to_end_id).cmp(&(&b.payout_id, &b.end_to_end_id)));
     for p in sorted {
@@ -205,6 +226,7 @@ pub fn payouts_csv(payouts: &[AwaitedPayout]) -> Result<Vec<u8>, csv::Error> {
             &settle_core::format_minor(p.amount.amount(), p.amount.currency()),
             p.amount.currency().code(),
             &p.execution_date.to_string(),
+            &p.debited_on.map(|d| d.to_string()).unwrap_or_default(),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
@@ -229,6 +251,10 @@ pub fn read_payouts(path: &str, bytes: &[u8]) -> Result<Vec<AwaitedPayout>, Stri
         .map_err(|e| format!("{path}:{line}: amount: {e}"))?;
         let execution_date =
             settle_core::parse_date(field(5)).map_err(|e| format!("{path}:{line}: execution_date: {e}"))?;
+        let debited_on = match field(6) {
+            "" => None,
+            text => Some(settle_core::parse_date(text).map_err(|e| format!("{path}:{line}: debited_on: {e}"))?),
+        };
         if field(0).is_empty() || field(1).is_empty() {
             return Err(format!("{path}:{line}: payout_id and end_to_end_id are required"));
         }
@@ -239,6 +265,7 @@ pub fn read_payouts(path: &str, bytes: &[u8]) -> Result<Vec<AwaitedPayout>, Stri
             amount,
             execution_date,
             source: format!("{path}:{line}"),
+            debited_on,
         });
     }
     Ok(out)

@@ -391,6 +391,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             amount: payout.amount,
             execution_date: payout.execution_date,
             source: format!("{business_date}/payouts.csv"),
+            debited_on: None,
         });
     }
     let mut summary = build_summary(&SummaryInput {

@@ -387,6 +387,9 @@ pub struct AwaitedPayout {
     pub execution_date: Date,
     /// Where it was read (`<date>/open_payouts.csv:line`).
     pub source: String,
+    /// The business date its debit was matched, when it was: it is then carried only so that a return
+    /// (a credit carrying its EndToEndId) can still be linked to it, and is not counted again.
+    pub debited_on: Option<Date>,
 }
 
 fn payout_side(p: &AwaitedPayout) -> Side {
@@ -773,8 +776,12 @@ pub fn reconcile_nights(
                 continue;
             };
             let payout = &prior.payouts[p];
-            let (left, right) = (payout_side(payout), bank_side(entry));
             let returned = entry.direction == Direction::Credit;
+            // A payout already debited expects no other debit: only its return concerns it.
+            if payout.debited_on.is_some() && !returned {
+                continue;
+            }
+            let (left, right) = (payout_side(payout), bank_side(entry));
             let reason = if returned {
                 Some(ReasonCode::ReturnedPayout)
             } else if right.amount != left.amount {
@@ -816,7 +823,10 @@ pub fn reconcile_nights(
             }
         }
         for (p, payout) in prior.payouts.iter().enumerate() {
-            if payout_places[p] == Place::NotApplicable {
+            if payout_places[p] == Place::NotApplicable && payout.debited_on.is_some() {
+                // Debited on an earlier night and not returned tonight: decided then, not counted again.
+                payout_places[p] = Place::Matched;
+            } else if payout_places[p] == Place::NotApplicable {
                 payout_places[p] = Place::Unmatched(ReasonCode::PayoutNotDebited);
                 exceptions.push(exception(
                     Stage::C,
@@ -1336,7 +1346,10 @@ fn finish(
         tally(Stage::B, RecordKind::BankEntry, entry.signed_money(), *place)?;
     }
     for (payout, place) in payouts.iter().zip(&payout_places) {
-        tally(Stage::C, RecordKind::Payout, payout_side(payout).amount, *place)?;
+        // A payout debited on an earlier night counts again only if it comes back tonight.
+        if payout.debited_on.is_none() || *place != Place::Matched {
+            tally(Stage::C, RecordKind::Payout, payout_side(payout).amount, *place)?;
+        }
     }
     // Conservation: every record counted once per stage it takes part in, in exactly one status.
     for ((stage, kind, currency), t) in &tallies {
