@@ -847,6 +847,17 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
     // old on Monday.
     assert!(exceptions.lines().any(|l| l.contains(",no_channel_transaction,open,medium,1,")), "{exceptions}");
 
+    // Open items of another format are refused, naming the file, with what to do.
+    let index = out.path().join("demo/2026-10-31/open_items.json");
+    let good = fs::read(&index).unwrap();
+    fs::write(&index, String::from_utf8(good.clone()).unwrap().replace("\"version\": 1", "\"version\": 9")).unwrap();
+    let refused = run_ok(settle().arg("run").arg(&night2_spec).arg("--out").arg(out.path()).arg("--force"));
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(message.contains("open items of the run of 2026-10-31 (2026-10-31/open_items.json)"), "{message}");
+    assert!(message.contains("hint: rerun the night of 2026-10-31 with --force"), "{message}");
+    fs::write(&index, good).unwrap();
+
     // Both nights' inputs in one run on night 2 pay the same amounts per beneficiary and currency.
     let combined_out = tempfile::tempdir().unwrap();
     let combined_spec = spec("combined", "2026-11-02", &[&credits], true);

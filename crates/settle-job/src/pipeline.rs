@@ -106,6 +106,9 @@ impl JobError {
             JobError::Fx(FxError::NoRate { .. }) => {
                 Some("add the rate to an inputs.rates file, or raise fx.max_rate_age_days in the job spec".into())
             }
+            JobError::OpenItems { date, .. } => Some(format!(
+                "rerun the night of {date} with --force to rewrite its open items, or set recon.carry_open_items = false to run without them"
+            )),
             _ => None,
         }
     }
