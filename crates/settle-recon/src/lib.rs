@@ -25,7 +25,7 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 use serde::Serialize;
 use settle_core::{
     BankEntry, Calendar, ChannelKind, ChannelTransaction, Currency, Date, Decimal, Direction, EntryStatus, Money,
-    Order, OrderKind,
+    Order, OrderKind, Text, ToCompactString, format_compact,
 };
 
 pub use reason::{Class, ReasonCode, Severity};
@@ -76,10 +76,10 @@ impl RecordKind {
 pub struct Side {
     pub kind: RecordKind,
     /// `order_id`; `channel:transaction_id`; `channel:batch_id`; `account_id:entry_id`.
-    pub id: String,
+    pub id: Text,
     pub amount: Money,
     /// `file:line` of the record; for a batch, of its first transaction.
-    pub source: String,
+    pub source: Text,
     /// How many input records the side stands for.
     pub records: u32,
     /// The record's date (an order's date, a channel row's or bank entry's booking date, a batch's
@@ -89,10 +89,10 @@ pub struct Side {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
-    pub match_id: String,
+    pub match_id: Text,
     pub stage: Stage,
     /// The id of the rule that made the match.
-    pub rule: String,
+    pub rule: Text,
     pub left: Side,
     pub right: Side,
     /// What explains `difference()` (zero parts for an exact match).
@@ -122,7 +122,7 @@ impl Explained {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exception {
-    pub exception_id: String,
+    pub exception_id: Text,
     pub stage: Stage,
     pub reason: ReasonCode,
     /// The records this exception places (one or both sides).
@@ -301,16 +301,16 @@ pub struct ReconResult {
 fn order_side(order: &Order) -> Side {
     Side {
         kind: RecordKind::Order,
-        id: order.order_id.clone(),
+        id: Text::from(order.order_id.as_str()),
         amount: order.money(),
-        source: order.provenance.to_string(),
+        source: order.provenance.to_compact_string(),
         records: 1,
         date: order.order_date,
     }
 }
 
-fn channel_id(tx: &ChannelTransaction) -> String {
-    format!("{}:{}", tx.channel, tx.transaction_id)
+fn channel_id(tx: &ChannelTransaction) -> Text {
+    format_compact!("{}:{}", tx.channel, tx.transaction_id)
 }
 
 fn channel_side(tx: &ChannelTransaction) -> Side {
@@ -318,7 +318,7 @@ fn channel_side(tx: &ChannelTransaction) -> Side {
         kind: RecordKind::ChannelTransaction,
         id: channel_id(tx),
         amount: tx.presentment(),
-        source: tx.provenance.to_string(),
+        source: tx.provenance.to_compact_string(),
         records: 1,
         date: tx.booking_date,
     }
@@ -331,9 +331,9 @@ fn channel_net_side(tx: &ChannelTransaction) -> Side {
 fn bank_side(entry: &BankEntry) -> Side {
     Side {
         kind: RecordKind::BankEntry,
-        id: format!("{}:{}", entry.account_id, entry.entry_id),
+        id: format_compact!("{}:{}", entry.account_id, entry.entry_id),
         amount: entry.signed_money(),
-        source: entry.provenance.to_string(),
+        source: entry.provenance.to_compact_string(),
         records: 1,
         date: entry.booking_date,
     }
@@ -395,9 +395,9 @@ pub struct AwaitedPayout {
 fn payout_side(p: &AwaitedPayout) -> Side {
     Side {
         kind: RecordKind::Payout,
-        id: p.payout_id.clone(),
+        id: Text::from(p.payout_id.as_str()),
         amount: Money::new(-p.amount.amount(), p.amount.currency()),
-        source: p.source.clone(),
+        source: Text::from(p.source.as_str()),
         records: 1,
         date: p.execution_date,
     }
@@ -434,7 +434,7 @@ pub fn reconcile_nights(
     let mut orders_carried = vec![false; orders.len()];
     let mut bank_places = vec![Place::NotApplicable; bank.len()];
     let exception = |stage, reason, left, right, related_id, detail: String| Exception {
-        exception_id: String::new(),
+        exception_id: Text::default(),
         stage,
         reason,
         left,
@@ -557,9 +557,9 @@ pub fn reconcile_nights(
         outcomes[i].stage_a = Place::Matched;
         outcomes[i].order = Some(o);
         matches.push(Match {
-            match_id: String::new(),
+            match_id: Text::default(),
             stage: Stage::A,
-            rule: "A1 order_id_exact".to_string(),
+            rule: Text::const_new("A1 order_id_exact"),
             left: order_side(&orders[o]),
             right: channel_side(tx),
             explained: Explained::default(),
@@ -608,9 +608,9 @@ pub fn reconcile_nights(
             outcomes[i].order = Some(*o);
         }
         matches.push(Match {
-            match_id: String::new(),
+            match_id: Text::default(),
             stage: Stage::A,
-            rule: "A2 order_id_partial_captures".to_string(),
+            rule: Text::const_new("A2 order_id_partial_captures"),
             left: order_side(order),
             right,
             explained: Explained::default(),
@@ -636,9 +636,9 @@ pub fn reconcile_nights(
             let (left, right) = (order_side(&orders[o]), channel_side(tx));
             let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), Decimal::ZERO);
             matches.push(Match {
-                match_id: String::new(),
+                match_id: Text::default(),
                 stage: Stage::A,
-                rule: rule.id.clone(),
+                rule: Text::from(rule.id.as_str()),
                 left,
                 right,
                 explained,
@@ -707,9 +707,9 @@ pub fn reconcile_nights(
             order_places[o] = Place::Matched;
             outcomes[i].stage_a = Place::Matched;
             matches.push(Match {
-                match_id: String::new(),
+                match_id: Text::default(),
                 stage: Stage::A,
-                rule: "A1 order_id_exact".to_string(),
+                rule: Text::const_new("A1 order_id_exact"),
                 left: order_side(order),
                 right: channel_side(tx),
                 explained: Explained::default(),
@@ -800,9 +800,9 @@ pub fn reconcile_nights(
                     let charges = entry.charges().map(|c| c.amount()).unwrap_or_default();
                     let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), charges);
                     matches.push(Match {
-                        match_id: String::new(),
+                        match_id: Text::default(),
                         stage: Stage::C,
-                        rule: "C1 payout_end_to_end_id".to_string(),
+                        rule: Text::const_new("C1 payout_end_to_end_id"),
                         left,
                         right,
                         explained,
@@ -891,9 +891,9 @@ pub fn reconcile_nights(
                 .expect("a batch has members");
             let side = Side {
                 kind: RecordKind::PayoutBatch,
-                id: format!("{channel_name}:{batch_id}"),
+                id: format_compact!("{channel_name}:{batch_id}"),
                 amount: net,
-                source: channel[members[0]].provenance.to_string(),
+                source: channel[members[0]].provenance.to_compact_string(),
                 records: u32::try_from(members.len()).unwrap_or(u32::MAX),
                 date,
             };
@@ -1068,7 +1068,7 @@ fn group_side(kind: RecordKind, sides: &[&Side]) -> Result<Side, ReconError> {
     }
     Ok(Side {
         kind,
-        id: sides.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(" + "),
+        id: Text::from(sides.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(" + ")),
         amount,
         source: first.source.clone(),
         records: sides.iter().map(|s| s.records).sum(),
@@ -1098,8 +1098,8 @@ impl StageB<'_, '_> {
         let (left, right) = (group_side(RecordKind::PayoutBatch, &lefts)?, group_side(RecordKind::BankEntry, &rights)?);
         let charges: Decimal = cs.iter().filter_map(|&c| bank[c].charges()).map(|m| m.amount()).sum();
         let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), charges);
-        let rule = rule.to_string();
-        self.matches.push(Match { match_id: String::new(), stage: Stage::B, rule, left, right, explained });
+        let rule = Text::from(rule);
+        self.matches.push(Match { match_id: Text::default(), stage: Stage::B, rule, left, right, explained });
         for &k in ks {
             batches[k].place = Some(Place::Matched);
         }
@@ -1267,7 +1267,7 @@ impl StageB<'_, '_> {
                         .collect();
                     self.bank_places[c] = Place::Unmatched(ReasonCode::AmbiguousMatch);
                     self.exceptions.push(Exception {
-                        exception_id: String::new(),
+                        exception_id: Text::default(),
                         stage: Stage::B,
                         reason: ReasonCode::AmbiguousMatch,
                         left: None,
@@ -1310,10 +1310,10 @@ fn finish(
         ))
     });
     for (n, m) in matches.iter_mut().enumerate() {
-        m.match_id = format!("M{}{:06}", m.stage.as_str(), n + 1);
+        m.match_id = format_compact!("M{}{:06}", m.stage.as_str(), n + 1);
     }
     for (n, e) in exceptions.iter_mut().enumerate() {
-        e.exception_id = format!("E{}{:06}", e.stage.as_str(), n + 1);
+        e.exception_id = format_compact!("E{}{:06}", e.stage.as_str(), n + 1);
     }
 
     let mut tallies: Tallies = BTreeMap::new();

@@ -32,11 +32,11 @@ fn side_fields(side: Option<&Side>) -> [String; 6] {
     match side {
         Some(s) => [
             s.kind.as_str().to_string(),
-            s.id.clone(),
+            s.id.to_string(),
             format_minor(s.amount.amount(), s.amount.currency()),
             s.amount.currency().code().to_string(),
             s.records.to_string(),
-            s.source.clone(),
+            s.source.to_string(),
         ],
         None => Default::default(),
     }
@@ -67,7 +67,7 @@ pub fn matches_csv(matches: &[Match]) -> Result<Vec<u8>, ReportError> {
     header.extend(["difference", "difference_bank_charges", "difference_unexplained"].map(String::from));
     w.write_record(&header).map_err(err)?;
     for m in matches {
-        let mut row: Vec<String> = vec![m.match_id.clone(), m.stage.as_str().into(), m.rule.clone()];
+        let mut row: Vec<String> = vec![m.match_id.to_string(), m.stage.as_str().into(), m.rule.to_string()];
         row.extend(side_fields(Some(&m.left)));
         row.extend(side_fields(Some(&m.right)));
         let currency = Some(m.left.amount.currency());
@@ -97,7 +97,7 @@ pub fn exceptions_csv(
     w.write_record(&header).map_err(err)?;
     for e in exceptions {
         let mut row: Vec<String> = vec![
-            e.exception_id.clone(),
+            e.exception_id.to_string(),
             e.stage.as_str().into(),
             e.reason.as_str().into(),
             e.reason.class().as_str().into(),
