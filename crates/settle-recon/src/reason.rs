@@ -117,6 +117,34 @@ impl ReasonCode {
         }
     }
 
+    /// The common category a reconciliation team files it under (several reason codes share one):
+    /// `MISSING_IN_CHANNEL`, `MISSING_IN_ORDERS`, `AMOUNT_MISMATCH`, `CURRENCY_MISMATCH`, `DUPLICATE`,
+    /// `PAYOUT_NOT_RECEIVED`, `UNEXPECTED_CREDIT`, `AMBIGUOUS_MATCH`, `RETURNED_PAYOUT`, and settle's own
+    /// for the rest.
+    pub fn category(self) -> &'static str {
+        match self {
+            ReasonCode::DuplicateOrder
+            | ReasonCode::DuplicateChannelTransaction
+            | ReasonCode::DuplicateBankEntry
+            | ReasonCode::OrderAlreadyMatched => "DUPLICATE",
+            ReasonCode::NoChannelTransaction => "MISSING_IN_CHANNEL",
+            ReasonCode::NoOrder => "MISSING_IN_ORDERS",
+            ReasonCode::AmountMismatch => "AMOUNT_MISMATCH",
+            ReasonCode::CurrencyMismatch | ReasonCode::MixedCurrencyBatch => "CURRENCY_MISMATCH",
+            ReasonCode::KindMismatch => "KIND_MISMATCH",
+            ReasonCode::Chargeback => "CHARGEBACK",
+            ReasonCode::NotInPayoutBatch => "NOT_IN_PAYOUT_BATCH",
+            ReasonCode::NoBankCredit => "PAYOUT_NOT_RECEIVED",
+            ReasonCode::NoPayoutBatch => "UNEXPECTED_CREDIT",
+            ReasonCode::UnmatchedBankDebit => "UNEXPECTED_DEBIT",
+            ReasonCode::NotBooked => "NOT_BOOKED",
+            ReasonCode::AmbiguousMatch => "AMBIGUOUS_MATCH",
+            ReasonCode::OutsideDateWindow => "OUTSIDE_DATE_WINDOW",
+            ReasonCode::PayoutNotDebited => "PAYOUT_NOT_DEBITED",
+            ReasonCode::ReturnedPayout => "RETURNED_PAYOUT",
+        }
+    }
+
     pub fn class(self) -> Class {
         match self {
             ReasonCode::DuplicateOrder | ReasonCode::DuplicateChannelTransaction | ReasonCode::DuplicateBankEntry => {

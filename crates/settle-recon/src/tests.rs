@@ -159,7 +159,13 @@ fn output_is_independent_of_input_order() {
 fn outputs_doc_lists_every_reason_code_with_its_status_and_severity() {
     let doc = include_str!("../../../docs/outputs.md");
     for reason in ReasonCode::ALL {
-        let row = format!("| `{}` | {} | {} |", reason.as_str(), reason.class().as_str(), reason.severity().as_str());
+        let row = format!(
+            "| `{}` | {} | {} | `{}` |",
+            reason.as_str(),
+            reason.class().as_str(),
+            reason.severity().as_str(),
+            reason.category()
+        );
         assert!(doc.contains(&row), "docs/outputs.md lacks the row {row:?}");
     }
 }

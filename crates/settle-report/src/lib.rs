@@ -90,7 +90,9 @@ pub fn exceptions_csv(
     let err = |source| ReportError::Csv { table, source };
     let mut w = writer();
     let mut header: Vec<String> =
-        ["exception_id", "stage", "reason_code", "status", "severity", "age_business_days"].map(String::from).to_vec();
+        ["exception_id", "stage", "reason_code", "category", "status", "severity", "age_business_days"]
+            .map(String::from)
+            .to_vec();
     header.extend(side_headers("left"));
     header.extend(side_headers("right"));
     header.extend(["difference", "related_id", "detail"].map(String::from));
@@ -100,6 +102,7 @@ pub fn exceptions_csv(
             e.exception_id.to_string(),
             e.stage.as_str().into(),
             e.reason.as_str().into(),
+            e.reason.category().into(),
             e.reason.class().as_str().into(),
             e.reason.severity().as_str().into(),
             e.age_business_days(business_date, calendar).to_string(),
