@@ -693,7 +693,15 @@ pub fn reconcile_nights(
         } else if order_claimed[o] {
             (
                 ReasonCode::OrderAlreadyMatched,
-                format!("order {} already has a {}", order.order_id, tx.kind.as_str()),
+                match order_places[o] {
+                    Place::Unmatched(reason) => format!(
+                        "order {} is already in an exception ({}) with another {}",
+                        order.order_id,
+                        reason.as_str(),
+                        tx.kind.as_str()
+                    ),
+                    _ => format!("order {} already has a {}", order.order_id, tx.kind.as_str()),
+                },
                 false,
             )
         } else if order.money() != tx.presentment() {
