@@ -277,16 +277,8 @@ fn finish_plain(
         Some(widen) if widen > 0 => (mantissa * 10i128.pow(widen as u32), units),
         _ => (mantissa, frac_len),
     };
-    let magnitude = value.unsigned_abs();
-    // `from_parts` writes a zero without its sign: `-0.00` reads as zero.
-    let amount = Decimal::from_parts(
-        magnitude as u32,
-        (magnitude >> 32) as u32,
-        (magnitude >> 64) as u32,
-        value < 0,
-        scale as u32,
-    );
-    Ok(Money::new(amount, currency))
+    // Written without the sign of a zero: `-0.00` reads as zero.
+    Ok(Money::new(crate::fixed::from_i128(value, scale as u32), currency))
 }
 
 /// The amount `mantissa / 10^frac_len` of `currency`, at least at its minor units; `-0` reads as zero.

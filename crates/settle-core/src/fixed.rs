@@ -59,6 +59,15 @@ pub fn from_u64(magnitude: u64, negative: bool, scale: u32) -> Decimal {
     Decimal::from_parts(magnitude as u32, (magnitude >> 32) as u32, 0, negative, scale)
 }
 
+/// The decimal `mantissa × 10^-scale` (the caller has checked `|mantissa| < 2^96`, `scale ≤ 28`); zero
+/// has no sign.
+#[inline(always)]
+pub fn from_i128(mantissa: i128, scale: u32) -> Decimal {
+    debug_assert!(mantissa.unsigned_abs() < 1 << 96 && scale <= 28);
+    let m = mantissa.unsigned_abs();
+    Decimal::from_parts(m as u32, (m >> 32) as u32, (m >> 64) as u32, mantissa < 0, scale)
+}
+
 /// 10^n for n ≤ 19.
 #[inline(always)]
 pub fn pow10(n: u32) -> u64 {

@@ -68,11 +68,8 @@ fn round_mantissa(value: Decimal, units: u32, mode: RoundingMode) -> Option<Deci
     }
     let divisor = 10i128.checked_pow(scale - units)?;
     let mantissa = value.mantissa();
-    // 64-bit division when both fit (most amounts): several times cheaper than 128-bit.
-    let (quotient, remainder) = match (i64::try_from(mantissa), i64::try_from(divisor)) {
-        (Ok(m), Ok(d)) => (i128::from(m / d), i128::from((m % d).abs())),
-        _ => (mantissa / divisor, (mantissa % divisor).abs()),
-    };
+    // 64-bit mantissas take `fixed::round_u64` before this (see `rounded_amount`).
+    let (quotient, remainder) = (mantissa / divisor, (mantissa % divisor).abs());
     let quotient = if mode.rounds_away(quotient, remainder, divisor) { quotient + mantissa.signum() } else { quotient };
     Decimal::try_from_i128_with_scale(quotient, units).ok()
 }

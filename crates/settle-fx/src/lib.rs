@@ -345,7 +345,7 @@ impl PivotIndex {
         let rate = AppliedRate {
             from: self.pivot,
             to,
-            rate: Decimal::from_parts(cell.mantissa as u32, (cell.mantissa >> 32) as u32, 0, false, scale),
+            rate: fixed::from_u64(cell.mantissa, false, scale),
             requested_date: date,
             rate_date: *self.dates.get(cell.day as usize)?,
             source: self.source,
@@ -399,7 +399,7 @@ impl PivotIndex {
             // Built together: every BIG cell's mantissa indexes `big_rates`.
             self.big_rates[cell.mantissa as usize]
         } else {
-            Decimal::from_parts(cell.mantissa as u32, (cell.mantissa >> 32) as u32, 0, false, u32::from(cell.scale))
+            fixed::from_u64(cell.mantissa, false, u32::from(cell.scale))
         }
     }
 
@@ -632,14 +632,6 @@ fn convert_in_decimals(money: Money, rate: AppliedRate, rounding: RoundingMode) 
     Ok(Conversion { from: money, to: rounded.money, unrounded, residual: rounded.residual, rate, rounding })
 }
 
-/// The decimal `mantissa × 10^-scale`; the caller has checked `|mantissa| < 2^96` and `scale ≤ 28`.
-#[inline]
-fn decimal_of(mantissa: i128, scale: u32) -> Decimal {
-    debug_assert!(mantissa.abs() < MANTISSA_LIMIT && scale <= 28);
-    let m = mantissa.unsigned_abs();
-    Decimal::from_parts(m as u32, (m >> 32) as u32, (m >> 64) as u32, mantissa < 0, scale)
-}
-
 /// The largest magnitude of a decimal's 96-bit mantissa, plus one.
 const MANTISSA_LIMIT: i128 = 1 << 96;
 
@@ -663,21 +655,21 @@ fn convert_in_integers(
     if product.abs() >= MANTISSA_LIMIT {
         return None;
     }
-    let unrounded = decimal_of(product, scale);
+    let unrounded = fixed::from_i128(product, scale);
     if scale <= units {
         // Nothing to round: the rounded amount is the product at the minor units, residual zero at them.
         let widened = product.checked_mul(10i128.pow(units - scale))?;
         if widened.abs() >= MANTISSA_LIMIT {
             return None;
         }
-        return Some((Money::new(decimal_of(widened, units), to), unrounded, Decimal::new(0, units)));
+        return Some((Money::new(fixed::from_i128(widened, units), to), unrounded, Decimal::new(0, units)));
     }
     let divisor = 10i128.pow(scale - units);
     let (quotient, remainder) = (product / divisor, (product % divisor).abs());
     let rounded =
         if rounding.rounds_away(quotient, remainder, divisor) { quotient + product.signum() } else { quotient };
     let residual = product - rounded * divisor;
-    Some((Money::new(decimal_of(rounded, units), to), unrounded, decimal_of(residual, scale)))
+    Some((Money::new(fixed::from_i128(rounded, units), to), unrounded, fixed::from_i128(residual, scale)))
 }
 
 #[cfg(test)]
