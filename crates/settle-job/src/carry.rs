@@ -131,7 +131,7 @@ pub fn carry(
         let id = || payout.payout_id.clone();
         let source =
             settle_core::Provenance { source_file: payout.source.as_str().into(), source_line: None, xml_path: None };
-        let money = settle_core::Money::new(-payout.amount.amount(), payout.amount.currency());
+        let money = payout.signed_money();
         let kept = match (place, payout.debited_on) {
             // Still awaiting its debit, unless the age rule writes it off.
             (Place::Unmatched(ReasonCode::PayoutNotDebited), _) => {

@@ -392,11 +392,18 @@ pub struct AwaitedPayout {
     pub debited_on: Option<Date>,
 }
 
+impl AwaitedPayout {
+    /// The payout as money leaving our account (negative), as its bank debit shows it.
+    pub fn signed_money(&self) -> Money {
+        Money::new(-self.amount.amount(), self.amount.currency())
+    }
+}
+
 fn payout_side(p: &AwaitedPayout) -> Side {
     Side {
         kind: RecordKind::Payout,
         id: Text::from(p.payout_id.as_str()),
-        amount: Money::new(-p.amount.amount(), p.amount.currency()),
+        amount: p.signed_money(),
         source: Text::from(p.source.as_str()),
         records: 1,
         date: p.execution_date,
@@ -495,7 +502,8 @@ pub fn reconcile_nights(
     let mut admitted_bank = vec![true; bank.len()];
     let mut seen_entry: FastMap<(&str, &str), usize> =
         FastMap::with_capacity_and_hasher(bank.len(), Default::default());
-    for i in file_order(bank.iter().map(|e| &e.provenance), prior.bank) {
+    let bank_file_order = file_order(bank.iter().map(|e| &e.provenance), prior.bank);
+    for &i in &bank_file_order {
         let entry = &bank[i];
         if let Some(first) = seen_entry.get(&(entry.account_id.as_str(), entry.entry_id.as_str())) {
             admitted_bank[i] = false;
@@ -577,11 +585,7 @@ pub fn reconcile_nights(
             continue;
         }
         let Some(&o) = order_by_id.get(tx.merchant_reference.as_deref().unwrap_or("")) else { continue };
-        let fits = matches!(
-            (orders[o].kind, tx.kind),
-            (OrderKind::Sale, ChannelKind::Charge) | (OrderKind::Refund, ChannelKind::Refund)
-        );
-        if fits && !order_claimed[o] {
+        if fits(&orders[o], tx) && !order_claimed[o] {
             fitting.entry(o).or_default().push(i);
         }
     }
@@ -666,10 +670,6 @@ pub fn reconcile_nights(
         };
         let order = &orders[o];
         outcomes[i].order = Some(o);
-        let kind_fits = matches!(
-            (order.kind, tx.kind),
-            (OrderKind::Sale, ChannelKind::Charge) | (OrderKind::Refund, ChannelKind::Refund)
-        );
         let (reason, detail, place_order) = if tx.kind == ChannelKind::Chargeback {
             if order.kind == OrderKind::Sale {
                 (
@@ -684,7 +684,7 @@ pub fn reconcile_nights(
                     false,
                 )
             }
-        } else if !kind_fits {
+        } else if !fits(order, tx) {
             (
                 ReasonCode::KindMismatch,
                 format!("channel {} against {} order {}", tx.kind.as_str(), order.kind.as_str(), order.order_id),
@@ -768,7 +768,7 @@ pub fn reconcile_nights(
         for (p, payout) in prior.payouts.iter().enumerate() {
             by_id.entry(rules::normalise_reference(&payout.end_to_end_id)).or_insert(p);
         }
-        for b in file_order(bank.iter().map(|e| &e.provenance), prior.bank) {
+        for &b in &bank_file_order {
             let entry = &bank[b];
             if !admitted_bank[b] || entry.status != EntryStatus::Booked || by_id.is_empty() {
                 continue;
@@ -1131,7 +1131,8 @@ impl StageB<'_, '_> {
             }
         }
         let mut naming: Vec<(usize, Vec<usize>)> = Vec::new();
-        let mut credits_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        // Batch → the credits naming it and no other batch (in credit order).
+        let mut sole_namers: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &c in self.credits.iter().filter(|&&c| self.bank_places[c] == Place::NotApplicable) {
             let entry = &bank[c];
             let mut named: Vec<usize> = Vec::new();
@@ -1145,23 +1146,21 @@ impl StageB<'_, '_> {
                 }
             }
             for &k in &named {
-                credits_of.entry(k).or_default().push(c);
                 self.batches[k].candidate.get_or_insert(c);
+            }
+            if let [k] = named.as_slice() {
+                sole_namers.entry(*k).or_default().push(c);
             }
             naming.push((c, named));
         }
-        let names_only = |c: usize, k: usize| naming.iter().any(|(n, named)| *n == c && named.as_slice() == [k]);
-        for (k, cs) in &credits_of {
+        for (k, cs) in &sole_namers {
             let k = *k;
             if self.batches[k].place.is_some() {
                 continue;
             }
             let net = self.batches[k].net;
-            let open: Vec<usize> = cs
-                .iter()
-                .copied()
-                .filter(|&c| self.bank_places[c] == Place::NotApplicable && names_only(c, k))
-                .collect();
+            let open: Vec<usize> =
+                cs.iter().copied().filter(|&c| self.bank_places[c] == Place::NotApplicable).collect();
             if let Some(&c) = open.iter().find(|&&c| rule.within_tolerance(net, bank[c].signed_money())) {
                 self.match_group(&rule.rule.id, &[k], &[c])?;
             } else if open.len() > 1 {
