@@ -38,6 +38,7 @@ fn day() -> Day {
         rates: settle_gen::InjectionRates::uniform("0.005".parse().expect("rate")),
         short_credits: 1,
         stray_credits: 1,
+        merchant_accounts: 1,
         job_name: "bench".into(),
     };
     settle_gen::generate(dir.path(), &options).expect("generate");

@@ -274,6 +274,10 @@ struct GenArgs {
     /// Bank credits that are no channel payout (a customer's wire).
     #[arg(long, default_value_t = 1)]
     stray_credits: u64,
+    /// Merchant accounts per channel: each pays out its own batch per booking day, so the bank
+    /// statements hold about 2 channels × N accounts × 2 days credits (25 000 gives 100 000).
+    #[arg(long, default_value_t = 1)]
+    merchant_accounts: u64,
 }
 
 fn parse_date_arg(text: &str) -> Result<Date, String> {
@@ -822,6 +826,7 @@ fn generate(args: GenArgs) -> ExitCode {
         },
         short_credits: args.short_credits,
         stray_credits: args.stray_credits,
+        merchant_accounts: args.merchant_accounts,
         job_name: args.job_name,
     };
     match settle_gen::generate(&args.out, &options) {

@@ -64,10 +64,10 @@ impl OrderKind {
 /// The company's own record of a sale or refund paid through a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
-    pub order_id: String,
+    pub order_id: Text,
     pub kind: OrderKind,
-    pub beneficiary_id: String,
-    pub channel: String,
+    pub beneficiary_id: Text,
+    pub channel: Text,
     pub order_date: Date,
     /// Signed: a sale is positive, a refund negative.
     #[serde(with = "rust_decimal::serde::str")]

@@ -44,6 +44,10 @@ pub struct GenOptions {
     pub short_credits: u64,
     /// How many bank credits carry no channel payout reference (a customer's wire).
     pub stray_credits: u64,
+    /// Merchant accounts per channel (at least 1). Each channel pays out one batch per merchant account
+    /// and booking day, so the bank statements hold about channels × accounts × days credits; each
+    /// beneficiary's sales go through one account.
+    pub merchant_accounts: u64,
     pub job_name: String,
 }
 
@@ -343,6 +347,8 @@ impl ReportRow<'_> {
 struct OrderRow<'a> {
     id: &'a str,
     beneficiary: &'a str,
+    /// Zero-based; chooses the merchant account the sale goes through.
+    beneficiary_index: u64,
     channel: usize,
     date: Date,
 }
@@ -360,8 +366,9 @@ struct DayWriters {
     truth: Out,
     seed: u64,
     calendar: Calendar,
-    /// (channel index, booking date) → (batch id, net, transactions)
-    batches: BTreeMap<(usize, Date), (String, Money, u64)>,
+    merchant_accounts: u64,
+    /// (channel index, booking date, merchant account) → (batch id, net, transactions)
+    batches: BTreeMap<(usize, Date, u64), (String, Money, u64)>,
 }
 
 impl DayWriters {
@@ -394,7 +401,8 @@ impl DayWriters {
         let channel = &CHANNELS[order.channel];
         let tx_id = channel.transaction_id(rng);
         let payment_reference = channel.payment_reference(rng);
-        let batch_id = channel.batch_id(self.seed, booking);
+        let account = order.beneficiary_index % self.merchant_accounts;
+        let batch_id = channel.batch_id(self.seed, booking, account);
         let fields = ReportRow {
             channel,
             kind,
@@ -413,8 +421,10 @@ impl DayWriters {
         let record_id = format!("{}:{tx_id}", channel.name);
         self.truth.row(["A", "channel_transaction", &record_id, expected])?;
         let net = amounts.net;
-        let batch =
-            self.batches.entry((order.channel, booking)).or_insert_with(|| (batch_id, Money::zero(net.currency()), 0));
+        let batch = self
+            .batches
+            .entry((order.channel, booking, account))
+            .or_insert_with(|| (batch_id, Money::zero(net.currency()), 0));
         batch.1 = batch.1.checked_add(&net).expect("batch sums stay far below 10^28");
         batch.2 += 1;
         Ok(WrittenRow { fields, record_id })
@@ -604,6 +614,9 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
     if options.orders == 0 {
         return Err(GenError::Invalid("--orders must be at least 1".into()));
     }
+    if options.merchant_accounts == 0 {
+        return Err(GenError::Invalid("--merchant-accounts must be at least 1".into()));
+    }
     if options.job_name.is_empty()
         || !options.job_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
@@ -690,6 +703,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         truth,
         seed: options.seed,
         calendar: calendar.clone(),
+        merchant_accounts: options.merchant_accounts,
         batches: BTreeMap::new(),
     };
     let mut order_rng = rng.fork(2);
@@ -717,9 +731,10 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         let amount = Money::from_minor_units(i128::from(order_rng.range(cur.min_minor, cur.max_minor)), cur.currency())
             .expect("small");
         let date = day(3 - i64::try_from(i * 3 / options.orders).expect("small"));
-        let beneficiary = format!("B{:05}", order_rng.below(beneficiary_count) + 1);
+        let beneficiary_index = order_rng.below(beneficiary_count);
+        let beneficiary = format!("B{:05}", beneficiary_index + 1);
         let order_id = format!("O{}-{:08}", d.strftime("%y%m%d"), i + 1);
-        let order = OrderRow { id: &order_id, beneficiary: &beneficiary, channel: ch, date };
+        let order = OrderRow { id: &order_id, beneficiary: &beneficiary, beneficiary_index, channel: ch, date };
         let amounts = channel_amounts(&table, channel, amount, date, true);
         match fate {
             Fate::NoChannelTransaction => {
@@ -784,7 +799,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         let latest = day(1);
         let fee = Money::new(channel.monthly_fee(), channel.settlement_currency());
         let zero = Money::zero(channel.settlement_currency());
-        let batch = channel.batch_id(options.seed, latest);
+        let batch = channel.batch_id(options.seed, latest, 0);
         let fee_id = format!("txn_fee_{}", latest.strftime("%Y%m"));
         let row = ReportRow {
             channel,
@@ -800,13 +815,13 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             payout_date: calendar.add_business_days(latest, 1).expect("near dates"),
         };
         channel_outs[ch_index].row(row.fields())?;
-        let entry = batches.entry((ch_index, latest)).or_insert_with(|| (batch.clone(), zero, 0));
+        let entry = batches.entry((ch_index, latest, 0)).or_insert_with(|| (batch.clone(), zero, 0));
         entry.1 = entry.1.checked_sub(&fee).expect("small");
         entry.2 += 1;
     }
     // Adyen writes the payout of each batch it pays out as a MerchantPayout row (Stripe's payout
     // reconciliation report has no payout rows).
-    for ((ch_index, date), (batch_id, net, _)) in &batches {
+    for ((ch_index, date, _), (batch_id, net, _)) in &batches {
         let channel = &CHANNELS[*ch_index];
         let paid = calendar.add_business_days(*date, 1).map(|c| c <= d).unwrap_or(false);
         if channel.name == "stripe" || !paid || net.amount() <= Decimal::ZERO {
@@ -836,9 +851,9 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
     // Bank credits: each batch is paid out on the next business day after its booking date; those not
     // yet booked by the business date have no bank credit yet.
     let mut bank_rng = rng.fork(3);
-    let credited: Vec<(usize, Date)> = batches
+    let credited: Vec<(usize, Date, u64)> = batches
         .iter()
-        .filter(|((_, date), (_, net, _))| {
+        .filter(|((_, date, _), (_, net, _))| {
             calendar.add_business_days(*date, 1).map(|c| c <= d).unwrap_or(false) && net.amount() > Decimal::ZERO
         })
         .map(|(key, _)| *key)
@@ -862,10 +877,11 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         short.push(take);
     }
     let mut entries: Vec<Credit> = Vec::new();
-    for ((ch_index, date), (batch_id, net, _)) in &batches {
+    let positions: BTreeMap<(usize, Date, u64), usize> = credited.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    for (key, (batch_id, net, _)) in &batches {
+        let (ch_index, date, _) = key;
         let channel = &CHANNELS[*ch_index];
-        let key = (*ch_index, *date);
-        let Some(position) = credited.iter().position(|k| *k == key) else {
+        let Some(&position) = positions.get(key) else {
             truth.row(["B", "payout_batch", &format!("{}:{batch_id}", channel.name), "no_bank_credit"])?;
             continue;
         };

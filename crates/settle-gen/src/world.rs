@@ -135,12 +135,19 @@ impl Channel {
     }
 
     /// The channel's payout id for a booking date: derived from the seed, channel and date only.
-    pub fn batch_id(&self, seed: u64, date: Date) -> String {
+    /// The payout batch of merchant account `account` (0-based) booked on `date`: unique per channel,
+    /// account and day. Adyen numbers batches per merchant account; the generator keeps the numbers of
+    /// different accounts apart (account × 10 000) so a bank credit's batch number names one batch.
+    pub fn batch_id(&self, seed: u64, date: Date, account: u64) -> String {
         let days = u64::try_from(date.since(Date::constant(2000, 1, 1)).expect("span").get_days()).unwrap_or(0);
-        let mut rng = Rng::new(seed).fork(days.wrapping_mul(31).wrapping_add(u64::from(self.name.as_bytes()[0])));
+        let stream = days
+            .wrapping_mul(31)
+            .wrapping_add(u64::from(self.name.as_bytes()[0]))
+            .wrapping_add(account.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = Rng::new(seed).fork(stream);
         match self.name {
             "stripe" => format!("po_1{}", rng.hex(23)),
-            _ => format!("{}", 4_000 + days % 5_000),
+            _ => format!("{}", 4_000 + days % 5_000 + account * 10_000),
         }
     }
 

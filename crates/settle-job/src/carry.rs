@@ -106,7 +106,7 @@ pub fn carry(
         if let Some((_, Some(o))) = stage_a {
             linked_orders.insert(o);
         }
-        out.earlier_orders.push(stage_a.and_then(|(_, o)| o).map(|o| orders[o].order_id.clone()));
+        out.earlier_orders.push(stage_a.and_then(|(_, o)| o).map(|o| orders[o].order_id.to_string()));
         out.earlier.push(Earlier { stage_a: stage_a.map(|(place, _)| (place, None)), stage_b_matched: b });
         out.channel.push(tx.clone());
     }
@@ -115,7 +115,7 @@ pub fn carry(
         let linked = linked_orders.contains(&o);
         let open =
             *place != Place::Matched && !rejected(*place) && !recon.orders_carried.get(o).copied().unwrap_or(false);
-        let id = || order.order_id.clone();
+        let id = || order.order_id.to_string();
         if linked || (open && !write_off("order", order.order_date, order.money(), &id, &order.provenance)) {
             out.orders.push(order.clone());
         }

@@ -13,6 +13,6 @@ pub mod rates;
 mod spec;
 mod write;
 
-pub use pipeline::{JobError, RunOptions, RunOutcome, run_job};
+pub use pipeline::{JobError, RunOptions, RunOutcome, concat, run_job};
 pub use spec::{CalendarName, InputFile as InputFileSpec, InputRole, JobSpec, SpecError, job_schema_json};
 pub use write::write_atomic;

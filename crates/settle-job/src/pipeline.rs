@@ -9,7 +9,7 @@ use serde_json::json;
 use settle_core::{BankEntry, Beneficiary, Calendar, ChannelTransaction, Date, Order, Rate};
 use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
 use settle_payout::{PayoutError, PayoutPolicy, compute_payouts};
-use settle_recon::{Earlier, Prior, reconcile_nights};
+use settle_recon::{Earlier, Inputs, Prior, reconcile_nights};
 
 use crate::carry;
 use settle_report::{SummaryInput, build_summary, render_json};
@@ -209,6 +209,20 @@ fn read_input(
     })
 }
 
+/// The records of several files as one list, in file order. One file's list is taken as it is; several
+/// are moved into a list of the exact size, each freed once moved (ten million channel rows are 4 GB:
+/// growing a list by doubling would copy them again and leave the old blocks to the allocator).
+pub fn concat<T>(mut lists: Vec<Vec<T>>) -> Vec<T> {
+    if lists.len() == 1 {
+        return lists.pop().expect("one list");
+    }
+    let mut all = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    for list in lists {
+        all.extend(list);
+    }
+    all
+}
+
 /// Runs a job for one business date. See the crate docs for the order of work.
 /// The open items a run left, read back, and the files' bytes.
 struct CarriedIn {
@@ -299,7 +313,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         .into_par_iter()
         .map(|(role, path, profile)| read_input(&base, role, &path, profile, spec.mt940_encoding()))
         .collect::<Result<_, _>>()?;
-    let (mut orders, mut channel, mut bank, mut rates, mut beneficiaries) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut orders_read, mut channel_read, mut bank_read, mut rates, mut beneficiaries) =
+        (vec![], vec![], vec![], vec![], vec![]);
     let mut input_rows: BTreeMap<&'static str, u64> = BTreeMap::new();
     for file in &files {
         let rows = match &file.parsed {
@@ -326,13 +341,15 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         manifest_inputs.push(entry);
         input_notes.extend(file.notes);
         match file.parsed {
-            Parsed::Orders(v) => orders.extend(v),
-            Parsed::Channel(v) => channel.extend(v),
-            Parsed::Bank(v) => bank.extend(v),
+            Parsed::Orders(v) => orders_read.push(v),
+            Parsed::Channel(v) => channel_read.push(v),
+            Parsed::Bank(v) => bank_read.push(v),
             Parsed::Rates(v) => rates.extend(v),
             Parsed::Beneficiaries(v) => beneficiaries.extend(v),
         }
     }
+
+    let (mut orders, mut channel, mut bank) = (concat(orders_read), concat(channel_read), concat(bank_read));
 
     // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
     let job_dir = normalize(&out_root.join(&spec.job.name));
@@ -366,6 +383,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         .add_business_days(business_date, offset)
         .map_err(|source| JobError::Calendar { date: business_date, source })?;
     let recon = reconcile_nights(&orders, &channel, &bank, &prior, &spec.recon, &calendar)?;
+    let recon_inputs = Inputs { orders: &orders, channel: &channel, bank: &bank, payouts: &prior.payouts };
     let mut open = carry::carry(
         &orders,
         &channel,
@@ -454,7 +472,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
     let outputs: Vec<(&str, Vec<u8>)> = vec![
         ("summary.json", render_json(&summary.json).map_err(json_error("summary.json"))?),
-        ("matches.csv", settle_report::matches_csv(&recon.matches)?),
+        ("matches.csv", settle_report::matches_csv(&recon, &recon_inputs)?),
         ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?),
         ("payouts.csv", settle_report::payouts_csv(&payouts)?),
         ("conversions.csv", settle_report::conversions_csv(&conversions)?),

@@ -26,7 +26,7 @@
 use std::path::{Path, PathBuf};
 
 use settle_core::Calendar;
-use settle_recon::{ReconResult, ReconRules, reconcile_nights};
+use settle_recon::{Inputs, ReconResult, ReconRules, reconcile_nights};
 
 const SECTIONS: [&str; 6] = ["rules", "orders", "channel", "bank", "payouts", "expect"];
 
@@ -107,9 +107,9 @@ impl Scenario {
 }
 
 /// The lines a result is compared by: matches, then exceptions, in output order.
-fn lines(result: &ReconResult) -> String {
+fn lines(result: &ReconResult, inputs: &Inputs<'_>) -> String {
     let mut out = String::new();
-    for m in &result.matches {
+    for m in &result.views(inputs) {
         let difference = m
             .difference()
             .map(|d| {
@@ -210,7 +210,8 @@ fn run_night(
     }
     let calendar = Calendar::target2();
     let result = reconcile_nights(&orders, &channel, &bank, &prior, &rules, &calendar).map_err(|e| e.to_string())?;
-    let lines = lines(&result);
+    let inputs = Inputs { orders: &orders, channel: &channel, bank: &bank, payouts: &prior.payouts };
+    let lines = lines(&result, &inputs);
     let next = match business_date {
         Some(date) => settle_job::carry::carry(
             &orders,

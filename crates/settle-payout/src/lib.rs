@@ -159,7 +159,7 @@ pub fn compute_payouts(
         entry.0 = entry
             .0
             .checked_add(&tx.net_money())
-            .map_err(|source| PayoutError::Money { beneficiary_id: order.beneficiary_id.clone(), source })?;
+            .map_err(|source| PayoutError::Money { beneficiary_id: order.beneficiary_id.to_string(), source })?;
         entry.1 += 1;
     }
     let mut payouts = Vec::with_capacity(settled.len());

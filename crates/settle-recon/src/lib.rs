@@ -22,6 +22,51 @@ use std::collections::{BTreeMap, HashMap};
 /// keys); lookups only, never iterated for output.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
+/// Record ids (`(a, b)` pairs such as channel and transaction id) → the first record with that id. The
+/// table holds only record indices (4 bytes a slot: ten million ids take 64 MB, not 400 with borrowed
+/// strings); a probe reads the record's id only when the hash's tag bits agree.
+struct IdIndex<'a, F: Fn(u32) -> (&'a str, &'a str)> {
+    table: hashbrown::HashTable<u32>,
+    key_of: F,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl<'a, F: Fn(u32) -> (&'a str, &'a str)> IdIndex<'a, F> {
+    fn with_capacity(n: usize, key_of: F) -> IdIndex<'a, F> {
+        IdIndex {
+            table: hashbrown::HashTable::with_capacity(n),
+            key_of,
+            hasher: foldhash::fast::FixedState::with_seed(0x5e77_1e00),
+        }
+    }
+
+    fn hash(&self, key: (&str, &str)) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    /// Adds record `i` under `key` unless a record already has it: then that record's index.
+    fn insert(&mut self, key: (&str, &str), i: u32) -> Option<u32> {
+        let hash = self.hash(key);
+        let (key_of, hasher) = (&self.key_of, &self.hasher);
+        let rehash = |&j: &u32| {
+            use std::hash::BuildHasher;
+            hasher.hash_one(key_of(j))
+        };
+        match self.table.entry(hash, |&j| key_of(j) == key, rehash) {
+            hashbrown::hash_table::Entry::Occupied(first) => Some(*first.get()),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(i);
+                None
+            }
+        }
+    }
+
+    fn get(&self, key: (&str, &str)) -> Option<u32> {
+        self.table.find(self.hash(key), |&j| (self.key_of)(j) == key).copied()
+    }
+}
+
 use serde::Serialize;
 use settle_core::{
     BankEntry, Calendar, ChannelKind, ChannelTransaction, Currency, Date, Decimal, Direction, EntryStatus, Money,
@@ -87,8 +132,48 @@ pub struct Side {
     pub date: Date,
 }
 
+/// A side of a match by reference: an input record (its index in the inputs given to the engine) or a
+/// group the result holds (`ReconResult::groups`: a payout batch, several records matched together).
+/// Eight bytes: a night of ten million matches holds no strings for them. `ReconResult::side` makes the
+/// full `Side` (id, amount, source) when an output needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SideRef {
+    Order(u32),
+    /// A channel transaction at its presentment amount (stage A).
+    Channel(u32),
+    /// A channel transaction at its net amount in the settlement currency (stage B).
+    ChannelNet(u32),
+    Bank(u32),
+    /// An awaited payout (`Prior::payouts`).
+    Payout(u32),
+    Group(u32),
+}
+
+/// The inputs an engine run was given, to resolve `SideRef`s.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    pub orders: &'a [Order],
+    pub channel: &'a [ChannelTransaction],
+    pub bank: &'a [BankEntry],
+    pub payouts: &'a [AwaitedPayout],
+}
+
+/// A match as the engine keeps it (24 bytes); `ReconResult::view` gives it with ids and amounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
+    pub stage: Stage,
+    /// The rule that made the match: an index into `ReconResult::rules`.
+    pub rule: u16,
+    pub left: SideRef,
+    pub right: SideRef,
+    /// What explains the difference, when there is one: 1 + its index in `ReconResult::explanations`;
+    /// 0 for an exact match.
+    explained: u32,
+}
+
+/// A match with its id, rule id and both sides in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchView {
     pub match_id: Text,
     pub stage: Stage,
     /// The id of the rule that made the match.
@@ -150,8 +235,8 @@ impl Exception {
     }
 }
 
-impl Match {
-    /// right − left (zero for the exact rules of this version).
+impl MatchView {
+    /// right − left (zero for exact rules).
     pub fn difference(&self) -> Option<Decimal> {
         difference(&self.left, &self.right)
     }
@@ -276,13 +361,22 @@ pub enum ReconError {
     Overflow,
     #[error("{0}")]
     Rule(RuleError),
+    #[error("{count} {what} in one run: at most {max} are supported", max = u32::MAX)]
+    TooManyRecords { what: &'static str, count: usize },
 }
 
 /// Everything the engine decided.
 #[derive(Debug, Clone)]
 pub struct ReconResult {
-    /// Sorted by stage, then left id, then right id; ids assigned in that order.
+    /// Sorted by stage, then left id, then right id; ids (`match_id`) follow that order.
     pub matches: Vec<Match>,
+    /// The sides that stand for several records (payout batches, split or merged matches), which
+    /// `SideRef::Group` points at.
+    pub groups: Vec<Side>,
+    /// Rule ids, which `Match::rule` indexes.
+    pub rules: Vec<Text>,
+    /// The differences of inexact matches taken apart (see `ReconResult::explained`).
+    explanations: Vec<Explained>,
     /// Sorted by stage, reason, then left/right id; ids assigned in that order.
     pub exceptions: Vec<Exception>,
     /// Stage A place of each order, index-aligned with the input.
@@ -296,6 +390,105 @@ pub struct ReconResult {
     /// Stage B place of each bank entry, index-aligned with the input.
     pub bank: Vec<Place>,
     pub tallies: Tallies,
+}
+
+impl ReconResult {
+    /// The id of match `n` (`MA000001`: stage, then the position among all matches).
+    pub fn match_id(&self, n: usize) -> Text {
+        format_compact!("M{}{:06}", self.matches[n].stage.as_str(), n + 1)
+    }
+
+    /// What explains a match's difference (zero parts for an exact match).
+    pub fn explained(&self, m: &Match) -> Explained {
+        m.explained.checked_sub(1).map_or_else(Explained::default, |i| self.explanations[i as usize])
+    }
+
+    /// The id of a match's rule.
+    pub fn rule_id(&self, m: &Match) -> &str {
+        self.rules.get(usize::from(m.rule)).map_or("", |r| r.as_str())
+    }
+
+    /// A side in full: id, amount, source, records and date. `inputs` are the ones the run was given.
+    pub fn side(&self, side: SideRef, inputs: &Inputs<'_>) -> Side {
+        let at = |i: u32| i as usize;
+        match side {
+            SideRef::Order(i) => order_side(&inputs.orders[at(i)]),
+            SideRef::Channel(i) => channel_side(&inputs.channel[at(i)]),
+            SideRef::ChannelNet(i) => channel_net_side(&inputs.channel[at(i)]),
+            SideRef::Bank(i) => bank_side(&inputs.bank[at(i)]),
+            SideRef::Payout(i) => payout_side(&inputs.payouts[at(i)]),
+            SideRef::Group(i) => self.groups[at(i)].clone(),
+        }
+    }
+
+    /// Match `n` with its id, rule id and both sides in full.
+    pub fn view(&self, n: usize, inputs: &Inputs<'_>) -> MatchView {
+        let m = &self.matches[n];
+        MatchView {
+            match_id: self.match_id(n),
+            stage: m.stage,
+            rule: Text::from(self.rule_id(m)),
+            left: self.side(m.left, inputs),
+            right: self.side(m.right, inputs),
+            explained: self.explained(m),
+        }
+    }
+
+    /// Every match in full, in order (for small runs and tests; outputs go one match at a time).
+    pub fn views(&self, inputs: &Inputs<'_>) -> Vec<MatchView> {
+        (0..self.matches.len()).map(|n| self.view(n, inputs)).collect()
+    }
+}
+
+/// A side's id as the parts it is written from: `head`, then `:` and `tail` when there is one
+/// (`channel:transaction_id`). Compares like the written id, without writing it.
+#[derive(Clone, Copy)]
+struct IdKey<'a> {
+    head: &'a str,
+    tail: Option<&'a str>,
+}
+
+impl IdKey<'_> {
+    fn cmp_written(&self, other: &IdKey<'_>) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let (a, b) = (self.head.as_bytes(), other.head.as_bytes());
+        let n = a.len().min(b.len());
+        match a[..n].cmp(&b[..n]) {
+            Ordering::Equal => {}
+            unequal => return unequal,
+        }
+        if a.len() == b.len() {
+            return match (self.tail, other.tail) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Less,
+                (Some(_), None) => Ordering::Greater,
+                (Some(x), Some(y)) => x.cmp(y),
+            };
+        }
+        // One head is a prefix of the other: compare the written forms byte by byte from there.
+        fn written<'k>(k: IdKey<'k>, n: usize) -> impl Iterator<Item = u8> + 'k {
+            let tail = k.tail.map(|t| std::iter::once(b':').chain(t.bytes()));
+            k.head.bytes().skip(n).chain(tail.into_iter().flatten())
+        }
+        written(*self, n).cmp(written(*other, n))
+    }
+}
+
+fn id_key<'a>(side: SideRef, inputs: &Inputs<'a>, groups: &'a [Side]) -> IdKey<'a> {
+    let at = |i: u32| i as usize;
+    match side {
+        SideRef::Order(i) => IdKey { head: &inputs.orders[at(i)].order_id, tail: None },
+        SideRef::Channel(i) | SideRef::ChannelNet(i) => {
+            let tx = &inputs.channel[at(i)];
+            IdKey { head: &tx.channel, tail: Some(&tx.transaction_id) }
+        }
+        SideRef::Bank(i) => {
+            let e = &inputs.bank[at(i)];
+            IdKey { head: &e.account_id, tail: Some(&e.entry_id) }
+        }
+        SideRef::Payout(i) => IdKey { head: &inputs.payouts[at(i)].payout_id, tail: None },
+        SideRef::Group(i) => IdKey { head: &groups[at(i)].id, tail: None },
+    }
 }
 
 fn order_side(order: &Order) -> Side {
@@ -425,7 +618,24 @@ pub fn reconcile_nights(
     assert!(earlier.is_empty() || earlier.len() == channel.len(), "earlier is index-aligned with channel");
     let earlier_of = |i: usize| earlier.get(i).copied().unwrap_or_default();
     let compiled = rules.compile().map_err(ReconError::Rule)?;
-    let mut matches: Vec<Match> = Vec::new();
+    for (what, count) in [
+        ("orders", orders.len()),
+        ("channel transactions", channel.len()),
+        ("bank entries", bank.len()),
+        ("awaited payouts", prior.payouts.len()),
+    ] {
+        if u32::try_from(count).is_err() {
+            return Err(ReconError::TooManyRecords { what, count });
+        }
+    }
+    // Rule ids, indexed by `Match::rule`: the built-in ones, then the job's in spec order.
+    let mut rule_ids: Vec<Text> = BUILTIN_RULES.iter().map(|r| Text::const_new(r)).collect();
+    rule_ids.extend(rules.stage_a.iter().map(|r| Text::from(r.id.as_str())));
+    rule_ids.extend(compiled.iter().map(|r| Text::from(r.rule.id.as_str())));
+    let mut groups: Vec<Side> = Vec::new();
+    let mut explanations: Vec<Explained> = Vec::new();
+    // Stage A matches one order each at most; stage B one bank entry each; stage C one payout each.
+    let mut matches: Vec<Match> = Vec::with_capacity(orders.len() + bank.len() + prior.payouts.len());
     let mut exceptions: Vec<Exception> = Vec::new();
     let mut order_places = vec![Place::NotApplicable; orders.len()];
     let mut outcomes = vec![
@@ -452,33 +662,43 @@ pub fn reconcile_nights(
 
     // Intake: the first row of an id is admitted, later rows with the same id are rejected.
     // Hash maps are only looked up, never iterated: their order cannot reach an output.
-    let mut order_by_id: FastMap<&str, usize> = FastMap::with_capacity_and_hasher(orders.len(), Default::default());
+    let order_key = |o: u32| (orders[o as usize].order_id.as_str(), "");
+    let mut order_by_id = IdIndex::with_capacity(orders.len(), order_key);
     for i in file_order(orders.iter().map(|o| &o.provenance), prior.orders) {
         let order = &orders[i];
-        if let Some(first) = order_by_id.get(order.order_id.as_str()) {
+        if let Some(first) = order_by_id.insert((&order.order_id, ""), r32(i)) {
             order_places[i] = Place::Unmatched(ReasonCode::DuplicateOrder);
             exceptions.push(exception(
                 Stage::A,
                 ReasonCode::DuplicateOrder,
                 Some(order_side(order)),
                 None,
-                Some(order.order_id.clone()),
-                format!("same order id as {}", orders[*first].provenance),
+                Some(order.order_id.to_string()),
+                format!("same order id as {}", orders[first as usize].provenance),
             ));
-        } else {
-            order_by_id.insert(&order.order_id, i);
         }
     }
+    // The order each channel row names (its merchant reference), looked up once for all rules.
+    const NO_ORDER: u32 = u32::MAX;
+    let order_of: Vec<u32> = channel
+        .iter()
+        .map(|tx| {
+            let reference = tx.merchant_reference.as_deref().unwrap_or("");
+            order_by_id.get((reference, "")).unwrap_or(NO_ORDER)
+        })
+        .collect();
+    let named_order = |i: usize| (order_of[i] != NO_ORDER).then_some(order_of[i] as usize);
     let mut admitted_channel = vec![true; channel.len()];
-    let mut seen_tx: FastMap<(&str, &str), usize> =
-        FastMap::with_capacity_and_hasher(channel.len(), Default::default());
+    let tx_key = |i: u32| (channel[i as usize].channel.as_str(), channel[i as usize].transaction_id.as_str());
+    let mut seen_tx = IdIndex::with_capacity(channel.len(), tx_key);
     let channel_file_order = file_order(channel.iter().map(|t| &t.provenance), prior.channel);
     for &i in &channel_file_order {
         let tx = &channel[i];
-        if let Some(first) = seen_tx.get(&(tx.channel.as_str(), tx.transaction_id.as_str())) {
+        if let Some(first) = seen_tx.insert((&tx.channel, &tx.transaction_id), r32(i)) {
+            let first = first as usize;
             admitted_channel[i] = false;
             let same =
-                channel[*first] == ChannelTransaction { provenance: channel[*first].provenance.clone(), ..tx.clone() };
+                channel[first] == ChannelTransaction { provenance: channel[first].provenance.clone(), ..tx.clone() };
             let stage = if takes_part_in_stage_a(tx.kind) { Stage::A } else { Stage::B };
             let place = Place::Unmatched(ReasonCode::DuplicateChannelTransaction);
             outcomes[i].stage_a = if takes_part_in_stage_a(tx.kind) { place } else { Place::NotApplicable };
@@ -491,14 +711,13 @@ pub fn reconcile_nights(
                 None,
                 format!(
                     "same transaction id as {}{}",
-                    channel[*first].provenance,
+                    channel[first].provenance,
                     if same { " (identical row)" } else { " (the rows differ)" }
                 ),
             ));
-        } else {
-            seen_tx.insert((&tx.channel, &tx.transaction_id), i);
         }
     }
+    drop(seen_tx);
     let mut admitted_bank = vec![true; bank.len()];
     let mut seen_entry: FastMap<(&str, &str), usize> =
         FastMap::with_capacity_and_hasher(bank.len(), Default::default());
@@ -556,7 +775,7 @@ pub fn reconcile_nights(
         if !admitted_channel[i] || outcomes[i].carried_a || outcomes[i].stage_a != Place::NotApplicable {
             continue;
         }
-        let Some(&o) = order_by_id.get(tx.merchant_reference.as_deref().unwrap_or("")) else { continue };
+        let Some(o) = named_order(i) else { continue };
         if order_claimed[o] || !fits(&orders[o], tx) || orders[o].money() != tx.presentment() {
             continue;
         }
@@ -565,12 +784,11 @@ pub fn reconcile_nights(
         outcomes[i].stage_a = Place::Matched;
         outcomes[i].order = Some(o);
         matches.push(Match {
-            match_id: Text::default(),
             stage: Stage::A,
-            rule: Text::const_new("A1 order_id_exact"),
-            left: order_side(&orders[o]),
-            right: channel_side(tx),
-            explained: Explained::default(),
+            rule: RULE_A1,
+            left: SideRef::Order(r32(o)),
+            right: SideRef::Channel(r32(i)),
+            explained: 0,
         });
     }
     // Partial captures (rule A2): several charges (or refunds) of one order that add up to it, when no
@@ -584,7 +802,7 @@ pub fn reconcile_nights(
         {
             continue;
         }
-        let Some(&o) = order_by_id.get(tx.merchant_reference.as_deref().unwrap_or("")) else { continue };
+        let Some(o) = named_order(i) else { continue };
         if fits(&orders[o], tx) && !order_claimed[o] {
             fitting.entry(o).or_default().push(i);
         }
@@ -611,24 +829,26 @@ pub fn reconcile_nights(
             outcomes[i].stage_a = Place::Matched;
             outcomes[i].order = Some(*o);
         }
+        groups.push(right);
         matches.push(Match {
-            match_id: Text::default(),
             stage: Stage::A,
-            rule: Text::const_new("A2 order_id_partial_captures"),
-            left: order_side(order),
-            right,
-            explained: Explained::default(),
+            rule: RULE_A2,
+            left: SideRef::Order(r32(*o)),
+            right: SideRef::Group(r32(groups.len() - 1)),
+            explained: 0,
         });
     }
     // The job's stage A rules, in order, for rows the exact rules left.
-    for rule in &rules.stage_a {
+    for (n, rule) in rules.stage_a.iter().enumerate() {
+        let rule_index = u16::try_from(BUILTIN_RULES.len() + n).expect("rules are few");
         for &i in &stage_a_order {
             let tx = &channel[i];
             let open = admitted_channel[i] && !outcomes[i].carried_a && outcomes[i].stage_a == Place::NotApplicable;
             if !open || !rule.applies_to(&tx.channel) || !matches!(tx.kind, ChannelKind::Charge | ChannelKind::Refund) {
                 continue;
             }
-            let Some(&o) = rule.key_of(tx).and_then(|key| order_by_id.get(key)) else { continue };
+            let Some(o) = rule.key_of(tx).and_then(|key| order_by_id.get((key, ""))) else { continue };
+            let o = o as usize;
             if order_claimed[o] || !fits(&orders[o], tx) || !rule.within_tolerance(orders[o].money(), tx.presentment())
             {
                 continue;
@@ -637,15 +857,14 @@ pub fn reconcile_nights(
             order_places[o] = Place::Matched;
             outcomes[i].stage_a = Place::Matched;
             outcomes[i].order = Some(o);
-            let (left, right) = (order_side(&orders[o]), channel_side(tx));
-            let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), Decimal::ZERO);
+            let explained =
+                Explained::by_bank_charges(tx.presentment().amount() - orders[o].money().amount(), Decimal::ZERO);
             matches.push(Match {
-                match_id: Text::default(),
                 stage: Stage::A,
-                rule: Text::from(rule.id.as_str()),
-                left,
-                right,
-                explained,
+                rule: rule_index,
+                left: SideRef::Order(r32(o)),
+                right: SideRef::Channel(r32(i)),
+                explained: explain(&mut explanations, explained),
             });
         }
     }
@@ -656,7 +875,7 @@ pub fn reconcile_nights(
             continue;
         }
         let order_id = tx.merchant_reference.as_deref().unwrap_or("");
-        let Some(&o) = order_by_id.get(order_id) else {
+        let Some(o) = named_order(i) else {
             outcomes[i].stage_a = Place::Unmatched(ReasonCode::NoOrder);
             exceptions.push(exception(
                 Stage::A,
@@ -715,12 +934,11 @@ pub fn reconcile_nights(
             order_places[o] = Place::Matched;
             outcomes[i].stage_a = Place::Matched;
             matches.push(Match {
-                match_id: Text::default(),
                 stage: Stage::A,
-                rule: Text::const_new("A1 order_id_exact"),
-                left: order_side(order),
-                right: channel_side(tx),
-                explained: Explained::default(),
+                rule: RULE_A1,
+                left: SideRef::Order(r32(o)),
+                right: SideRef::Channel(r32(i)),
+                explained: 0,
             });
             continue;
         };
@@ -737,7 +955,7 @@ pub fn reconcile_nights(
             reason,
             left,
             Some(channel_side(tx)),
-            Some(order.order_id.clone()),
+            Some(order.order_id.to_string()),
             detail,
         ));
     }
@@ -758,6 +976,8 @@ pub fn reconcile_nights(
             ));
         }
     }
+
+    drop(order_by_id);
 
     // Stage C: payouts we issued ↔ the bank debits that carry their EndToEndId (rule C1); a credit that
     // carries it brings the payout back (returned_payout). Before stage B, so a debit of ours is never
@@ -808,12 +1028,11 @@ pub fn reconcile_nights(
                     let charges = entry.charges().map(|c| c.amount()).unwrap_or_default();
                     let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), charges);
                     matches.push(Match {
-                        match_id: Text::default(),
                         stage: Stage::C,
-                        rule: Text::const_new("C1 payout_end_to_end_id"),
-                        left,
-                        right,
-                        explained,
+                        rule: RULE_C1,
+                        left: SideRef::Payout(r32(p)),
+                        right: SideRef::Bank(r32(b)),
+                        explained: explain(&mut explanations, explained),
                     });
                 }
                 Some(reason) => {
@@ -849,14 +1068,24 @@ pub fn reconcile_nights(
     }
 
     // Stage B: batches by (channel, batch id, settlement currency), then the job's rules in order.
-    let mut grouped: BTreeMap<(&str, &str), BTreeMap<Currency, Vec<usize>>> = BTreeMap::new();
+    // Rows into their (channel, batch id, currency) by a hash map, only looked up; the groups are then
+    // put in key order, so hash order reaches nothing.
+    let mut group_of: FastMap<(&str, &str, Currency), usize> = FastMap::default();
+    let mut group_keys: Vec<(&str, &str, Currency)> = Vec::new();
+    let mut group_members: Vec<Vec<usize>> = Vec::new();
     for (i, tx) in channel.iter().enumerate() {
         if !admitted_channel[i] || outcomes[i].carried_b {
             continue;
         }
         match tx.batch_id.as_deref() {
             Some(batch) => {
-                grouped.entry((&tx.channel, batch)).or_default().entry(tx.settlement_currency).or_default().push(i)
+                let key = (tx.channel.as_str(), batch, tx.settlement_currency);
+                let g = *group_of.entry(key).or_insert_with(|| {
+                    group_keys.push(key);
+                    group_members.push(Vec::new());
+                    group_keys.len() - 1
+                });
+                group_members[g].push(i);
             }
             None => {
                 outcomes[i].stage_b = Place::Unmatched(ReasonCode::NotInPayoutBatch);
@@ -871,20 +1100,27 @@ pub fn reconcile_nights(
             }
         }
     }
-    let mut batches: Vec<Batch<'_>> = Vec::new();
-    for by_currency in grouped.values_mut() {
-        for members in by_currency.values_mut() {
-            // Members in file order (file, line, id), whatever order the rows came in.
-            // Rows of one file come in line order already: sorted runs make this sort linear.
-            fn key(tx: &ChannelTransaction) -> (&str, Option<u64>, &str) {
-                (&tx.provenance.source_file, tx.provenance.source_line, &tx.transaction_id)
-            }
-            members.sort_by(|&a, &b| key(&channel[a]).cmp(&key(&channel[b])));
+    drop(group_of);
+    for members in &mut group_members {
+        // Members in file order (file, line, id), whatever order the rows came in.
+        // Rows of one file come in line order already: sorted runs make this sort linear.
+        fn key(tx: &ChannelTransaction) -> (&str, Option<u64>, &str) {
+            (&tx.provenance.source_file, tx.provenance.source_line, &tx.transaction_id)
         }
+        members.sort_by(|&a, &b| key(&channel[a]).cmp(&key(&channel[b])));
     }
-    for ((channel_name, batch_id), by_currency) in &grouped {
+    let mut group_order: Vec<usize> = (0..group_keys.len()).collect();
+    group_order.sort_unstable_by(|&a, &b| group_keys[a].cmp(&group_keys[b]));
+    // (channel, batch id) → its groups, one per settlement currency, in key order.
+    let grouped: Vec<(&str, &str, Vec<usize>)> = group_order
+        .chunk_by(|&a, &b| group_keys[a].0 == group_keys[b].0 && group_keys[a].1 == group_keys[b].1)
+        .map(|run| (group_keys[run[0]].0, group_keys[run[0]].1, run.to_vec()))
+        .collect();
+    let mut batches: Vec<Batch<'_>> = Vec::new();
+    for (channel_name, batch_id, by_currency) in &grouped {
         let mixed = by_currency.len() > 1;
-        for (currency, members) in by_currency {
+        for &g in by_currency {
+            let (currency, members) = (&group_keys[g].2, std::mem::take(&mut group_members[g]));
             // The batch's payout row (when the report has one) is the channel payout itself: the other
             // rows sum up to it (checked when the report is read), so it is a member but not a summand.
             let mut net = Money::zero(*currency);
@@ -914,7 +1150,7 @@ pub fn reconcile_nights(
                     None,
                     format!("batch has {} settlement currencies", by_currency.len()),
                 ));
-                for &i in members {
+                for &i in &members {
                     outcomes[i].stage_b = Place::Unmatched(ReasonCode::MixedCurrencyBatch);
                 }
                 continue;
@@ -923,7 +1159,7 @@ pub fn reconcile_nights(
                 channel: channel_name,
                 reference: rules::normalise_reference(batch_id),
                 batch_id,
-                members: members.clone(),
+                members,
                 net,
                 date,
                 side,
@@ -947,6 +1183,9 @@ pub fn reconcile_nights(
         bank_places: &mut bank_places,
         matches: &mut matches,
         exceptions: &mut exceptions,
+        groups: &mut groups,
+        explanations: &mut explanations,
+        rule_ids: &rule_ids,
     };
     for rule in &compiled {
         match rule.rule.method {
@@ -1039,12 +1278,12 @@ pub fn reconcile_nights(
     }
 
     finish(
-        matches,
+        (matches, groups, rule_ids, explanations),
         exceptions,
         (order_places, orders_carried),
         outcomes,
         (bank_places, payout_places),
-        (orders, channel, bank, &prior.payouts),
+        Inputs { orders, channel, bank, payouts: &prior.payouts },
     )
 }
 
@@ -1094,6 +1333,9 @@ struct StageB<'a, 'p> {
     bank_places: &'p mut [Place],
     matches: &'p mut Vec<Match>,
     exceptions: &'p mut Vec<Exception>,
+    groups: &'p mut Vec<Side>,
+    explanations: &'p mut Vec<Explained>,
+    rule_ids: &'p [Text],
 }
 
 impl StageB<'_, '_> {
@@ -1101,13 +1343,24 @@ impl StageB<'_, '_> {
     fn match_group(&mut self, rule: &str, ks: &[usize], cs: &[usize]) -> Result<(), ReconError> {
         let (batches, bank) = (&mut self.batches, self.bank);
         let lefts: Vec<&Side> = ks.iter().map(|&k| &batches[k].side).collect();
-        let credit_sides: Vec<Side> = cs.iter().map(|&c| bank_side(&bank[c])).collect();
-        let rights: Vec<&Side> = credit_sides.iter().collect();
-        let (left, right) = (group_side(RecordKind::PayoutBatch, &lefts)?, group_side(RecordKind::BankEntry, &rights)?);
+        let left = group_side(RecordKind::PayoutBatch, &lefts)?;
+        let (right, right_amount) = match cs {
+            [c] => (SideRef::Bank(r32(*c)), bank[*c].signed_money()),
+            _ => {
+                let credit_sides: Vec<Side> = cs.iter().map(|&c| bank_side(&bank[c])).collect();
+                let group = group_side(RecordKind::BankEntry, &credit_sides.iter().collect::<Vec<_>>())?;
+                let amount = group.amount;
+                self.groups.push(group);
+                (SideRef::Group(r32(self.groups.len() - 1)), amount)
+            }
+        };
         let charges: Decimal = cs.iter().filter_map(|&c| bank[c].charges()).map(|m| m.amount()).sum();
-        let explained = Explained::by_bank_charges(right.amount.amount() - left.amount.amount(), charges);
-        let rule = Text::from(rule);
-        self.matches.push(Match { match_id: Text::default(), stage: Stage::B, rule, left, right, explained });
+        let explained = Explained::by_bank_charges(right_amount.amount() - left.amount.amount(), charges);
+        self.groups.push(left);
+        let left = SideRef::Group(r32(self.groups.len() - 1));
+        let rule = rule_index(self.rule_ids, rule);
+        let explained = explain(self.explanations, explained);
+        self.matches.push(Match { stage: Stage::B, rule, left, right, explained });
         for &k in ks {
             batches[k].place = Some(Place::Matched);
         }
@@ -1294,20 +1547,54 @@ impl StageB<'_, '_> {
     }
 }
 
+/// The built-in rules' ids, first in `ReconResult::rules`.
+const BUILTIN_RULES: [&str; 3] = ["A1 order_id_exact", "A2 order_id_partial_captures", "C1 payout_end_to_end_id"];
+const RULE_A1: u16 = 0;
+const RULE_A2: u16 = 1;
+const RULE_C1: u16 = 2;
+
+/// The index of rule `id` in `rule_ids` (every rule a run applies is in it).
+fn rule_index(rule_ids: &[Text], id: &str) -> u16 {
+    let n = rule_ids.iter().position(|r| r == id).expect("every applied rule is listed");
+    u16::try_from(n).expect("rules are few")
+}
+
+/// An input index as a `SideRef` holds it (the engine checked every input fits in `u32`).
+fn r32(i: usize) -> u32 {
+    u32::try_from(i).expect("input sizes are checked to fit u32")
+}
+
+/// `Match::explained` for `explained`: 0 when there is nothing to explain, else 1 + its place in
+/// `explanations`.
+fn explain(explanations: &mut Vec<Explained>, explained: Explained) -> u32 {
+    if explained == Explained::default() {
+        return 0;
+    }
+    explanations.push(explained);
+    r32(explanations.len())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn finish(
-    mut matches: Vec<Match>,
+    (mut matches, groups, rules, explanations): (Vec<Match>, Vec<Side>, Vec<Text>, Vec<Explained>),
     mut exceptions: Vec<Exception>,
     (order_places, orders_carried): (Vec<Place>, Vec<bool>),
     outcomes: Vec<ChannelOutcome>,
     (bank_places, payout_places): (Vec<Place>, Vec<Place>),
-    (orders, channel, bank, payouts): (&[Order], &[ChannelTransaction], &[BankEntry], &[AwaitedPayout]),
+    inputs: Inputs<'_>,
 ) -> Result<ReconResult, ReconError> {
+    let Inputs { orders, channel, bank, payouts } = inputs;
     // Compared by reference: a sort of millions of exceptions must not copy their strings.
     fn side_key(s: &Option<Side>) -> Option<(&str, &str)> {
         s.as_ref().map(|s| (s.id.as_str(), s.source.as_str()))
     }
-    matches.sort_by(|a, b| (a.stage, &a.left.id, &a.right.id).cmp(&(b.stage, &b.left.id, &b.right.id)));
+    // Ids compared where they are (in the records): nothing is written to sort millions of matches.
+    matches.sort_by(|a, b| {
+        a.stage.cmp(&b.stage).then_with(|| {
+            let key = |r| id_key(r, &inputs, &groups);
+            key(a.left).cmp_written(&key(b.left)).then_with(|| key(a.right).cmp_written(&key(b.right)))
+        })
+    });
     exceptions.sort_by(|a, b| {
         (a.stage, a.reason, side_key(&a.left), side_key(&a.right)).cmp(&(
             b.stage,
@@ -1316,9 +1603,6 @@ fn finish(
             side_key(&b.right),
         ))
     });
-    for (n, m) in matches.iter_mut().enumerate() {
-        m.match_id = format_compact!("M{}{:06}", m.stage.as_str(), n + 1);
-    }
     for (n, e) in exceptions.iter_mut().enumerate() {
         e.exception_id = format_compact!("E{}{:06}", e.stage.as_str(), n + 1);
     }
@@ -1372,6 +1656,9 @@ fn finish(
 
     Ok(ReconResult {
         matches,
+        groups,
+        rules,
+        explanations,
         exceptions,
         orders: order_places,
         orders_carried,

@@ -96,12 +96,19 @@ fn every_case_lands_in_one_place() {
         credit("b3", "9.00", "po3", 4), // short: 9.70 expected
     ];
     let result = reconcile(&orders, &channel, &bank).unwrap();
-    assert_eq!(result.matches.len(), 3, "{:#?}", result.matches);
-    assert_eq!(result.matches[0].rule, "A1 order_id_exact");
-    assert_eq!(result.matches[0].left.id, "O1");
-    assert_eq!(result.matches[2].rule, "B1 batch_reference_exact");
-    assert_eq!(result.matches[2].left.id, "stripe:po1");
-    assert_eq!(result.matches[2].left.records, 4);
+    let inputs = Inputs { orders: &orders, channel: &channel, bank: &bank, payouts: &[] };
+    let views = result.views(&inputs);
+    assert_eq!(views.len(), 3, "{views:#?}");
+    assert_eq!(views[0].rule, "A1 order_id_exact");
+    assert_eq!(views[0].match_id, "MA000001");
+    assert_eq!(views[0].left.id, "O1");
+    assert_eq!(views[0].right.id, "stripe:t1");
+    assert_eq!(views[0].right.source, "channel.csv:2");
+    assert_eq!(views[2].rule, "B1 batch_reference_exact");
+    assert_eq!(views[2].match_id, "MB000003");
+    assert_eq!(views[2].left.id, "stripe:po1");
+    assert_eq!(views[2].left.records, 4);
+    assert_eq!(views[2].right.id, "DE89370400440532013000:b1");
     assert_eq!(
         reasons(&result),
         vec![
@@ -148,10 +155,13 @@ fn output_is_independent_of_input_order() {
     let mut rb = bank.clone();
     rb.reverse();
     let backward = reconcile(&ro, &rc, &rb).unwrap();
-    let ids = |r: &ReconResult| {
-        r.matches.iter().map(|m| (m.match_id.clone(), m.left.id.clone(), m.right.id.clone())).collect::<Vec<_>>()
+    let ids = |r: &ReconResult, inputs: &Inputs<'_>| {
+        r.views(inputs).into_iter().map(|m| (m.match_id, m.left.id, m.right.id)).collect::<Vec<_>>()
     };
-    assert_eq!(ids(&forward), ids(&backward));
+    assert_eq!(
+        ids(&forward, &Inputs { orders: &orders, channel: &channel, bank: &bank, payouts: &[] }),
+        ids(&backward, &Inputs { orders: &ro, channel: &rc, bank: &rb, payouts: &[] })
+    );
     assert!(forward.exceptions.is_empty());
 }
 
@@ -182,4 +192,36 @@ fn ages_count_business_days_to_the_business_date() {
     // The order is dated Friday 2026-10-30: one business day old on Monday 2 November, three on Wednesday.
     assert_eq!(result.exceptions[0].age_business_days(day("2026-11-02"), &calendar), 1);
     assert_eq!(result.exceptions[0].age_business_days(day("2026-11-04"), &calendar), 3);
+}
+
+#[test]
+fn a_match_holds_no_strings() {
+    // Ten million matches a night: each is 24 bytes, its sides resolved from the inputs when written.
+    assert!(std::mem::size_of::<Match>() <= 24, "{}", std::mem::size_of::<Match>());
+    assert_eq!(std::mem::size_of::<SideRef>(), 8);
+}
+
+#[test]
+fn ids_compare_as_written() {
+    use std::cmp::Ordering;
+    let cases = [
+        (("pay", Some("x")), ("pay-x", Some("a"))),
+        (("pay", Some("x")), ("paypal", Some("a"))),
+        (("pay", None), ("pay", Some("a"))),
+        (("stripe", Some("b")), ("stripe", Some("a"))),
+        (("O1", None), ("O10", None)),
+        (("a", Some("z")), ("a:z", None)),
+        (("a:", Some("")), ("a", Some(":"))),
+    ];
+    for ((h1, t1), (h2, t2)) in cases {
+        let (a, b) = (IdKey { head: h1, tail: t1 }, IdKey { head: h2, tail: t2 });
+        let written = |h: &str, t: Option<&str>| match t {
+            Some(t) => format!("{h}:{t}"),
+            None => h.to_string(),
+        };
+        let expected = written(h1, t1).cmp(&written(h2, t2));
+        assert_eq!(a.cmp_written(&b), expected, "{h1:?} {t1:?} vs {h2:?} {t2:?}");
+        assert_eq!(b.cmp_written(&a), expected.reverse());
+        assert_eq!(a.cmp_written(&a), Ordering::Equal);
+    }
 }

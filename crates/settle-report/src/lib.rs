@@ -8,7 +8,7 @@ mod summary;
 use settle_core::{Decimal, format_minor};
 use settle_fx::RecordedConversion;
 use settle_payout::Payout;
-use settle_recon::{Exception, Match, Side};
+use settle_recon::{Exception, Inputs, ReconResult, Side};
 
 pub use summary::{Summary, SummaryInput, build_summary, render_json};
 
@@ -56,8 +56,9 @@ fn decimal_text(value: Option<Decimal>, currency: Option<settle_core::Currency>)
     }
 }
 
-/// `matches.csv`: one row per match.
-pub fn matches_csv(matches: &[Match]) -> Result<Vec<u8>, ReportError> {
+/// `matches.csv`: one row per match of `recon`, whose sides are resolved from `inputs` (the ones the
+/// engine was given).
+pub fn matches_csv(recon: &ReconResult, inputs: &Inputs<'_>) -> Result<Vec<u8>, ReportError> {
     let table = "matches.csv";
     let err = |source| ReportError::Csv { table, source };
     let mut w = writer();
@@ -66,7 +67,8 @@ pub fn matches_csv(matches: &[Match]) -> Result<Vec<u8>, ReportError> {
     header.extend(side_headers("right"));
     header.extend(["difference", "difference_bank_charges", "difference_unexplained"].map(String::from));
     w.write_record(&header).map_err(err)?;
-    for m in matches {
+    for n in 0..recon.matches.len() {
+        let m = recon.view(n, inputs);
         let mut row: Vec<String> = vec![m.match_id.to_string(), m.stage.as_str().into(), m.rule.to_string()];
         row.extend(side_fields(Some(&m.left)));
         row.extend(side_fields(Some(&m.right)));

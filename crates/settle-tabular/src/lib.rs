@@ -162,10 +162,10 @@ pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError>
             _ => {}
         }
         out.push(Order {
-            order_id: row.required("order_id")?.to_string(),
+            order_id: Text::from(row.required("order_id")?),
             kind,
-            beneficiary_id: row.required("beneficiary_id")?.to_string(),
-            channel: row.required("channel")?.to_string(),
+            beneficiary_id: Text::from(row.required("beneficiary_id")?),
+            channel: Text::from(row.required("channel")?),
             order_date: row.date("order_date")?,
             amount,
             currency,

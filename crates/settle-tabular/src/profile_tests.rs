@@ -433,10 +433,10 @@ fn orders_and_beneficiaries_read_from_parquet_as_from_csv() {
          REQUIRED INT32 order_date (DATE); REQUIRED INT64 amount (DECIMAL(18,3)); \
          OPTIONAL BYTE_ARRAY currency (UTF8); }",
         vec![
-            text(&|o| o.order_id.clone()),
+            text(&|o| o.order_id.to_string()),
             text(&|o| o.kind.as_str().to_string()),
-            text(&|o| o.beneficiary_id.clone()),
-            text(&|o| o.channel.clone()),
+            text(&|o| o.beneficiary_id.to_string()),
+            text(&|o| o.channel.to_string()),
             Int32(orders.iter().map(|o| (o.order_date - epoch).get_days()).collect()),
             // Unscaled at three decimals: exact for every currency of the demo (JPY 0, EUR 2, KWD 3).
             Int64(

@@ -1058,7 +1058,9 @@ impl RowView<'_> {
             // Debit/credit and indicator sources give the balance effect: a cost is negative there.
             _ => -value,
         };
-        let mut fee_components: Vec<(Text, Decimal)> = Vec::new();
+        // Exact capacity: a Vec's first push reserves four, and ten million rows keep what they hold.
+        let present = a.fee_components.values().filter(|column| self.cell(column).is_some()).count();
+        let mut fee_components: Vec<(Text, Decimal)> = Vec::with_capacity(present);
         for (name, column) in &a.fee_components {
             if let Some(text) = self.cell(column) {
                 let value = self.number(column, text, settlement_currency)?;
@@ -1160,7 +1162,9 @@ impl RowView<'_> {
             }
         }
         let (booking_date, booked_at_utc, booked_zone) = self.booked("channel transaction")?;
-        let mut metadata: Vec<(Text, Text)> = Vec::new();
+        let cell = |position: usize| self.record.get(position).map(trim_cell).filter(|v| !v.is_empty());
+        let present = self.cols.metadata.iter().filter(|(_, position)| cell(*position).is_some()).count();
+        let mut metadata: Vec<(Text, Text)> = Vec::with_capacity(present);
         for (name, position) in &self.cols.metadata {
             if let Some(value) = self.record.get(*position).map(trim_cell).filter(|v| !v.is_empty()) {
                 metadata.push((Text::from(name.as_str()), Text::from(value)));
@@ -1249,10 +1253,10 @@ impl RowView<'_> {
         }
         let (order_date, _, _) = self.booked("order")?;
         Ok(Order {
-            order_id: order_id.to_string(),
+            order_id: Text::from(order_id),
             kind,
-            beneficiary_id: beneficiary_id.to_string(),
-            channel: channel.to_string(),
+            beneficiary_id: Text::from(beneficiary_id),
+            channel: Text::from(channel),
             order_date,
             amount,
             currency,
