@@ -25,6 +25,10 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "../src/alloc.rs"]
+mod alloc;
+use alloc::release_freed_memory;
+
 use rayon::prelude::*;
 use settle_core::{BankEntry, ChannelTransaction, Order};
 use settle_job::{InputRole, JobSpec};
@@ -132,10 +136,7 @@ fn main() {
     let threads = rayon::current_num_threads();
 
     let started = Instant::now();
-    // Parsed on a pool of its own, ended once the day is read: the threads' allocator heaps go with them.
-    let pool = rayon::ThreadPoolBuilder::new().build().expect("thread pool");
-    let (spec, orders, channel, bank, bytes) = pool.install(|| read_day(&dir));
-    drop(pool);
+    let (spec, orders, channel, bank, bytes) = read_day(&dir);
     let parse_s = started.elapsed().as_secs_f64();
     let records = orders.len() + channel.len() + bank.len();
     eprintln!(
@@ -150,6 +151,9 @@ fn main() {
         + channel.capacity() * std::mem::size_of::<ChannelTransaction>()
         + bank.capacity() * std::mem::size_of::<BankEntry>();
     eprintln!("record structs (without their heap strings): {:.2} GB", structs as f64 / (1u64 << 30) as f64);
+    eprintln!("resident right after parsing: {:.2} GB", status_kib("VmRSS") as f64 / 1048576.0);
+    // As `settle run` does after ingest (src/alloc.rs): the freed parse memory back to the OS.
+    release_freed_memory();
     let resident_kib = status_kib("VmRSS");
     let reset = reset_peak_rss();
     eprintln!(

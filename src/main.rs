@@ -2,7 +2,9 @@
 //!
 //! Data goes to stdout, logs and errors to stderr. Exit codes: 0 everything settled, 1 completed with
 //! exceptions or open items, 2 error.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+mod alloc;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -468,7 +470,12 @@ fn fail(message: &str, hint: Option<String>) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    let options = settle_job::RunOptions { date: args.date, out: args.out, force: args.force };
+    let options = settle_job::RunOptions {
+        date: args.date,
+        out: args.out,
+        force: args.force,
+        after_ingest: Some(alloc::release_freed_memory),
+    };
     let outcome = match settle_job::run_job(&args.job, &options) {
         Ok(outcome) => outcome,
         Err(err) => return fail(&err.to_string(), err.hint()),

@@ -317,7 +317,7 @@ fn read_xml(path: &str, text: &str) -> Result<RateFile, RateFileError> {
             provenance: Provenance {
                 source_file: Arc::clone(&file),
                 source_line: None,
-                xml_path: Some(format!("Cube[{days}]/Cube[@currency='{}']", quote)),
+                xml_path: Some(format!("Cube[{days}]/Cube[@currency='{}']", quote).into()),
             },
         });
     }

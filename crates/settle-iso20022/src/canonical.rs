@@ -85,7 +85,7 @@ fn make_row(
         reversal: entry.reversal,
         bank_transaction_code: entry.bank_transaction_code.as_deref().map(Text::from),
         details,
-        provenance: Provenance { source_file: Arc::clone(file), source_line: None, xml_path: Some(xml_path) },
+        provenance: Provenance { source_file: Arc::clone(file), source_line: None, xml_path: Some(xml_path.into()) },
     }
 }
 
@@ -124,7 +124,7 @@ pub fn flatten_entry(statement: &Statement, entry: &Entry, file: &Arc<str>, rows
         row.counterparty_name = counterparty(detail, row.direction);
         row.remittance_info = detail.remittance_info.clone().or_else(|| detail.additional_info.clone());
         row.details = vec![detail.clone()];
-        row.provenance.xml_path = Some(format!("{}/NtryDtls/TxDtls[{}]", entry.xml_path, i + 1));
+        row.provenance.xml_path = Some(format!("{}/NtryDtls/TxDtls[{}]", entry.xml_path, i + 1).into());
         rows.push(row);
     }
 }

@@ -104,9 +104,9 @@ pub fn carry(
         }
         let stage_a = (a && outcome.stage_a != Place::NotApplicable).then_some((outcome.stage_a, outcome.order));
         if let Some((_, Some(o))) = stage_a {
-            linked_orders.insert(o);
+            linked_orders.insert(o as usize);
         }
-        out.earlier_orders.push(stage_a.and_then(|(_, o)| o).map(|o| orders[o].order_id.to_string()));
+        out.earlier_orders.push(stage_a.and_then(|(_, o)| o).map(|o| orders[o as usize].order_id.to_string()));
         out.earlier.push(Earlier { stage_a: stage_a.map(|(place, _)| (place, None)), stage_b_matched: b });
         out.channel.push(tx.clone());
     }
@@ -170,7 +170,7 @@ pub fn prepend(
         if let (Some((_, slot)), Some(id)) = (e.stage_a.as_mut(), order_id) {
             let index =
                 order_index.get(id.as_str()).ok_or_else(|| format!("order {id:?} is not among the carried orders"))?;
-            *slot = Some(*index);
+            *slot = Some(u32::try_from(*index).map_err(|_| format!("more than {} carried orders", u32::MAX))?);
         }
     }
     orders.splice(0..0, carried.orders);

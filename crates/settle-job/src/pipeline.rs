@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Recompute a business date that already has a run directory.
     pub force: bool,
+    /// Called once the inputs are parsed and the file bytes dropped: the binary hands back the freed
+    /// memory to the OS there (see src/alloc.rs), before the engine's allocations.
+    pub after_ingest: Option<fn()>,
 }
 
 /// What a completed run did.
@@ -350,6 +353,9 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
 
     let (mut orders, mut channel, mut bank) = (concat(orders_read), concat(channel_read), concat(bank_read));
+    if let Some(after_ingest) = options.after_ingest {
+        after_ingest();
+    }
 
     // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
     let job_dir = normalize(&out_root.join(&spec.job.name));

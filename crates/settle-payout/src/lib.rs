@@ -150,7 +150,8 @@ pub fn compute_payouts(
         if !is_settled_for_beneficiary(tx, outcome.stage_a, outcome.stage_b) {
             continue;
         }
-        let order = &orders[outcome.order.expect("a settled charge, refund or chargeback is linked to its order")];
+        let order =
+            &orders[outcome.order.expect("a settled charge, refund or chargeback is linked to its order") as usize];
         let entry = settled
             .entry(order.beneficiary_id.as_str())
             .or_default()

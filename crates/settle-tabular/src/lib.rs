@@ -470,7 +470,7 @@ O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
         // What settle writes, it reads back to the same rows.
         let written = write_channel_transactions(&rows).unwrap();
         let back = read_channel_transactions("c.csv", &written).unwrap();
-        let strip = |r: &ChannelTransaction| ChannelTransaction { provenance: Provenance::line("x", 0), ..r.clone() };
+        let strip = |r: &ChannelTransaction| ChannelTransaction { provenance: Provenance::line("x", 1), ..r.clone() };
         assert_eq!(back.iter().map(strip).collect::<Vec<_>>(), rows.iter().map(strip).collect::<Vec<_>>());
         let bad = format!("{head}stripe,t1,O-1,charge,6.10,0.30,5.70,EUR,1000,JPY,po_1,2026-10-30\n");
         let message = read_channel_transactions("c.csv", bad.as_bytes()).unwrap_err().to_string();

@@ -299,7 +299,7 @@ fn chunked_reading_gives_what_one_thread_gives() {
         let one = read_with_profile_threads("s.csv", csv.as_bytes(), &p, 1).unwrap();
         assert_eq!(one.channel_transactions.len(), 60_000);
         assert_eq!(one.channel_transactions[5].merchant_reference.as_deref(), Some("O-5, \"gift\"\nsecond line"));
-        assert_eq!(one.channel_transactions[6].provenance.source_line, Some(10), "a quoted line break is a line");
+        assert_eq!(one.channel_transactions[6].provenance.line_number(), 10, "a quoted line break is a line");
         assert!(one.problems.iter().any(|p| p.check == "duplicate_id"), "{:?}", one.problems);
         assert!(one.warnings[0].contains("(61 rows)"), "{:?}", one.warnings);
         for threads in [2, 7] {
@@ -458,7 +458,7 @@ fn orders_and_beneficiaries_read_from_parquet_as_from_csv() {
     assert!(read.problems.is_empty(), "{:?}", read.problems);
     assert_eq!(read.orders.len(), orders.len());
     for (i, (from_parquet, from_csv)) in read.orders.iter().zip(&orders).enumerate() {
-        assert_eq!(from_parquet.provenance.source_line, Some(i as u64 + 1), "rows are numbered from 1");
+        assert_eq!(from_parquet.provenance.line_number(), i as u64 + 1, "rows are numbered from 1");
         let mut same = from_csv.clone();
         same.provenance = from_parquet.provenance.clone();
         assert_eq!(from_parquet, &same);

@@ -297,7 +297,7 @@ impl Rows {
                     };
                     if tx.kind.is_payout() {
                         run.payout_sum += tx.net;
-                        run.payout_lines.push(tx.provenance.source_line.unwrap_or(0));
+                        run.payout_lines.push(tx.provenance.line_number());
                     } else {
                         run.rows_sum += tx.net;
                     }
@@ -1394,7 +1394,7 @@ fn check_unique_ids<'r>(
     let mut seen: std::collections::HashMap<&str, u64, foldhash::fast::FixedState> =
         std::collections::HashMap::with_capacity_and_hasher(rows.len(), foldhash::fast::FixedState::default());
     for (id, provenance) in rows {
-        let line = provenance.source_line.unwrap_or(0);
+        let line = provenance.line_number();
         if let Some(first) = seen.get(id) {
             problems.push(FileProblem {
                 check: "duplicate_id",
@@ -1434,7 +1434,7 @@ fn check_channel_file(
     problems: &mut Vec<FileProblem>,
 ) {
     debug_assert_eq!(rows.len(), id_hashes.len());
-    let line = |tx: &ChannelTransaction| tx.provenance.source_line.unwrap_or(0);
+    let line = |tx: &ChannelTransaction| tx.provenance.line_number();
     // Hash maps: only looked up, never iterated, so their order cannot reach an output. The main one
     // holds the hash of (channel, id) → first row (16 bytes an entry; a row is read only when another
     // has its hash); ids whose hash another id has are told apart exactly in `colliding`.
