@@ -478,7 +478,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
     let outputs: Vec<(&str, Vec<u8>)> = vec![
         ("summary.json", render_json(&summary.json).map_err(json_error("summary.json"))?),
-        ("matches.csv", settle_report::matches_csv(&recon, &recon_inputs)?),
+        ("matches.csv", settle_report::matches_csv(&recon, &recon_inputs, &rate_table, conversion)?),
         ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?),
         ("payouts.csv", settle_report::payouts_csv(&payouts)?),
         ("conversions.csv", settle_report::conversions_csv(&conversions)?),

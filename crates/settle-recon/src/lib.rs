@@ -171,6 +171,21 @@ pub struct Match {
     explained: u32,
 }
 
+/// A stage A match's path from the order to what the channel settled, in the settlement currency:
+/// `net = reference.to + fx_difference + channel_fees` when a reference rate is known. The FX difference
+/// is what the channel's own rate gave against the reference rate (its markup shows negative); fees are
+/// negative (a cost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeFx {
+    /// The order's amount at the reference rate, rounded to the settlement currency (rate, rate date,
+    /// source and rounding residual recorded in it).
+    pub reference: Option<settle_fx::Conversion>,
+    /// The channel's gross less `reference.to`.
+    pub fx_difference: Option<Decimal>,
+    pub channel_fees: Money,
+    pub net: Money,
+}
+
 /// A match with its id, rule id and both sides in full.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchView {
@@ -376,6 +391,9 @@ pub struct ReconResult {
     /// The sides that stand for several records (payout batches, split or merged matches), which
     /// `SideRef::Group` points at.
     pub groups: Vec<Side>,
+    /// Index-aligned with `groups`: the channel rows of a stage A group (partial captures), for
+    /// `ReconResult::fee_fx`; empty for other groups.
+    pub group_rows: Vec<Vec<u32>>,
     /// Rule ids, which `Match::rule` indexes.
     pub rules: Vec<Text>,
     /// The differences of inexact matches taken apart (see `ReconResult::explained`).
@@ -435,6 +453,44 @@ impl ReconResult {
             right: self.side(m.right, inputs),
             explained: self.explained(m),
         }
+    }
+
+    /// How a stage A match's money went from the order to the channel's net, in the settlement currency
+    /// (see `FeeFx`); `None` for other stages. The order's amount is converted at the reference rate of
+    /// the channel row's booking date (`rates`, `policy`); without such a rate the FX parts are `None`.
+    pub fn fee_fx(
+        &self,
+        m: &Match,
+        inputs: &Inputs<'_>,
+        rates: &settle_fx::RateTable,
+        policy: settle_fx::ConversionPolicy,
+    ) -> Option<FeeFx> {
+        let (SideRef::Order(o), Stage::A) = (m.left, m.stage) else { return None };
+        let rows: &[u32] = match &m.right {
+            SideRef::Channel(i) => std::slice::from_ref(i),
+            SideRef::Group(g) => self.group_rows.get(*g as usize)?,
+            _ => return None,
+        };
+        let first = &inputs.channel[*rows.first()? as usize];
+        let currency = first.settlement_currency;
+        let (mut gross, mut fee, mut net) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        for &i in rows {
+            let tx = &inputs.channel[i as usize];
+            if tx.settlement_currency != currency {
+                return None;
+            }
+            gross = gross.checked_add(tx.gross)?;
+            fee = fee.checked_add(tx.fee)?;
+            net = net.checked_add(tx.net)?;
+        }
+        let order = inputs.orders[o as usize].money();
+        let reference = rates.convert(order, currency, first.booking_date, policy).ok();
+        Some(FeeFx {
+            fx_difference: reference.map(|r| gross - r.to.amount()),
+            reference,
+            channel_fees: Money::new(-fee, currency),
+            net: Money::new(net, currency),
+        })
     }
 
     /// Every match in full, in order (for small runs and tests; outputs go one match at a time).
@@ -636,6 +692,8 @@ pub fn reconcile_nights(
     rule_ids.extend(rules.stage_a.iter().map(|r| Text::from(r.id.as_str())));
     rule_ids.extend(compiled.iter().map(|r| Text::from(r.rule.id.as_str())));
     let mut groups: Vec<Side> = Vec::new();
+    // Channel rows of stage A groups, index-aligned with `groups` once stage B's groups are added.
+    let mut group_rows: Vec<Vec<u32>> = Vec::new();
     let mut explanations: Vec<Explained> = Vec::new();
     // Stage A matches one order each at most; stage B one bank entry each; stage C one payout each.
     let mut matches: Vec<Match> = Vec::with_capacity(orders.len() + bank.len() + prior.payouts.len());
@@ -833,6 +891,7 @@ pub fn reconcile_nights(
             outcomes[i].order = Some(r32(*o));
         }
         groups.push(right);
+        group_rows.push(rows.iter().map(|&i| r32(i)).collect());
         matches.push(Match {
             stage: Stage::A,
             rule: RULE_A2,
@@ -1281,7 +1340,7 @@ pub fn reconcile_nights(
     }
 
     finish(
-        (matches, groups, rule_ids, explanations),
+        (matches, groups, group_rows, rule_ids, explanations),
         exceptions,
         (order_places, orders_carried),
         outcomes,
@@ -1577,9 +1636,12 @@ fn explain(explanations: &mut Vec<Explained>, explained: Explained) -> u32 {
     r32(explanations.len())
 }
 
+/// The matches and what they point at: groups, their channel rows, rule ids, explained differences.
+type MatchParts = (Vec<Match>, Vec<Side>, Vec<Vec<u32>>, Vec<Text>, Vec<Explained>);
+
 #[allow(clippy::too_many_arguments)]
 fn finish(
-    (mut matches, groups, rules, explanations): (Vec<Match>, Vec<Side>, Vec<Text>, Vec<Explained>),
+    (mut matches, groups, mut group_rows, rules, explanations): MatchParts,
     mut exceptions: Vec<Exception>,
     (order_places, orders_carried): (Vec<Place>, Vec<bool>),
     outcomes: Vec<ChannelOutcome>,
@@ -1587,6 +1649,7 @@ fn finish(
     inputs: Inputs<'_>,
 ) -> Result<ReconResult, ReconError> {
     let Inputs { orders, channel, bank, payouts } = inputs;
+    group_rows.resize(groups.len(), Vec::new());
     // Compared by reference: a sort of millions of exceptions must not copy their strings.
     fn side_key(s: &Option<Side>) -> Option<(&str, &str)> {
         s.as_ref().map(|s| (s.id.as_str(), s.source.as_str()))
@@ -1662,6 +1725,7 @@ fn finish(
     Ok(ReconResult {
         matches,
         groups,
+        group_rows,
         rules,
         explanations,
         exceptions,

@@ -225,3 +225,79 @@ fn ids_compare_as_written() {
         assert_eq!(a.cmp_written(&a), Ordering::Equal);
     }
 }
+
+#[test]
+fn a_stage_a_match_explains_fees_and_fx_against_the_reference_rate() {
+    let date = parse_date("2026-10-30").unwrap();
+    let orders =
+        vec![order("O1", OrderKind::Sale, "100.00", "EUR", 2), order("O2", OrderKind::Sale, "40.00", "EUR", 3)];
+    // O1 settled in USD at the channel's rate 1.07 (reference 1.08): gross 107.00, fee 3.00, net 104.00.
+    let usd = ChannelTransaction {
+        merchant_reference: Some("O1".into()),
+        presentment_amount: Some("100.00".parse().unwrap()),
+        presentment_currency: Some(cur("EUR")),
+        ..ChannelTransaction::new(
+            "stripe",
+            "t1",
+            ChannelKind::Charge,
+            "107.00".parse().unwrap(),
+            "3.00".parse().unwrap(),
+            cur("USD"),
+            date,
+            Provenance::line("channel.csv", 2),
+        )
+    };
+    // O2 in two partial captures of 25 and 15 EUR, settled in EUR: no FX, fees 0.50 and 0.30.
+    let part = |id: &str, amount: &str, fee: &str, line: u64| ChannelTransaction {
+        merchant_reference: Some("O2".into()),
+        presentment_amount: Some(amount.parse().unwrap()),
+        presentment_currency: Some(cur("EUR")),
+        ..ChannelTransaction::new(
+            "stripe",
+            id,
+            ChannelKind::Charge,
+            amount.parse().unwrap(),
+            fee.parse().unwrap(),
+            cur("EUR"),
+            date,
+            Provenance::line("channel.csv", line),
+        )
+    };
+    let channel = vec![usd, part("t2", "25.00", "0.50", 3), part("t3", "15.00", "0.30", 4)];
+    let result = reconcile(&orders, &channel, &[]).unwrap();
+    let inputs = Inputs { orders: &orders, channel: &channel, bank: &[], payouts: &[] };
+    let rates = settle_fx::RateTable::new(vec![settle_core::Rate {
+        date,
+        base: cur("EUR"),
+        quote: cur("USD"),
+        rate: "1.08".parse().unwrap(),
+        source: "ECB".into(),
+        provenance: Provenance::line("rates.csv", 2),
+    }])
+    .unwrap();
+    let policy = settle_fx::ConversionPolicy { max_rate_age_days: 0, rounding: settle_core::RoundingMode::HalfEven };
+    let explained: Vec<(String, FeeFx)> = (0..result.matches.len())
+        .filter_map(|n| {
+            let fee_fx = result.fee_fx(&result.matches[n], &inputs, &rates, policy)?;
+            Some((result.view(n, &inputs).rule.to_string(), fee_fx))
+        })
+        .collect();
+    assert_eq!(explained.len(), 2, "{explained:?}");
+    let (rule, o1) = &explained[0];
+    assert_eq!(rule, "A1 order_id_exact");
+    let reference = o1.reference.unwrap();
+    assert_eq!(reference.to, Money::new("108.00".parse().unwrap(), cur("USD")));
+    assert_eq!(o1.fx_difference, Some("-1.00".parse().unwrap()));
+    assert_eq!(o1.channel_fees, Money::new("-3.00".parse().unwrap(), cur("USD")));
+    assert_eq!(o1.net.amount(), reference.to.amount() + o1.fx_difference.unwrap() + o1.channel_fees.amount());
+    let (rule, o2) = &explained[1];
+    assert_eq!(rule, "A2 order_id_partial_captures");
+    assert_eq!(o2.fx_difference, Some(Decimal::ZERO), "same currency: identity rate");
+    assert_eq!(o2.channel_fees.amount(), "-0.80".parse().unwrap());
+    assert_eq!(o2.net.amount(), "39.20".parse().unwrap());
+    // Without a rate for the pair the FX parts are unknown; fees and net still add up.
+    let empty = settle_fx::RateTable::new(Vec::new()).unwrap();
+    let o1 = result.fee_fx(&result.matches[0], &inputs, &empty, policy).unwrap();
+    assert_eq!((o1.reference, o1.fx_difference), (None, None));
+    assert_eq!(o1.net.amount(), "104.00".parse().unwrap());
+}

@@ -42,6 +42,36 @@ fn side_fields(side: Option<&Side>) -> [String; 6] {
     }
 }
 
+const FEE_FX_COLUMNS: [&str; 9] = [
+    "settlement_currency",
+    "settled_net",
+    "channel_fees",
+    "fx_difference",
+    "fx_reference_amount",
+    "fx_reference_rate",
+    "fx_rate_date",
+    "fx_rate_source",
+    "fx_rounding_residual",
+];
+
+fn fee_fx_fields(fee_fx: Option<settle_recon::FeeFx>) -> [String; 9] {
+    let Some(f) = fee_fx else { return Default::default() };
+    let currency = f.net.currency();
+    let money = |d: Decimal| format_minor(d, currency);
+    let reference = f.reference;
+    [
+        currency.code().to_string(),
+        money(f.net.amount()),
+        money(f.channel_fees.amount()),
+        f.fx_difference.map(money).unwrap_or_default(),
+        reference.map(|r| money(r.to.amount())).unwrap_or_default(),
+        reference.map(|r| r.rate.rate.normalize().to_string()).unwrap_or_default(),
+        reference.map(|r| r.rate.rate_date.to_string()).unwrap_or_default(),
+        reference.map(|r| r.rate.source.to_string()).unwrap_or_default(),
+        reference.map(|r| r.residual.normalize().to_string()).unwrap_or_default(),
+    ]
+}
+
 const SIDE_COLUMNS: [&str; 6] = ["kind", "id", "amount", "currency", "records", "source"];
 
 fn side_headers(prefix: &str) -> Vec<String> {
@@ -57,8 +87,14 @@ fn decimal_text(value: Option<Decimal>, currency: Option<settle_core::Currency>)
 }
 
 /// `matches.csv`: one row per match of `recon`, whose sides are resolved from `inputs` (the ones the
-/// engine was given).
-pub fn matches_csv(recon: &ReconResult, inputs: &Inputs<'_>) -> Result<Vec<u8>, ReportError> {
+/// engine was given); stage A matches with their fees and FX difference against `rates` (see
+/// `ReconResult::fee_fx`).
+pub fn matches_csv(
+    recon: &ReconResult,
+    inputs: &Inputs<'_>,
+    rates: &settle_fx::RateTable,
+    policy: settle_fx::ConversionPolicy,
+) -> Result<Vec<u8>, ReportError> {
     let table = "matches.csv";
     let err = |source| ReportError::Csv { table, source };
     let mut w = writer();
@@ -66,6 +102,7 @@ pub fn matches_csv(recon: &ReconResult, inputs: &Inputs<'_>) -> Result<Vec<u8>, 
     header.extend(side_headers("left"));
     header.extend(side_headers("right"));
     header.extend(["difference", "difference_bank_charges", "difference_unexplained"].map(String::from));
+    header.extend(FEE_FX_COLUMNS.map(String::from));
     w.write_record(&header).map_err(err)?;
     for n in 0..recon.matches.len() {
         let m = recon.view(n, inputs);
@@ -76,6 +113,7 @@ pub fn matches_csv(recon: &ReconResult, inputs: &Inputs<'_>) -> Result<Vec<u8>, 
         row.push(decimal_text(m.difference(), currency));
         row.push(decimal_text(m.difference().map(|_| m.explained.bank_charges), currency));
         row.push(decimal_text(m.difference().map(|_| m.explained.unexplained), currency));
+        row.extend(fee_fx_fields(recon.fee_fx(&recon.matches[n], inputs, rates, policy)));
         w.write_record(&row).map_err(err)?;
     }
     finish(table, w)
