@@ -8,6 +8,8 @@
 //!   across files, chain gaps.
 //! - `bank_entries`, `flattened_entries`: canonical `BankEntry` rows.
 //! - `write_camt053`: a camt.053 writer (for generated days, tests and benchmarks).
+//! - `write_pain001`: a pain.001 writer (credit transfer initiation, versions .09 and .03), with the
+//!   SEPA Latin character subset and transliteration on request.
 #![forbid(unsafe_code)]
 #![deny(clippy::float_arithmetic)]
 
@@ -15,6 +17,7 @@ mod camt;
 mod canonical;
 mod checks;
 mod model;
+pub mod pain001;
 mod write;
 pub mod xml;
 
@@ -22,9 +25,12 @@ pub use camt::{CamtError, CamtEvent, DocumentInfo, read_camt, read_camt_all, rea
 pub use canonical::{bank_entries, bank_entry, flatten_entry, flattened_entries, into_bank_entry, statement_date};
 pub use checks::{StatementChecker, check_record, check_statement};
 pub use model::{Balance, Entry, MessageFormat, MessageKind, Pagination, Statement, TxSummary};
+pub use pain001::{Pain001, Pain001Error, Pain001Version, write_pain001};
 pub use settle_core::statement::{CheckRecord, StatementCheck, cross_check};
 pub use write::{Camt053Writer, StatementToWrite, write_camt053};
 pub use xml::Limits;
 
+#[cfg(test)]
+mod pain001_tests;
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,12 @@ pub struct StatementToWrite<'a> {
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// `text` as XML character data (also safe in a double-quoted attribute).
+pub(crate) fn escape_into(out: &mut String, text: &str) {
     for ch in text.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
@@ -29,7 +35,6 @@ fn escape(text: &str) -> String {
             _ => out.push(ch),
         }
     }
-    out
 }
 
 fn tag(out: &mut String, name: &str, text: &str) {
