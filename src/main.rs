@@ -489,6 +489,9 @@ fn run(args: RunArgs) -> ExitCode {
     for note in &outcome.input_notes {
         eprintln!("warning: {note}");
     }
+    for note in &outcome.payout_notes {
+        eprintln!("note: {note}");
+    }
     let s = &outcome.summary;
     let mut out = String::new();
     let _ = writeln!(out, "run directory  {}", outcome.run_dir.display());

@@ -521,7 +521,7 @@ pub fn write_pain001(doc: &Pain001, charset: Charset) -> Result<Written, Pain001
     x.id("GrpHdr", "MsgId", &doc.message_id)?;
     x.raw("CreDtTm", &doc.created);
     x.raw("NbOfTxs", &transactions.to_string());
-    x.raw("CtrlSum", &control_sum.normalize().to_string());
+    x.raw("CtrlSum", &control_sum.to_string());
     x.open("InitgPty");
     x.text("GrpHdr/InitgPty", "Nm", &doc.initiating_party.name, 140)?;
     x.close("InitgPty");
@@ -535,7 +535,7 @@ pub fn write_pain001(doc: &Pain001, charset: Charset) -> Result<Written, Pain001
             x.raw("BtchBookg", if booking { "true" } else { "false" });
         }
         x.raw("NbOfTxs", &count.to_string());
-        x.raw("CtrlSum", &sum.normalize().to_string());
+        x.raw("CtrlSum", &sum.to_string());
         if let Some(level) = &batch.service_level {
             x.open("PmtTpInf");
             x.open("SvcLvl");

@@ -103,7 +103,7 @@ fn totals_are_counted_per_file_and_per_batch() {
     let xml = &written.xml;
     assert!(xml.contains("<NbOfTxs>3</NbOfTxs>") && xml.contains("<CtrlSum>251234.57</CtrlSum>"), "{xml}");
     assert!(xml.contains("<NbOfTxs>2</NbOfTxs>") && xml.contains("<CtrlSum>1234.57</CtrlSum>"), "{xml}");
-    assert!(xml.contains("<NbOfTxs>1</NbOfTxs>") && xml.contains("<CtrlSum>250000</CtrlSum>"), "{xml}");
+    assert!(xml.contains("<NbOfTxs>1</NbOfTxs>") && xml.contains("<CtrlSum>250000.00</CtrlSum>"), "{xml}");
     assert!(xml.contains("<InstdAmt Ccy=\"EUR\">0.01</InstdAmt>"));
     assert!(xml.contains("<Nm>Müller &amp; Söhne GmbH</Nm>"), "UTF-8 keeps names, escaped");
     // Version differences: the BIC element and the execution date.

@@ -53,11 +53,16 @@ pub struct RunOutcome {
     /// Checks of input files that failed (channel reports: gross − fee = net, batch sums, duplicate ids)
     /// and their warnings (unknown type codes), each naming the file and line.
     pub input_notes: Vec<String>,
+    /// Texts the payout files' character set changed (`file: XML path: "from" written as "to"`): logged,
+    /// not a break.
+    pub payout_notes: Vec<String>,
 }
 
 /// Why a run stopped. Every variant names the file (and line or key) it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
+    #[error("payout file: {message}")]
+    PaymentFile { message: String },
     #[error("cannot read job spec {path}: {source}")]
     SpecIo { path: String, source: std::io::Error },
     #[error("{0}")]
@@ -401,7 +406,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         spec.recon.write_off_after_business_days,
     );
     let conversion = ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
-    let payouts = compute_payouts(
+    let mut payouts = compute_payouts(
         &beneficiaries,
         &orders,
         &channel,
@@ -409,6 +414,26 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &rate_table,
         PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, conversion },
     )?;
+    // Payout files: the payable payouts a file can carry (the others are held, their status says why).
+    let payment_files = match &spec.payouts.debtor {
+        Some(debtor) => {
+            let debtor = debtor.debtor().expect("validated by JobSpec::parse");
+            let profile = spec.payouts.bank.profile().expect("validated by JobSpec::parse");
+            settle_payout::files::payment_files(&mut payouts, &debtor, &profile, &spec.job.name, business_date)
+                .map_err(|e| JobError::PaymentFile { message: e.to_string() })?
+        }
+        None => Vec::new(),
+    };
+    let payout_notes: Vec<String> = payment_files
+        .iter()
+        .flat_map(|file| {
+            file.written
+                .transliterated
+                .iter()
+                .map(|t| format!("{}: {}: {:?} written as {:?} (SEPA character set)", file.name, t.path, t.from, t.to))
+        })
+        .collect();
+
     // Tonight's payable payouts await their bank debit from the next night on (stage C).
     for payout in payouts.iter().filter(|p| p.status == settle_payout::PayoutStatus::Payable) {
         open.payouts.push(settle_recon::AwaitedPayout {
@@ -476,7 +501,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // Render everything before writing anything.
     let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
     let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
-    let outputs: Vec<(&str, Vec<u8>)> = vec![
+    let mut outputs: Vec<(&str, Vec<u8>)> = vec![
         ("summary.json", render_json(&summary.json).map_err(json_error("summary.json"))?),
         ("matches.csv", settle_report::matches_csv(&recon, &recon_inputs, &rate_table, conversion)?),
         ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?),
@@ -513,6 +538,9 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             .map_err(json_error(carry::INDEX))?,
         ),
     ];
+    for file in &payment_files {
+        outputs.push((file.name.as_str(), file.written.xml.clone().into_bytes()));
+    }
     let manifest_outputs: Vec<_> = outputs
         .iter()
         .map(|(name, bytes)| json!({"path": name, "bytes": bytes.len(), "sha256": sha256_hex(bytes)}))
@@ -553,5 +581,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         outputs: written,
         summary: summary.json,
         input_notes,
+        payout_notes,
     })
 }

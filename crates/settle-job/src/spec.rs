@@ -133,6 +133,141 @@ pub struct PayoutSection {
     /// Payouts are executed this many business days after the business date.
     #[serde(default = "default_execution_offset")]
     pub execution_offset_business_days: u32,
+    /// Us, as the payout files name us, and the accounts payouts leave from. Without it no pain.001
+    /// file is written (payouts.csv still is).
+    #[serde(default)]
+    pub debtor: Option<DebtorSpec>,
+    /// What the bank accepts in a pain.001 file.
+    #[serde(default)]
+    pub bank: BankSpec,
+}
+
+/// `[payouts.debtor]`: the ordering party.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebtorSpec {
+    pub name: String,
+    pub street: Option<String>,
+    pub building_number: Option<String>,
+    pub post_code: Option<String>,
+    pub town: Option<String>,
+    /// ISO 3166 alpha-2; with it the debtor's postal address is written.
+    pub country: Option<String>,
+    /// One account per payout currency (`[[payouts.debtor.accounts]]`).
+    pub accounts: Vec<DebtorAccountSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebtorAccountSpec {
+    /// ISO 4217 code of the payouts this account pays.
+    pub currency: String,
+    pub iban: String,
+    pub bic: String,
+}
+
+/// `[payouts.bank]`: the bank profile for pain.001 files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BankSpec {
+    /// `pain.001.001.09` (default) or `pain.001.001.03`.
+    #[serde(default = "default_pain001_version")]
+    pub pain001_version: String,
+    /// `sepa_latin` (default: the EPC subset, other letters transliterated and logged) or `utf8`.
+    #[serde(default = "default_charset")]
+    pub charset: String,
+    /// Cut files at this many transfers.
+    pub max_transactions_per_file: Option<u32>,
+    /// `BtchBookg`: one debit per payment batch (true, default) or per transfer (false).
+    #[serde(default = "default_batch_booking")]
+    pub batch_booking: Option<bool>,
+    /// One payment batch (`PmtInf`) per file, for banks that require it.
+    #[serde(default)]
+    pub one_batch_per_file: bool,
+    /// `ChrgBr` of cross-border transfers: `SHAR` (default), `DEBT` or `CRED` (SEPA ones are `SLEV`).
+    #[serde(default = "default_charge_bearer")]
+    pub cross_border_charge_bearer: String,
+}
+
+fn default_pain001_version() -> String {
+    "pain.001.001.09".into()
+}
+
+fn default_charset() -> String {
+    "sepa_latin".into()
+}
+
+fn default_batch_booking() -> Option<bool> {
+    Some(true)
+}
+
+fn default_charge_bearer() -> String {
+    "SHAR".into()
+}
+
+impl Default for BankSpec {
+    fn default() -> Self {
+        BankSpec {
+            pain001_version: default_pain001_version(),
+            charset: default_charset(),
+            max_transactions_per_file: None,
+            batch_booking: default_batch_booking(),
+            one_batch_per_file: false,
+            cross_border_charge_bearer: default_charge_bearer(),
+        }
+    }
+}
+
+impl BankSpec {
+    /// The profile, or what in the spec is not understood.
+    pub fn profile(&self) -> Result<settle_payout::files::BankProfile, String> {
+        use settle_iso20022::pain001::{ChargeBearer, Charset, Pain001Version};
+        let version = Pain001Version::parse(&self.pain001_version).ok_or_else(|| {
+            format!("pain001_version {:?}: expected pain.001.001.09 or pain.001.001.03", self.pain001_version)
+        })?;
+        let charset = match self.charset.as_str() {
+            "sepa_latin" => Charset::SepaLatin,
+            "utf8" => Charset::Utf8,
+            other => return Err(format!("charset {other:?}: expected sepa_latin or utf8")),
+        };
+        let cross_border_charge_bearer = ChargeBearer::parse(&self.cross_border_charge_bearer)
+            .filter(|b| *b != ChargeBearer::ServiceLevel)
+            .ok_or_else(|| {
+                format!("cross_border_charge_bearer {:?}: expected SHAR, DEBT or CRED", self.cross_border_charge_bearer)
+            })?;
+        Ok(settle_payout::files::BankProfile {
+            version,
+            charset,
+            max_transactions_per_file: self.max_transactions_per_file,
+            batch_booking: self.batch_booking,
+            one_batch_per_file: self.one_batch_per_file,
+            cross_border_charge_bearer,
+        })
+    }
+}
+
+impl DebtorSpec {
+    /// The debtor, or what in the spec is not understood.
+    pub fn debtor(&self) -> Result<settle_payout::files::Debtor, String> {
+        let mut accounts = Vec::with_capacity(self.accounts.len());
+        for a in &self.accounts {
+            let currency = settle_core::Currency::from_code(&a.currency)
+                .map_err(|_| format!("accounts: currency {:?} is not an ISO 4217 code", a.currency))?;
+            if accounts.iter().any(|x: &settle_payout::files::DebtorAccount| x.currency == currency) {
+                return Err(format!("accounts: two accounts for {currency}"));
+            }
+            let iban: String = a.iban.chars().filter(|c| !c.is_whitespace()).collect();
+            accounts.push(settle_payout::files::DebtorAccount { currency, iban, bic: a.bic.trim().to_string() });
+        }
+        let address = self.country.as_ref().map(|country| settle_iso20022::pain001::PostalAddress {
+            street: self.street.clone(),
+            building_number: self.building_number.clone(),
+            post_code: self.post_code.clone(),
+            town: self.town.clone(),
+            country: country.clone(),
+        });
+        Ok(settle_payout::files::Debtor { name: self.name.clone(), address, accounts })
+    }
 }
 
 fn default_execution_offset() -> u32 {
@@ -141,7 +276,11 @@ fn default_execution_offset() -> u32 {
 
 impl Default for PayoutSection {
     fn default() -> Self {
-        PayoutSection { execution_offset_business_days: default_execution_offset() }
+        PayoutSection {
+            execution_offset_business_days: default_execution_offset(),
+            debtor: None,
+            bank: BankSpec::default(),
+        }
     }
 }
 
@@ -233,6 +372,10 @@ impl JobSpec {
                 "job.reporting_currency",
                 format!("{} has no minor unit: expected a currency that can be paid", self.job.reporting_currency),
             ));
+        }
+        self.payouts.bank.profile().map_err(|message| at_key("payouts.bank", message))?;
+        if let Some(debtor) = &self.payouts.debtor {
+            debtor.debtor().map_err(|message| at_key("payouts.debtor", message))?;
         }
         Ok(())
     }

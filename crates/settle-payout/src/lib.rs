@@ -15,6 +15,8 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::float_arithmetic)]
 
+pub mod files;
+
 use std::collections::BTreeMap;
 
 use settle_core::{Beneficiary, ChannelKind, ChannelTransaction, Currency, Date, Decimal, Money, MoneyError, Order};
@@ -39,6 +41,10 @@ pub enum PayoutStatus {
     NotPayable,
     /// Orders name a beneficiary that is not in the beneficiaries file: held.
     UnknownBeneficiary,
+    /// Payable, but the job has no debtor account in its currency: held.
+    HeldNoDebtorAccount,
+    /// Payable, but cross-border (not SEPA) and the beneficiary has no BIC: held.
+    HeldMissingBic,
 }
 
 impl PayoutStatus {
@@ -47,6 +53,8 @@ impl PayoutStatus {
             PayoutStatus::Payable => "payable",
             PayoutStatus::NotPayable => "not_payable",
             PayoutStatus::UnknownBeneficiary => "unknown_beneficiary",
+            PayoutStatus::HeldNoDebtorAccount => "held_no_debtor_account",
+            PayoutStatus::HeldMissingBic => "held_missing_bic",
         }
     }
 }
