@@ -535,6 +535,14 @@ fn run(args: RunArgs) -> ExitCode {
         summary_counts(&payouts["by_status"]),
         totals.join(", ")
     );
+    for (file, already_emitted) in &outcome.payout_files {
+        let what = if *already_emitted {
+            "already emitted by an earlier run of this date: rebuilt byte for byte, no new payment"
+        } else {
+            "new"
+        };
+        let _ = writeln!(out, "payout file    {file} ({what})");
+    }
     print_data(&out);
     if outcome.all_settled {
         ExitCode::SUCCESS

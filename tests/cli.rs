@@ -23,15 +23,21 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Every file of a directory, name → bytes.
+/// Every file of a directory and its subdirectories, relative path (`payouts/x.xml`) → bytes.
 fn dir_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            files.insert(entry.file_name().to_string_lossy().into_owned(), fs::read(entry.path()).unwrap());
+    fn walk(dir: &Path, prefix: &str, files: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            if entry.file_type().unwrap().is_file() {
+                files.insert(name, fs::read(entry.path()).unwrap());
+            } else if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), &format!("{name}/"), files);
+            }
         }
     }
+    let mut files = BTreeMap::new();
+    walk(dir, "", &mut files);
     files
 }
 
@@ -123,30 +129,46 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
             "open_orders.csv",
             "open_payouts.csv",
             "payouts.csv",
-            "payouts.pain001.xml",
+            "payouts/CH9300762011623852957-CHF-2026-10-31.xml",
+            "payouts/DE89370400440532013000-EUR-2026-10-31.xml",
+            "payouts/GB33BUKB20201555555555-GBP-2026-10-31.xml",
+            "payouts/SE4550000000058398257466-SEK-2026-10-31.xml",
             "summary.json",
             "written_off.csv"
         ]
     );
-    // The payout file: the 9 payable payouts, valid against the official schema.
-    let pain = String::from_utf8(files["payouts.pain001.xml"].clone()).unwrap();
-    assert_eq!(pain.matches("<CdtTrfTxInf>").count(), 9);
-    assert!(pain.contains("<NbOfTxs>9</NbOfTxs>") && pain.contains("<Cd>SEPA</Cd>"), "{pain}");
-    assert!(!pain.contains("KWD"), "the KWD payout is held: no debtor account in KWD");
-    match Command::new("xmllint").arg("--version").output() {
-        Ok(_) => {
-            let xsd = root().join("schemas/pain.001.001.09.xsd");
-            let check = Command::new("xmllint")
-                .arg("--noout")
-                .arg("--schema")
-                .arg(&xsd)
-                .arg(run_dir.join("payouts.pain001.xml"))
-                .output()
-                .unwrap();
-            assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
-        }
-        Err(_) => assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but xmllint is missing"),
+    // The payout files: one per debtor account and currency, 9 payable payouts (the KWD one is held:
+    // no debtor account in KWD), each valid against the official schema.
+    let pain = dir_bytes(&run_dir.join("payouts"));
+    let names: Vec<&str> = pain.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "CH9300762011623852957-CHF-2026-10-31.xml",
+            "DE89370400440532013000-EUR-2026-10-31.xml",
+            "GB33BUKB20201555555555-GBP-2026-10-31.xml",
+            "SE4550000000058398257466-SEK-2026-10-31.xml"
+        ]
+    );
+    let transfers: usize = pain.values().map(|b| String::from_utf8_lossy(b).matches("<CdtTrfTxInf>").count()).sum();
+    assert_eq!(transfers, 9);
+    let eur = String::from_utf8(pain["DE89370400440532013000-EUR-2026-10-31.xml"].clone()).unwrap();
+    assert!(eur.contains("<NbOfTxs>6</NbOfTxs>") && eur.contains("<Cd>SEPA</Cd>"), "{eur}");
+    let xmllint = Command::new("xmllint").arg("--version").output();
+    assert!(xmllint.is_ok() || std::env::var("CI").as_deref() != Ok("true"), "CI=true but xmllint is missing");
+    for name in pain.keys().filter(|_| xmllint.is_ok()) {
+        let check = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(root().join("schemas/pain.001.001.09.xsd"))
+            .arg(run_dir.join("payouts").join(name))
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "{name}: {}", String::from_utf8_lossy(&check.stderr));
     }
+    // The register lists the 9 emitted payouts with their file.
+    let register = fs::read_to_string(out.path().join("demo/payout_register.csv")).unwrap();
+    assert_eq!(register.lines().count(), 10, "{register}");
     // The channels' FX markups show as cost against the ECB-style reference rates: about 2 % for
     // Stripe, 1.2 % for Adyen (the generator's markups).
     let fx = String::from_utf8(files["fx_cost.csv"].clone()).unwrap();
@@ -175,9 +197,14 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     assert!(message.contains("error: a run for 2026-10-31 already exists"), "{message}");
     assert!(message.contains("hint: pass --force"), "{message}");
     assert_eq!(dir_bytes(&run_dir), files);
+    let register = fs::read(out.path().join("demo/payout_register.csv")).unwrap();
     let forced = run_demo(out.path(), &[], true);
     assert_eq!(forced.status.code(), Some(1), "{}", stderr(&forced));
     assert_eq!(dir_bytes(&run_dir), files);
+    // Nothing is paid twice: the files are the emitted ones, reported so, and the register is unchanged.
+    let stdout = String::from_utf8_lossy(&forced.stdout);
+    assert_eq!(stdout.matches("already emitted by an earlier run of this date").count(), 4, "{stdout}");
+    assert_eq!(fs::read(out.path().join("demo/payout_register.csv")).unwrap(), register);
 
     // An interrupted run (outputs, a stale temp file, no manifest) is completed by a plain rerun.
     fs::remove_file(run_dir.join("manifest.json")).unwrap();

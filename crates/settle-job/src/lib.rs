@@ -10,6 +10,7 @@ pub mod carry;
 mod pipeline;
 pub mod profiles;
 pub mod rates;
+pub mod register;
 mod spec;
 mod write;
 

@@ -56,6 +56,8 @@ pub struct RunOutcome {
     /// Texts the payout files' character set changed (`file: XML path: "from" written as "to"`): logged,
     /// not a break.
     pub payout_notes: Vec<String>,
+    /// (file, already emitted by an earlier run of this date) of every payout file, by name.
+    pub payout_files: Vec<(String, bool)>,
 }
 
 /// Why a run stopped. Every variant names the file (and line or key) it is about.
@@ -63,6 +65,8 @@ pub struct RunOutcome {
 pub enum JobError {
     #[error("payout file: {message}")]
     PaymentFile { message: String },
+    #[error("payout register {path}: {message}")]
+    Register { path: String, message: String },
     #[error("cannot read job spec {path}: {source}")]
     SpecIo { path: String, source: std::io::Error },
     #[error("{0}")]
@@ -415,15 +419,38 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, conversion },
     )?;
     // Payout files: the payable payouts a file can carry (the others are held, their status says why).
-    let payment_files = match &spec.payouts.debtor {
+    // The register of every payout the job emitted: nothing in it goes into a new file.
+    let register_path = job_dir.join(crate::register::FILE);
+    let mut register = match fs::read(&register_path) {
+        Ok(bytes) => crate::register::read(&bytes)
+            .map_err(|message| JobError::Register { path: register_path.display().to_string(), message })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => settle_payout::files::Register::default(),
+        Err(source) => {
+            return Err(JobError::InputIo {
+                path: register_path.display().to_string(),
+                role: "payout register",
+                source,
+            });
+        }
+    };
+    let payment_run = match &spec.payouts.debtor {
         Some(debtor) => {
             let debtor = debtor.debtor().expect("validated by JobSpec::parse");
             let profile = spec.payouts.bank.profile().expect("validated by JobSpec::parse");
-            settle_payout::files::payment_files(&mut payouts, &debtor, &profile, &spec.job.name, business_date)
-                .map_err(|e| JobError::PaymentFile { message: e.to_string() })?
+            settle_payout::files::payment_files(
+                &mut payouts,
+                &debtor,
+                &profile,
+                &spec.job.name,
+                business_date,
+                &register,
+                &spec.payouts.approve_bank_details,
+            )
+            .map_err(|e| JobError::PaymentFile { message: e.to_string() })?
         }
-        None => Vec::new(),
+        None => settle_payout::files::PaymentRun { files: Vec::new(), new_entries: Vec::new() },
     };
+    let payment_files = &payment_run.files;
     let payout_notes: Vec<String> = payment_files
         .iter()
         .flat_map(|file| {
@@ -538,7 +565,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             .map_err(json_error(carry::INDEX))?,
         ),
     ];
-    for file in &payment_files {
+    for file in payment_files {
         outputs.push((file.name.as_str(), file.written.xml.clone().into_bytes()));
     }
     let manifest_outputs: Vec<_> = outputs
@@ -552,6 +579,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         "business_date": business_date.to_string(),
         "inputs": manifest_inputs,
         "outputs": manifest_outputs,
+        "payout_register": {
+            "path": format!("../{}", crate::register::FILE),
+            // Tonight's files' payouts, all in the register (the same on a rerun that adds none).
+            "payouts": payment_files.iter().map(|f| f.payout_ids.len()).sum::<usize>(),
+        },
     });
     let manifest_bytes = render_json(&manifest).map_err(json_error("manifest.json"))?;
 
@@ -566,12 +598,33 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
     remove_stale_temps(&run_dir).map_err(write_error(&run_dir))?;
     let mut written = Vec::with_capacity(outputs.len() + 1);
-    for (name, bytes) in
-        outputs.iter().map(|(n, b)| (*n, b.as_slice())).chain([("manifest.json", manifest_bytes.as_slice())])
-    {
-        write_atomic(&run_dir, name, bytes).map_err(write_error(&run_dir.join(name)))?;
+    for (name, bytes) in outputs.iter().map(|(n, b)| (*n, b.as_slice())) {
+        // `payouts/…`: outputs in a subdirectory of the run directory.
+        let (dir, leaf) = match name.rsplit_once('/') {
+            Some((sub, leaf)) => {
+                let dir = run_dir.join(sub);
+                if !dir.exists() {
+                    fs::create_dir_all(&dir).map_err(write_error(&dir))?;
+                    sync_dir(&run_dir).map_err(write_error(&run_dir))?;
+                }
+                remove_stale_temps(&dir).map_err(write_error(&dir))?;
+                (dir, leaf)
+            }
+            None => (run_dir.clone(), name),
+        };
+        write_atomic(&dir, leaf, bytes).map_err(write_error(&run_dir.join(name)))?;
         written.push((name.to_string(), sha256_hex(bytes)));
     }
+    // The payout register, after the files it lists and before the manifest: a run interrupted between
+    // the two is completed by the next, which finds its payouts in the register and rebuilds the same
+    // files instead of emitting new ones.
+    if !payment_run.new_entries.is_empty() {
+        register.entries.extend(payment_run.new_entries.iter().cloned());
+        let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
+        write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;
+    }
+    write_atomic(&run_dir, "manifest.json", &manifest_bytes).map_err(write_error(&run_dir.join("manifest.json")))?;
+    written.push(("manifest.json".to_string(), sha256_hex(&manifest_bytes)));
     Ok(RunOutcome {
         run_dir,
         business_date,
@@ -582,5 +635,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         summary: summary.json,
         input_notes,
         payout_notes,
+        payout_files: payment_files.iter().map(|f| (f.name.clone(), f.already_emitted)).collect(),
     })
 }

@@ -140,6 +140,10 @@ pub struct PayoutSection {
     /// What the bank accepts in a pain.001 file.
     #[serde(default)]
     pub bank: BankSpec,
+    /// Beneficiary ids whose bank account changed since their last emitted payout and whose new account
+    /// the job approves; any other such payout is held (`held_bank_details_changed`).
+    #[serde(default)]
+    pub approve_bank_details: Vec<String>,
 }
 
 /// `[payouts.debtor]`: the ordering party.
@@ -280,6 +284,7 @@ impl Default for PayoutSection {
             execution_offset_business_days: default_execution_offset(),
             debtor: None,
             bank: BankSpec::default(),
+            approve_bank_details: Vec::new(),
         }
     }
 }

@@ -8,11 +8,21 @@
 //! same bytes on every rerun.
 //!
 //! A payout the file cannot carry is held, with the reason as its status: no debtor account in its
-//! currency, or a cross-border transfer to a beneficiary without a BIC.
+//! currency, a cross-border transfer to a beneficiary without a BIC, or a beneficiary whose bank
+//! account differs from the one its last emitted payout went to (a fraud control; the job approves such
+//! a change by beneficiary id).
+//!
+//! **Never twice.** The payout register (`Register`, kept by the job beside its runs) lists every payout
+//! ever written into a file, with the file's `MsgId` and hash. A payout already in the register is never
+//! put into a new file: when tonight's payouts are the ones an earlier run of the same business date
+//! emitted, the files are rebuilt, must come out byte for byte the same (else it is an error), and are
+//! reported as already emitted; a payout emitted before with other content (a `--force` rerun on changed
+//! inputs) is held as `already_emitted`; payouts new to the register go into new files whose numbers
+//! follow the emitted ones, so no `MsgId` is used twice.
 
 use std::collections::BTreeMap;
 
-use settle_core::{Currency, Date};
+use settle_core::{Currency, Date, Money};
 use settle_iso20022::pain001::{
     Account, Agent, ChargeBearer, Charset, CreditTransfer, Pain001, Pain001Error, Pain001Version, Party, PaymentBatch,
     PostalAddress, Written, write_pain001,
@@ -68,12 +78,54 @@ impl Default for BankProfile {
 /// A written payout file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentFile {
-    /// `payouts.pain001.xml`, or `payouts-<n>.pain001.xml` when there are several.
+    /// `payouts/<debtor IBAN>-<currency>-<business date>-<n>.xml`.
     pub name: String,
     pub message_id: String,
     pub written: Written,
     /// The payouts it carries, in file order.
     pub payout_ids: Vec<String>,
+    /// An earlier run of this business date emitted this very file (same bytes): not new.
+    pub already_emitted: bool,
+}
+
+/// One payout written into a file: a row of the payout register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterEntry {
+    pub payout_id: String,
+    pub end_to_end_id: String,
+    pub message_id: String,
+    pub file: String,
+    /// sha256 of the file's bytes, hex.
+    pub file_sha256: String,
+    pub business_date: Date,
+    pub beneficiary_id: String,
+    pub iban: String,
+    pub amount: Money,
+}
+
+/// Every payout a job ever emitted (see the module docs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Register {
+    pub entries: Vec<RegisterEntry>,
+}
+
+/// What tonight's files did to the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRun {
+    pub files: Vec<PaymentFile>,
+    /// Entries for the payouts of the new files (none for files already emitted).
+    pub new_entries: Vec<RegisterEntry>,
+}
+
+/// Why a run cannot write its payout files.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentFileError {
+    #[error("{0}")]
+    Pain001(#[from] Pain001Error),
+    #[error(
+        "{file} was emitted on an earlier run with sha256 {emitted}, and rebuilding it gives {rebuilt}: the payouts or the bank profile changed since; it is not sent again"
+    )]
+    Rebuilt { file: String, emitted: String, rebuilt: String },
 }
 
 /// Countries of the SEPA scheme (EEA, and CH, GB, SM, VA, MC, AD, AL, MD, ME, MK, RS) by ISO 3166 code,
@@ -89,129 +141,241 @@ pub fn is_sepa(currency: Currency, iban: &str) -> bool {
     currency.code() == "EUR" && iban.get(..2).is_some_and(|country| SEPA_COUNTRIES.contains(&country))
 }
 
-/// The `MsgId` of file `n` (from 1) of a job's business date: ≤ 35 characters, SEPA-safe.
-pub fn message_id(job_name: &str, business_date: Date, n: usize) -> String {
+/// The `MsgId` of file `n` (from 1) in `currency` of a job's business date: ≤ 35 characters, SEPA-safe.
+pub fn message_id(job_name: &str, business_date: Date, currency: Currency, n: usize) -> String {
     let digest = Sha256::digest(format!("settle/pain001/v1\0{job_name}").as_bytes());
     let tag: String = digest.iter().take(4).map(|b| format!("{b:02X}")).collect();
-    format!("S{tag}-{}-{n}", business_date.strftime("%Y%m%d"))
+    format!("S{tag}-{}-{currency}-{n}", business_date.strftime("%Y%m%d"))
 }
 
-/// A payment batch: currency, execution date, cross-border (false = SEPA, first).
-type BatchKey = (Currency, Date, bool);
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
 
-/// Holds the payable payouts no file can carry (their status says why), then writes the rest as pain.001
-/// files per `profile`. Nothing payable: no file.
+/// A payment batch within a currency's files: execution date, cross-border (false = SEPA, first).
+type BatchKey = (Date, bool);
+
+/// The number a file's `MsgId` ends with.
+fn file_number(message_id: &str) -> usize {
+    message_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// Holds the payable payouts no file may carry (their status says why), rebuilds the files an earlier
+/// run of this business date emitted, and writes the payouts new to `register` as new pain.001 files per
+/// `profile`: one file per currency (the debtor account of that currency), cut per the profile.
+/// `approved_bank_changes`: beneficiary ids whose changed bank account the job approves.
+#[allow(clippy::too_many_arguments)]
 pub fn payment_files(
     payouts: &mut [Payout],
     debtor: &Debtor,
     profile: &BankProfile,
     job_name: &str,
     business_date: Date,
-) -> Result<Vec<PaymentFile>, Pain001Error> {
-    // (currency, execution date, SEPA first) → payouts, in payout id order.
-    let mut batches: BTreeMap<BatchKey, Vec<usize>> = BTreeMap::new();
+    register: &Register,
+    approved_bank_changes: &[String],
+) -> Result<PaymentRun, PaymentFileError> {
+    let emitted: BTreeMap<&str, &RegisterEntry> = register.entries.iter().map(|e| (e.payout_id.as_str(), e)).collect();
+    // The account each beneficiary's latest emitted payout went to (register order is emission order).
+    let mut last_account: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in &register.entries {
+        last_account.insert(e.beneficiary_id.as_str(), e.iban.as_str());
+    }
+    // The highest file number emitted per currency for this business date.
+    let mut next_number: BTreeMap<Currency, usize> = BTreeMap::new();
+    for e in register.entries.iter().filter(|e| e.business_date == business_date) {
+        let n = next_number.entry(e.amount.currency()).or_insert(1);
+        *n = (*n).max(file_number(&e.message_id) + 1);
+    }
+    // Tonight's payouts: those already in an emitted file (by its MsgId), and the new ones by currency
+    // and batch, in payout id order.
+    let mut reproduced: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut fresh: BTreeMap<Currency, BTreeMap<BatchKey, Vec<usize>>> = BTreeMap::new();
     for (i, payout) in payouts.iter_mut().enumerate() {
         if payout.status != PayoutStatus::Payable {
             continue;
         }
         let beneficiary = payout.beneficiary.as_ref().expect("a payable payout has its beneficiary");
         let currency = payout.amount.currency();
-        if !debtor.accounts.iter().any(|a| a.currency == currency) {
-            payout.status = PayoutStatus::HeldNoDebtorAccount;
-            continue;
-        }
         let sepa = is_sepa(currency, &beneficiary.iban);
-        if !sepa && beneficiary.bic.as_deref().is_none_or(str::is_empty) {
-            payout.status = PayoutStatus::HeldMissingBic;
-            continue;
-        }
-        batches.entry((currency, payout.execution_date, !sepa)).or_default().push(i);
-    }
-    for members in batches.values_mut() {
-        members.sort_by(|&a, &b| payouts[a].payout_id.cmp(&payouts[b].payout_id));
-    }
-    // Cut batches into chunks of at most the profile's transfers, then pack chunks into files.
-    let max = profile.max_transactions_per_file.map_or(usize::MAX, |m| (m as usize).max(1));
-    let mut files: Vec<Vec<(&BatchKey, &[usize])>> = Vec::new();
-    let mut in_file = 0usize;
-    for (key, members) in &batches {
-        for chunk in members.chunks(max) {
-            let fits = !files.is_empty() && !profile.one_batch_per_file && in_file + chunk.len() <= max;
-            if !fits {
-                files.push(Vec::new());
-                in_file = 0;
+        let changed =
+            last_account.get(beneficiary.beneficiary_id.as_str()).is_some_and(|iban| *iban != beneficiary.iban);
+        payout.status = if !debtor.accounts.iter().any(|a| a.currency == currency) {
+            PayoutStatus::HeldNoDebtorAccount
+        } else if !sepa && beneficiary.bic.as_deref().is_none_or(str::is_empty) {
+            PayoutStatus::HeldMissingBic
+        } else if let Some(entry) = emitted.get(payout.payout_id.as_str()) {
+            let same =
+                entry.business_date == business_date && entry.amount == payout.amount && entry.iban == beneficiary.iban;
+            if same {
+                reproduced.entry(entry.message_id.clone()).or_default().push(i);
+                PayoutStatus::Payable
+            } else {
+                PayoutStatus::AlreadyEmitted
             }
-            files.last_mut().expect("pushed").push((key, chunk));
-            in_file += chunk.len();
-        }
+        } else if changed && !approved_bank_changes.contains(&beneficiary.beneficiary_id) {
+            PayoutStatus::HeldBankDetailsChanged
+        } else {
+            fresh.entry(currency).or_default().entry((payout.execution_date, !sepa)).or_default().push(i);
+            PayoutStatus::Payable
+        };
     }
-    let several = files.len() > 1;
-    let mut written = Vec::with_capacity(files.len());
-    for (n, chunks) in files.iter().enumerate() {
-        let message_id = message_id(job_name, business_date, n + 1);
-        let mut payment_batches = Vec::with_capacity(chunks.len());
-        let mut payout_ids = Vec::new();
-        for (k, ((currency, execution_date, cross_border), members)) in chunks.iter().enumerate() {
-            let account = debtor.accounts.iter().find(|a| a.currency == *currency).expect("checked above");
-            let transfers: Vec<CreditTransfer> = members
-                .iter()
-                .map(|&i| {
-                    let payout = &payouts[i];
-                    payout_ids.push(payout.payout_id.clone());
-                    let b = payout.beneficiary.as_ref().expect("payable");
-                    CreditTransfer {
-                        instruction_id: None,
-                        end_to_end_id: payout.end_to_end_id.clone(),
-                        amount: payout.amount,
-                        charge_bearer: None,
-                        creditor_agent: b
-                            .bic
-                            .as_ref()
-                            .filter(|bic| !bic.is_empty())
-                            .map(|bic| Agent { bic: Some(bic.clone()), clearing: None }),
-                        creditor: Party {
-                            name: b.legal_name.clone(),
-                            // Cross-border transfers carry the country at least; street and town come
-                            // with structured beneficiary addresses.
-                            address: cross_border
-                                .then(|| PostalAddress { country: b.country.clone(), ..PostalAddress::default() }),
-                        },
-                        creditor_account: Account::Iban(b.iban.clone()),
-                        purpose: None,
-                        regulatory_code: None,
-                        remittance: Some(format!("Payout {} {}", payout.business_date, payout.payout_id)),
-                    }
-                })
-                .collect();
-            payment_batches.push(PaymentBatch {
-                payment_info_id: format!("{message_id}-{}", k + 1),
-                batch_booking: profile.batch_booking,
-                service_level: (!cross_border).then(|| "SEPA".to_string()),
-                execution_date: *execution_date,
-                debtor: Party { name: debtor.name.clone(), address: debtor.address.clone() },
-                debtor_account: Account::Iban(account.iban.clone()),
-                debtor_account_currency: Some(*currency),
-                debtor_agent: Agent { bic: Some(account.bic.clone()), clearing: None },
-                charge_bearer: Some(if *cross_border {
-                    profile.cross_border_charge_bearer
-                } else {
-                    ChargeBearer::ServiceLevel
-                }),
-                transfers,
+    let by_id = |a: &usize, b: &usize| payouts[*a].payout_id.cmp(&payouts[*b].payout_id);
+    let mut files = Vec::new();
+    // Files emitted before: rebuilt whole, and they must come out the same.
+    for (message_id, mut members) in reproduced {
+        members.sort_by(&by_id);
+        let currency = payouts[members[0]].amount.currency();
+        let mut batches: BTreeMap<BatchKey, Vec<usize>> = BTreeMap::new();
+        for &i in &members {
+            let b = payouts[i].beneficiary.as_ref().expect("payable");
+            batches.entry((payouts[i].execution_date, !is_sepa(currency, &b.iban))).or_default().push(i);
+        }
+        let chunks: Vec<(&BatchKey, &[usize])> = batches.iter().map(|(k, v)| (k, v.as_slice())).collect();
+        let mut file = write_file(payouts, debtor, profile, business_date, currency, &message_id, &chunks)?;
+        let entry = emitted[payouts[members[0]].payout_id.as_str()];
+        let rebuilt = sha256_hex(file.written.xml.as_bytes());
+        if rebuilt != entry.file_sha256 || file.name != entry.file {
+            return Err(PaymentFileError::Rebuilt {
+                file: entry.file.clone(),
+                emitted: entry.file_sha256.clone(),
+                rebuilt,
             });
         }
-        let doc = Pain001 {
-            version: profile.version,
-            message_id: message_id.clone(),
-            // The business date's end, not the clock: a rerun writes the same bytes.
-            created: format!("{business_date}T23:59:59Z"),
-            initiating_party: Party { name: debtor.name.clone(), address: None },
-            batches: payment_batches,
-        };
-        let name = if several { format!("payouts-{}.pain001.xml", n + 1) } else { "payouts.pain001.xml".into() };
-        written.push(PaymentFile { name, message_id, written: write_pain001(&doc, profile.charset)?, payout_ids });
+        file.already_emitted = true;
+        files.push(file);
     }
-    Ok(written)
+    // New files: per currency, batches cut into chunks of at most the profile's transfers, chunks packed
+    // into files.
+    let max = profile.max_transactions_per_file.map_or(usize::MAX, |m| (m as usize).max(1));
+    let mut new_entries = Vec::new();
+    for (currency, mut batches) in fresh {
+        for members in batches.values_mut() {
+            members.sort_by(&by_id);
+        }
+        let mut packed: Vec<Vec<(&BatchKey, &[usize])>> = Vec::new();
+        let mut in_file = 0usize;
+        for (key, members) in &batches {
+            for chunk in members.chunks(max) {
+                let fits = !packed.is_empty() && !profile.one_batch_per_file && in_file + chunk.len() <= max;
+                if !fits {
+                    packed.push(Vec::new());
+                    in_file = 0;
+                }
+                packed.last_mut().expect("pushed").push((key, chunk));
+                in_file += chunk.len();
+            }
+        }
+        let first = next_number.get(&currency).copied().unwrap_or(1);
+        for (n, chunks) in packed.iter().enumerate() {
+            let message_id = message_id(job_name, business_date, currency, first + n);
+            let file = write_file(payouts, debtor, profile, business_date, currency, &message_id, chunks)?;
+            let file_sha256 = sha256_hex(file.written.xml.as_bytes());
+            for id in &file.payout_ids {
+                let payout = payouts.iter().find(|p| &p.payout_id == id).expect("in the file");
+                let b = payout.beneficiary.as_ref().expect("payable");
+                new_entries.push(RegisterEntry {
+                    payout_id: payout.payout_id.clone(),
+                    end_to_end_id: payout.end_to_end_id.clone(),
+                    message_id: message_id.clone(),
+                    file: file.name.clone(),
+                    file_sha256: file_sha256.clone(),
+                    business_date,
+                    beneficiary_id: payout.beneficiary_id.clone(),
+                    iban: b.iban.clone(),
+                    amount: payout.amount,
+                });
+            }
+            files.push(file);
+        }
+    }
+    // By currency, then file number (`…-EUR-1`, `…-EUR-2`, `…-USD-1`).
+    files.sort_by_key(|f| {
+        let mut parts = f.message_id.rsplitn(3, '-');
+        let n = parts.next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+        (parts.next().unwrap_or("").to_string(), n)
+    });
+    Ok(PaymentRun { files, new_entries })
+}
+
+/// One file of `currency` with `message_id`, of the batches (chunks) given, in order.
+fn write_file(
+    payouts: &[Payout],
+    debtor: &Debtor,
+    profile: &BankProfile,
+    business_date: Date,
+    currency: Currency,
+    message_id: &str,
+    chunks: &[(&BatchKey, &[usize])],
+) -> Result<PaymentFile, Pain001Error> {
+    let account = debtor.accounts.iter().find(|a| a.currency == currency).expect("checked by the caller");
+    let mut payment_batches = Vec::with_capacity(chunks.len());
+    let mut payout_ids = Vec::new();
+    for (k, ((execution_date, cross_border), members)) in chunks.iter().enumerate() {
+        let transfers: Vec<CreditTransfer> = members
+            .iter()
+            .map(|&i| {
+                let payout = &payouts[i];
+                payout_ids.push(payout.payout_id.clone());
+                let b = payout.beneficiary.as_ref().expect("payable");
+                CreditTransfer {
+                    instruction_id: None,
+                    end_to_end_id: payout.end_to_end_id.clone(),
+                    amount: payout.amount,
+                    charge_bearer: None,
+                    creditor_agent: b
+                        .bic
+                        .as_ref()
+                        .filter(|bic| !bic.is_empty())
+                        .map(|bic| Agent { bic: Some(bic.clone()), clearing: None }),
+                    creditor: Party {
+                        name: b.legal_name.clone(),
+                        // Cross-border transfers carry the country at least; street and town come with
+                        // structured beneficiary addresses.
+                        address: cross_border
+                            .then(|| PostalAddress { country: b.country.clone(), ..PostalAddress::default() }),
+                    },
+                    creditor_account: Account::Iban(b.iban.clone()),
+                    purpose: None,
+                    regulatory_code: None,
+                    remittance: Some(format!("Payout {} {}", payout.business_date, payout.payout_id)),
+                }
+            })
+            .collect();
+        payment_batches.push(PaymentBatch {
+            payment_info_id: format!("{message_id}-{}", k + 1),
+            batch_booking: profile.batch_booking,
+            service_level: (!cross_border).then(|| "SEPA".to_string()),
+            execution_date: *execution_date,
+            debtor: Party { name: debtor.name.clone(), address: debtor.address.clone() },
+            debtor_account: Account::Iban(account.iban.clone()),
+            debtor_account_currency: Some(currency),
+            debtor_agent: Agent { bic: Some(account.bic.clone()), clearing: None },
+            charge_bearer: Some(if *cross_border {
+                profile.cross_border_charge_bearer
+            } else {
+                ChargeBearer::ServiceLevel
+            }),
+            transfers,
+        });
+    }
+    let doc = Pain001 {
+        version: profile.version,
+        message_id: message_id.to_string(),
+        // The business date's end, not the clock: a rerun writes the same bytes.
+        created: format!("{business_date}T23:59:59Z"),
+        initiating_party: Party { name: debtor.name.clone(), address: None },
+        batches: payment_batches,
+    };
+    let n = file_number(message_id);
+    let suffix = if n > 1 { format!("-{n}") } else { String::new() };
+    let name = format!("payouts/{}-{currency}-{business_date}{suffix}.xml", account.iban);
+    Ok(PaymentFile {
+        name,
+        message_id: message_id.to_string(),
+        written: write_pain001(&doc, profile.charset)?,
+        payout_ids,
+        already_emitted: false,
+    })
 }
 
 #[cfg(test)]
@@ -273,49 +437,133 @@ mod tests {
         ]
     }
 
+    fn run(payouts: &mut [Payout], profile: &BankProfile, register: &Register) -> PaymentRun {
+        let date = parse_date("2026-10-30").unwrap();
+        payment_files(payouts, &debtor(), profile, "job", date, register, &[]).unwrap()
+    }
+
     #[test]
     fn batches_by_currency_date_and_type_with_holds() {
         let mut all = payouts();
         let date = parse_date("2026-10-30").unwrap();
-        let files = payment_files(&mut all, &debtor(), &BankProfile::default(), "job", date).unwrap();
+        let out = run(&mut all, &BankProfile::default(), &Register::default());
         let status = |id: &str| all.iter().find(|p| p.payout_id == id).unwrap().status;
         assert_eq!(status("P3"), PayoutStatus::HeldMissingBic, "cross-border without a BIC");
         assert_eq!(status("P5"), PayoutStatus::HeldNoDebtorAccount, "no SEK account");
-        assert_eq!(files.len(), 1);
-        let file = &files[0];
-        assert_eq!(file.name, "payouts.pain001.xml");
-        assert_eq!(file.message_id, message_id("job", date, 1));
-        // EUR SEPA (P1, P4 in id order), then EUR cross-border (P6), then USD (P2).
-        assert_eq!(file.payout_ids, ["P1", "P4", "P6", "P2"]);
-        let xml = &file.written.xml;
-        assert_eq!(xml.matches("<PmtInf>").count(), 3);
+        let names: Vec<&str> = out.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["payouts/DE89370400440532013000-EUR-2026-10-30.xml", "payouts/GB33BUKB20201555555555-USD-2026-10-30.xml"]
+        );
+        let eur = &out.files[0];
+        assert_eq!(eur.message_id, message_id("job", date, Currency::from_code("EUR").unwrap(), 1));
+        // EUR SEPA (P1, P4 in id order), then EUR cross-border (P6).
+        assert_eq!(eur.payout_ids, ["P1", "P4", "P6"]);
+        let xml = &eur.written.xml;
+        assert_eq!(xml.matches("<PmtInf>").count(), 2);
         assert_eq!(xml.matches("<ChrgBr>SLEV</ChrgBr>").count(), 1);
-        assert_eq!(xml.matches("<ChrgBr>SHAR</ChrgBr>").count(), 2);
-        assert!(xml.contains(&format!("<PmtInfId>{}-3</PmtInfId>", file.message_id)));
-        assert_eq!(file.written.control_sum, "120.00".parse().unwrap());
+        assert_eq!(xml.matches("<ChrgBr>SHAR</ChrgBr>").count(), 1);
+        assert!(xml.contains(&format!("<PmtInfId>{}-2</PmtInfId>", eur.message_id)));
+        assert_eq!(eur.written.control_sum, "90.00".parse().unwrap());
+        assert_eq!(out.new_entries.len(), 4);
+        assert!(out.files.iter().all(|f| !f.already_emitted));
         // Same payouts, same bytes.
-        let again = payment_files(&mut payouts(), &debtor(), &BankProfile::default(), "job", date).unwrap();
-        assert_eq!(again, files);
+        assert_eq!(run(&mut payouts(), &BankProfile::default(), &Register::default()), out);
     }
 
     #[test]
     fn files_are_cut_per_the_bank_profile() {
         let date = parse_date("2026-10-30").unwrap();
         let profile = BankProfile { max_transactions_per_file: Some(1), ..BankProfile::default() };
-        let files = payment_files(&mut payouts(), &debtor(), &profile, "job", date).unwrap();
-        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        let out = run(&mut payouts(), &profile, &Register::default());
+        let names: Vec<&str> = out.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
             names,
-            ["payouts-1.pain001.xml", "payouts-2.pain001.xml", "payouts-3.pain001.xml", "payouts-4.pain001.xml"]
+            [
+                "payouts/DE89370400440532013000-EUR-2026-10-30.xml",
+                "payouts/DE89370400440532013000-EUR-2026-10-30-2.xml",
+                "payouts/DE89370400440532013000-EUR-2026-10-30-3.xml",
+                "payouts/GB33BUKB20201555555555-USD-2026-10-30.xml"
+            ]
         );
-        let ids: Vec<&str> = files.iter().map(|f| f.message_id.as_str()).collect();
-        assert!(ids.windows(2).all(|w| w[0] != w[1]), "{ids:?}");
+        let ids: std::collections::BTreeSet<&str> = out.files.iter().map(|f| f.message_id.as_str()).collect();
+        assert_eq!(ids.len(), 4, "a message id per file");
         let profile = BankProfile { one_batch_per_file: true, ..BankProfile::default() };
-        let files = payment_files(&mut payouts(), &debtor(), &profile, "job", date).unwrap();
-        assert_eq!(files.iter().map(|f| f.payout_ids.len()).collect::<Vec<_>>(), [2, 1, 1]);
-        assert!(files.iter().all(|f| f.written.xml.matches("<PmtInf>").count() == 1));
+        let out = run(&mut payouts(), &profile, &Register::default());
+        assert_eq!(out.files.iter().map(|f| f.payout_ids.len()).collect::<Vec<_>>(), [2, 1, 1]);
+        assert!(out.files.iter().all(|f| f.written.xml.matches("<PmtInf>").count() == 1));
         // A different job never shares a message id.
-        assert_ne!(message_id("job", date, 1), message_id("other", date, 1));
-        assert!(message_id("job", date, 1).len() <= 35);
+        let eur = Currency::from_code("EUR").unwrap();
+        assert_ne!(message_id("job", date, eur, 1), message_id("other", date, eur, 1));
+        assert!(message_id("job", date, eur, 1).len() <= 35);
+    }
+
+    #[test]
+    fn nothing_is_paid_twice() {
+        let first = run(&mut payouts(), &BankProfile::default(), &Register::default());
+        let register = Register { entries: first.new_entries.clone() };
+        // A rerun rebuilds the same files and adds nothing to the register.
+        let again = run(&mut payouts(), &BankProfile::default(), &register);
+        assert!(again.files.iter().all(|f| f.already_emitted));
+        assert!(again.new_entries.is_empty());
+        assert_eq!(
+            again.files.iter().map(|f| &f.written.xml).collect::<Vec<_>>(),
+            first.files.iter().map(|f| &f.written.xml).collect::<Vec<_>>()
+        );
+        // Changed inputs under --force: P1's amount differs from what was emitted, and P7 is new. P1 is
+        // held, never sent again; P4 and P6 can no longer rebuild their file, so the run stops.
+        let mut changed = payouts();
+        changed[1].amount = Money::new("21.00".parse().unwrap(), changed[1].amount.currency());
+        let date = parse_date("2026-10-30").unwrap();
+        let err =
+            payment_files(&mut changed, &debtor(), &BankProfile::default(), "job", date, &register, &[]).unwrap_err();
+        assert!(matches!(err, PaymentFileError::Rebuilt { .. }), "{err}");
+        assert_eq!(changed[1].status, PayoutStatus::AlreadyEmitted);
+        // Only the USD payout (P2) unchanged, and a new one: P2's file is rebuilt, P7 goes into file 2.
+        let mut usd =
+            vec![payouts().remove(2), payout("P7", "70.00", "USD", "GB29NWBK60161331926819", Some("NWBKGB2L"))];
+        let out = payment_files(&mut usd, &debtor(), &BankProfile::default(), "job", date, &register, &[]).unwrap();
+        let files: Vec<(&str, bool, &[String])> =
+            out.files.iter().map(|f| (f.name.as_str(), f.already_emitted, f.payout_ids.as_slice())).collect();
+        assert_eq!(
+            files,
+            [
+                ("payouts/GB33BUKB20201555555555-USD-2026-10-30.xml", true, &["P2".to_string()][..]),
+                ("payouts/GB33BUKB20201555555555-USD-2026-10-30-2.xml", false, &["P7".to_string()][..]),
+            ]
+        );
+        assert!(out.files[1].message_id.ends_with("-USD-2"));
+        assert_eq!(out.new_entries.iter().map(|e| e.payout_id.as_str()).collect::<Vec<_>>(), ["P7"]);
+    }
+
+    #[test]
+    fn a_changed_bank_account_is_held_unless_approved() {
+        let first = run(&mut payouts(), &BankProfile::default(), &Register::default());
+        let register = Register { entries: first.new_entries };
+        let next_day = parse_date("2026-10-31").unwrap();
+        let tomorrow = || {
+            let mut p = payout("Q1", "15.00", "EUR", "DE75512108001245126199", Some("SOGEDEFF"));
+            p.beneficiary_id = "B-P1".into();
+            p.beneficiary.as_mut().unwrap().beneficiary_id = "B-P1".into();
+            vec![p]
+        };
+        let mut held = tomorrow();
+        let out =
+            payment_files(&mut held, &debtor(), &BankProfile::default(), "job", next_day, &register, &[]).unwrap();
+        assert_eq!(held[0].status, PayoutStatus::HeldBankDetailsChanged);
+        assert!(out.files.is_empty());
+        let mut approved = tomorrow();
+        let out = payment_files(
+            &mut approved,
+            &debtor(),
+            &BankProfile::default(),
+            "job",
+            next_day,
+            &register,
+            &["B-P1".into()],
+        )
+        .unwrap();
+        assert_eq!(approved[0].status, PayoutStatus::Payable);
+        assert_eq!(out.files.len(), 1);
     }
 }

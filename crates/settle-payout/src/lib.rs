@@ -45,6 +45,11 @@ pub enum PayoutStatus {
     HeldNoDebtorAccount,
     /// Payable, but cross-border (not SEPA) and the beneficiary has no BIC: held.
     HeldMissingBic,
+    /// Payable, but the beneficiary's bank account differs from the one its last emitted payout went to,
+    /// and the job has not approved the change: held (a fraud control).
+    HeldBankDetailsChanged,
+    /// The payout register has this payout id from an earlier file with other content: never sent twice.
+    AlreadyEmitted,
 }
 
 impl PayoutStatus {
@@ -55,6 +60,8 @@ impl PayoutStatus {
             PayoutStatus::UnknownBeneficiary => "unknown_beneficiary",
             PayoutStatus::HeldNoDebtorAccount => "held_no_debtor_account",
             PayoutStatus::HeldMissingBic => "held_missing_bic",
+            PayoutStatus::HeldBankDetailsChanged => "held_bank_details_changed",
+            PayoutStatus::AlreadyEmitted => "already_emitted",
         }
     }
 }

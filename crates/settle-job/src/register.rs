@@ -1,0 +1,111 @@
+//! The payout register: every payout a job ever wrote into a payout file, one CSV row each, kept in
+//! the job's directory beside its runs (`<out>/<job>/payout_register.csv`). A run reads it before it
+//! writes payout files and appends the payouts of its new files after writing them and before its
+//! manifest (see settle_payout::files for what it prevents).
+//!
+//! Columns: `payout_id,end_to_end_id,message_id,file,file_sha256,business_date,beneficiary_id,iban,
+//! amount,currency`, in emission order.
+
+use settle_core::{Currency, Money, parse_date};
+use settle_payout::files::{Register, RegisterEntry};
+
+pub const FILE: &str = "payout_register.csv";
+
+const COLUMNS: [&str; 10] = [
+    "payout_id",
+    "end_to_end_id",
+    "message_id",
+    "file",
+    "file_sha256",
+    "business_date",
+    "beneficiary_id",
+    "iban",
+    "amount",
+    "currency",
+];
+
+/// The register's bytes.
+pub fn write(register: &Register) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(COLUMNS)?;
+    for e in &register.entries {
+        w.write_record([
+            e.payout_id.as_str(),
+            &e.end_to_end_id,
+            &e.message_id,
+            &e.file,
+            &e.file_sha256,
+            &e.business_date.to_string(),
+            &e.beneficiary_id,
+            &e.iban,
+            &settle_core::format_minor(e.amount.amount(), e.amount.currency()),
+            e.amount.currency().code(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Reads a register written by `write`; the error names the line and what was expected.
+pub fn read(bytes: &[u8]) -> Result<Register, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let header = reader.headers().map_err(|e| format!("line 1: {e}"))?.clone();
+    if header.iter().collect::<Vec<_>>() != COLUMNS {
+        return Err(format!("line 1: expected the columns {}", COLUMNS.join(",")));
+    }
+    let mut entries = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let line = n + 2;
+        let record = record.map_err(|e| format!("line {line}: {e}"))?;
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let currency = Currency::from_code(field(9))
+            .map_err(|_| format!("line {line}: currency {:?} is not ISO 4217", field(9)))?;
+        let amount = field(8).parse().map_err(|_| format!("line {line}: amount {:?} is not a decimal", field(8)))?;
+        let business_date =
+            parse_date(field(5)).map_err(|_| format!("line {line}: business_date {:?} is not YYYY-MM-DD", field(5)))?;
+        entries.push(RegisterEntry {
+            payout_id: field(0).to_string(),
+            end_to_end_id: field(1).to_string(),
+            message_id: field(2).to_string(),
+            file: field(3).to_string(),
+            file_sha256: field(4).to_string(),
+            business_date,
+            beneficiary_id: field(6).to_string(),
+            iban: field(7).to_string(),
+            amount: Money::new(amount, currency),
+        });
+    }
+    // A register that holds a payout id twice was not written by settle: refuse it rather than guess.
+    let mut seen = std::collections::BTreeSet::new();
+    for (n, e) in entries.iter().enumerate() {
+        if !seen.insert(e.payout_id.as_str()) {
+            return Err(format!("line {}: payout id {} is in the register twice", n + 2, e.payout_id));
+        }
+    }
+    Ok(Register { entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_an_id_twice() {
+        let entry = RegisterEntry {
+            payout_id: "PO1".into(),
+            end_to_end_id: "PO1".into(),
+            message_id: "SABC-20261031-EUR-1".into(),
+            file: "payouts/DE89-EUR-2026-10-31.xml".into(),
+            file_sha256: "00ff".into(),
+            business_date: parse_date("2026-10-31").unwrap(),
+            beneficiary_id: "B1".into(),
+            iban: "DE02120300000000202051".into(),
+            amount: Money::new("12.30".parse().unwrap(), Currency::from_code("EUR").unwrap()),
+        };
+        let register = Register { entries: vec![entry.clone()] };
+        let bytes = write(&register).unwrap();
+        assert_eq!(read(&bytes).unwrap(), register);
+        let twice = write(&Register { entries: vec![entry.clone(), entry] }).unwrap();
+        assert_eq!(read(&twice).unwrap_err(), "line 3: payout id PO1 is in the register twice");
+        assert!(read(b"payout_id\nx\n").unwrap_err().starts_with("line 1: expected the columns"));
+    }
+}
