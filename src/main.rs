@@ -52,8 +52,9 @@ enum Command {
     /// PayPal, Checkout.com, any CSV with a profile) into canonical rows, written as CSV (`.csv`) or JSON
     /// Lines (`.jsonl`) by the extension of --out.
     ///
-    /// Without --profile, XML and MT940 files are bank statements and CSV files are matched to a built-in
-    /// profile by their header. Exit codes: 0 read, every check holds; 1 read, some check failed (listed
+    /// Without --profile, XML and MT940 files are bank statements (pain.002 payment status reports give
+    /// one row per group, batch or transfer status) and CSV files are matched to a built-in profile by
+    /// their header. Exit codes: 0 read, every check holds; 1 read, some check failed (listed
     /// on stderr with lines); 2 a file could not be read.
     Ingest(IngestArgs),
     /// List the built-in CSV profiles, or print one as TOML (`settle profiles show NAME`) to copy and
@@ -631,6 +632,14 @@ fn ingest(args: IngestArgs) -> ExitCode {
     }
     let names: Vec<(String, &std::path::Path)> =
         args.files.iter().map(|p| (p.display().to_string(), p.as_path())).collect();
+    if args.profile.is_none() {
+        let is_status_report = |path: &std::path::Path| {
+            head_of(path).is_ok_and(|h| String::from_utf8_lossy(&h).contains("CstmrPmtStsRpt"))
+        };
+        if !names.is_empty() && names.iter().all(|(_, p)| is_status_report(p)) {
+            return ingest_status_reports(&args, &names, &extension);
+        }
+    }
     if let Some(result) = ingest_profiled(&args, &names, &extension) {
         return result;
     }
@@ -652,6 +661,76 @@ fn ingest(args: IngestArgs) -> ExitCode {
         return code;
     }
     eprintln!("wrote {} bank entries from {} files to {}", rows.len(), names.len(), args.out.display());
+    ExitCode::SUCCESS
+}
+
+/// `settle ingest` of pain.002 status reports: one row per status (group, batch, transaction).
+fn ingest_status_reports(args: &IngestArgs, names: &[(String, &std::path::Path)], extension: &str) -> ExitCode {
+    const COLUMNS: [&str; 11] = [
+        "level",
+        "status",
+        "reason_codes",
+        "additional_info",
+        "original_message_id",
+        "original_payment_info_id",
+        "original_instruction_id",
+        "original_end_to_end_id",
+        "report_id",
+        "source_file",
+        "xml_path",
+    ];
+    let mut rows: Vec<[String; 11]> = Vec::new();
+    for (name, path) in names {
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(err) => return fail(&format!("cannot read {name}: {err}"), None),
+        };
+        let statuses = match settle_iso20022::read_pain002(name, file, settle_iso20022::Limits::default()) {
+            Ok(s) => s,
+            Err(err) => return fail(&err.to_string(), None),
+        };
+        for s in statuses {
+            rows.push([
+                s.level.map(|l| l.as_str()).unwrap_or_default().to_string(),
+                s.status,
+                s.reason_codes.join(" "),
+                s.additional_info,
+                s.original_message_id,
+                s.original_payment_info_id.unwrap_or_default(),
+                s.original_instruction_id.unwrap_or_default(),
+                s.original_end_to_end_id.unwrap_or_default(),
+                s.report_id,
+                name.clone(),
+                s.xml_path,
+            ]);
+        }
+    }
+    let bytes = if extension == "csv" {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let written = w.write_record(COLUMNS).and_then(|()| rows.iter().try_for_each(|r| w.write_record(r)));
+        match written.and_then(|()| w.into_inner().map_err(|e| e.into_error().into())) {
+            Ok(bytes) => bytes,
+            Err(err) => return fail(&format!("rendering {}: {err}", args.out.display()), None),
+        }
+    } else {
+        let objects: Vec<serde_json::Map<String, serde_json::Value>> = rows
+            .iter()
+            .map(|r| COLUMNS.iter().zip(r).map(|(k, v)| (k.to_string(), serde_json::Value::from(v.as_str()))).collect())
+            .collect();
+        let mut bytes = Vec::new();
+        json_lines(&mut bytes, &objects);
+        bytes
+    };
+    if let Err(code) = write_output(&args.out, &bytes) {
+        return code;
+    }
+    let rejected = rows.iter().filter(|r| r[1] == "RJCT").count();
+    eprintln!(
+        "wrote {} payment statuses ({rejected} rejected) from {} status reports to {}",
+        rows.len(),
+        names.len(),
+        args.out.display()
+    );
     ExitCode::SUCCESS
 }
 

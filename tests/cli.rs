@@ -509,6 +509,31 @@ fn check_reports_balances_duplicates_and_chain_gaps() {
 }
 
 #[test]
+fn ingest_reads_payment_status_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = root().join("fixtures/pain002/postfinance_pain002_epo.xml");
+    for name in ["statuses.csv", "statuses.jsonl"] {
+        let out = run_ok(settle().arg("ingest").arg(&report).arg("--out").arg(dir.path().join(name)));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("wrote 2 payment statuses (1 rejected) from 1 status reports"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let csv = fs::read_to_string(dir.path().join("statuses.csv")).unwrap();
+    assert!(
+        csv.lines().any(|l| l.starts_with(
+            "transaction,RJCT,AC01,1301813;Konto ungültig,MsgId-001,PmtInfId-001-03,InstrId-001-03-04,EndToEndId-001-03-04,"
+        )),
+        "{csv}"
+    );
+    let jsonl = fs::read_to_string(dir.path().join("statuses.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    assert_eq!((first["level"].as_str(), first["status"].as_str()), (Some("batch"), Some("PART")));
+}
+
+#[test]
 fn ingest_writes_canonical_entries_as_csv_and_json_lines() {
     let dir = tempfile::tempdir().unwrap();
     let camt = root().join("fixtures/demo/bank_statement_eur.xml");

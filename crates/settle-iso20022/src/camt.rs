@@ -15,7 +15,7 @@ use settle_core::{
 };
 
 use crate::model::{Balance, Entry, MessageFormat, Pagination, Statement, TxSummary};
-use crate::xml::{Encoding, GuardError, Limits, prepare};
+use crate::xml::{Encoding, Limits, prepare};
 
 /// A camt file could not be read. `path` is the XML path of the element (with positions of
 /// statements, entries and details), `byte` the position in the (decoded) input where known.
@@ -894,15 +894,7 @@ pub fn read_camt_events<R: Read>(
         let event = match reader.read_event_into(&mut buf) {
             Ok(event) => event,
             Err(err) => {
-                let message = match &err {
-                    quick_xml::Error::Io(io) => match io.get_ref().and_then(|inner| inner.downcast_ref::<GuardError>())
-                    {
-                        Some(guard) => guard.to_string(),
-                        None => format!("cannot read: {io}"),
-                    },
-                    other => format!("malformed XML: {other}"),
-                };
-                let mut e = parser.error(message);
+                let mut e = parser.error(crate::xml::read_error_message(&err));
                 e.byte = Some(reader.error_position());
                 return Err(e);
             }
@@ -938,25 +930,8 @@ pub fn read_camt_events<R: Read>(
             }
             Event::CData(t) => parser.text.push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
-                let ch = if r.is_char_ref() {
-                    r.resolve_char_ref().map_err(|e| parser.error(format!("bad character reference: {e}")))?
-                } else {
-                    match r.xml10_content().as_ref() {
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "amp" => Some('&'),
-                        "apos" => Some('\''),
-                        "quot" => Some('"'),
-                        other => {
-                            return Err(parser.error(format!(
-                                "entity reference &{other}; is not expanded: only the five predefined XML entities are accepted"
-                            )));
-                        }
-                    }
-                };
-                if let Some(ch) = ch {
-                    parser.text.push(ch);
-                }
+                let ch = crate::xml::resolve_reference(&r).map_err(|message| parser.error(message))?;
+                parser.text.extend(ch);
             }
             Event::DocType(_) => {
                 return Err(parser

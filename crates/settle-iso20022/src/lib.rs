@@ -10,6 +10,8 @@
 //! - `write_camt053`: a camt.053 writer (for generated days, tests and benchmarks).
 //! - `write_pain001`: a pain.001 writer (credit transfer initiation, versions .09 and .03), with the
 //!   SEPA Latin character subset and transliteration on request.
+//! - `read_pain002`: the bank's payment status reports (group, batch and transaction statuses with
+//!   reason codes).
 #![forbid(unsafe_code)]
 #![deny(clippy::float_arithmetic)]
 
@@ -18,6 +20,7 @@ mod canonical;
 mod checks;
 mod model;
 pub mod pain001;
+pub mod pain002;
 mod write;
 pub mod xml;
 
@@ -26,6 +29,7 @@ pub use canonical::{bank_entries, bank_entry, flatten_entry, flattened_entries, 
 pub use checks::{StatementChecker, check_record, check_statement};
 pub use model::{Balance, Entry, MessageFormat, MessageKind, Pagination, Statement, TxSummary};
 pub use pain001::{Pain001, Pain001Error, Pain001Version, write_pain001};
+pub use pain002::{Pain002Error, PaymentStatus, StatusLevel, read_pain002};
 pub use settle_core::statement::{CheckRecord, StatementCheck, cross_check};
 pub use write::{Camt053Writer, StatementToWrite, write_camt053};
 pub use xml::Limits;

@@ -215,3 +215,95 @@ fn written_files_validate_against_the_official_xsd() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod pain002 {
+    use crate::pain002::*;
+    use crate::xml::Limits;
+
+    fn read(xml: &str) -> Result<Vec<PaymentStatus>, Pain002Error> {
+        read_pain002("s.xml", xml.as_bytes(), Limits::default())
+    }
+
+    #[test]
+    fn reads_a_bank_published_status_report() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pain002/postfinance_pain002_epo.xml");
+        let statuses = read_pain002("pf.xml", std::fs::File::open(path).unwrap(), Limits::default()).unwrap();
+        assert_eq!(statuses.len(), 2, "{statuses:#?}");
+        let (batch, tx) = (&statuses[0], &statuses[1]);
+        assert_eq!(batch.level, Some(StatusLevel::Batch));
+        assert_eq!(
+            (batch.status.as_str(), batch.original_payment_info_id.as_deref()),
+            ("PART", Some("PmtInfId-001-03"))
+        );
+        assert_eq!(tx.level, Some(StatusLevel::Transaction));
+        assert_eq!(tx.original_end_to_end_id.as_deref(), Some("EndToEndId-001-03-04"));
+        assert_eq!(tx.original_instruction_id.as_deref(), Some("InstrId-001-03-04"));
+        assert_eq!(tx.original_payment_info_id.as_deref(), Some("PmtInfId-001-03"), "inherited from its batch");
+        assert!(tx.is_rejected());
+        assert_eq!(tx.reason_codes, ["AC01"]);
+        assert_eq!(tx.additional_info, "1301813;Konto ungültig");
+        assert_eq!((tx.report_id.as_str(), tx.original_message_id.as_str()), ("20180315375204222822452", "MsgId-001"));
+        assert_eq!(tx.xml_path, "OrgnlPmtInfAndSts[1]/TxInfAndSts[1]");
+    }
+
+    #[test]
+    fn reads_group_batch_and_transaction_statuses_of_our_own_file() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"><CstmrPmtStsRpt>
+<GrpHdr><MsgId>STS-1</MsgId><CreDtTm>2026-11-02T08:00:00</CreDtTm></GrpHdr>
+<OrgnlGrpInfAndSts><OrgnlMsgId>S86AE24A1-20261031-EUR-1</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId><GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>
+<OrgnlPmtInfAndSts><OrgnlPmtInfId>S86AE24A1-20261031-EUR-1-1</OrgnlPmtInfId>
+<TxInfAndSts><OrgnlEndToEndId>PO20261031-AAA</OrgnlEndToEndId><TxSts>ACCP</TxSts></TxInfAndSts>
+<TxInfAndSts><OrgnlEndToEndId>PO20261031-BBB</OrgnlEndToEndId><TxSts>RJCT</TxSts>
+<StsRsnInf><Rsn><Cd>AC04</Cd></Rsn><AddtlInf>account closed</AddtlInf></StsRsnInf>
+<StsRsnInf><Rsn><Prtry>X99</Prtry></Rsn></StsRsnInf></TxInfAndSts>
+</OrgnlPmtInfAndSts>
+<OrgnlPmtInfAndSts><OrgnlPmtInfId>S86AE24A1-20261031-EUR-1-2</OrgnlPmtInfId><PmtInfSts>RJCT</PmtInfSts>
+<StsRsnInf><Rsn><Cd>AM05</Cd></Rsn></StsRsnInf></OrgnlPmtInfAndSts>
+</CstmrPmtStsRpt></Document>"#;
+        let statuses = read(xml).unwrap();
+        let seen: Vec<(&str, &str, Option<&str>, Vec<&str>)> = statuses
+            .iter()
+            .map(|s| {
+                (
+                    s.level.unwrap().as_str(),
+                    s.status.as_str(),
+                    s.original_end_to_end_id.as_deref().or(s.original_payment_info_id.as_deref()),
+                    s.reason_codes.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("group", "PART", None, vec![]),
+                ("transaction", "ACCP", Some("PO20261031-AAA"), vec![]),
+                ("transaction", "RJCT", Some("PO20261031-BBB"), vec!["AC04", "X99"]),
+                ("batch", "RJCT", Some("S86AE24A1-20261031-EUR-1-2"), vec!["AM05"]),
+            ]
+        );
+        assert!(statuses.iter().all(|s| s.original_message_id == "S86AE24A1-20261031-EUR-1" && s.report_id == "STS-1"));
+        assert_eq!(statuses[2].additional_info, "account closed");
+        assert_eq!(statuses[2].original_payment_info_id.as_deref(), Some("S86AE24A1-20261031-EUR-1-1"));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_status_report_or_not_safe() {
+        let err = read("<Document><BkToCstmrStmt/></Document>").unwrap_err();
+        assert!(err.message.contains("expected <Document><CstmrPmtStsRpt>"), "{err}");
+        let err = read("<!DOCTYPE d [<!ENTITY x \"y\">]><Document><CstmrPmtStsRpt/></Document>").unwrap_err();
+        assert!(err.message.contains("DOCTYPE"), "{err}");
+        let err = read("<Document><CstmrPmtStsRpt><GrpHdr><MsgId>&x;</MsgId></GrpHdr></CstmrPmtStsRpt></Document>")
+            .unwrap_err();
+        assert!(err.message.contains("not expanded"), "{err}");
+        assert_eq!(err.path, "/Document/CstmrPmtStsRpt/GrpHdr/MsgId");
+        let err = read("<Document><CstmrPmtStsRpt><GrpHdr>").unwrap_err();
+        assert!(err.message.contains("ends inside an element"), "{err}");
+        assert!(read("").unwrap_err().message.contains("empty document"));
+        let deep = format!(
+            "<Document><CstmrPmtStsRpt>{}</CstmrPmtStsRpt></Document>",
+            "<a>".repeat(100) + &"</a>".repeat(100)
+        );
+        assert!(read(&deep).unwrap_err().message.contains("nested deeper"));
+    }
+}

@@ -243,3 +243,124 @@ mod tests {
         assert!(err.to_string().contains("more than 50 bytes"), "{err}");
     }
 }
+
+/// Where a `walk` stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkError {
+    /// Byte offset in the (decoded) input, when known.
+    pub byte: Option<u64>,
+    /// `/Document/CstmrPmtStsRpt/…` of the element being read.
+    pub path: String,
+    pub message: String,
+}
+
+/// What `walk` reports: an element opens (its local name), or closes with its text content (the
+/// element's own character data, entities resolved, trimmed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node<'a> {
+    Open(&'a str),
+    Close(&'a str, &'a str),
+}
+
+/// `walk`'s callback: the open elements' local names (root first) and the node.
+pub type OnNode<'f> = dyn FnMut(&[String], Node<'_>) -> Result<(), String> + 'f;
+
+/// Reads a document with the same guards as the camt reader (encodings, bounded runs and depth, no
+/// DOCTYPE, only the five predefined entities) and calls `on` with the path of open elements (local
+/// names, root first) and each node. For small messages such as pain.002 status reports.
+pub fn walk<R: Read>(input: R, limits: Limits, on: &mut OnNode<'_>) -> Result<Encoding, WalkError> {
+    use quick_xml::events::Event;
+    let (encoding, buffered) =
+        prepare(input, limits).map_err(|message| WalkError { byte: None, path: "/".into(), message })?;
+    let mut reader = quick_xml::Reader::from_reader(buffered);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<String> = Vec::with_capacity(16);
+    let mut text = String::new();
+    let mut buf = Vec::with_capacity(1024);
+    let error = |stack: &[String], byte: u64, message: String| WalkError {
+        byte: Some(byte),
+        path: format!("/{}", stack.join("/")),
+        message,
+    };
+    loop {
+        let byte = reader.buffer_position();
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(event) => event,
+            Err(err) => return Err(error(&stack, reader.error_position(), read_error_message(&err))),
+        };
+        let (open, close) = match &event {
+            Event::Start(e) => (Some(e.local_name().as_ref().to_string()), false),
+            Event::Empty(e) => (Some(e.local_name().as_ref().to_string()), true),
+            Event::End(_) => (None, true),
+            Event::Text(t) => {
+                text.push_str(&t.xml10_content());
+                (None, false)
+            }
+            Event::CData(t) => {
+                text.push_str(&t.xml10_content());
+                (None, false)
+            }
+            Event::GeneralRef(r) => {
+                text.extend(resolve_reference(r).map_err(|message| error(&stack, byte, message))?);
+                (None, false)
+            }
+            Event::DocType(_) => {
+                let message = "DOCTYPE declarations are refused (they enable entity expansion and external entities)";
+                return Err(error(&stack, byte, message.into()));
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => (None, false),
+            Event::Eof => break,
+        };
+        if let Some(name) = open {
+            stack.push(name);
+            if stack.len() > limits.max_depth {
+                return Err(error(&stack, byte, format!("elements nested deeper than {} levels", limits.max_depth)));
+            }
+            text.clear();
+            let last = stack.last().expect("pushed");
+            on(&stack, Node::Open(last)).map_err(|message| error(&stack, byte, message))?;
+        }
+        if close {
+            let Some(last) = stack.last() else {
+                return Err(error(&stack, byte, "closing tag without an open element".into()));
+            };
+            on(&stack, Node::Close(last, text.trim())).map_err(|message| error(&stack, byte, message))?;
+            stack.pop();
+            text.clear();
+        }
+        buf.clear();
+    }
+    if !stack.is_empty() {
+        return Err(error(&stack, reader.buffer_position(), "the document ends inside an element".into()));
+    }
+    Ok(encoding)
+}
+
+/// What a quick-xml read error means to the user: a guard's refusal, an I/O failure, or malformed XML.
+pub(crate) fn read_error_message(err: &quick_xml::Error) -> String {
+    match err {
+        quick_xml::Error::Io(io) => match io.get_ref().and_then(|inner| inner.downcast_ref::<GuardError>()) {
+            Some(guard) => guard.to_string(),
+            None => format!("cannot read: {io}"),
+        },
+        other => format!("malformed XML: {other}"),
+    }
+}
+
+/// A character reference, or one of the five predefined entities; any other entity is refused, never
+/// expanded.
+pub(crate) fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<Option<char>, String> {
+    if r.is_char_ref() {
+        return r.resolve_char_ref().map_err(|e| format!("bad character reference: {e}"));
+    }
+    match r.xml10_content().as_ref() {
+        "lt" => Ok(Some('<')),
+        "gt" => Ok(Some('>')),
+        "amp" => Ok(Some('&')),
+        "apos" => Ok(Some('\'')),
+        "quot" => Ok(Some('"')),
+        other => Err(format!(
+            "entity reference &{other}; is not expanded: only the five predefined XML entities are accepted"
+        )),
+    }
+}
