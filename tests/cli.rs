@@ -508,6 +508,39 @@ fn check_reports_balances_duplicates_and_chain_gaps() {
     );
 }
 
+/// The demo day's payout files in pain.001.001.03 (banks still on it) validate against that version's
+/// schema, as the default .09 ones do against theirs (`demo_day_gives_the_documented_outcome…`).
+#[test]
+fn demo_payout_files_in_pain_001_001_03_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = root().join("fixtures").display().to_string();
+    let spec = fs::read_to_string(root().join("jobs/demo.toml"))
+        .unwrap()
+        .replace("\"../fixtures/", &format!("\"{fixtures}/"))
+        .replace("pain001_version = \"pain.001.001.09\"", "pain001_version = \"pain.001.001.03\"");
+    assert!(spec.contains("pain.001.001.03"));
+    let job = dir.path().join("v03.toml");
+    fs::write(&job, spec).unwrap();
+    let out = run_ok(settle().arg("run").arg(&job).arg("--out").arg(dir.path().join("runs")));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let files = dir_bytes(&dir.path().join("runs/demo/2026-10-31/payouts"));
+    assert_eq!(files.len(), 4);
+    let xmllint = Command::new("xmllint").arg("--version").output();
+    assert!(xmllint.is_ok() || std::env::var("CI").as_deref() != Ok("true"), "CI=true but xmllint is missing");
+    for (name, bytes) in files.iter().filter(|_| xmllint.is_ok()) {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(text.contains("urn:iso:std:iso:20022:tech:xsd:pain.001.001.03") && text.contains("<BIC>"), "{name}");
+        let check = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(root().join("schemas/pain.001.001.03.xsd"))
+            .arg(dir.path().join("runs/demo/2026-10-31/payouts").join(name))
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "{name}: {}", String::from_utf8_lossy(&check.stderr));
+    }
+}
+
 #[test]
 fn ingest_reads_payment_status_reports() {
     let dir = tempfile::tempdir().unwrap();

@@ -286,8 +286,13 @@ fn valid_country(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|c| c.is_ascii_uppercase())
 }
 
+/// Output is handed to the sink in pieces of about this size: memory does not grow with the file.
+const FLUSH_BYTES: usize = 1 << 16;
+
 struct Xml<'a> {
     out: String,
+    sink: &'a mut dyn std::io::Write,
+    io_error: Option<std::io::Error>,
     depth: usize,
     charset: Charset,
     transliterated: &'a mut Vec<Transliteration>,
@@ -304,6 +309,18 @@ impl Xml<'_> {
         self.depth -= 1;
         self.indent();
         let _ = writeln!(self.out, "</{name}>");
+        if self.out.len() >= FLUSH_BYTES {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.io_error.is_none() {
+            if let Err(e) = self.sink.write_all(self.out.as_bytes()) {
+                self.io_error = Some(e);
+            }
+        }
+        self.out.clear();
     }
 
     fn indent(&mut self) {
@@ -476,8 +493,35 @@ fn agent(x: &mut Xml<'_>, path: &str, name: &str, a: &Agent, version: Pain001Ver
     Ok(())
 }
 
+/// What `write_pain001_to` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub transactions: u64,
+    pub control_sum: Decimal,
+    pub transliterated: Vec<Transliteration>,
+}
+
 /// Writes `doc` as a pain.001 of its version. Every batch and transfer is written in the order given.
 pub fn write_pain001(doc: &Pain001, charset: Charset) -> Result<Written, Pain001Error> {
+    let mut bytes = Vec::with_capacity(2048 + doc.batches.iter().map(|b| b.transfers.len() * 900).sum::<usize>());
+    let summary = write_pain001_to(doc, charset, &mut bytes)?;
+    let xml = String::from_utf8(bytes).expect("the writer writes UTF-8");
+    Ok(Written {
+        xml,
+        transactions: summary.transactions,
+        control_sum: summary.control_sum,
+        transliterated: summary.transliterated,
+    })
+}
+
+/// Writes `doc` into `sink` in pieces of about 64 KiB, so memory does not grow with the file. On an
+/// error (a field the bank would reject, or the sink's) part of the file may have been written: write
+/// into a temporary file and keep it only on success.
+pub fn write_pain001_to(
+    doc: &Pain001,
+    charset: Charset,
+    sink: &mut dyn std::io::Write,
+) -> Result<Summary, Pain001Error> {
     let version = doc.version;
     if doc.batches.is_empty() {
         return fail("PmtInf", "a file needs at least one payment batch");
@@ -508,7 +552,9 @@ pub fn write_pain001(doc: &Pain001, charset: Charset) -> Result<Written, Pain001
 
     let mut transliterated = Vec::new();
     let mut x = Xml {
-        out: String::with_capacity(2048 + transactions as usize * 900),
+        out: String::with_capacity(FLUSH_BYTES + 4096),
+        sink,
+        io_error: None,
         depth: 0,
         charset,
         transliterated: &mut transliterated,
@@ -608,6 +654,9 @@ pub fn write_pain001(doc: &Pain001, charset: Charset) -> Result<Written, Pain001
     }
     x.close("CstmrCdtTrfInitn");
     x.out.push_str("</Document>\n");
-    let xml = x.out;
-    Ok(Written { xml, transactions, control_sum, transliterated })
+    x.flush();
+    if let Some(e) = x.io_error.take() {
+        return fail("(output)", format!("cannot write: {e}"));
+    }
+    Ok(Summary { transactions, control_sum, transliterated })
 }
