@@ -652,6 +652,11 @@ pub struct Beneficiary {
     pub iban: String,
     pub bic: Option<String>,
     pub payout_currency: Currency,
+    /// Structured postal address (cross-border transfers need at least the town).
+    pub street: Option<String>,
+    pub building_number: Option<String>,
+    pub post_code: Option<String>,
+    pub town: Option<String>,
     pub provenance: Provenance,
 }
 

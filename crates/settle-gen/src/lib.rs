@@ -665,11 +665,33 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
     let mut ben_out = Out::create(
         dir,
         "beneficiaries.csv",
-        &["beneficiary_id", "legal_name", "country", "iban", "bic", "payout_currency"],
+        &[
+            "beneficiary_id",
+            "legal_name",
+            "country",
+            "iban",
+            "bic",
+            "payout_currency",
+            "street",
+            "building_number",
+            "post_code",
+            "town",
+        ],
     )?;
     for index in 0..beneficiary_count {
         let b = beneficiary_for(&rng, index);
-        ben_out.row([b.id.as_str(), &b.legal_name, b.country, &b.iban, &b.bic, b.currency])?;
+        ben_out.row([
+            b.id.as_str(),
+            &b.legal_name,
+            b.country,
+            &b.iban,
+            &b.bic,
+            b.currency,
+            b.street,
+            &b.building_number,
+            &b.post_code,
+            b.town,
+        ])?;
     }
     ben_out.finish(&mut report)?;
 

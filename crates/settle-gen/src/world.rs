@@ -209,7 +209,28 @@ pub struct GeneratedBeneficiary {
     pub iban: String,
     pub bic: String,
     pub currency: &'static str,
+    pub street: &'static str,
+    pub building_number: String,
+    pub post_code: String,
+    pub town: &'static str,
 }
+
+/// (country, towns, post code digits) for the generated addresses.
+const TOWNS: [(&str, [&str; 3], usize); 10] = [
+    ("DE", ["Berlin", "Hamburg", "Köln"], 5),
+    ("FR", ["Paris", "Lyon", "Nantes"], 5),
+    ("NL", ["Amsterdam", "Utrecht", "Delft"], 4),
+    ("GB", ["London", "Leeds", "Bristol"], 0),
+    ("CH", ["Zürich", "Basel", "Genève"], 4),
+    ("SE", ["Stockholm", "Malmö", "Uppsala"], 5),
+    ("ES", ["Madrid", "Sevilla", "Valencia"], 5),
+    ("IT", ["Milano", "Torino", "Bologna"], 5),
+    ("AT", ["Wien", "Graz", "Linz"], 4),
+    ("KW", ["Kuwait City", "Hawalli", "Salmiya"], 5),
+];
+
+const STREETS: [&str; 6] =
+    ["Market Street", "Harbour Road", "Station Square", "Mill Lane", "Park Avenue", "Bridge Street"];
 
 /// (country, BBAN pattern: 'n' digit, 'a' letter, 'c' alphanumeric; legal form; payout currency; BIC)
 const COUNTRIES: [(&str, &str, &str, &str, &str); 10] = [
@@ -271,6 +292,16 @@ pub fn beneficiary_for(world: &Rng, index: u64) -> GeneratedBeneficiary {
     let check = settle_core::iban::check_digits(country, &bban).expect("valid BBAN shape");
     let first = NAME_FIRST[usize::try_from(rng.below(20)).expect("small")];
     let second = NAME_SECOND[usize::try_from(rng.below(10)).expect("small")];
+    // Drawn after the name, so the ids, IBANs and names of earlier versions stay the same.
+    let (_, towns, post_code_digits) = TOWNS[usize::try_from(index % 10).expect("small")];
+    let town = towns[usize::try_from(rng.below(3)).expect("small")];
+    let street = STREETS[usize::try_from(rng.below(6)).expect("small")];
+    let building_number = format!("{}", rng.range(1, 200));
+    let post_code = if post_code_digits == 0 {
+        format!("{}{} {}{}", rng.letters(2), rng.digits(1), rng.digits(1), rng.letters(2))
+    } else {
+        rng.digits(post_code_digits)
+    };
     GeneratedBeneficiary {
         id: format!("B{:05}", index + 1),
         legal_name: format!("{first} {second} {form}"),
@@ -278,5 +309,9 @@ pub fn beneficiary_for(world: &Rng, index: u64) -> GeneratedBeneficiary {
         iban: format!("{country}{check}{bban}"),
         bic: bic.to_string(),
         currency,
+        street,
+        building_number,
+        post_code,
+        town,
     }
 }

@@ -8,7 +8,8 @@
 //! same bytes on every rerun.
 //!
 //! A payout the file cannot carry is held, with the reason as its status: no debtor account in its
-//! currency, a cross-border transfer to a beneficiary without a BIC, or a beneficiary whose bank
+//! currency, a cross-border transfer to a beneficiary without a BIC or without a town in its postal
+//! address, or a beneficiary whose bank
 //! account differs from the one its last emitted payout went to (a fraud control; the job approves such
 //! a change by beneficiary id).
 //!
@@ -203,6 +204,8 @@ pub fn payment_files(
             PayoutStatus::HeldNoDebtorAccount
         } else if !sepa && beneficiary.bic.as_deref().is_none_or(str::is_empty) {
             PayoutStatus::HeldMissingBic
+        } else if !sepa && beneficiary.town.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            PayoutStatus::HeldMissingAddress
         } else if let Some(entry) = emitted.get(payout.payout_id.as_str()) {
             let same =
                 entry.business_date == business_date && entry.amount == payout.amount && entry.iban == beneficiary.iban;
@@ -329,10 +332,14 @@ fn write_file(
                         .map(|bic| Agent { bic: Some(bic.clone()), clearing: None }),
                     creditor: Party {
                         name: b.legal_name.clone(),
-                        // Cross-border transfers carry the country at least; street and town come with
-                        // structured beneficiary addresses.
-                        address: cross_border
-                            .then(|| PostalAddress { country: b.country.clone(), ..PostalAddress::default() }),
+                        // Cross-border transfers carry the structured address (the town is checked above).
+                        address: cross_border.then(|| PostalAddress {
+                            street: b.street.clone(),
+                            building_number: b.building_number.clone(),
+                            post_code: b.post_code.clone(),
+                            town: b.town.clone(),
+                            country: b.country.clone(),
+                        }),
                     },
                     creditor_account: Account::Iban(b.iban.clone()),
                     purpose: None,
@@ -390,6 +397,10 @@ mod tests {
             end_to_end_id: id.into(),
             beneficiary_id: format!("B-{id}"),
             beneficiary: Some(Beneficiary {
+                street: Some("Main Street".into()),
+                building_number: Some("1".into()),
+                post_code: Some("10001".into()),
+                town: Some("Springfield".into()),
                 beneficiary_id: format!("B-{id}"),
                 legal_name: format!("Beneficiary {id}"),
                 country: iban[..2].into(),
@@ -434,6 +445,12 @@ mod tests {
             payout("P5", "50.00", "SEK", "SE4550000000058398257466", Some("ESSESESS")),
             // EUR outside the SEPA zone: cross-border, needs a BIC.
             payout("P6", "60.00", "EUR", "TR330006100519786457841326", Some("ISBKTRIS")),
+            {
+                // Cross-border without a town: held.
+                let mut p = payout("P8", "80.00", "USD", "GB29NWBK60161331926819", Some("NWBKGB2L"));
+                p.beneficiary.as_mut().unwrap().town = None;
+                p
+            },
         ]
     }
 
@@ -450,6 +467,7 @@ mod tests {
         let status = |id: &str| all.iter().find(|p| p.payout_id == id).unwrap().status;
         assert_eq!(status("P3"), PayoutStatus::HeldMissingBic, "cross-border without a BIC");
         assert_eq!(status("P5"), PayoutStatus::HeldNoDebtorAccount, "no SEK account");
+        assert_eq!(status("P8"), PayoutStatus::HeldMissingAddress, "cross-border without a town");
         let names: Vec<&str> = out.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
             names,

@@ -45,6 +45,8 @@ pub enum PayoutStatus {
     HeldNoDebtorAccount,
     /// Payable, but cross-border (not SEPA) and the beneficiary has no BIC: held.
     HeldMissingBic,
+    /// Payable, but cross-border (not SEPA) and the beneficiary has no town in its postal address: held.
+    HeldMissingAddress,
     /// Payable, but the beneficiary's bank account differs from the one its last emitted payout went to,
     /// and the job has not approved the change: held (a fraud control).
     HeldBankDetailsChanged,
@@ -60,6 +62,7 @@ impl PayoutStatus {
             PayoutStatus::UnknownBeneficiary => "unknown_beneficiary",
             PayoutStatus::HeldNoDebtorAccount => "held_no_debtor_account",
             PayoutStatus::HeldMissingBic => "held_missing_bic",
+            PayoutStatus::HeldMissingAddress => "held_missing_address",
             PayoutStatus::HeldBankDetailsChanged => "held_bank_details_changed",
             PayoutStatus::AlreadyEmitted => "already_emitted",
         }
@@ -296,6 +299,10 @@ mod tests {
 
     fn beneficiary(id: &str, currency: &str) -> Beneficiary {
         Beneficiary {
+            street: None,
+            building_number: None,
+            post_code: None,
+            town: None,
             beneficiary_id: id.into(),
             legal_name: format!("{id} Ltd"),
             country: "GB".into(),

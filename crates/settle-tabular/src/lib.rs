@@ -126,6 +126,10 @@ pub static BENEFICIARIES: Layout = Layout {
         req("iban", "the account payouts go to (IBAN, checked with ISO 13616 mod 97)"),
         opt("bic", "BIC of the beneficiary's bank (8 or 11 characters)"),
         req("payout_currency", "ISO 4217 code the beneficiary is paid in"),
+        opt("street", "postal address: street name"),
+        opt("building_number", "postal address: building number"),
+        opt("post_code", "postal address: post code"),
+        opt("town", "postal address: town (required for a payout outside SEPA)"),
     ],
 };
 
@@ -396,6 +400,10 @@ pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, 
             iban,
             bic,
             payout_currency: row.currency("payout_currency")?,
+            street: row.optional("street").map(str::to_string),
+            building_number: row.optional("building_number").map(str::to_string),
+            post_code: row.optional("post_code").map(str::to_string),
+            town: row.optional("town").map(str::to_string),
             provenance: provenance(&file, row),
         });
         Ok(())
@@ -564,6 +572,10 @@ pub fn write_beneficiaries(rows: &[Beneficiary]) -> Result<Vec<u8>, csv::Error> 
             r.iban.as_str(),
             r.bic.as_deref().unwrap_or(""),
             r.payout_currency.code(),
+            r.street.as_deref().unwrap_or(""),
+            r.building_number.as_deref().unwrap_or(""),
+            r.post_code.as_deref().unwrap_or(""),
+            r.town.as_deref().unwrap_or(""),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

@@ -234,6 +234,11 @@ pub struct ColumnMap {
     pub iban: Option<Columns>,
     pub bic: Option<Columns>,
     pub payout_currency: Option<Columns>,
+    /// Structured postal address of a beneficiary.
+    pub street: Option<Columns>,
+    pub building_number: Option<Columns>,
+    pub post_code: Option<Columns>,
+    pub town: Option<Columns>,
 }
 
 /// How the amounts are written.

@@ -1294,6 +1294,10 @@ impl RowView<'_> {
             iban,
             bic: bic.map(|b| b.to_string()),
             payout_currency,
+            street: self.text(&c.street).map(|t| t.to_string()),
+            building_number: self.text(&c.building_number).map(|t| t.to_string()),
+            post_code: self.text(&c.post_code).map(|t| t.to_string()),
+            town: self.text(&c.town).map(|t| t.to_string()),
             provenance: Provenance::line(Arc::clone(file), self.line),
         })
     }
