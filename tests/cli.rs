@@ -113,7 +113,15 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     for name in ["summary.json", "exceptions.csv", "payouts.csv", "fx_cost.csv"] {
         insta::assert_snapshot!(format!("demo_{name}"), String::from_utf8(files[name].clone()).unwrap());
     }
-    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    let statements: Vec<&str> =
+        files.keys().map(String::as_str).filter(|n| n.starts_with("payouts/statements/")).collect();
+    assert_eq!(statements.len(), 10, "a statement of account per beneficiary with a payout: {statements:?}");
+    // B00005 (CHF) is paid from EUR and USD sales: each converted subtotal, and the payout they make.
+    let b5 = String::from_utf8(files["payouts/statements/B00005.csv"].clone()).unwrap();
+    assert!(b5.contains("\nsubtotal,2026-10-31,,,,,EUR,775.03,CHF,727.91,0.9392,2026-10-30,ECB,"), "{b5}");
+    assert!(b5.contains("\nsubtotal,2026-10-31,,,,,USD,1084.63,CHF,943.49,"), "{b5}");
+    assert!(b5.contains("\npayout,2026-11-02,,,,,,,CHF,1671.40,"), "{b5}");
+    let names: Vec<&str> = files.keys().map(String::as_str).filter(|n| !n.starts_with("payouts/statements/")).collect();
     assert_eq!(
         names,
         [
@@ -139,7 +147,8 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     );
     // The payout files: one per debtor account and currency, 9 payable payouts (the KWD one is held:
     // no debtor account in KWD), each valid against the official schema.
-    let pain = dir_bytes(&run_dir.join("payouts"));
+    let pain: BTreeMap<String, Vec<u8>> =
+        dir_bytes(&run_dir.join("payouts")).into_iter().filter(|(n, _)| n.ends_with(".xml")).collect();
     let names: Vec<&str> = pain.keys().map(String::as_str).collect();
     assert_eq!(
         names,
@@ -523,7 +532,10 @@ fn demo_payout_files_in_pain_001_001_03_validate() {
     fs::write(&job, spec).unwrap();
     let out = run_ok(settle().arg("run").arg(&job).arg("--out").arg(dir.path().join("runs")));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let files = dir_bytes(&dir.path().join("runs/demo/2026-10-31/payouts"));
+    let files: BTreeMap<String, Vec<u8>> = dir_bytes(&dir.path().join("runs/demo/2026-10-31/payouts"))
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".xml"))
+        .collect();
     assert_eq!(files.len(), 4);
     let xmllint = Command::new("xmllint").arg("--version").output();
     assert!(xmllint.is_ok() || std::env::var("CI").as_deref() != Ok("true"), "CI=true but xmllint is missing");

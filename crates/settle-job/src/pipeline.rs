@@ -221,6 +221,16 @@ fn read_input(
     })
 }
 
+/// `id` as a file name: itself when it is letters, digits, `-`, `_` and `.` (not leading), else `id-` and
+/// 16 hex digits of its sha256, so two ids never share a file.
+fn file_safe(id: &str) -> String {
+    let plain = !id.is_empty()
+        && !id.starts_with('.')
+        && id.len() <= 100
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if plain { id.to_string() } else { format!("id-{}", &sha256_hex(id.as_bytes())[..16]) }
+}
+
 /// The records of several files as one list, in file order. One file's list is taken as it is; several
 /// are moved into a list of the exact size, each freed once moved (ten million channel rows are 4 GB:
 /// growing a list by doubling would copy them again and leave the old blocks to the allocator).
@@ -568,6 +578,18 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     for file in payment_files {
         outputs.push((file.name.as_str(), file.written.xml.clone().into_bytes()));
     }
+    // Statements of account: every payout's lines, one file per beneficiary.
+    let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon);
+    let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
+    let mut statements: Vec<(String, Vec<u8>)> = Vec::with_capacity(payouts.len());
+    for payout in &payouts {
+        let rows = statement_rows.get(&payout.beneficiary_id).map_or(&[][..], Vec::as_slice);
+        let bytes = settle_report::statement_csv(payout, &orders, &channel, rows, &order_of)?;
+        statements.push((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes));
+    }
+    for (name, bytes) in &statements {
+        outputs.push((name.as_str(), bytes.clone()));
+    }
     let manifest_outputs: Vec<_> = outputs
         .iter()
         .map(|(name, bytes)| json!({"path": name, "bytes": bytes.len(), "sha256": sha256_hex(bytes)}))
@@ -637,4 +659,20 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         payout_notes,
         payout_files: payment_files.iter().map(|f| (f.name.clone(), f.already_emitted)).collect(),
     })
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::file_safe;
+
+    #[test]
+    fn beneficiary_ids_become_safe_distinct_file_names() {
+        assert_eq!(file_safe("B00001"), "B00001");
+        assert_eq!(file_safe("seller.42_x-1"), "seller.42_x-1");
+        for id in ["../etc/passwd", ".hidden", "a/b", "a b", "", "Ärger"] {
+            let name = file_safe(id);
+            assert!(name.starts_with("id-") && name.len() == 19, "{id:?} → {name}");
+        }
+        assert_ne!(file_safe("a/b"), file_safe("a b"));
+    }
 }

@@ -151,6 +151,24 @@ pub fn is_settled_for_beneficiary(tx: &ChannelTransaction, stage_a: Place, stage
     }
 }
 
+/// The channel rows behind each beneficiary's payout (indices into `channel`, in input order): the lines
+/// of its statement of account. Uses the rule `compute_payouts` uses, so the lines add up to the payout.
+pub fn statement_rows(
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    recon: &ReconResult,
+) -> BTreeMap<String, Vec<usize>> {
+    assert_eq!(recon.channel.len(), channel.len(), "recon outcomes are index-aligned with channel rows");
+    let mut rows: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, (tx, outcome)) in channel.iter().zip(&recon.channel).enumerate() {
+        if is_settled_for_beneficiary(tx, outcome.stage_a, outcome.stage_b) {
+            let order = &orders[outcome.order.expect("a settled row is linked to its order") as usize];
+            rows.entry(order.beneficiary_id.to_string()).or_default().push(i);
+        }
+    }
+    rows
+}
+
 /// Computes tonight's payouts, one per beneficiary with settled transactions, sorted by beneficiary id.
 pub fn compute_payouts(
     beneficiaries: &[Beneficiary],

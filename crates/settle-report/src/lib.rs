@@ -157,6 +157,123 @@ pub fn exceptions_csv(
     finish(table, w)
 }
 
+/// A beneficiary's statement of account for `payout` (`payouts/statements/<beneficiary>.csv`): every
+/// channel row that makes it (`rows`: indices into `channel`, sorted here by booking date, channel and
+/// id), a subtotal per settlement currency with its conversion into the payout currency, and the payout.
+/// The transaction lines add up to each subtotal and the subtotals' payout amounts to the payout (both
+/// asserted).
+pub fn statement_csv(
+    payout: &Payout,
+    orders: &[settle_core::Order],
+    channel: &[settle_core::ChannelTransaction],
+    rows: &[usize],
+    order_of: &dyn Fn(usize) -> Option<usize>,
+) -> Result<Vec<u8>, ReportError> {
+    let table = "statement";
+    let err = |source| ReportError::Csv { table, source };
+    let mut w = writer();
+    w.write_record([
+        "line",
+        "date",
+        "order_id",
+        "channel",
+        "transaction_id",
+        "kind",
+        "currency",
+        "amount",
+        "payout_currency",
+        "payout_amount",
+        "rate",
+        "rate_date",
+        "rate_source",
+        "rounding_residual",
+        "payout_id",
+        "status",
+    ])
+    .map_err(err)?;
+    let mut sorted: Vec<usize> = rows.to_vec();
+    sorted.sort_by(|&a, &b| {
+        let (x, y) = (&channel[a], &channel[b]);
+        (x.booking_date, &x.channel, &x.transaction_id).cmp(&(y.booking_date, &y.channel, &y.transaction_id))
+    });
+    let payout_currency = payout.amount.currency();
+    let mut payout_total = Decimal::ZERO;
+    for component in &payout.components {
+        let currency = component.settled.currency();
+        let mut subtotal = Decimal::ZERO;
+        for &i in sorted.iter().filter(|&&i| channel[i].settlement_currency == currency) {
+            let tx = &channel[i];
+            subtotal += tx.net;
+            let order_id = order_of(i).map(|o| orders[o].order_id.to_string()).unwrap_or_default();
+            w.write_record([
+                "transaction",
+                &tx.booking_date.to_string(),
+                &order_id,
+                tx.channel.as_str(),
+                tx.transaction_id.as_str(),
+                tx.kind.as_str(),
+                currency.code(),
+                &format_minor(tx.net, currency),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ])
+            .map_err(err)?;
+        }
+        assert_eq!(subtotal, component.settled.amount(), "statement lines add up to the settled amount");
+        let paid = component.payout_amount();
+        payout_total += paid.amount();
+        let c = component.conversion.as_ref();
+        w.write_record([
+            "subtotal",
+            &payout.business_date.to_string(),
+            "",
+            "",
+            "",
+            "",
+            currency.code(),
+            &format_minor(subtotal, currency),
+            payout_currency.code(),
+            &format_minor(paid.amount(), paid.currency()),
+            &c.map(|c| c.rate.rate.normalize().to_string()).unwrap_or_else(|| "1".into()),
+            &c.map(|c| c.rate.rate_date.to_string()).unwrap_or_default(),
+            &c.map(|c| c.rate.source.to_string()).unwrap_or_default(),
+            &c.map(|c| c.residual.normalize().to_string()).unwrap_or_default(),
+            "",
+            "",
+        ])
+        .map_err(err)?;
+    }
+    if payout.status != settle_payout::PayoutStatus::UnknownBeneficiary {
+        assert_eq!(payout_total, payout.amount.amount(), "subtotals add up to the payout");
+    }
+    w.write_record([
+        "payout",
+        &payout.execution_date.to_string(),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        payout_currency.code(),
+        &format_minor(payout.amount.amount(), payout_currency),
+        "",
+        "",
+        "",
+        &payout.residual().normalize().to_string(),
+        &payout.payout_id,
+        payout.status.as_str(),
+    ])
+    .map_err(err)?;
+    finish(table, w)
+}
+
 /// `payouts.csv`: one row per beneficiary with settled transactions.
 pub fn payouts_csv(payouts: &[Payout]) -> Result<Vec<u8>, ReportError> {
     let table = "payouts.csv";
