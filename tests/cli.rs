@@ -526,8 +526,9 @@ fn demo_payout_files_in_pain_001_001_03_validate() {
     let spec = fs::read_to_string(root().join("jobs/demo.toml"))
         .unwrap()
         .replace("\"../fixtures/", &format!("\"{fixtures}/"))
-        .replace("pain001_version = \"pain.001.001.09\"", "pain001_version = \"pain.001.001.03\"");
-    assert!(spec.contains("pain.001.001.03"));
+        .replace("pain001_version = \"pain.001.001.09\"", "pain001_version = \"pain.001.001.03\"")
+        .replace("rate_date = \"business_date\"", "rate_date = \"business_day_before_execution\"");
+    assert!(spec.contains("pain.001.001.03") && spec.contains("rate_date"));
     let job = dir.path().join("v03.toml");
     fs::write(&job, spec).unwrap();
     let out = run_ok(settle().arg("run").arg(&job).arg("--out").arg(dir.path().join("runs")));
@@ -537,6 +538,12 @@ fn demo_payout_files_in_pain_001_001_03_validate() {
         .filter(|(n, _)| n.ends_with(".xml"))
         .collect();
     assert_eq!(files.len(), 4);
+    // Payouts are converted at the rates of the business day before execution (Friday 30 October for
+    // Monday 2 November), not the Saturday business date's fallback.
+    let conversions = fs::read_to_string(dir.path().join("runs/demo/2026-10-31/conversions.csv")).unwrap();
+    let payout_rows: Vec<&str> = conversions.lines().filter(|l| l.starts_with("payout,")).collect();
+    assert!(!payout_rows.is_empty());
+    assert!(payout_rows.iter().all(|l| l.contains(",2026-10-30,2026-10-30,false,")), "{conversions}");
     let xmllint = Command::new("xmllint").arg("--version").output();
     assert!(xmllint.is_ok() || std::env::var("CI").as_deref() != Ok("true"), "CI=true but xmllint is missing");
     for (name, bytes) in files.iter().filter(|_| xmllint.is_ok()) {

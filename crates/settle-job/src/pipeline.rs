@@ -407,6 +407,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let execution_date = calendar
         .add_business_days(business_date, offset)
         .map_err(|source| JobError::Calendar { date: business_date, source })?;
+    let rate_date = match spec.payouts.rate_date {
+        crate::spec::PayoutRateDate::BusinessDate => business_date,
+        crate::spec::PayoutRateDate::BusinessDayBeforeExecution => calendar
+            .add_business_days(execution_date, -1)
+            .map_err(|source| JobError::Calendar { date: execution_date, source })?,
+    };
     let recon = reconcile_nights(&orders, &channel, &bank, &prior, &spec.recon, &calendar)?;
     let recon_inputs = Inputs { orders: &orders, channel: &channel, bank: &bank, payouts: &prior.payouts };
     let mut open = carry::carry(
@@ -426,7 +432,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &channel,
         &recon,
         &rate_table,
-        PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, conversion },
+        PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, rate_date, conversion },
     )?;
     // Payout files: the payable payouts a file can carry (the others are held, their status says why).
     // The register of every payout the job emitted: nothing in it goes into a new file.

@@ -144,6 +144,19 @@ pub struct PayoutSection {
     /// the job approves; any other such payout is held (`held_bank_details_changed`).
     #[serde(default)]
     pub approve_bank_details: Vec<String>,
+    /// Which day's reference rates convert payouts: `business_date` (default) or
+    /// `business_day_before_execution`.
+    #[serde(default)]
+    pub rate_date: PayoutRateDate,
+}
+
+/// `[payouts] rate_date`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutRateDate {
+    #[default]
+    BusinessDate,
+    BusinessDayBeforeExecution,
 }
 
 /// `[payouts.debtor]`: the ordering party.
@@ -285,6 +298,7 @@ impl Default for PayoutSection {
             debtor: None,
             bank: BankSpec::default(),
             approve_bank_details: Vec::new(),
+            rate_date: PayoutRateDate::default(),
         }
     }
 }

@@ -115,6 +115,9 @@ pub struct PayoutPolicy<'a> {
     pub job_name: &'a str,
     pub business_date: Date,
     pub execution_date: Date,
+    /// The date whose reference rate converts settled amounts into payout currencies (the job's policy:
+    /// the business date, or the business day before execution).
+    pub rate_date: Date,
     pub conversion: ConversionPolicy,
 }
 
@@ -213,7 +216,7 @@ pub fn compute_payouts(
             } else {
                 Some(
                     rates
-                        .convert(net, payout_currency, policy.business_date, policy.conversion)
+                        .convert(net, payout_currency, policy.rate_date, policy.conversion)
                         .map_err(|source| PayoutError::Fx { beneficiary_id: beneficiary_id.to_string(), source })?,
                 )
             };
@@ -375,6 +378,7 @@ mod tests {
             job_name: "t",
             business_date: parse_date("2026-10-31").unwrap(),
             execution_date: parse_date("2026-11-02").unwrap(),
+            rate_date: parse_date("2026-10-31").unwrap(),
             conversion: ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven },
         };
         let payouts = compute_payouts(
