@@ -130,6 +130,7 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
             "fx_cost.csv",
             "manifest.json",
             "matches.csv",
+            "open_balances.csv",
             "open_bank_entries.csv",
             "open_channel_transactions.csv",
             "open_earlier.csv",
@@ -940,6 +941,13 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
     let second = run_ok(settle().arg("run").arg(&night2_spec).arg("--out").arg(out.path()));
     assert!(second.status.code() == Some(0) || second.status.code() == Some(1), "{}", stderr(&second));
     let night2 = dir_bytes(&out.path().join("demo/2026-11-02"));
+    // Night 1's held KWD payout (no debtor account in KWD) is carried: night 2 owes it again, on top of
+    // what settles tonight (night 2's job writes no payout files, so nothing holds it there).
+    let balances1 = String::from_utf8(night1["open_balances.csv"].clone()).unwrap();
+    assert!(balances1.contains("\nB00010,935.648,KWD,held_no_debtor_account,2026-10-31\n"), "{balances1}");
+    let payouts2 = String::from_utf8(night2["payouts.csv"].clone()).unwrap();
+    let b10 = payouts2.lines().find(|l| l.contains(",B00010,")).unwrap();
+    assert!(b10.ends_with(",KWD:935.648") && b10.contains(",1524.245,KWD,payable,"), "{b10}");
     let matches = String::from_utf8(night2["matches.csv"].clone()).unwrap();
     assert!(matches.contains("stripe:po_1eca6b672d1348c072bbcb93"), "{matches}");
     assert!(matches.contains("adyen:8799"), "{matches}");
@@ -959,7 +967,8 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
             "2026-10-31/open_channel_transactions.csv",
             "2026-10-31/open_bank_entries.csv",
             "2026-10-31/open_earlier.csv",
-            "2026-10-31/open_payouts.csv"
+            "2026-10-31/open_payouts.csv",
+            "2026-10-31/open_balances.csv"
         ]
     );
     // Night 1's emitted payouts (9: the KWD one is held) await their bank debits (stage C).

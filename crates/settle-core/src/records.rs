@@ -657,6 +657,9 @@ pub struct Beneficiary {
     pub building_number: Option<String>,
     pub post_code: Option<String>,
     pub town: Option<String>,
+    /// Below this (in the payout currency) nothing is paid: the balance is carried to the next night.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub minimum_payout: Option<Decimal>,
     pub provenance: Provenance,
 }
 

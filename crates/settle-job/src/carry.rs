@@ -11,6 +11,8 @@
 //!   (stage C);
 //! - `open_items.json`: `{"format": "settle-open-items", "version": 1, "business_date", "counts"}`.
 //! - `written_off.csv`: records that left the open list by the job's age rule instead.
+//! - `open_balances.csv`: `beneficiary_id,amount,currency,status,business_date`: what a payout did not
+//!   pay (below the minimum, negative, held), added to the beneficiary's next payout.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +30,8 @@ pub const FILES: [&str; 5] = [
     "open_payouts.csv",
 ];
 pub const INDEX: &str = "open_items.json";
+/// Beneficiaries' balances tonight did not pay out (optional: runs before it existed have none).
+pub const BALANCES: &str = "open_balances.csv";
 /// How long a debited payout is watched for its return (SEPA returns come within a few business days).
 pub const RETURN_WINDOW_BUSINESS_DAYS: u32 = 10;
 
@@ -327,6 +331,42 @@ pub fn read_earlier(path: &str, bytes: &[u8]) -> Result<BTreeMap<(String, String
         };
         let order = Some(field(3)).filter(|o| !o.is_empty());
         out.insert((field(0), field(1)), (stage_a, order, stage_b));
+    }
+    Ok(out)
+}
+
+/// `open_balances.csv` of the payouts whose balance is carried (`Payout::carries_balance`).
+pub fn balances_csv(payouts: &[settle_payout::Payout]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(["beneficiary_id", "amount", "currency", "status", "business_date"])?;
+    for p in payouts.iter().filter(|p| p.carries_balance()) {
+        w.write_record([
+            p.beneficiary_id.as_str(),
+            &settle_core::format_minor(p.amount.amount(), p.amount.currency()),
+            p.amount.currency().code(),
+            p.status.as_str(),
+            &p.business_date.to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Reads `open_balances.csv`; the error names the line.
+pub fn read_balances(bytes: &[u8]) -> Result<Vec<settle_payout::CarriedBalance>, String> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let mut out = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let line = n + 2;
+        let record = record.map_err(|e| format!("line {line}: {e}"))?;
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let currency = settle_core::Currency::from_code(field(2))
+            .map_err(|_| format!("line {line}: currency {:?} is not ISO 4217", field(2)))?;
+        let amount: settle_core::Decimal =
+            field(1).parse().map_err(|_| format!("line {line}: amount {:?} is not a decimal", field(1)))?;
+        out.push(settle_payout::CarriedBalance {
+            beneficiary_id: field(0).to_string(),
+            amount: settle_core::Money::new(amount, currency),
+        });
     }
     Ok(out)
 }

@@ -249,6 +249,7 @@ pub fn concat<T>(mut lists: Vec<Vec<T>>) -> Vec<T> {
 /// The open items a run left, read back, and the files' bytes.
 struct CarriedIn {
     carry: carry::Carry,
+    balances: Vec<settle_payout::CarriedBalance>,
     files: Vec<(&'static str, Vec<u8>)>,
 }
 
@@ -289,8 +290,18 @@ fn read_open_items(date: Date, dir: &Path) -> Result<CarriedIn, JobError> {
         earlier.push(Earlier { stage_a: stage_a.map(|place| (place, None)), stage_b_matched: stage_b });
         earlier_orders.push(order);
     }
+    let balances = match fs::read(dir.join(carry::BALANCES)) {
+        Ok(bytes) => {
+            let balances = carry::read_balances(&bytes).map_err(|m| error(carry::BALANCES, m))?;
+            files.push((carry::BALANCES, bytes));
+            balances
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(error(carry::BALANCES, e.to_string())),
+    };
     Ok(CarriedIn {
         carry: carry::Carry { orders, channel, bank, earlier, earlier_orders, payouts, written_off: Vec::new() },
+        balances,
         files,
     })
 }
@@ -379,6 +390,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
     let job_dir = normalize(&out_root.join(&spec.job.name));
     let mut prior = Prior::default();
+    let mut balances_in: Vec<settle_payout::CarriedBalance> = Vec::new();
     if spec.recon.carry_open_items {
         if let Some((date, dir)) = carry::previous_run(&job_dir, business_date) {
             let carried = read_open_items(date, &dir)?;
@@ -392,6 +404,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             }
             let c = &carried.carry;
             *input_rows.entry("open_items").or_default() += (c.orders.len() + c.channel.len() + c.bank.len()) as u64;
+            balances_in = carried.balances;
             prior = carry::prepend(carried.carry, &mut orders, &mut channel, &mut bank)
                 .map_err(|message| JobError::OpenItems { date, path: format!("{date}/open_earlier.csv"), message })?;
         }
@@ -433,6 +446,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &recon,
         &rate_table,
         PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, rate_date, conversion },
+        &balances_in,
     )?;
     // Payout files: the payable payouts a file can carry (the others are held, their status says why).
     // The register of every payout the job emitted: nothing in it goes into a new file.
@@ -564,6 +578,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         ("open_earlier.csv", carry::earlier_csv(&open).map_err(csv_error("open_earlier.csv"))?),
         ("open_payouts.csv", carry::payouts_csv(&open.payouts).map_err(csv_error("open_payouts.csv"))?),
         ("written_off.csv", carry::written_off_csv(&open).map_err(csv_error("written_off.csv"))?),
+        (carry::BALANCES, carry::balances_csv(&payouts).map_err(csv_error(carry::BALANCES))?),
         (
             carry::INDEX,
             render_json(&json!({

@@ -401,6 +401,7 @@ mod tests {
                 building_number: Some("1".into()),
                 post_code: Some("10001".into()),
                 town: Some("Springfield".into()),
+                minimum_payout: None,
                 beneficiary_id: format!("B-{id}"),
                 legal_name: format!("Beneficiary {id}"),
                 country: iban[..2].into(),

@@ -39,6 +39,8 @@ pub enum PayoutStatus {
     Payable,
     /// Amount ≤ 0 (refunds or chargebacks exceed sales): nothing is paid, the balance is carried.
     NotPayable,
+    /// 0 < amount < the beneficiary's `minimum_payout`: nothing is paid, the balance is carried.
+    BelowMinimum,
     /// Orders name a beneficiary that is not in the beneficiaries file: held.
     UnknownBeneficiary,
     /// Payable, but the job has no debtor account in its currency: held.
@@ -59,6 +61,7 @@ impl PayoutStatus {
         match self {
             PayoutStatus::Payable => "payable",
             PayoutStatus::NotPayable => "not_payable",
+            PayoutStatus::BelowMinimum => "below_minimum",
             PayoutStatus::UnknownBeneficiary => "unknown_beneficiary",
             PayoutStatus::HeldNoDebtorAccount => "held_no_debtor_account",
             PayoutStatus::HeldMissingBic => "held_missing_bic",
@@ -69,11 +72,14 @@ impl PayoutStatus {
     }
 }
 
-/// The part of a payout that came from one settlement currency.
+/// The part of a payout that came from one settlement currency, or the balance carried from the job's
+/// previous run (`carried`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Component {
     pub settled: Money,
     pub transactions: u32,
+    /// A balance an earlier night did not pay out (below the minimum, negative, or held).
+    pub carried: bool,
     /// None when the settlement currency is the payout currency.
     pub conversion: Option<Conversion>,
 }
@@ -106,6 +112,22 @@ impl Payout {
     /// Σ rounding residuals of the conversions (payout currency).
     pub fn residual(&self) -> Decimal {
         self.components.iter().filter_map(|c| c.conversion.as_ref()).map(|c| c.residual).sum()
+    }
+}
+
+/// A beneficiary's balance an earlier night did not pay out, carried into tonight's payout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedBalance {
+    pub beneficiary_id: String,
+    pub amount: Money,
+}
+
+impl Payout {
+    /// Whether what this payout did not pay is owed on (carried to the next night): everything but a
+    /// paid payout, one emitted before, and an unknown beneficiary's (reported, not owed to anyone known).
+    pub fn carries_balance(&self) -> bool {
+        !matches!(self.status, PayoutStatus::Payable | PayoutStatus::AlreadyEmitted | PayoutStatus::UnknownBeneficiary)
+            && !self.amount.amount().is_zero()
     }
 }
 
@@ -180,6 +202,7 @@ pub fn compute_payouts(
     recon: &ReconResult,
     rates: &RateTable,
     policy: PayoutPolicy<'_>,
+    carried: &[CarriedBalance],
 ) -> Result<Vec<Payout>, PayoutError> {
     assert_eq!(recon.channel.len(), channel.len(), "recon outcomes are index-aligned with channel rows");
     let by_id: BTreeMap<&str, &Beneficiary> = beneficiaries.iter().map(|b| (b.beneficiary_id.as_str(), b)).collect();
@@ -202,15 +225,27 @@ pub fn compute_payouts(
             .map_err(|source| PayoutError::Money { beneficiary_id: order.beneficiary_id.to_string(), source })?;
         entry.1 += 1;
     }
+    let mut carried_by: BTreeMap<&str, Vec<&CarriedBalance>> = BTreeMap::new();
+    for c in carried {
+        carried_by.entry(c.beneficiary_id.as_str()).or_default().push(c);
+        settled.entry(c.beneficiary_id.as_str()).or_default();
+    }
     let mut payouts = Vec::with_capacity(settled.len());
     for (beneficiary_id, by_currency) in settled {
         let beneficiary = by_id.get(beneficiary_id).copied();
+        let carried_in = carried_by.get(beneficiary_id).map(Vec::as_slice).unwrap_or_default();
         // Unknown beneficiaries are reported in the first settlement currency, unconverted.
-        let payout_currency =
-            beneficiary.map_or_else(|| *by_currency.keys().next().expect("non-empty"), |b| b.payout_currency);
+        let payout_currency = beneficiary.map_or_else(
+            || by_currency.keys().next().copied().unwrap_or_else(|| carried_in[0].amount.currency()),
+            |b| b.payout_currency,
+        );
         let mut amount = Money::zero(payout_currency);
-        let mut components = Vec::with_capacity(by_currency.len());
-        for (currency, (net, transactions)) in by_currency {
+        let mut components = Vec::with_capacity(by_currency.len() + carried_in.len());
+        let parts = carried_in
+            .iter()
+            .map(|c| (c.amount.currency(), (c.amount, 0u32), true))
+            .chain(by_currency.into_iter().map(|(currency, part)| (currency, part, false)));
+        for (currency, (net, transactions), is_carried) in parts {
             let conversion = if currency == payout_currency || beneficiary.is_none() {
                 None
             } else {
@@ -220,7 +255,7 @@ pub fn compute_payouts(
                         .map_err(|source| PayoutError::Fx { beneficiary_id: beneficiary_id.to_string(), source })?,
                 )
             };
-            let component = Component { settled: net, transactions, conversion };
+            let component = Component { settled: net, transactions, carried: is_carried, conversion };
             if component.payout_amount().currency() == payout_currency {
                 amount = amount
                     .checked_add(&component.payout_amount())
@@ -230,8 +265,9 @@ pub fn compute_payouts(
         }
         let status = match beneficiary {
             None => PayoutStatus::UnknownBeneficiary,
-            Some(_) if amount.amount() > Decimal::ZERO => PayoutStatus::Payable,
-            Some(_) => PayoutStatus::NotPayable,
+            Some(_) if amount.amount() <= Decimal::ZERO => PayoutStatus::NotPayable,
+            Some(b) if b.minimum_payout.is_some_and(|m| amount.amount() < m) => PayoutStatus::BelowMinimum,
+            Some(_) => PayoutStatus::Payable,
         };
         let id = payout_id(policy.job_name, policy.business_date, beneficiary_id, payout_currency);
         payouts.push(Payout {
@@ -324,6 +360,7 @@ mod tests {
             building_number: None,
             post_code: None,
             town: None,
+            minimum_payout: None,
             beneficiary_id: id.into(),
             legal_name: format!("{id} Ltd"),
             country: "GB".into(),
@@ -388,6 +425,7 @@ mod tests {
             &recon,
             &rates,
             policy,
+            &[],
         )
         .unwrap();
         let ids: Vec<&str> = payouts.iter().map(|p| p.beneficiary_id.as_str()).collect();
@@ -408,6 +446,38 @@ mod tests {
         // B9 is not in the beneficiaries file: held, unconverted
         assert_eq!(payouts[2].status, PayoutStatus::UnknownBeneficiary);
         assert_eq!(payouts[2].amount.to_string(), "4.80 EUR");
+        assert!(!b1.carries_balance() && payouts[1].carries_balance() && !payouts[2].carries_balance());
+
+        // Next night: B2's −0.50 EUR is carried in, and B1 has a minimum above tonight's amount.
+        let carried = [CarriedBalance { beneficiary_id: "B2".into(), amount: payouts[1].amount }];
+        let mut b1_min = beneficiary("B1", "GBP");
+        b1_min.minimum_payout = Some("500.00".parse().unwrap());
+        let next =
+            compute_payouts(&[b1_min, beneficiary("B2", "EUR")], &orders, &channel, &recon, &rates, policy, &carried)
+                .unwrap();
+        assert_eq!(next[0].status, PayoutStatus::BelowMinimum);
+        assert!(next[0].carries_balance());
+        assert_eq!(next[1].amount.to_string(), "-1.00 EUR", "−0.50 carried in and −0.50 tonight");
+        assert_eq!(next[1].components.iter().filter(|c| c.carried).count(), 1);
+        // A beneficiary with only a carried balance still gets its payout line.
+        let only = compute_payouts(
+            &[beneficiary("B7", "EUR")],
+            &[],
+            &[],
+            &recon_empty(),
+            &rates,
+            policy,
+            &[CarriedBalance { beneficiary_id: "B7".into(), amount: Money::new("12.00".parse().unwrap(), cur("EUR")) }],
+        )
+        .unwrap();
+        assert_eq!(
+            (only.len(), only[0].amount.to_string(), only[0].status),
+            (1, "12.00 EUR".to_string(), PayoutStatus::Payable)
+        );
+    }
+
+    fn recon_empty() -> ReconResult {
+        settle_recon::reconcile(&[], &[], &[]).unwrap()
     }
 
     #[test]

@@ -201,7 +201,9 @@ pub fn statement_csv(
     for component in &payout.components {
         let currency = component.settled.currency();
         let mut subtotal = Decimal::ZERO;
-        for &i in sorted.iter().filter(|&&i| channel[i].settlement_currency == currency) {
+        // A balance carried from the previous night has no transaction lines of its own here.
+        let lines = sorted.iter().filter(|&&i| !component.carried && channel[i].settlement_currency == currency);
+        for &i in lines {
             let tx = &channel[i];
             subtotal += tx.net;
             let order_id = order_of(i).map(|o| orders[o].order_id.to_string()).unwrap_or_default();
@@ -225,12 +227,15 @@ pub fn statement_csv(
             ])
             .map_err(err)?;
         }
+        if component.carried {
+            subtotal = component.settled.amount();
+        }
         assert_eq!(subtotal, component.settled.amount(), "statement lines add up to the settled amount");
         let paid = component.payout_amount();
         payout_total += paid.amount();
         let c = component.conversion.as_ref();
         w.write_record([
-            "subtotal",
+            if component.carried { "carried_in" } else { "subtotal" },
             &payout.business_date.to_string(),
             "",
             "",
@@ -295,13 +300,21 @@ pub fn payouts_csv(payouts: &[Payout]) -> Result<Vec<u8>, ReportError> {
         "transactions",
         "settled_amounts",
         "fx_residual",
+        "carried_in",
     ])
     .map_err(err)?;
     for p in payouts {
+        let carried: Vec<String> = p
+            .components
+            .iter()
+            .filter(|c| c.carried)
+            .map(|c| format!("{}:{}", c.settled.currency(), format_minor(c.settled.amount(), c.settled.currency())))
+            .collect();
         let b = p.beneficiary.as_ref();
         let settled: Vec<String> = p
             .components
             .iter()
+            .filter(|c| !c.carried)
             .map(|c| format!("{}:{}", c.settled.currency(), format_minor(c.settled.amount(), c.settled.currency())))
             .collect();
         w.write_record([
@@ -320,6 +333,7 @@ pub fn payouts_csv(payouts: &[Payout]) -> Result<Vec<u8>, ReportError> {
             p.transactions().to_string(),
             settled.join(" "),
             p.residual().normalize().to_string(),
+            carried.join(" "),
         ])
         .map_err(err)?;
     }

@@ -130,6 +130,7 @@ pub static BENEFICIARIES: Layout = Layout {
         opt("building_number", "postal address: building number"),
         opt("post_code", "postal address: post code"),
         opt("town", "postal address: town (required for a payout outside SEPA)"),
+        opt("minimum_payout", "below this amount (payout currency) nothing is paid; the balance is carried"),
     ],
 };
 
@@ -404,6 +405,15 @@ pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, 
             building_number: row.optional("building_number").map(str::to_string),
             post_code: row.optional("post_code").map(str::to_string),
             town: row.optional("town").map(str::to_string),
+            minimum_payout: match row.optional("minimum_payout") {
+                Some(text) => Some(
+                    text.parse::<Decimal>()
+                        .ok()
+                        .filter(|m| !m.is_sign_negative())
+                        .ok_or_else(|| row.error("minimum_payout", format!("{text:?}: expected an amount ≥ 0")))?,
+                ),
+                None => None,
+            },
             provenance: provenance(&file, row),
         });
         Ok(())
@@ -576,6 +586,7 @@ pub fn write_beneficiaries(rows: &[Beneficiary]) -> Result<Vec<u8>, csv::Error> 
             r.building_number.as_deref().unwrap_or(""),
             r.post_code.as_deref().unwrap_or(""),
             r.town.as_deref().unwrap_or(""),
+            &r.minimum_payout.map(|m| m.to_string()).unwrap_or_default(),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

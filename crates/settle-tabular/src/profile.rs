@@ -239,6 +239,7 @@ pub struct ColumnMap {
     pub building_number: Option<Columns>,
     pub post_code: Option<Columns>,
     pub town: Option<Columns>,
+    pub minimum_payout: Option<Columns>,
 }
 
 /// How the amounts are written.

@@ -1298,6 +1298,14 @@ impl RowView<'_> {
             building_number: self.text(&c.building_number).map(|t| t.to_string()),
             post_code: self.text(&c.post_code).map(|t| t.to_string()),
             town: self.text(&c.town).map(|t| t.to_string()),
+            minimum_payout: match self.text(&c.minimum_payout) {
+                Some(text) => {
+                    Some(text.parse::<Decimal>().ok().filter(|m| !m.is_sign_negative()).ok_or_else(|| {
+                        self.error(column(&c.minimum_payout), format!("{text:?}: expected an amount ≥ 0"))
+                    })?)
+                }
+                None => None,
+            },
             provenance: Provenance::line(Arc::clone(file), self.line),
         })
     }
