@@ -476,6 +476,63 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Money in = money out per beneficiary: every settled net and carried balance ends either in a
+        /// payable payout or in a balance carried to the next night, to the minor unit.
+        #[test]
+        fn settled_and_carried_money_is_paid_or_carried(
+            rows in proptest::collection::vec((0usize..4, 1i64..100_000, 0i64..10, proptest::bool::weighted(0.2)), 1..40),
+            minimums in proptest::collection::vec(proptest::option::of(0i64..200_000), 4),
+            carried_cents in proptest::collection::vec(proptest::option::of(-50_000i64..50_000), 4),
+        ) {
+            let (mut orders, mut channel) = (Vec::new(), Vec::new());
+            let mut batch_net = Decimal::ZERO;
+            let mut expected: BTreeMap<String, Decimal> = BTreeMap::new();
+            for (n, (b, cents, fee_pct, refund)) in rows.iter().enumerate() {
+                let amount = Decimal::new(if *refund { -cents } else { *cents }, 2);
+                let fee = if *refund { Decimal::ZERO } else { (amount * Decimal::new(*fee_pct, 2)).round_dp(2) };
+                let (id, beneficiary) = (format!("O{n}"), format!("B{b}"));
+                orders.push(order(&id, &beneficiary, &amount.to_string()));
+                let kind = if *refund { ChannelKind::Refund } else { ChannelKind::Charge };
+                let net = amount - fee;
+                channel.push(tx(&format!("t{n}"), kind, &id, &amount.to_string(), &net.to_string(), "EUR", "po1"));
+                batch_net += net;
+                *expected.entry(beneficiary).or_default() += net;
+            }
+            proptest::prop_assume!(batch_net > Decimal::ZERO);
+            let bank = vec![credit("c1", &batch_net.to_string(), "EUR", "po1")];
+            let recon = settle_recon::reconcile(&orders, &channel, &bank).unwrap();
+            let beneficiaries: Vec<Beneficiary> = (0..4)
+                .map(|b| Beneficiary { minimum_payout: minimums[b].map(|m| Decimal::new(m, 2)), ..beneficiary(&format!("B{b}"), "EUR") })
+                .collect();
+            let carried: Vec<CarriedBalance> = (0..4)
+                .filter_map(|b| carried_cents[b].map(|c| CarriedBalance { beneficiary_id: format!("B{b}"), amount: Money::new(Decimal::new(c, 2), cur("EUR")) }))
+                .collect();
+            for c in &carried {
+                *expected.entry(c.beneficiary_id.clone()).or_default() += c.amount.amount();
+            }
+            let policy = PayoutPolicy {
+                job_name: "p",
+                business_date: parse_date("2026-10-30").unwrap(),
+                execution_date: parse_date("2026-11-02").unwrap(),
+                rate_date: parse_date("2026-10-30").unwrap(),
+                conversion: ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven },
+            };
+            let rates = RateTable::new(Vec::new()).unwrap();
+            let payouts = compute_payouts(&beneficiaries, &orders, &channel, &recon, &rates, policy, &carried).unwrap();
+            let mut paid_or_carried: BTreeMap<String, Decimal> = BTreeMap::new();
+            for p in &payouts {
+                let minimum = beneficiaries.iter().find(|b| b.beneficiary_id == p.beneficiary_id).and_then(|b| b.minimum_payout);
+                let payable = p.amount.amount() > Decimal::ZERO && minimum.is_none_or(|m| p.amount.amount() >= m);
+                proptest::prop_assert_eq!(p.status == PayoutStatus::Payable, payable, "{:?}", p);
+                proptest::prop_assert!(p.status == PayoutStatus::Payable || p.carries_balance() || p.amount.amount().is_zero());
+                *paid_or_carried.entry(p.beneficiary_id.clone()).or_default() += p.amount.amount();
+            }
+            proptest::prop_assert_eq!(paid_or_carried, expected);
+        }
+    }
+
     fn recon_empty() -> ReconResult {
         settle_recon::reconcile(&[], &[], &[]).unwrap()
     }
