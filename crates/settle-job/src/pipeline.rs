@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::bankfiles::TextEncoding;
 use crate::spec::{CalendarName, InputRole, JobSpec, SpecError};
-use crate::write::{remove_stale_temps, sync_dir, write_atomic};
+use crate::write::{remove_stale_temps, sync_dir, write_atomic, write_atomic_many};
 
 /// How `settle run` was called.
 #[derive(Debug, Clone, Default)]
@@ -608,11 +608,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         let bytes = settle_report::statement_csv(payout, &orders, &channel, rows, &order_of)?;
         statements.push((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes));
     }
-    for (name, bytes) in &statements {
-        outputs.push((name.as_str(), bytes.clone()));
-    }
+
     let manifest_outputs: Vec<_> = outputs
         .iter()
+        .map(|(name, bytes)| (*name, bytes))
+        .chain(statements.iter().map(|(name, bytes)| (name.as_str(), bytes)))
         .map(|(name, bytes)| json!({"path": name, "bytes": bytes.len(), "sha256": sha256_hex(bytes)}))
         .collect();
     let job_file_name = job_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
@@ -657,6 +657,21 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         };
         write_atomic(&dir, leaf, bytes).map_err(write_error(&run_dir.join(name)))?;
         written.push((name.to_string(), sha256_hex(bytes)));
+    }
+    // Statements of account, many files of one directory at once.
+    if !statements.is_empty() {
+        let dir = run_dir.join("payouts/statements");
+        if !dir.exists() {
+            fs::create_dir_all(&dir).map_err(write_error(&dir))?;
+            sync_dir(&run_dir.join("payouts")).map_err(write_error(&run_dir))?;
+        }
+        remove_stale_temps(&dir).map_err(write_error(&dir))?;
+        let leaves: Vec<(String, Vec<u8>)> = statements
+            .iter()
+            .map(|(name, bytes)| (name.rsplit('/').next().unwrap_or(name).to_string(), bytes.clone()))
+            .collect();
+        write_atomic_many(&dir, &leaves).map_err(write_error(&dir))?;
+        written.extend(statements.iter().map(|(name, bytes)| (name.clone(), sha256_hex(bytes))));
     }
     // The payout register, after the files it lists and before the manifest: a run interrupted between
     // the two is completed by the next, which finds its payouts in the register and rebuilds the same
