@@ -39,6 +39,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a job for one business date and write its run directory OUT/<job>/<business-date>/.
+    ///
+    /// Reads the job's inputs and what its previous run left open, reconciles, computes payouts and,
+    /// when the job names a debtor account (`[payouts.debtor]`), writes pain.001 payout files; the
+    /// payout register OUT/<job>/payout_register.csv keeps every emitted payout out of any new file.
     Run(RunArgs),
     /// Generate a realistic day of any size (inputs, job.toml and truth.csv) for tests and benchmarks.
     Gen(GenArgs),
@@ -219,7 +223,8 @@ struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Recompute a business date that already has a run directory (outputs are byte-identical when
-    /// nothing changed).
+    /// nothing changed). Payout files already emitted are rebuilt and must come out the same; payouts
+    /// emitted before are never put into a new file.
     #[arg(long)]
     force: bool,
 }
