@@ -273,8 +273,9 @@ pub fn payment_files(
             let message_id = message_id(job_name, business_date, currency, first + n);
             let file = write_file(payouts, debtor, profile, business_date, currency, &message_id, chunks)?;
             let file_sha256 = sha256_hex(file.written.xml.as_bytes());
-            for id in &file.payout_ids {
-                let payout = payouts.iter().find(|p| &p.payout_id == id).expect("in the file");
+            // The file's payouts in file order: its chunks' members (no search by id).
+            for &i in chunks.iter().flat_map(|(_, members)| members.iter()) {
+                let payout = &payouts[i];
                 let b = payout.beneficiary.as_ref().expect("payable");
                 new_entries.push(RegisterEntry {
                     payout_id: payout.payout_id.clone(),
