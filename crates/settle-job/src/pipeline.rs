@@ -558,7 +558,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // Render everything before writing anything.
     let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
     let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
-    let mut outputs: Vec<(&str, Vec<u8>)> = vec![
+    let outputs: Vec<(&str, Vec<u8>)> = vec![
         ("summary.json", render_json(&summary.json).map_err(json_error("summary.json"))?),
         ("matches.csv", settle_report::matches_csv(&recon, &recon_inputs, &rate_table, conversion)?),
         ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?),
@@ -596,9 +596,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             .map_err(json_error(carry::INDEX))?,
         ),
     ];
-    for file in payment_files {
-        outputs.push((file.name.as_str(), file.written.xml.clone().into_bytes()));
-    }
     // Statements of account: every payout's lines, one file per beneficiary.
     let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon);
     let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
@@ -609,11 +606,23 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         statements.push((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes));
     }
 
-    let manifest_outputs: Vec<_> = outputs
+    // Every output once, borrowed, with its hash (for the manifest and the outcome): the tables, the
+    // payout files, then the statements of account.
+    fn hashed<'a>((name, bytes): (&'a str, &'a [u8])) -> (&'a str, &'a [u8], String) {
+        (name, bytes, sha256_hex(bytes))
+    }
+    let files: Vec<(&str, &[u8], String)> = outputs
         .iter()
-        .map(|(name, bytes)| (*name, bytes))
-        .chain(statements.iter().map(|(name, bytes)| (name.as_str(), bytes)))
-        .map(|(name, bytes)| json!({"path": name, "bytes": bytes.len(), "sha256": sha256_hex(bytes)}))
+        .map(|(name, bytes)| (*name, bytes.as_slice()))
+        .chain(payment_files.iter().map(|f| (f.name.as_str(), f.written.xml.as_bytes())))
+        .map(hashed)
+        .collect();
+    let statement_files: Vec<(&str, &[u8], String)> =
+        statements.iter().map(|(name, bytes)| (name.as_str(), bytes.as_slice())).map(hashed).collect();
+    let manifest_outputs: Vec<_> = files
+        .iter()
+        .chain(&statement_files)
+        .map(|(name, bytes, sha256)| json!({"path": name, "bytes": bytes.len(), "sha256": sha256}))
         .collect();
     let job_file_name = job_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let manifest = json!({
@@ -640,8 +649,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         sync_dir(parent).map_err(write_error(parent))?;
     }
     remove_stale_temps(&run_dir).map_err(write_error(&run_dir))?;
-    let mut written = Vec::with_capacity(outputs.len() + 1);
-    for (name, bytes) in outputs.iter().map(|(n, b)| (*n, b.as_slice())) {
+    let mut written = Vec::with_capacity(files.len() + statement_files.len() + 1);
+    for (name, bytes, sha256) in &files {
         // `payouts/…`: outputs in a subdirectory of the run directory.
         let (dir, leaf) = match name.rsplit_once('/') {
             Some((sub, leaf)) => {
@@ -653,25 +662,23 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                 remove_stale_temps(&dir).map_err(write_error(&dir))?;
                 (dir, leaf)
             }
-            None => (run_dir.clone(), name),
+            None => (run_dir.clone(), *name),
         };
         write_atomic(&dir, leaf, bytes).map_err(write_error(&run_dir.join(name)))?;
-        written.push((name.to_string(), sha256_hex(bytes)));
+        written.push((name.to_string(), sha256.clone()));
     }
     // Statements of account, many files of one directory at once.
-    if !statements.is_empty() {
+    if !statement_files.is_empty() {
         let dir = run_dir.join("payouts/statements");
         if !dir.exists() {
             fs::create_dir_all(&dir).map_err(write_error(&dir))?;
             sync_dir(&run_dir.join("payouts")).map_err(write_error(&run_dir))?;
         }
         remove_stale_temps(&dir).map_err(write_error(&dir))?;
-        let leaves: Vec<(String, Vec<u8>)> = statements
-            .iter()
-            .map(|(name, bytes)| (name.rsplit('/').next().unwrap_or(name).to_string(), bytes.clone()))
-            .collect();
+        let leaves: Vec<(&str, &[u8])> =
+            statement_files.iter().map(|(name, bytes, _)| (name.rsplit('/').next().unwrap_or(name), *bytes)).collect();
         write_atomic_many(&dir, &leaves).map_err(write_error(&dir))?;
-        written.extend(statements.iter().map(|(name, bytes)| (name.clone(), sha256_hex(bytes))));
+        written.extend(statement_files.iter().map(|(name, _, sha256)| (name.to_string(), sha256.clone())));
     }
     // The payout register, after the files it lists and before the manifest: a run interrupted between
     // the two is completed by the next, which finds its payouts in the register and rebuilds the same
