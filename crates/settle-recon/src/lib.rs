@@ -985,24 +985,15 @@ pub fn reconcile_nights(
                 },
                 false,
             )
-        } else if order.money() != tx.presentment() {
+        } else {
+            // A row of the right kind whose order is unclaimed and equal in amount was matched by A1 above
+            // (same conditions; claims are never undone): only a different amount is left here.
+            assert_ne!(order.money(), tx.presentment(), "rule A1 matches every exact row before exceptions");
             (
                 ReasonCode::AmountMismatch,
                 format!("order {} but channel presentment {}", order.money(), tx.presentment()),
                 true,
             )
-        } else {
-            order_claimed[o] = true;
-            order_places[o] = Place::Matched;
-            outcomes[i].stage_a = Place::Matched;
-            matches.push(Match {
-                stage: Stage::A,
-                rule: RULE_A1,
-                left: SideRef::Order(r32(o)),
-                right: SideRef::Channel(r32(i)),
-                explained: 0,
-            });
-            continue;
         };
         outcomes[i].stage_a = Place::Unmatched(reason);
         let left = if place_order {
