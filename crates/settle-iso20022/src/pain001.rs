@@ -399,22 +399,20 @@ fn checked_amount(path: &str, amount: Money) -> Result<String, Pain001Error> {
     Ok(format_minor(amount.amount(), amount.currency()))
 }
 
-fn party(x: &mut Xml<'_>, path: &str, name: &str, p: &Party, version: Pain001Version) -> Result<(), Pain001Error> {
+/// Texts at the lengths both versions' schemas allow (`Max140Text` names; `Max70Text`, `Max16Text`,
+/// `Max35Text` address parts).
+fn party(x: &mut Xml<'_>, path: &str, name: &str, p: &Party) -> Result<(), Pain001Error> {
     let at = format!("{path}/{name}");
     x.open(name);
     x.text(&at, "Nm", &p.name, 140)?;
     if let Some(a) = &p.address {
         let at = format!("{at}/PstlAdr");
         x.open("PstlAdr");
-        let town_max = match version {
-            Pain001Version::V03 => 35,
-            Pain001Version::V09 => 35,
-        };
         for (tag, value, max) in [
             ("StrtNm", &a.street, 70),
             ("BldgNb", &a.building_number, 16),
             ("PstCd", &a.post_code, 16),
-            ("TwnNm", &a.town, town_max),
+            ("TwnNm", &a.town, 35),
         ] {
             if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
                 x.text(&at, tag, v, max)?;
@@ -597,7 +595,7 @@ pub fn write_pain001_to(
                 x.close("ReqdExctnDt");
             }
         }
-        party(&mut x, &at, "Dbtr", &batch.debtor, version)?;
+        party(&mut x, &at, "Dbtr", &batch.debtor)?;
         account(&mut x, &at, "DbtrAcct", &batch.debtor_account, batch.debtor_account_currency)?;
         agent(&mut x, &at, "DbtrAgt", &batch.debtor_agent, version)?;
         if let Some(bearer) = batch.charge_bearer {
@@ -623,7 +621,7 @@ pub fn write_pain001_to(
             if let Some(creditor_agent) = &transfer.creditor_agent {
                 agent(&mut x, &at, "CdtrAgt", creditor_agent, version)?;
             }
-            party(&mut x, &at, "Cdtr", &transfer.creditor, version)?;
+            party(&mut x, &at, "Cdtr", &transfer.creditor)?;
             account(&mut x, &at, "CdtrAcct", &transfer.creditor_account, None)?;
             if let Some(purpose) = &transfer.purpose {
                 if purpose.is_empty() || purpose.len() > 4 || !purpose.bytes().all(|c| c.is_ascii_alphanumeric()) {
