@@ -116,11 +116,27 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     let statements: Vec<&str> =
         files.keys().map(String::as_str).filter(|n| n.starts_with("payouts/statements/")).collect();
     assert_eq!(statements.len(), 10, "a statement of account per beneficiary with a payout: {statements:?}");
-    // B00005 (CHF) is paid from EUR and USD sales: each converted subtotal, and the payout they make.
+    // B00005 (CHF) is paid from EUR and USD sales less the marketplace plan's commission (1.5 % + 0.10
+    // per charge): each converted subtotal and commission, and the payout they make.
     let b5 = String::from_utf8(files["payouts/statements/B00005.csv"].clone()).unwrap();
-    assert!(b5.contains("\nsubtotal,2026-10-31,,,,,EUR,775.03,CHF,727.91,0.9392,2026-10-30,ECB,"), "{b5}");
-    assert!(b5.contains("\nsubtotal,2026-10-31,,,,,USD,1084.63,CHF,943.49,"), "{b5}");
-    assert!(b5.contains("\npayout,2026-11-02,,,,,,,CHF,1671.40,"), "{b5}");
+    assert!(b5.contains("\nsubtotal,2026-10-31,,,,,EUR,775.03,,CHF,727.91,0.9392,2026-10-30,ECB,"), "{b5}");
+    assert!(b5.contains("\ncommission,2026-10-31,,,,,EUR,-12.00,,CHF,-11.27,0.9392,2026-10-30,ECB,"), "{b5}");
+    assert!(b5.contains("\nsubtotal,2026-10-31,,,,,USD,1084.63,,CHF,943.49,"), "{b5}");
+    assert!(b5.contains("\npayout,2026-11-02,,,,,,,,CHF,1644.86,"), "{b5}");
+    // B00002 keeps a 10 % reserve of its charges, released on the fifth business day.
+    let b2 = String::from_utf8(files["payouts/statements/B00002.csv"].clone()).unwrap();
+    assert!(
+        b2.contains("\nreserve_held,2026-10-31,,,,,EUR,-127.73,,EUR,-127.73,1,,,,,,released on 2026-11-06\n"),
+        "{b2}"
+    );
+    // B00003's IBAN is not the one the previous system paid (paid_accounts.csv): held, a fraud control.
+    let b3 = String::from_utf8(files["payouts/statements/B00003.csv"].clone()).unwrap();
+    assert!(
+        b3.ends_with(
+            ",EUR,3819.27,,,,0.003774196536074835602482207,PO20261031-606389E24E42,held_bank_details_changed,\n"
+        ),
+        "{b3}"
+    );
     let names: Vec<&str> = files.keys().map(String::as_str).filter(|n| !n.starts_with("payouts/statements/")).collect();
     assert_eq!(
         names,
@@ -142,12 +158,13 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
             "payouts/DE89370400440532013000-EUR-2026-10-31.xml",
             "payouts/GB33BUKB20201555555555-GBP-2026-10-31.xml",
             "payouts/SE4550000000058398257466-SEK-2026-10-31.xml",
+            "returned_payouts.csv",
             "summary.json",
             "written_off.csv"
         ]
     );
-    // The payout files: one per debtor account and currency, 9 payable payouts (the KWD one is held:
-    // no debtor account in KWD), each valid against the official schema.
+    // The payout files: one per debtor account and currency, 7 payable payouts (held: the KWD one, no
+    // debtor account in KWD, and B00003's; B00007's is not due), each valid against the official schema.
     let pain: BTreeMap<String, Vec<u8>> =
         dir_bytes(&run_dir.join("payouts")).into_iter().filter(|(n, _)| n.ends_with(".xml")).collect();
     let names: Vec<&str> = pain.keys().map(String::as_str).collect();
@@ -161,9 +178,9 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
         ]
     );
     let transfers: usize = pain.values().map(|b| String::from_utf8_lossy(b).matches("<CdtTrfTxInf>").count()).sum();
-    assert_eq!(transfers, 9);
+    assert_eq!(transfers, 7);
     let eur = String::from_utf8(pain["DE89370400440532013000-EUR-2026-10-31.xml"].clone()).unwrap();
-    assert!(eur.contains("<NbOfTxs>6</NbOfTxs>") && eur.contains("<Cd>SEPA</Cd>"), "{eur}");
+    assert!(eur.contains("<NbOfTxs>4</NbOfTxs>") && eur.contains("<Cd>SEPA</Cd>"), "{eur}");
     let xmllint = Command::new("xmllint").arg("--version").output();
     assert!(xmllint.is_ok() || std::env::var("CI").as_deref() != Ok("true"), "CI=true but xmllint is missing");
     for name in pain.keys().filter(|_| xmllint.is_ok()) {
@@ -176,9 +193,9 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
             .unwrap();
         assert!(check.status.success(), "{name}: {}", String::from_utf8_lossy(&check.stderr));
     }
-    // The register lists the 9 emitted payouts with their file.
+    // The register lists the 7 emitted payouts with their file.
     let register = fs::read_to_string(out.path().join("demo/payout_register.csv")).unwrap();
-    assert_eq!(register.lines().count(), 10, "{register}");
+    assert_eq!(register.lines().count(), 8, "{register}");
     // The channels' FX markups show as cost against the ECB-style reference rates: about 2 % for
     // Stripe, 1.2 % for Adyen (the generator's markups).
     let fx = String::from_utf8(files["fx_cost.csv"].clone()).unwrap();
@@ -188,8 +205,8 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     assert_eq!(
         manifest["inputs"].as_array().unwrap().len(),
-        7,
-        "five kinds; channel reports in two files (Stripe, Adyen), bank entries in two (camt.053, MT940)"
+        8,
+        "six kinds; channel reports in two files (Stripe, Adyen), bank entries in two (camt.053, MT940)"
     );
     let profiles: Vec<&str> =
         manifest["inputs"].as_array().unwrap().iter().filter_map(|i| i["profile"].as_str()).collect();
@@ -372,11 +389,11 @@ fn bad_inputs_fail_with_one_error_naming_file_and_line() {
     let demo = |name: &str| fs::read_to_string(root().join("fixtures/demo").join(name)).unwrap();
 
     let (_d, job) = broken_day("job.toml", &demo("job.toml").replace("[fx]", "[fx]\nmax_rate_age = 3"));
-    assert_fails_cleanly(&job, &["job.toml:22:1: unknown field `max_rate_age`"]);
+    assert_fails_cleanly(&job, &["job.toml:23:1: unknown field `max_rate_age`"]);
 
     let (_d, job) =
         broken_day("job.toml", &demo("job.toml").replace("max_rate_age_days = 4", "max_rate_age_days = \"4\""));
-    assert_fails_cleanly(&job, &["job.toml:22:21: invalid type: string \"4\", expected u32", "max_rate_age_days"]);
+    assert_fails_cleanly(&job, &["job.toml:23:21: invalid type: string \"4\", expected u32", "max_rate_age_days"]);
 
     let (_d, job) =
         broken_day("job.toml", &demo("job.toml").replace("rates = [\"rates.csv\"]", "rates = [\"no-such-rates.csv\"]"));
@@ -926,7 +943,8 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
         bank_files.extend(bank.iter().map(|p| p.to_path_buf()));
         let text = format!(
             "[job]\nname = \"{name}\"\nbusiness_date = \"{date}\"\nreporting_currency = \"EUR\"\n\
-             [inputs]\norders = [{}]\nchannel_transactions = [{}]\nbank_entries = [{}]\nrates = [{}]\nbeneficiaries = [{}]\n",
+             [inputs]\norders = [{}]\nchannel_transactions = [{}]\nbank_entries = [{}]\nrates = [{}]\nbeneficiaries = [{}]\n\
+             [[payouts.fee_plans]]\nid = \"marketplace\"\nrules = [{{ kind = \"charge\", percent = \"1.5\", fixed = {{ EUR = \"0.10\", USD = \"0.10\" }} }}]\n",
             list(night1_files(&["orders.csv"])),
             list(night1_files(&["stripe_payout_reconciliation.csv", "adyen_settlement_details.csv"])),
             list(bank_files),
@@ -944,10 +962,13 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
     // Night 1's held KWD payout (no debtor account in KWD) is carried: night 2 owes it again, on top of
     // what settles tonight (night 2's job writes no payout files, so nothing holds it there).
     let balances1 = String::from_utf8(night1["open_balances.csv"].clone()).unwrap();
-    assert!(balances1.contains("\nB00010,935.648,KWD,held_no_debtor_account,2026-10-31\n"), "{balances1}");
+    assert!(balances1.contains("\nB00010,921.091,KWD,held_no_debtor_account,2026-10-31,\n"), "{balances1}");
     let payouts2 = String::from_utf8(night2["payouts.csv"].clone()).unwrap();
     let b10 = payouts2.lines().find(|l| l.contains(",B00010,")).unwrap();
-    assert!(b10.ends_with(",KWD:935.648") && b10.contains(",1524.245,KWD,payable,"), "{b10}");
+    assert!(b10.contains(",KWD:921.091,") && b10.contains(",1500.547,KWD,payable,"), "{b10}");
+    // B00002's reserve of night 1 (released on 6 November) is still held, carried on unchanged.
+    let balances2 = String::from_utf8(night2["open_balances.csv"].clone()).unwrap();
+    assert!(balances2.contains("\nB00002,127.73,EUR,reserve,2026-10-31,2026-11-06\n"), "{balances2}");
     let matches = String::from_utf8(night2["matches.csv"].clone()).unwrap();
     assert!(matches.contains("stripe:po_1eca6b672d1348c072bbcb93"), "{matches}");
     assert!(matches.contains("adyen:8799"), "{matches}");
@@ -971,9 +992,10 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
             "2026-10-31/open_balances.csv"
         ]
     );
-    // Night 1's emitted payouts (9: the KWD one is held) await their bank debits (stage C).
+    // Night 1's emitted payouts (7: B00003's and the KWD one are held, B00007's is not due) await their
+    // bank debits (stage C).
     assert!(
-        exceptions.lines().filter(|l| l.contains(",C,payout_not_debited,PAYOUT_NOT_DEBITED,open,medium,")).count() == 9,
+        exceptions.lines().filter(|l| l.contains(",C,payout_not_debited,PAYOUT_NOT_DEBITED,open,medium,")).count() == 7,
         "{exceptions}"
     );
     // What stayed open has aged: the order of Friday 30 October without a channel row is one business day
@@ -1007,4 +1029,89 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
         *nights.entry(key).or_default() += amount;
     }
     assert_eq!(nights, settled_by_beneficiary(&combined_payouts));
+}
+
+/// A payout the bank rejects comes back: the demo day emits B00001's payout; the bank's pain.002 rejects
+/// it (AC04, account closed); the next night returns it to B00001's balance with the reason on its
+/// statement, stops awaiting its bank debit, and records the return in the register; a later night
+/// given the same report returns nothing again.
+#[test]
+fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
+    let out = tempfile::tempdir().unwrap();
+    let first = run_demo(out.path(), &[], false);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let register = fs::read_to_string(out.path().join("demo/payout_register.csv")).unwrap();
+    let row: Vec<&str> = register.lines().find(|l| l.contains(",B00001,")).unwrap().split(',').collect();
+    let (payout_id, message_id, batch_id, amount) = (row[0], row[2], row[3], row[9]);
+
+    let work = tempfile::tempdir().unwrap();
+    let report = work.path().join("pain002.xml");
+    fs::write(
+        &report,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.10\"><CstmrPmtStsRpt>\
+             <GrpHdr><MsgId>STS-20261102-1</MsgId><CreDtTm>2026-11-02T08:00:00</CreDtTm></GrpHdr>\
+             <OrgnlGrpInfAndSts><OrgnlMsgId>{message_id}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>\
+             <GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>\
+             <OrgnlPmtInfAndSts><OrgnlPmtInfId>{batch_id}</OrgnlPmtInfId>\
+             <TxInfAndSts><OrgnlEndToEndId>{payout_id}</OrgnlEndToEndId><TxSts>RJCT</TxSts>\
+             <StsRsnInf><Rsn><Cd>AC04</Cd></Rsn><AddtlInf>Account closed</AddtlInf></StsRsnInf></TxInfAndSts>\
+             </OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>\n"
+        ),
+    )
+    .unwrap();
+    let fixtures = root().join("fixtures/demo");
+    let spec = |date: &str| {
+        let text = format!(
+            "[job]\nname = \"demo\"\nbusiness_date = \"{date}\"\nreporting_currency = \"EUR\"\n\
+             [inputs]\norders = []\nchannel_transactions = []\nbank_entries = []\nrates = [{:?}]\nbeneficiaries = [{:?}]\n\
+             payment_status = [{:?}]\n\
+             [[payouts.fee_plans]]\nid = \"marketplace\"\nrules = []\n",
+            fixtures.join("rates.csv").display().to_string(),
+            fixtures.join("beneficiaries.csv").display().to_string(),
+            report.display().to_string(),
+        );
+        let path = work.path().join(format!("night_{date}.toml"));
+        fs::write(&path, text).unwrap();
+        path
+    };
+    let second = run_ok(settle().arg("run").arg(spec("2026-11-02")).arg("--out").arg(out.path()));
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    let night2 = dir_bytes(&out.path().join("demo/2026-11-02"));
+    let text = |name: &str| String::from_utf8(night2[name].clone()).unwrap();
+    let statement = text("payouts/statements/B00001.csv");
+    let returned_line =
+        format!("\nreturned,2026-11-02,,,,,EUR,{amount},,EUR,{amount},1,,,,{payout_id},,rejected by the bank: AC04\n");
+    assert!(statement.contains(&returned_line), "{statement}");
+    let payouts = text("payouts.csv");
+    let b1 = payouts.lines().find(|l| l.contains(",B00001,")).unwrap();
+    assert!(b1.contains(&format!(",{amount},EUR,payable,")) && b1.ends_with(&format!(",EUR:{amount}")), "{b1}");
+    let returned = text("returned_payouts.csv");
+    assert!(
+        returned.contains(&format!(
+            "{payout_id},{payout_id},{message_id},{batch_id},2026-10-31,B00001,{amount},EUR,AC04,STS-20261102-1,true\n"
+        )),
+        "{returned}"
+    );
+    // No longer awaited: 6 of night 1's 7 emitted payouts still wait for their bank debits.
+    let exceptions = text("exceptions.csv");
+    assert_eq!(exceptions.matches(",C,payout_not_debited,").count(), 6, "{exceptions}");
+    assert!(!text("open_payouts.csv").contains(payout_id));
+    let register = fs::read_to_string(out.path().join("demo/payout_register.csv")).unwrap();
+    assert!(register.lines().any(|l| l.starts_with(payout_id) && l.ends_with(",2026-11-02,AC04")), "{register}");
+
+    // The same report again on a later night: noted, nothing returned twice.
+    let third = run_ok(settle().arg("run").arg(spec("2026-11-03")).arg("--out").arg(out.path()));
+    assert_eq!(third.status.code(), Some(1), "{}", stderr(&third));
+    assert!(
+        stderr(&third).contains(&format!("payout {payout_id} was returned to B00001's balance on 2026-11-02 already")),
+        "{}",
+        stderr(&third)
+    );
+    let night3 = dir_bytes(&out.path().join("demo/2026-11-03"));
+    let returned3 = String::from_utf8(night3["returned_payouts.csv"].clone()).unwrap();
+    assert!(returned3.ends_with(",AC04,STS-20261102-1,false\n"), "{returned3}");
+    let payouts3 = String::from_utf8(night3["payouts.csv"].clone()).unwrap();
+    assert!(!payouts3.contains(",B00001,"), "B00001 was paid its returned payout on night 2: {payouts3}");
 }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
+
 pub use jiff::civil::Date;
 use jiff::civil::Weekday;
 
@@ -139,12 +141,147 @@ pub struct DateError {
     pub text: String,
 }
 
+/// When a beneficiary is paid: every night (`daily`), on one weekday (`weekly:fri`), or on one day of the
+/// month (`monthly:15`; a day past the month's end means its last day). On other nights the balance is
+/// carried (payout status `not_due`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum PayoutSchedule {
+    #[default]
+    Daily,
+    Weekly(Weekday),
+    /// Day of the month, 1 to 31.
+    Monthly(u8),
+}
+
+const WEEKDAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Monday),
+    ("tue", Weekday::Tuesday),
+    ("wed", Weekday::Wednesday),
+    ("thu", Weekday::Thursday),
+    ("fri", Weekday::Friday),
+    ("sat", Weekday::Saturday),
+    ("sun", Weekday::Sunday),
+];
+
+/// A schedule's text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid payout schedule {text:?}: expected daily, weekly:<mon|tue|wed|thu|fri|sat|sun> or monthly:<1-31>")]
+pub struct ScheduleError {
+    pub text: String,
+}
+
+impl PayoutSchedule {
+    pub fn parse(text: &str) -> Result<PayoutSchedule, ScheduleError> {
+        let error = || ScheduleError { text: text.to_string() };
+        let lower = text.trim().to_ascii_lowercase();
+        match lower.split_once(':') {
+            None if lower == "daily" => Ok(PayoutSchedule::Daily),
+            Some(("weekly", day)) => WEEKDAYS
+                .iter()
+                .find(|(name, _)| *name == day)
+                .map(|(_, w)| PayoutSchedule::Weekly(*w))
+                .ok_or_else(error),
+            Some(("monthly", day)) => match day.parse::<u8>() {
+                Ok(n @ 1..=31) => Ok(PayoutSchedule::Monthly(n)),
+                _ => Err(error()),
+            },
+            _ => Err(error()),
+        }
+    }
+
+    /// Whether `date` is a scheduled day itself.
+    fn falls_on(self, date: Date) -> bool {
+        match self {
+            PayoutSchedule::Daily => true,
+            PayoutSchedule::Weekly(weekday) => date.weekday() == weekday,
+            PayoutSchedule::Monthly(day) => {
+                let last = date.last_of_month().day();
+                date.day() == i8::try_from(day).unwrap_or(i8::MAX).min(last)
+            }
+        }
+    }
+
+    /// Whether a payout is due on `business_date`: a scheduled day lies after the job's previous run
+    /// (`previous`, exclusive) and on or before the business date, so a job that skips nights (weekends)
+    /// still pays at its first run after a scheduled day. Without a previous run: the date itself.
+    pub fn is_due(self, business_date: Date, previous: Option<Date>) -> bool {
+        // A schedule repeats within 31 days: looking further back than that changes nothing.
+        const LOOKBACK_DAYS_MAX: i32 = 31;
+        let mut date = business_date;
+        for _ in 0..LOOKBACK_DAYS_MAX {
+            if previous.is_some_and(|p| date <= p) {
+                return false;
+            }
+            if self.falls_on(date) {
+                return true;
+            }
+            if previous.is_none() {
+                return false;
+            }
+            match date.yesterday() {
+                Ok(d) => date = d,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+}
+
+impl std::fmt::Display for PayoutSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PayoutSchedule::Daily => f.write_str("daily"),
+            PayoutSchedule::Weekly(w) => {
+                let name = WEEKDAYS.iter().find(|(_, d)| d == w).map_or("mon", |(n, _)| n);
+                write!(f, "weekly:{name}")
+            }
+            PayoutSchedule::Monthly(day) => write!(f, "monthly:{day}"),
+        }
+    }
+}
+
+impl From<PayoutSchedule> for String {
+    fn from(s: PayoutSchedule) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for PayoutSchedule {
+    type Error = ScheduleError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        PayoutSchedule::parse(&text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn d(text: &str) -> Date {
         parse_date(text).unwrap()
+    }
+
+    #[test]
+    fn payout_schedules() {
+        assert_eq!(PayoutSchedule::parse("weekly:FRI").unwrap(), PayoutSchedule::Weekly(Weekday::Friday));
+        assert_eq!(PayoutSchedule::parse("monthly:31").unwrap().to_string(), "monthly:31");
+        for bad in ["weekly", "weekly:fr", "monthly:0", "monthly:32", "hourly", ""] {
+            assert!(PayoutSchedule::parse(bad).is_err(), "{bad}");
+        }
+        let fri = PayoutSchedule::Weekly(Weekday::Friday);
+        assert!(fri.is_due(d("2026-10-30"), None));
+        assert!(!fri.is_due(d("2026-10-31"), None));
+        // A job that does not run on Friday pays at its next run.
+        assert!(fri.is_due(d("2026-11-02"), Some(d("2026-10-29"))));
+        assert!(!fri.is_due(d("2026-11-02"), Some(d("2026-10-30"))));
+        // monthly:31 in a 30-day month is its last day; in February too.
+        let m31 = PayoutSchedule::Monthly(31);
+        assert!(m31.is_due(d("2026-11-30"), None) && !m31.is_due(d("2026-11-29"), None));
+        assert!(m31.is_due(d("2026-02-28"), None));
+        assert!(PayoutSchedule::Monthly(15).is_due(d("2026-11-16"), Some(d("2026-11-13"))));
+        assert!(PayoutSchedule::Daily.is_due(d("2026-11-16"), Some(d("2026-11-15"))));
+        assert!(!PayoutSchedule::Daily.is_due(d("2026-11-15"), Some(d("2026-11-15"))), "rerun of the previous date");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod statement;
 pub mod text;
 
 pub use amount::{AmountError, AmountFormat, DecimalSeparator, ExtraDigits, format_amount, parse_amount};
-pub use calendar::{Calendar, Date, DateError, parse_date};
+pub use calendar::{Calendar, Date, DateError, PayoutSchedule, ScheduleError, parse_date};
 pub use compact_str::{ToCompactString, format_compact};
 pub use currency::{Currency, UnknownCurrency};
 pub use money::{Money, MoneyError, Rounded, RoundingMode, format_minor};

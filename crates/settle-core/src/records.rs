@@ -660,6 +660,16 @@ pub struct Beneficiary {
     /// Below this (in the payout currency) nothing is paid: the balance is carried to the next night.
     #[serde(with = "rust_decimal::serde::str_option")]
     pub minimum_payout: Option<Decimal>,
+    /// When payouts are due; other nights carry the balance.
+    #[serde(default)]
+    pub schedule: crate::PayoutSchedule,
+    /// The job's fee plan (by id) whose commission is taken from each settled transaction.
+    pub fee_plan: Option<String>,
+    /// Percentage (0–100) of each night's settled charges held back as a reserve …
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub reserve_percent: Option<Decimal>,
+    /// … and released into the payout this many business days later.
+    pub reserve_release_business_days: Option<u32>,
     pub provenance: Provenance,
 }
 

@@ -676,10 +676,18 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             "building_number",
             "post_code",
             "town",
+            "schedule",
+            "fee_plan",
+            "reserve_percent",
+            "reserve_release_business_days",
         ],
     )?;
+    // The accounts the payout system before settle last paid, a week before the business date.
+    let mut paid_out = Out::create(dir, "paid_accounts.csv", &["beneficiary_id", "iban", "paid_on"])?;
+    let paid_on = d.checked_sub(jiff::Span::new().days(7)).map_err(|e| GenError::Invalid(e.to_string()))?.to_string();
     for index in 0..beneficiary_count {
         let b = beneficiary_for(&rng, index);
+        let (reserve_percent, reserve_days) = b.reserve.unwrap_or(("", ""));
         ben_out.row([
             b.id.as_str(),
             &b.legal_name,
@@ -691,9 +699,15 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             &b.building_number,
             &b.post_code,
             b.town,
+            b.schedule,
+            "marketplace",
+            reserve_percent,
+            reserve_days,
         ])?;
+        paid_out.row([b.id.as_str(), &b.paid_iban, &paid_on])?;
     }
     ben_out.finish(&mut report)?;
+    paid_out.finish(&mut report)?;
 
     // Orders and channel rows, streamed.
     let mut counts: Vec<u64> = vec![
@@ -973,8 +987,10 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
          # expected outcome of every record.\n\
          [job]\nname = \"{}\"\nbusiness_date = \"{}\"\nreporting_currency = \"EUR\"\nrounding = \"half-even\"\ncalendar = \"target2\"\n\n\
          [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\n  {{ path = \"{STRIPE_FILE}\", profile = \"stripe_itemized\" }},\n  {{ path = \"{ADYEN_FILE}\", profile = \"adyen_sdr\" }},\n]\nbank_entries = [\"bank_statement_eur.xml\", \"bank_statement_usd.sta\"]\n\
-         rates = [\"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\n\n\
-         [fx]\nmax_rate_age_days = 4\n\n[payouts]\nexecution_offset_business_days = 1\n\n[output]\ndir = \"runs\"\n",
+         rates = [\"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\npaid_accounts = [\"paid_accounts.csv\"]\n\n\
+         [fx]\nmax_rate_age_days = 4\n\n[payouts]\nexecution_offset_business_days = 1\n\n\
+         [[payouts.fee_plans]]\nid = \"marketplace\"\nrules = [\n  {{ kind = \"charge\", percent = \"1.5\", fixed = {{ EUR = \"0.10\", USD = \"0.10\" }} }},\n]\n\n\
+         [output]\ndir = \"runs\"\n",
         options.orders, options.seed, options.job_name, d
     );
     let job_path = dir.join("job.toml");

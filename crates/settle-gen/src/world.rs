@@ -213,6 +213,13 @@ pub struct GeneratedBeneficiary {
     pub building_number: String,
     pub post_code: String,
     pub town: &'static str,
+    /// `daily`, or `weekly:fri` for every tenth beneficiary from the seventh.
+    pub schedule: &'static str,
+    /// (percent, release business days) for every tenth beneficiary from the second.
+    pub reserve: Option<(&'static str, &'static str)>,
+    /// The account the previous payout system last paid (paid_accounts.csv): another IBAN of its
+    /// country for every fiftieth beneficiary from the third (its bank details changed since).
+    pub paid_iban: String,
 }
 
 /// (country, towns, post code digits) for the generated addresses.
@@ -302,7 +309,24 @@ pub fn beneficiary_for(world: &Rng, index: u64) -> GeneratedBeneficiary {
     } else {
         rng.digits(post_code_digits)
     };
+    // Drawn last, so everything above stays as earlier versions drew it.
+    let paid_iban = if index % 50 == 2 {
+        let bban: String = pattern
+            .chars()
+            .map(|p| match p {
+                'a' => rng.letters(1),
+                _ => rng.digits(1),
+            })
+            .collect();
+        let check = settle_core::iban::check_digits(country, &bban).expect("valid BBAN shape");
+        format!("{country}{check}{bban}")
+    } else {
+        format!("{country}{check}{bban}")
+    };
     GeneratedBeneficiary {
+        schedule: if index % 10 == 6 { "weekly:fri" } else { "daily" },
+        reserve: (index % 10 == 1).then_some(("10", "5")),
+        paid_iban,
         id: format!("B{:05}", index + 1),
         legal_name: format!("{first} {second} {form}"),
         country,

@@ -11,8 +11,10 @@
 //!   (stage C);
 //! - `open_items.json`: `{"format": "settle-open-items", "version": 1, "business_date", "counts"}`.
 //! - `written_off.csv`: records that left the open list by the job's age rule instead.
-//! - `open_balances.csv`: `beneficiary_id,amount,currency,status,business_date`: what a payout did not
-//!   pay (below the minimum, negative, held), added to the beneficiary's next payout.
+//! - `open_balances.csv`: `beneficiary_id,amount,currency,status,business_date,release_on`: what a
+//!   payout did not pay (below the minimum, negative, not due, held: its status), added to the
+//!   beneficiary's next payout; and reserves (`status` `reserve`, held on `business_date`), released into
+//!   the first payout on or after `release_on`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -335,10 +337,14 @@ pub fn read_earlier(path: &str, bytes: &[u8]) -> Result<BTreeMap<(String, String
     Ok(out)
 }
 
-/// `open_balances.csv` of the payouts whose balance is carried (`Payout::carries_balance`).
-pub fn balances_csv(payouts: &[settle_payout::Payout]) -> Result<Vec<u8>, csv::Error> {
+/// `open_balances.csv`: the payouts whose balance is carried (`Payout::carries_balance`), then the
+/// reserves still held, each list by beneficiary.
+pub fn balances_csv(
+    payouts: &[settle_payout::Payout],
+    reserves: &[settle_payout::CarriedBalance],
+) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    w.write_record(["beneficiary_id", "amount", "currency", "status", "business_date"])?;
+    w.write_record(["beneficiary_id", "amount", "currency", "status", "business_date", "release_on"])?;
     for p in payouts.iter().filter(|p| p.carries_balance()) {
         w.write_record([
             p.beneficiary_id.as_str(),
@@ -346,6 +352,20 @@ pub fn balances_csv(payouts: &[settle_payout::Payout]) -> Result<Vec<u8>, csv::E
             p.amount.currency().code(),
             p.status.as_str(),
             &p.business_date.to_string(),
+            "",
+        ])?;
+    }
+    for r in reserves {
+        let settle_payout::BalanceKind::Reserve { held_on, release_on } = r.kind else {
+            unreachable!("compute_payouts keeps reserves only")
+        };
+        w.write_record([
+            r.beneficiary_id.as_str(),
+            &settle_core::format_minor(r.amount.amount(), r.amount.currency()),
+            r.amount.currency().code(),
+            "reserve",
+            &held_on.to_string(),
+            &release_on.to_string(),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
@@ -353,7 +373,7 @@ pub fn balances_csv(payouts: &[settle_payout::Payout]) -> Result<Vec<u8>, csv::E
 
 /// Reads `open_balances.csv`; the error names the line.
 pub fn read_balances(bytes: &[u8]) -> Result<Vec<settle_payout::CarriedBalance>, String> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let line = n + 2;
@@ -363,9 +383,22 @@ pub fn read_balances(bytes: &[u8]) -> Result<Vec<settle_payout::CarriedBalance>,
             .map_err(|_| format!("line {line}: currency {:?} is not ISO 4217", field(2)))?;
         let amount: settle_core::Decimal =
             field(1).parse().map_err(|_| format!("line {line}: amount {:?} is not a decimal", field(1)))?;
+        let date = |i: usize, what: &str| {
+            settle_core::parse_date(field(i))
+                .map_err(|_| format!("line {line}: {what} {:?} is not YYYY-MM-DD", field(i)))
+        };
+        let kind = if field(3) == "reserve" {
+            settle_payout::BalanceKind::Reserve {
+                held_on: date(4, "business_date")?,
+                release_on: date(5, "release_on")?,
+            }
+        } else {
+            settle_payout::BalanceKind::Carried { since: date(4, "business_date")? }
+        };
         out.push(settle_payout::CarriedBalance {
             beneficiary_id: field(0).to_string(),
             amount: settle_core::Money::new(amount, currency),
+            kind,
         });
     }
     Ok(out)

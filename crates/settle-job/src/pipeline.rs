@@ -101,6 +101,8 @@ pub enum JobError {
     Write { path: String, source: std::io::Error },
     #[error("open items of the run of {date} ({path}): {message}")]
     OpenItems { date: Date, path: String, message: String },
+    #[error("{message} (inputs.{role})")]
+    Other { role: &'static str, message: String },
 }
 
 impl JobError {
@@ -132,6 +134,8 @@ enum Parsed {
     Bank(Vec<BankEntry>),
     Rates(Vec<Rate>),
     Beneficiaries(Vec<Beneficiary>),
+    PaymentStatus(Vec<settle_iso20022::PaymentStatus>),
+    PaidAccounts(Vec<settle_payout::files::PaidAccount>),
 }
 
 struct InputFile {
@@ -209,6 +213,14 @@ fn read_input(
             Parsed::Beneficiaries(profiled(RecordKind::Beneficiaries)?.beneficiaries)
         }
         InputRole::Beneficiaries => Parsed::Beneficiaries(settle_tabular::read_beneficiaries(name, &bytes)?),
+        InputRole::PaymentStatus => Parsed::PaymentStatus(
+            settle_iso20022::read_pain002(name, &bytes[..], settle_iso20022::Limits::default())
+                .map_err(|e| JobError::Other { role: role.as_str(), message: e.to_string() })?,
+        ),
+        InputRole::PaidAccounts => Parsed::PaidAccounts(
+            crate::register::read_paid_accounts(name, &bytes)
+                .map_err(|message| JobError::Other { role: role.as_str(), message })?,
+        ),
     };
     Ok(InputFile {
         role,
@@ -348,6 +360,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         .collect::<Result<_, _>>()?;
     let (mut orders_read, mut channel_read, mut bank_read, mut rates, mut beneficiaries) =
         (vec![], vec![], vec![], vec![], vec![]);
+    let (mut statuses, mut paid_accounts) = (vec![], vec![]);
     let mut input_rows: BTreeMap<&'static str, u64> = BTreeMap::new();
     for file in &files {
         let rows = match &file.parsed {
@@ -356,6 +369,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             Parsed::Bank(v) => v.len(),
             Parsed::Rates(v) => v.len(),
             Parsed::Beneficiaries(v) => v.len(),
+            Parsed::PaymentStatus(v) => v.len(),
+            Parsed::PaidAccounts(v) => v.len(),
         };
         *input_rows.entry(file.role.as_str()).or_default() += rows as u64;
     }
@@ -379,6 +394,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             Parsed::Bank(v) => bank_read.push(v),
             Parsed::Rates(v) => rates.extend(v),
             Parsed::Beneficiaries(v) => beneficiaries.extend(v),
+            Parsed::PaymentStatus(v) => statuses.extend(v),
+            Parsed::PaidAccounts(v) => paid_accounts.extend(v),
         }
     }
 
@@ -410,6 +427,30 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }
     }
 
+    // The register of every payout the job emitted: nothing in it goes into a new file. The bank's
+    // status reports return the payouts it rejected to their beneficiaries' balances (once), and those
+    // no longer await their bank debit.
+    let register_path = job_dir.join(crate::register::FILE);
+    let mut register = match fs::read(&register_path) {
+        Ok(bytes) => crate::register::read(&bytes)
+            .map_err(|message| JobError::Register { path: register_path.display().to_string(), message })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => settle_payout::files::Register::default(),
+        Err(source) => {
+            return Err(JobError::InputIo {
+                path: register_path.display().to_string(),
+                role: "payout register",
+                source,
+            });
+        }
+    };
+    let register_before = register.clone();
+    let returns = settle_payout::returns::apply_status_reports(&mut register, &statuses, business_date);
+    input_notes.extend(returns.notes.iter().cloned());
+    balances_in.extend(returns.balances.iter().cloned());
+    let rejected_ids: std::collections::BTreeSet<&str> =
+        returns.rejections.iter().map(|r| register.entries[r.entry].payout_id.as_str()).collect();
+    prior.payouts.retain(|p| !rejected_ids.contains(p.payout_id.as_str()));
+
     // Convert, reconcile, pay.
     let rate_table = RateTable::new(rates)?;
     let calendar = match spec.job.calendar {
@@ -439,30 +480,32 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         spec.recon.write_off_after_business_days,
     );
     let conversion = ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
-    let mut payouts = compute_payouts(
+    let fee_plans = spec.payouts.fee_plans().expect("validated by JobSpec::parse");
+    let release = match spec.payouts.release {
+        crate::spec::ReleaseSpec::BankCredit => settle_payout::Release::BankCredit,
+        crate::spec::ReleaseSpec::ChannelMatch => settle_payout::Release::ChannelMatch,
+    };
+    let previous_business_date = carry::previous_run(&job_dir, business_date).map(|(date, _)| date);
+    let settle_payout::Payouts { mut payouts, reserves } = compute_payouts(
         &beneficiaries,
         &orders,
         &channel,
         &recon,
         &rate_table,
-        PayoutPolicy { job_name: &spec.job.name, business_date, execution_date, rate_date, conversion },
+        PayoutPolicy {
+            job_name: &spec.job.name,
+            business_date,
+            execution_date,
+            rate_date,
+            conversion,
+            release,
+            fee_plans: &fee_plans,
+            calendar: &calendar,
+            previous_business_date,
+        },
         &balances_in,
     )?;
     // Payout files: the payable payouts a file can carry (the others are held, their status says why).
-    // The register of every payout the job emitted: nothing in it goes into a new file.
-    let register_path = job_dir.join(crate::register::FILE);
-    let mut register = match fs::read(&register_path) {
-        Ok(bytes) => crate::register::read(&bytes)
-            .map_err(|message| JobError::Register { path: register_path.display().to_string(), message })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => settle_payout::files::Register::default(),
-        Err(source) => {
-            return Err(JobError::InputIo {
-                path: register_path.display().to_string(),
-                role: "payout register",
-                source,
-            });
-        }
-    };
     let payment_run = match &spec.payouts.debtor {
         Some(debtor) => {
             let debtor = debtor.debtor().expect("validated by JobSpec::parse");
@@ -475,6 +518,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                 business_date,
                 &register,
                 &spec.payouts.approve_bank_details,
+                &paid_accounts,
             )
             .map_err(|e| JobError::PaymentFile { message: e.to_string() })?
         }
@@ -578,7 +622,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         ("open_earlier.csv", carry::earlier_csv(&open).map_err(csv_error("open_earlier.csv"))?),
         ("open_payouts.csv", carry::payouts_csv(&open.payouts).map_err(csv_error("open_payouts.csv"))?),
         ("written_off.csv", carry::written_off_csv(&open).map_err(csv_error("written_off.csv"))?),
-        (carry::BALANCES, carry::balances_csv(&payouts).map_err(csv_error(carry::BALANCES))?),
+        (carry::BALANCES, carry::balances_csv(&payouts, &reserves).map_err(csv_error(carry::BALANCES))?),
+        (
+            "returned_payouts.csv",
+            crate::register::returned_csv(&register, &returns.rejections).map_err(csv_error("returned_payouts.csv"))?,
+        ),
         (
             carry::INDEX,
             render_json(&json!({
@@ -597,12 +645,17 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         ),
     ];
     // Statements of account: every payout's lines, one file per beneficiary.
-    let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon);
+    let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);
     let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
     let mut statements: Vec<(String, Vec<u8>)> = Vec::with_capacity(payouts.len());
     for payout in &payouts {
         let rows = statement_rows.get(&payout.beneficiary_id).map_or(&[][..], Vec::as_slice);
-        let bytes = settle_report::statement_csv(payout, &orders, &channel, rows, &order_of)?;
+        let plan = payout
+            .beneficiary
+            .as_ref()
+            .and_then(|b| b.fee_plan.as_deref())
+            .and_then(|id| fee_plans.iter().find(|p| p.id == id));
+        let bytes = settle_report::statement_csv(payout, &orders, &channel, rows, &order_of, plan, spec.job.rounding)?;
         statements.push((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes));
     }
 
@@ -683,7 +736,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // The payout register, after the files it lists and before the manifest: a run interrupted between
     // the two is completed by the next, which finds its payouts in the register and rebuilds the same
     // files instead of emitting new ones.
-    if !payment_run.new_entries.is_empty() {
+    if !payment_run.new_entries.is_empty() || register != register_before {
         register.entries.extend(payment_run.new_entries.iter().cloned());
         let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
         write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;

@@ -3,18 +3,21 @@
 //! writes payout files and appends the payouts of its new files after writing them and before its
 //! manifest (see settle_payout::files for what it prevents).
 //!
-//! Columns: `payout_id,end_to_end_id,message_id,file,file_sha256,business_date,beneficiary_id,iban,
-//! amount,currency`, in emission order.
+//! Columns: `payout_id,end_to_end_id,message_id,payment_information_id,file,file_sha256,business_date,
+//! beneficiary_id,iban,amount,currency,returned_on,return_reason`, in emission order. `returned_on` is
+//! the business date of the run that returned a payout the bank rejected (pain.002) to its
+//! beneficiary's balance (settle_payout::returns), with the reason codes.
 
 use settle_core::{Currency, Money, parse_date};
-use settle_payout::files::{Register, RegisterEntry};
+use settle_payout::files::{PaidAccount, Register, RegisterEntry, Returned};
 
 pub const FILE: &str = "payout_register.csv";
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 13] = [
     "payout_id",
     "end_to_end_id",
     "message_id",
+    "payment_information_id",
     "file",
     "file_sha256",
     "business_date",
@@ -22,6 +25,8 @@ const COLUMNS: [&str; 10] = [
     "iban",
     "amount",
     "currency",
+    "returned_on",
+    "return_reason",
 ];
 
 /// The register's bytes.
@@ -33,6 +38,7 @@ pub fn write(register: &Register) -> Result<Vec<u8>, csv::Error> {
             e.payout_id.as_str(),
             &e.end_to_end_id,
             &e.message_id,
+            &e.payment_information_id,
             &e.file,
             &e.file_sha256,
             &e.business_date.to_string(),
@@ -40,6 +46,8 @@ pub fn write(register: &Register) -> Result<Vec<u8>, csv::Error> {
             &e.iban,
             &settle_core::format_minor(e.amount.amount(), e.amount.currency()),
             e.amount.currency().code(),
+            &e.returned.as_ref().map(|r| r.on.to_string()).unwrap_or_default(),
+            e.returned.as_ref().map_or("", |r| r.reason.as_str()),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
@@ -57,21 +65,30 @@ pub fn read(bytes: &[u8]) -> Result<Register, String> {
         let line = n + 2;
         let record = record.map_err(|e| format!("line {line}: {e}"))?;
         let field = |i: usize| record.get(i).unwrap_or("");
-        let currency = Currency::from_code(field(9))
-            .map_err(|_| format!("line {line}: currency {:?} is not ISO 4217", field(9)))?;
-        let amount = field(8).parse().map_err(|_| format!("line {line}: amount {:?} is not a decimal", field(8)))?;
+        let currency = Currency::from_code(field(10))
+            .map_err(|_| format!("line {line}: currency {:?} is not ISO 4217", field(10)))?;
+        let amount = field(9).parse().map_err(|_| format!("line {line}: amount {:?} is not a decimal", field(9)))?;
         let business_date =
-            parse_date(field(5)).map_err(|_| format!("line {line}: business_date {:?} is not YYYY-MM-DD", field(5)))?;
+            parse_date(field(6)).map_err(|_| format!("line {line}: business_date {:?} is not YYYY-MM-DD", field(6)))?;
+        let returned = match field(11) {
+            "" => None,
+            on => Some(Returned {
+                on: parse_date(on).map_err(|_| format!("line {line}: returned_on {on:?} is not YYYY-MM-DD"))?,
+                reason: field(12).to_string(),
+            }),
+        };
         entries.push(RegisterEntry {
             payout_id: field(0).to_string(),
             end_to_end_id: field(1).to_string(),
             message_id: field(2).to_string(),
-            file: field(3).to_string(),
-            file_sha256: field(4).to_string(),
+            payment_information_id: field(3).to_string(),
+            file: field(4).to_string(),
+            file_sha256: field(5).to_string(),
             business_date,
-            beneficiary_id: field(6).to_string(),
-            iban: field(7).to_string(),
+            beneficiary_id: field(7).to_string(),
+            iban: field(8).to_string(),
             amount: Money::new(amount, currency),
+            returned,
         });
     }
     // A register that holds a payout id twice was not written by settle: refuse it rather than guess.
@@ -82,6 +99,77 @@ pub fn read(bytes: &[u8]) -> Result<Register, String> {
         }
     }
     Ok(Register { entries })
+}
+
+/// `returned_payouts.csv`: the payouts tonight's status reports reject, in register order; `applied`
+/// says whether tonight returned it to the balance (`false`: an earlier night did).
+pub fn returned_csv(
+    register: &Register,
+    rejections: &[settle_payout::returns::Rejection],
+) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record([
+        "payout_id",
+        "end_to_end_id",
+        "message_id",
+        "payment_information_id",
+        "business_date",
+        "beneficiary_id",
+        "amount",
+        "currency",
+        "reason",
+        "status_report",
+        "applied",
+    ])?;
+    for r in rejections {
+        let e = &register.entries[r.entry];
+        w.write_record([
+            e.payout_id.as_str(),
+            &e.end_to_end_id,
+            &e.message_id,
+            &e.payment_information_id,
+            &e.business_date.to_string(),
+            &e.beneficiary_id,
+            &settle_core::format_minor(e.amount.amount(), e.amount.currency()),
+            e.amount.currency().code(),
+            &r.reason,
+            &r.report_id,
+            if r.applied { "true" } else { "false" },
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Reads a paid-accounts file (`beneficiary_id,iban,paid_on`, the header naming the columns in any
+/// order); errors name the file and line.
+pub fn read_paid_accounts(name: &str, bytes: &[u8]) -> Result<Vec<PaidAccount>, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let header = reader.headers().map_err(|e| format!("{name}:1: {e}"))?.clone();
+    let column = |wanted: &str| {
+        header
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}').trim() == wanted)
+            .ok_or_else(|| format!("{name}:1: missing column `{wanted}`: expected beneficiary_id,iban,paid_on"))
+    };
+    let (id, iban, paid_on) = (column("beneficiary_id")?, column("iban")?, column("paid_on")?);
+    let mut out = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let line = n + 2;
+        let record = record.map_err(|e| format!("{name}:{line}: {e}"))?;
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let account: String = field(iban).chars().filter(|c| !c.is_whitespace()).collect();
+        if field(id).is_empty() || !settle_core::iban::is_valid(&account) {
+            return Err(format!(
+                "{name}:{line}: expected a beneficiary id and a valid IBAN, found {:?} and {:?}",
+                field(id),
+                field(iban)
+            ));
+        }
+        let paid_on = parse_date(field(paid_on))
+            .map_err(|_| format!("{name}:{line}: column `paid_on`: {:?} is not YYYY-MM-DD", field(paid_on)))?;
+        out.push(PaidAccount { beneficiary_id: field(id).to_string(), iban: account, paid_on });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -100,6 +188,8 @@ mod tests {
             beneficiary_id: "B1".into(),
             iban: "DE02120300000000202051".into(),
             amount: Money::new("12.30".parse().unwrap(), Currency::from_code("EUR").unwrap()),
+            payment_information_id: "SABC-20261031-EUR-1-1".into(),
+            returned: Some(Returned { on: parse_date("2026-11-03").unwrap(), reason: "AC04".into() }),
         };
         let register = Register { entries: vec![entry.clone()] };
         let bytes = write(&register).unwrap();

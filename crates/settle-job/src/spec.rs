@@ -1,6 +1,7 @@
 //! Job specs: `jobs/*.toml`, parsed into a typed `JobSpec`. Unknown keys and wrong types are errors that
 //! name the file, the line and the key.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -76,6 +77,15 @@ pub struct Inputs {
     /// in, with a warning naming the bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mt940_encoding: Option<String>,
+    /// The bank's pain.002 status reports on our payout files: payouts they reject go back to the
+    /// beneficiaries' balances tonight (once; the payout register records it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payment_status: Vec<PathBuf>,
+    /// The accounts beneficiaries were last paid to before this job's payout register began
+    /// (`beneficiary_id,iban,paid_on`, e.g. exported from the payout system settle replaces): a payout
+    /// to another account is held as `held_bank_details_changed` unless approved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paid_accounts: Vec<PathBuf>,
 }
 
 /// An input file, with the profile to read it with when it needs one.
@@ -148,6 +158,98 @@ pub struct PayoutSection {
     /// `business_day_before_execution`.
     #[serde(default)]
     pub rate_date: PayoutRateDate,
+    /// When a settled transaction counts towards its beneficiary's balance: `bank_credit` (default:
+    /// its channel payout batch matched our bank credit) or `channel_match` (matched to its order).
+    #[serde(default)]
+    pub release: ReleaseSpec,
+    /// Fee plans beneficiaries name in their `fee_plan` column (`[[payouts.fee_plans]]`).
+    #[serde(default)]
+    pub fee_plans: Vec<FeePlanSpec>,
+}
+
+/// `[payouts] release`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseSpec {
+    #[default]
+    BankCredit,
+    ChannelMatch,
+}
+
+/// `[[payouts.fee_plans]]`: the commission taken from each settled transaction of a beneficiary on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeePlanSpec {
+    pub id: String,
+    /// Tried in order; the first whose channel and kind fit applies; none fitting: no commission.
+    pub rules: Vec<FeeRuleSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeRuleSpec {
+    /// Only this channel's transactions (absent: all).
+    pub channel: Option<String>,
+    /// `charge`, `refund` or `chargeback` (absent: all).
+    pub kind: Option<String>,
+    /// Percentage of the transaction's gross amount in its settlement currency, as a string
+    /// (`"2.9"`): decimals are never read through floating point. Signed like the amount, so a
+    /// refund's percentage comes back unless a refund rule says otherwise.
+    #[serde(default = "zero_text")]
+    pub percent: String,
+    /// Fixed fee per transaction by settlement currency, as strings: `{ EUR = "0.25", USD = "0.30" }`.
+    #[serde(default)]
+    pub fixed: BTreeMap<String, String>,
+}
+
+fn zero_text() -> String {
+    "0".into()
+}
+
+impl PayoutSection {
+    /// The fee plans, or what in the spec is not understood (`fee_plans[i]: …`).
+    pub fn fee_plans(&self) -> Result<Vec<settle_payout::FeePlan>, String> {
+        let mut plans: Vec<settle_payout::FeePlan> = Vec::with_capacity(self.fee_plans.len());
+        for (i, plan) in self.fee_plans.iter().enumerate() {
+            let at = |message: String| format!("fee_plans[{i}] ({:?}): {message}", plan.id);
+            if plans.iter().any(|p| p.id == plan.id) {
+                return Err(at("a second plan with this id".into()));
+            }
+            let mut rules = Vec::with_capacity(plan.rules.len());
+            for (j, rule) in plan.rules.iter().enumerate() {
+                let at = |message: String| at(format!("rules[{j}]: {message}"));
+                let kind = match rule.kind.as_deref() {
+                    None => None,
+                    Some("charge") => Some(settle_core::ChannelKind::Charge),
+                    Some("refund") => Some(settle_core::ChannelKind::Refund),
+                    Some("chargeback") => Some(settle_core::ChannelKind::Chargeback),
+                    Some(other) => return Err(at(format!("kind {other:?}: expected charge, refund or chargeback"))),
+                };
+                let percent: settle_core::Decimal = rule
+                    .percent
+                    .parse()
+                    .ok()
+                    .filter(|p: &settle_core::Decimal| {
+                        *p >= settle_core::Decimal::ZERO && *p <= settle_core::Decimal::ONE_HUNDRED
+                    })
+                    .ok_or_else(|| at(format!("percent {:?}: expected a percentage from 0 to 100", rule.percent)))?;
+                let mut fixed = BTreeMap::new();
+                for (code, amount) in &rule.fixed {
+                    let currency = settle_core::Currency::from_code(code)
+                        .map_err(|_| at(format!("fixed: {code:?} is not an ISO 4217 code")))?;
+                    let amount: settle_core::Decimal = amount
+                        .parse()
+                        .ok()
+                        .filter(|a: &settle_core::Decimal| !a.is_sign_negative())
+                        .ok_or_else(|| at(format!("fixed.{code} {amount:?}: expected an amount ≥ 0")))?;
+                    fixed.insert(currency, amount);
+                }
+                rules.push(settle_payout::FeeRule { channel: rule.channel.clone(), kind, percent, fixed });
+            }
+            plans.push(settle_payout::FeePlan { id: plan.id.clone(), rules });
+        }
+        Ok(plans)
+    }
 }
 
 /// `[payouts] rate_date`.
@@ -299,6 +401,8 @@ impl Default for PayoutSection {
             bank: BankSpec::default(),
             approve_bank_details: Vec::new(),
             rate_date: PayoutRateDate::default(),
+            release: ReleaseSpec::default(),
+            fee_plans: Vec::new(),
         }
     }
 }
@@ -393,6 +497,7 @@ impl JobSpec {
             ));
         }
         self.payouts.bank.profile().map_err(|message| at_key("payouts.bank", message))?;
+        self.payouts.fee_plans().map_err(|message| at_key("payouts.fee_plans", message))?;
         if let Some(debtor) = &self.payouts.debtor {
             debtor.debtor().map_err(|message| at_key("payouts.debtor", message))?;
         }
@@ -417,6 +522,8 @@ impl JobSpec {
         }
         out.extend(self.inputs.rates.iter().map(|p| (InputRole::Rates, p.as_path(), None)));
         out.extend(self.inputs.beneficiaries.iter().map(|f| (InputRole::Beneficiaries, f.path(), f.profile())));
+        out.extend(self.inputs.payment_status.iter().map(|p| (InputRole::PaymentStatus, p.as_path(), None)));
+        out.extend(self.inputs.paid_accounts.iter().map(|p| (InputRole::PaidAccounts, p.as_path(), None)));
         out
     }
 }
@@ -429,6 +536,8 @@ pub enum InputRole {
     BankEntries,
     Rates,
     Beneficiaries,
+    PaymentStatus,
+    PaidAccounts,
 }
 
 impl InputRole {
@@ -439,6 +548,8 @@ impl InputRole {
             InputRole::BankEntries => "bank_entries",
             InputRole::Rates => "rates",
             InputRole::Beneficiaries => "beneficiaries",
+            InputRole::PaymentStatus => "payment_status",
+            InputRole::PaidAccounts => "paid_accounts",
         }
     }
 }

@@ -102,6 +102,29 @@ pub struct RegisterEntry {
     pub beneficiary_id: String,
     pub iban: String,
     pub amount: Money,
+    /// `PmtInfId` of its payment batch.
+    pub payment_information_id: String,
+    /// When the bank rejected it (pain.002) and the run of that business date returned it to the
+    /// beneficiary's balance; a return is applied once, by that run (and its reruns).
+    pub returned: Option<Returned>,
+}
+
+/// A payout's return to the beneficiary's balance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Returned {
+    pub on: Date,
+    /// The status report's reason codes, e.g. `AC04`.
+    pub reason: String,
+}
+
+/// The account a beneficiary was last paid to before the job's register began (e.g. exported from the
+/// payout system settle replaces): the bank-details check compares with it until the register has a
+/// payout of the beneficiary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidAccount {
+    pub beneficiary_id: String,
+    pub iban: String,
+    pub paid_on: Date,
 }
 
 /// Every payout a job ever emitted (see the module docs).
@@ -149,6 +172,11 @@ pub fn message_id(job_name: &str, business_date: Date, currency: Currency, n: us
     format!("S{tag}-{}-{currency}-{n}", business_date.strftime("%Y%m%d"))
 }
 
+/// `PmtInfId` of batch `k` (from 0) of the file with `message_id`.
+pub fn payment_information_id(message_id: &str, k: usize) -> String {
+    format!("{message_id}-{}", k + 1)
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -174,10 +202,17 @@ pub fn payment_files(
     business_date: Date,
     register: &Register,
     approved_bank_changes: &[String],
+    paid_before: &[PaidAccount],
 ) -> Result<PaymentRun, PaymentFileError> {
     let emitted: BTreeMap<&str, &RegisterEntry> = register.entries.iter().map(|e| (e.payout_id.as_str(), e)).collect();
-    // The account each beneficiary's latest emitted payout went to (register order is emission order).
+    // The account each beneficiary's latest emitted payout went to (register order is emission order),
+    // else the one it was last paid to before the register began.
     let mut last_account: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut before: Vec<&PaidAccount> = paid_before.iter().collect();
+    before.sort_by_key(|p| p.paid_on);
+    for p in before {
+        last_account.insert(p.beneficiary_id.as_str(), p.iban.as_str());
+    }
     for e in &register.entries {
         last_account.insert(e.beneficiary_id.as_str(), e.iban.as_str());
     }
@@ -274,7 +309,8 @@ pub fn payment_files(
             let file = write_file(payouts, debtor, profile, business_date, currency, &message_id, chunks)?;
             let file_sha256 = sha256_hex(file.written.xml.as_bytes());
             // The file's payouts in file order: its chunks' members (no search by id).
-            for &i in chunks.iter().flat_map(|(_, members)| members.iter()) {
+            let members = chunks.iter().enumerate().flat_map(|(k, (_, members))| members.iter().map(move |&i| (k, i)));
+            for (k, i) in members {
                 let payout = &payouts[i];
                 let b = payout.beneficiary.as_ref().expect("payable");
                 new_entries.push(RegisterEntry {
@@ -287,6 +323,8 @@ pub fn payment_files(
                     beneficiary_id: payout.beneficiary_id.clone(),
                     iban: b.iban.clone(),
                     amount: payout.amount,
+                    payment_information_id: payment_information_id(&message_id, k),
+                    returned: None,
                 });
             }
             files.push(file);
@@ -350,7 +388,7 @@ fn write_file(
             })
             .collect();
         payment_batches.push(PaymentBatch {
-            payment_info_id: format!("{message_id}-{}", k + 1),
+            payment_info_id: payment_information_id(message_id, k),
             batch_booking: profile.batch_booking,
             service_level: (!cross_border).then(|| "SEPA".to_string()),
             execution_date: *execution_date,
@@ -403,6 +441,10 @@ mod tests {
                 post_code: Some("10001".into()),
                 town: Some("Springfield".into()),
                 minimum_payout: None,
+                schedule: settle_core::PayoutSchedule::Daily,
+                fee_plan: None,
+                reserve_percent: None,
+                reserve_release_business_days: None,
                 beneficiary_id: format!("B-{id}"),
                 legal_name: format!("Beneficiary {id}"),
                 country: iban[..2].into(),
@@ -458,7 +500,7 @@ mod tests {
 
     fn run(payouts: &mut [Payout], profile: &BankProfile, register: &Register) -> PaymentRun {
         let date = parse_date("2026-10-30").unwrap();
-        payment_files(payouts, &debtor(), profile, "job", date, register, &[]).unwrap()
+        payment_files(payouts, &debtor(), profile, "job", date, register, &[], &[]).unwrap()
     }
 
     #[test]
@@ -535,14 +577,15 @@ mod tests {
         let mut changed = payouts();
         changed[1].amount = Money::new("21.00".parse().unwrap(), changed[1].amount.currency());
         let date = parse_date("2026-10-30").unwrap();
-        let err =
-            payment_files(&mut changed, &debtor(), &BankProfile::default(), "job", date, &register, &[]).unwrap_err();
+        let err = payment_files(&mut changed, &debtor(), &BankProfile::default(), "job", date, &register, &[], &[])
+            .unwrap_err();
         assert!(matches!(err, PaymentFileError::Rebuilt { .. }), "{err}");
         assert_eq!(changed[1].status, PayoutStatus::AlreadyEmitted);
         // Only the USD payout (P2) unchanged, and a new one: P2's file is rebuilt, P7 goes into file 2.
         let mut usd =
             vec![payouts().remove(2), payout("P7", "70.00", "USD", "GB29NWBK60161331926819", Some("NWBKGB2L"))];
-        let out = payment_files(&mut usd, &debtor(), &BankProfile::default(), "job", date, &register, &[]).unwrap();
+        let out =
+            payment_files(&mut usd, &debtor(), &BankProfile::default(), "job", date, &register, &[], &[]).unwrap();
         let files: Vec<(&str, bool, &[String])> =
             out.files.iter().map(|f| (f.name.as_str(), f.already_emitted, f.payout_ids.as_slice())).collect();
         assert_eq!(
@@ -569,7 +612,7 @@ mod tests {
         };
         let mut held = tomorrow();
         let out =
-            payment_files(&mut held, &debtor(), &BankProfile::default(), "job", next_day, &register, &[]).unwrap();
+            payment_files(&mut held, &debtor(), &BankProfile::default(), "job", next_day, &register, &[], &[]).unwrap();
         assert_eq!(held[0].status, PayoutStatus::HeldBankDetailsChanged);
         assert!(out.files.is_empty());
         let mut approved = tomorrow();
@@ -581,9 +624,25 @@ mod tests {
             next_day,
             &register,
             &["B-P1".into()],
+            &[],
         )
         .unwrap();
         assert_eq!(approved[0].status, PayoutStatus::Payable);
         assert_eq!(out.files.len(), 1);
+        // Before the register knows a beneficiary, the account it was paid to before (the previous
+        // system's) is the one compared with; the register's latest payout wins over it.
+        let date = |t: &str| parse_date(t).unwrap();
+        let paid =
+            |iban: &str, on: &str| PaidAccount { beneficiary_id: "B-P1".into(), iban: iban.into(), paid_on: date(on) };
+        let history = [paid("DE75512108001245126199", "2026-09-30"), paid("DE02120300000000202051", "2026-08-31")];
+        let status_with = |history: &[PaidAccount]| {
+            let mut payouts = tomorrow();
+            let (profile, register) = (BankProfile::default(), Register::default());
+            payment_files(&mut payouts, &debtor(), &profile, "job", next_day, &register, &[], history).unwrap();
+            payouts[0].status
+        };
+        assert_eq!(status_with(&history), PayoutStatus::Payable, "the latest earlier payment went to this IBAN");
+        let moved = [paid("DE02120300000000202051", "2026-10-15"), history[0].clone()];
+        assert_eq!(status_with(&moved), PayoutStatus::HeldBankDetailsChanged);
     }
 }

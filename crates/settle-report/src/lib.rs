@@ -158,17 +158,23 @@ pub fn exceptions_csv(
 }
 
 /// A beneficiary's statement of account for `payout` (`payouts/statements/<beneficiary>.csv`): every
-/// channel row that makes it (`rows`: indices into `channel`, sorted here by booking date, channel and
-/// id), a subtotal per settlement currency with its conversion into the payout currency, and the payout.
-/// The transaction lines add up to each subtotal and the subtotals' payout amounts to the payout (both
-/// asserted).
+/// line that makes it, in the payout's component order: balances brought in (carried, returned payouts,
+/// released reserves), then per settlement currency the channel rows (`rows`: indices into `channel`,
+/// sorted here by booking date, channel and id) with their commission under `plan`, their subtotal, the
+/// commission and the reserve held, each with its conversion into the payout currency; last the payout.
+/// The transaction lines add up to each subtotal and commission, and the lines' payout amounts to the
+/// payout (all asserted).
+#[allow(clippy::too_many_arguments)]
 pub fn statement_csv(
     payout: &Payout,
     orders: &[settle_core::Order],
     channel: &[settle_core::ChannelTransaction],
     rows: &[usize],
     order_of: &dyn Fn(usize) -> Option<usize>,
+    plan: Option<&settle_payout::FeePlan>,
+    rounding: settle_core::RoundingMode,
 ) -> Result<Vec<u8>, ReportError> {
+    use settle_payout::Source;
     let table = "statement";
     let err = |source| ReportError::Csv { table, source };
     let mut w = writer();
@@ -181,6 +187,7 @@ pub fn statement_csv(
         "kind",
         "currency",
         "amount",
+        "commission",
         "payout_currency",
         "payout_amount",
         "rate",
@@ -189,6 +196,7 @@ pub fn statement_csv(
         "rounding_residual",
         "payout_id",
         "status",
+        "note",
     ])
     .map_err(err)?;
     let mut sorted: Vec<usize> = rows.to_vec();
@@ -198,68 +206,97 @@ pub fn statement_csv(
     });
     let payout_currency = payout.amount.currency();
     let mut payout_total = Decimal::ZERO;
+    let mut commission_by_currency: std::collections::BTreeMap<settle_core::Currency, Decimal> = Default::default();
     for component in &payout.components {
         let currency = component.settled.currency();
-        let mut subtotal = Decimal::ZERO;
-        // A balance carried from the previous night has no transaction lines of its own here.
-        let lines = sorted.iter().filter(|&&i| !component.carried && channel[i].settlement_currency == currency);
-        for &i in lines {
-            let tx = &channel[i];
-            subtotal += tx.net;
-            let order_id = order_of(i).map(|o| orders[o].order_id.to_string()).unwrap_or_default();
-            w.write_record([
-                "transaction",
-                &tx.booking_date.to_string(),
-                &order_id,
-                tx.channel.as_str(),
-                tx.transaction_id.as_str(),
-                tx.kind.as_str(),
-                currency.code(),
-                &format_minor(tx.net, currency),
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-            ])
-            .map_err(err)?;
+        if component.source == Source::Settled {
+            let mut subtotal = Decimal::ZERO;
+            let mut commissions = Decimal::ZERO;
+            for &i in sorted.iter().filter(|&&i| channel[i].settlement_currency == currency) {
+                let tx = &channel[i];
+                subtotal += tx.net;
+                let commission = match plan {
+                    // compute_payouts computed it before without overflow.
+                    Some(plan) => plan.commission(tx, rounding).expect("the payout's commission was computed"),
+                    None => Decimal::ZERO,
+                };
+                commissions += commission;
+                let order_id = order_of(i).map(|o| orders[o].order_id.to_string()).unwrap_or_default();
+                w.write_record([
+                    "transaction",
+                    &tx.booking_date.to_string(),
+                    &order_id,
+                    tx.channel.as_str(),
+                    tx.transaction_id.as_str(),
+                    tx.kind.as_str(),
+                    currency.code(),
+                    &format_minor(tx.net, currency),
+                    &if plan.is_some() { format_minor(commission, currency) } else { String::new() },
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ])
+                .map_err(err)?;
+            }
+            assert_eq!(subtotal, component.settled.amount(), "statement lines add up to the settled amount");
+            commission_by_currency.insert(currency, commissions);
         }
-        if component.carried {
-            subtotal = component.settled.amount();
+        if component.source == Source::Commission {
+            assert_eq!(
+                commission_by_currency.get(&currency).copied().unwrap_or_default(),
+                -component.settled.amount(),
+                "the lines' commissions add up to the commission"
+            );
         }
-        assert_eq!(subtotal, component.settled.amount(), "statement lines add up to the settled amount");
+        let (date, payout_id, note) = match &component.source {
+            Source::Settled | Source::Commission => (payout.business_date, String::new(), String::new()),
+            Source::ReserveHold { release_on } => {
+                (payout.business_date, String::new(), format!("released on {release_on}"))
+            }
+            Source::ReserveRelease { held_on } => (*held_on, String::new(), format!("held on {held_on}")),
+            Source::Carried { since } => (*since, String::new(), String::new()),
+            Source::Returned { payout_id, reason } => {
+                (payout.business_date, payout_id.clone(), format!("rejected by the bank: {reason}"))
+            }
+        };
         let paid = component.payout_amount();
         payout_total += paid.amount();
         let c = component.conversion.as_ref();
         w.write_record([
-            if component.carried { "carried_in" } else { "subtotal" },
-            &payout.business_date.to_string(),
+            component.source.as_str(),
+            &date.to_string(),
             "",
             "",
             "",
             "",
             currency.code(),
-            &format_minor(subtotal, currency),
+            &format_minor(component.settled.amount(), currency),
+            "",
             payout_currency.code(),
             &format_minor(paid.amount(), paid.currency()),
             &c.map(|c| c.rate.rate.normalize().to_string()).unwrap_or_else(|| "1".into()),
             &c.map(|c| c.rate.rate_date.to_string()).unwrap_or_default(),
             &c.map(|c| c.rate.source.to_string()).unwrap_or_default(),
             &c.map(|c| c.residual.normalize().to_string()).unwrap_or_default(),
+            &payout_id,
             "",
-            "",
+            &note,
         ])
         .map_err(err)?;
     }
     if payout.status != settle_payout::PayoutStatus::UnknownBeneficiary {
-        assert_eq!(payout_total, payout.amount.amount(), "subtotals add up to the payout");
+        assert_eq!(payout_total, payout.amount.amount(), "the lines add up to the payout");
     }
     w.write_record([
         "payout",
         &payout.execution_date.to_string(),
+        "",
         "",
         "",
         "",
@@ -274,6 +311,7 @@ pub fn statement_csv(
         &payout.residual().normalize().to_string(),
         &payout.payout_id,
         payout.status.as_str(),
+        "",
     ])
     .map_err(err)?;
     finish(table, w)
@@ -301,22 +339,22 @@ pub fn payouts_csv(payouts: &[Payout]) -> Result<Vec<u8>, ReportError> {
         "settled_amounts",
         "fx_residual",
         "carried_in",
+        "commission",
+        "reserve_held",
+        "reserve_released",
+        "returned",
     ])
     .map_err(err)?;
     for p in payouts {
-        let carried: Vec<String> = p
-            .components
-            .iter()
-            .filter(|c| c.carried)
-            .map(|c| format!("{}:{}", c.settled.currency(), format_minor(c.settled.amount(), c.settled.currency())))
-            .collect();
+        let parts = |kind: &str| -> String {
+            p.components
+                .iter()
+                .filter(|c| c.source.as_str() == kind)
+                .map(|c| format!("{}:{}", c.settled.currency(), format_minor(c.settled.amount(), c.settled.currency())))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let b = p.beneficiary.as_ref();
-        let settled: Vec<String> = p
-            .components
-            .iter()
-            .filter(|c| !c.carried)
-            .map(|c| format!("{}:{}", c.settled.currency(), format_minor(c.settled.amount(), c.settled.currency())))
-            .collect();
         w.write_record([
             p.payout_id.clone(),
             p.end_to_end_id.clone(),
@@ -331,9 +369,13 @@ pub fn payouts_csv(payouts: &[Payout]) -> Result<Vec<u8>, ReportError> {
             p.amount.currency().code().to_string(),
             p.status.as_str().to_string(),
             p.transactions().to_string(),
-            settled.join(" "),
+            parts("subtotal"),
             p.residual().normalize().to_string(),
-            carried.join(" "),
+            parts("carried_in"),
+            parts("commission"),
+            parts("reserve_held"),
+            parts("reserve_released"),
+            parts("returned"),
         ])
         .map_err(err)?;
     }

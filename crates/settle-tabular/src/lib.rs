@@ -131,6 +131,16 @@ pub static BENEFICIARIES: Layout = Layout {
         opt("post_code", "postal address: post code"),
         opt("town", "postal address: town (required for a payout outside SEPA)"),
         opt("minimum_payout", "below this amount (payout currency) nothing is paid; the balance is carried"),
+        opt(
+            "schedule",
+            "when payouts are due: `daily` (default), `weekly:fri`, `monthly:15`; other nights carry the balance",
+        ),
+        opt("fee_plan", "id of a fee plan of the job (`[[payouts.fee_plans]]`): commission per settled transaction"),
+        opt("reserve_percent", "percentage (0–100) of each night's settled charges held back as a reserve"),
+        opt(
+            "reserve_release_business_days",
+            "business days after which a reserve is released (required with a reserve)",
+        ),
     ],
 };
 
@@ -384,6 +394,44 @@ pub(crate) fn beneficiary_problem(country: &str, iban: &str, bic: Option<&str>) 
     None
 }
 
+/// A beneficiary's payout terms read from their texts (empty = absent): schedule, fee plan, reserve
+/// percentage and release days; the error is (column, message).
+pub(crate) type BeneficiaryTerms = (settle_core::PayoutSchedule, Option<String>, Option<Decimal>, Option<u32>);
+
+pub(crate) fn beneficiary_terms(
+    schedule: Option<&str>,
+    fee_plan: Option<&str>,
+    reserve_percent: Option<&str>,
+    release_days: Option<&str>,
+) -> Result<BeneficiaryTerms, (&'static str, String)> {
+    let schedule = match schedule {
+        Some(text) => settle_core::PayoutSchedule::parse(text).map_err(|e| ("schedule", e.to_string()))?,
+        None => settle_core::PayoutSchedule::Daily,
+    };
+    let percent = match reserve_percent {
+        Some(text) => Some(
+            text.parse::<Decimal>()
+                .ok()
+                .filter(|p| *p >= Decimal::ZERO && *p <= Decimal::ONE_HUNDRED)
+                .ok_or_else(|| ("reserve_percent", format!("{text:?}: expected a percentage from 0 to 100")))?,
+        ),
+        None => None,
+    };
+    let days = match release_days {
+        Some(text) => Some(text.parse::<u32>().ok().filter(|d| *d <= 3660).ok_or_else(|| {
+            ("reserve_release_business_days", format!("{text:?}: expected a number of business days from 0 to 3660"))
+        })?),
+        None => None,
+    };
+    if percent.is_some_and(|p| !p.is_zero()) && days.is_none() {
+        return Err((
+            "reserve_release_business_days",
+            "is empty: a reserve needs the business days after which it is released".to_string(),
+        ));
+    }
+    Ok((schedule, fee_plan.map(str::to_string), percent, days))
+}
+
 pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, TabularError> {
     let mut out = Vec::new();
     let file: Arc<str> = Arc::from(path);
@@ -394,6 +442,13 @@ pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, 
         if let Some((column, message)) = beneficiary_problem(country, &iban, bic.as_deref()) {
             return Err(row.error(column, message));
         }
+        let (schedule, fee_plan, reserve_percent, reserve_release_business_days) = beneficiary_terms(
+            row.optional("schedule"),
+            row.optional("fee_plan"),
+            row.optional("reserve_percent"),
+            row.optional("reserve_release_business_days"),
+        )
+        .map_err(|(column, message)| row.error(column, message))?;
         out.push(Beneficiary {
             beneficiary_id: row.required("beneficiary_id")?.to_string(),
             legal_name: row.required("legal_name")?.to_string(),
@@ -414,6 +469,10 @@ pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, 
                 ),
                 None => None,
             },
+            schedule,
+            fee_plan,
+            reserve_percent,
+            reserve_release_business_days,
             provenance: provenance(&file, row),
         });
         Ok(())
@@ -587,6 +646,10 @@ pub fn write_beneficiaries(rows: &[Beneficiary]) -> Result<Vec<u8>, csv::Error> 
             r.post_code.as_deref().unwrap_or(""),
             r.town.as_deref().unwrap_or(""),
             &r.minimum_payout.map(|m| m.to_string()).unwrap_or_default(),
+            &r.schedule.to_string(),
+            r.fee_plan.as_deref().unwrap_or(""),
+            &r.reserve_percent.map(|m| m.to_string()).unwrap_or_default(),
+            &r.reserve_release_business_days.map(|m| m.to_string()).unwrap_or_default(),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

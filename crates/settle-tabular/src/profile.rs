@@ -240,6 +240,11 @@ pub struct ColumnMap {
     pub post_code: Option<Columns>,
     pub town: Option<Columns>,
     pub minimum_payout: Option<Columns>,
+    /// `daily`, `weekly:<weekday>`, `monthly:<day>`.
+    pub schedule: Option<Columns>,
+    pub fee_plan: Option<Columns>,
+    pub reserve_percent: Option<Columns>,
+    pub reserve_release_business_days: Option<Columns>,
 }
 
 /// How the amounts are written.

@@ -1284,6 +1284,26 @@ impl RowView<'_> {
             };
             return Err(self.error(column(columns), message));
         }
+        let (schedule_text, plan_text, percent_text, days_text) = (
+            self.text(&c.schedule),
+            self.text(&c.fee_plan),
+            self.text(&c.reserve_percent),
+            self.text(&c.reserve_release_business_days),
+        );
+        let (schedule, fee_plan, reserve_percent, reserve_release_business_days) = crate::beneficiary_terms(
+            schedule_text.as_deref(),
+            plan_text.as_deref(),
+            percent_text.as_deref(),
+            days_text.as_deref(),
+        )
+        .map_err(|(field, message)| {
+            let columns = match field {
+                "schedule" => &c.schedule,
+                "reserve_percent" => &c.reserve_percent,
+                _ => &c.reserve_release_business_days,
+            };
+            self.error(column(columns), message)
+        })?;
         let payout_currency = self
             .currency(&c.payout_currency, "payout currency")?
             .ok_or_else(|| self.error(column(&c.payout_currency), "is empty: the payout currency is required"))?;
@@ -1306,6 +1326,10 @@ impl RowView<'_> {
                 }
                 None => None,
             },
+            schedule,
+            fee_plan,
+            reserve_percent,
+            reserve_release_business_days,
             provenance: Provenance::line(Arc::clone(file), self.line),
         })
     }

@@ -1,0 +1,183 @@
+//! Rejected payouts back into balances: the bank's pain.002 status reports against the payout register.
+//!
+//! A rejection (`RJCT`) names what it rejects by the original message: the whole file (group level,
+//! `OrgnlMsgId`), one payment batch (`OrgnlPmtInfId`) or one transfer (`OrgnlEndToEndId`). Each
+//! register entry it covers is returned to its beneficiary's balance, with the reason codes, by the
+//! run of the business date that first reads the rejection; the register records that date, so a later
+//! night given the same report again does not return the payout twice, and a rerun of the same night
+//! returns it the same way.
+
+use settle_core::Date;
+use settle_iso20022::pain002::{PaymentStatus, StatusLevel};
+
+use crate::files::{Register, Returned};
+use crate::{BalanceKind, CarriedBalance};
+
+/// One register entry a status report rejects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Index into the register's entries.
+    pub entry: usize,
+    pub reason: String,
+    /// The status report's `MsgId`.
+    pub report_id: String,
+    /// False when an earlier night already returned it (nothing is returned again).
+    pub applied: bool,
+}
+
+/// What tonight's status reports did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Returns {
+    /// Balances to bring into tonight's payouts (`BalanceKind::Returned`), in register order.
+    pub balances: Vec<CarriedBalance>,
+    /// Every rejected register entry, in register order.
+    pub rejections: Vec<Rejection>,
+    /// Rejections that name nothing in the register, or entries returned before: for the run's notes.
+    pub notes: Vec<String>,
+}
+
+/// Applies the rejections of `statuses` to `register` for the night of `business_date` (see the module
+/// docs); returns of this date from an earlier run of it are recomputed from tonight's reports.
+pub fn apply_status_reports(register: &mut Register, statuses: &[PaymentStatus], business_date: Date) -> Returns {
+    for e in &mut register.entries {
+        if e.returned.as_ref().is_some_and(|r| r.on == business_date) {
+            e.returned = None;
+        }
+    }
+    // register entry → (reason, report id) of the first rejection covering it
+    let mut rejected: Vec<Option<(String, String)>> = vec![None; register.entries.len()];
+    let mut notes = Vec::new();
+    for status in statuses.iter().filter(|s| s.status == "RJCT") {
+        let reason = if status.reason_codes.is_empty() { "NARR".to_string() } else { status.reason_codes.join("+") };
+        let covers = |e: &crate::files::RegisterEntry| -> bool {
+            let message = status.original_message_id.is_empty() || e.message_id == status.original_message_id;
+            match status.level {
+                Some(StatusLevel::Transaction) => {
+                    message && status.original_end_to_end_id.as_deref() == Some(e.end_to_end_id.as_str())
+                }
+                Some(StatusLevel::Batch) => {
+                    message && status.original_payment_info_id.as_deref() == Some(e.payment_information_id.as_str())
+                }
+                Some(StatusLevel::Group) | None => e.message_id == status.original_message_id,
+            }
+        };
+        let mut found = false;
+        for (i, e) in register.entries.iter().enumerate() {
+            if covers(e) {
+                found = true;
+                if rejected[i].is_none() {
+                    rejected[i] = Some((reason.clone(), status.report_id.clone()));
+                }
+            }
+        }
+        if !found {
+            let what = match status.level {
+                Some(StatusLevel::Transaction) => {
+                    format!("EndToEndId {}", status.original_end_to_end_id.as_deref().unwrap_or(""))
+                }
+                Some(StatusLevel::Batch) => {
+                    format!("PmtInfId {}", status.original_payment_info_id.as_deref().unwrap_or(""))
+                }
+                Some(StatusLevel::Group) | None => format!("MsgId {}", status.original_message_id),
+            };
+            notes.push(format!(
+                "status report {} ({}): rejects {what} of message {}, which is not in the payout register",
+                status.report_id, status.xml_path, status.original_message_id
+            ));
+        }
+    }
+    let mut out = Returns { notes, ..Returns::default() };
+    for (i, rejection) in rejected.into_iter().enumerate() {
+        let Some((reason, report_id)) = rejection else { continue };
+        let e = &mut register.entries[i];
+        let applied = match &e.returned {
+            Some(earlier) => {
+                out.notes.push(format!(
+                    "status report {report_id}: payout {} was returned to {}'s balance on {} already; not again",
+                    e.payout_id, e.beneficiary_id, earlier.on
+                ));
+                false
+            }
+            None => {
+                e.returned = Some(Returned { on: business_date, reason: reason.clone() });
+                out.balances.push(CarriedBalance {
+                    beneficiary_id: e.beneficiary_id.clone(),
+                    amount: e.amount,
+                    kind: BalanceKind::Returned { payout_id: e.payout_id.clone(), reason: reason.clone() },
+                });
+                true
+            }
+        };
+        out.rejections.push(Rejection { entry: i, reason, report_id, applied });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::RegisterEntry;
+    use settle_core::{Currency, Money, parse_date};
+
+    fn entry(id: &str, message: &str, batch: usize) -> RegisterEntry {
+        RegisterEntry {
+            payout_id: id.into(),
+            end_to_end_id: id.into(),
+            message_id: message.into(),
+            file: "payouts/x.xml".into(),
+            file_sha256: "00".into(),
+            business_date: parse_date("2026-10-31").unwrap(),
+            beneficiary_id: format!("B-{id}"),
+            iban: "DE02120300000000202051".into(),
+            amount: Money::new("10.00".parse().unwrap(), Currency::from_code("EUR").unwrap()),
+            payment_information_id: format!("{message}-{batch}"),
+            returned: None,
+        }
+    }
+
+    fn status(level: StatusLevel, message: &str, batch: Option<&str>, e2e: Option<&str>, code: &str) -> PaymentStatus {
+        PaymentStatus {
+            level: Some(level),
+            report_id: "RPT1".into(),
+            original_message_id: message.into(),
+            original_payment_info_id: batch.map(str::to_string),
+            original_instruction_id: None,
+            original_end_to_end_id: e2e.map(str::to_string),
+            status: code.into(),
+            reason_codes: if code == "RJCT" { vec!["AC04".into()] } else { Vec::new() },
+            additional_info: String::new(),
+            xml_path: "/Document/CstmrPmtStsRpt".into(),
+        }
+    }
+
+    #[test]
+    fn rejections_return_once_at_every_level() {
+        let mut register = Register {
+            entries: vec![entry("P1", "M1", 1), entry("P2", "M1", 2), entry("P3", "M2", 1), entry("P4", "M3", 1)],
+        };
+        let night = parse_date("2026-11-03").unwrap();
+        let statuses = [
+            status(StatusLevel::Transaction, "M1", Some("M1-1"), Some("P1"), "RJCT"),
+            status(StatusLevel::Transaction, "M1", Some("M1-2"), Some("P2"), "ACSC"),
+            status(StatusLevel::Batch, "M2", Some("M2-1"), None, "RJCT"),
+            status(StatusLevel::Group, "M3", None, None, "RJCT"),
+            status(StatusLevel::Transaction, "M9", None, Some("P9"), "RJCT"),
+        ];
+        let out = apply_status_reports(&mut register, &statuses, night);
+        let returned: Vec<&str> = out.balances.iter().map(|b| b.beneficiary_id.as_str()).collect();
+        assert_eq!(returned, ["B-P1", "B-P3", "B-P4"]);
+        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+        assert!(out.notes[0].contains("EndToEndId P9 of message M9, which is not in the payout register"));
+        assert_eq!(register.entries[0].returned, Some(Returned { on: night, reason: "AC04".into() }));
+        // A rerun of the same night returns the same; a later night does not return them again.
+        let again = apply_status_reports(&mut register, &statuses, night);
+        assert_eq!(again.balances, out.balances);
+        let later = apply_status_reports(&mut register, &statuses, parse_date("2026-11-04").unwrap());
+        assert!(later.balances.is_empty());
+        assert_eq!(later.rejections.iter().filter(|r| !r.applied).count(), 3);
+        assert_eq!(register.entries[0].returned.as_ref().unwrap().on, night);
+        // A rerun of the night without the report takes the return back.
+        apply_status_reports(&mut register, &[], night);
+        assert!(register.entries.iter().all(|e| e.returned.is_none()));
+    }
+}
