@@ -113,6 +113,14 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     for name in ["summary.json", "exceptions.csv", "payouts.csv", "fx_cost.csv"] {
         insta::assert_snapshot!(format!("demo_{name}"), String::from_utf8(files[name].clone()).unwrap());
     }
+    // Golden payout files: the EUR SEPA file and the GBP cross-border one, byte for byte.
+    for (snapshot, name) in [
+        ("demo_pain001_eur", "payouts/DE89370400440532013000-EUR-2026-10-31.xml"),
+        ("demo_pain001_gbp", "payouts/GB33BUKB20201555555555-GBP-2026-10-31.xml"),
+        ("demo_statement_B00002", "payouts/statements/B00002.csv"),
+    ] {
+        insta::assert_snapshot!(snapshot, String::from_utf8(files[name].clone()).unwrap());
+    }
     let statements: Vec<&str> =
         files.keys().map(String::as_str).filter(|n| n.starts_with("payouts/statements/")).collect();
     assert_eq!(statements.len(), 10, "a statement of account per beneficiary with a payout: {statements:?}");

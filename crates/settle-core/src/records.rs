@@ -649,8 +649,15 @@ pub struct Beneficiary {
     pub legal_name: String,
     /// ISO 3166-1 alpha-2.
     pub country: String,
+    /// The account payouts go to; empty when the account is given by `account_number` instead.
     pub iban: String,
     pub bic: Option<String>,
+    /// An account outside IBAN countries: its number, with the bank's clearing system (ISO 20022
+    /// external code such as `USABA`, `CACPA`, `AUBSB`) and member id (`bank_code`, e.g. the ABA routing
+    /// number) when the bank is not named by BIC.
+    pub account_number: Option<String>,
+    pub clearing_system: Option<String>,
+    pub bank_code: Option<String>,
     pub payout_currency: Currency,
     /// Structured postal address (cross-border transfers need at least the town).
     pub street: Option<String>,
@@ -671,6 +678,23 @@ pub struct Beneficiary {
     /// … and released into the payout this many business days later.
     pub reserve_release_business_days: Option<u32>,
     pub provenance: Provenance,
+}
+
+impl Beneficiary {
+    /// The account payouts go to, as one text: the IBAN, or `<clearing system>/<bank code>/<account
+    /// number>` (empty parts for what is not given). Two payouts went to the same account when these are
+    /// equal.
+    pub fn account_id(&self) -> String {
+        if !self.iban.is_empty() {
+            return self.iban.clone();
+        }
+        format!(
+            "{}/{}/{}",
+            self.clearing_system.as_deref().unwrap_or(""),
+            self.bank_code.as_deref().unwrap_or(""),
+            self.account_number.as_deref().unwrap_or("")
+        )
+    }
 }
 
 /// One credit transfer to a beneficiary, with deterministic ids.

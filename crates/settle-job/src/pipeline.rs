@@ -519,6 +519,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                 &register,
                 &spec.payouts.approve_bank_details,
                 &paid_accounts,
+                &spec.payouts.transfer_codes().expect("validated by JobSpec::parse"),
             )
             .map_err(|e| JobError::PaymentFile { message: e.to_string() })?
         }

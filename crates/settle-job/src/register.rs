@@ -4,7 +4,8 @@
 //! manifest (see settle_payout::files for what it prevents).
 //!
 //! Columns: `payout_id,end_to_end_id,message_id,payment_information_id,file,file_sha256,business_date,
-//! beneficiary_id,iban,amount,currency,returned_on,return_reason`, in emission order. `returned_on` is
+//! beneficiary_id,account,amount,currency,returned_on,return_reason` (`account`: the IBAN, or
+//! `<clearing system>/<bank code>/<account number>`), in emission order. `returned_on` is
 //! the business date of the run that returned a payout the bank rejected (pain.002) to its
 //! beneficiary's balance (settle_payout::returns), with the reason codes.
 
@@ -22,7 +23,7 @@ const COLUMNS: [&str; 13] = [
     "file_sha256",
     "business_date",
     "beneficiary_id",
-    "iban",
+    "account",
     "amount",
     "currency",
     "returned_on",
@@ -43,7 +44,7 @@ pub fn write(register: &Register) -> Result<Vec<u8>, csv::Error> {
             &e.file_sha256,
             &e.business_date.to_string(),
             &e.beneficiary_id,
-            &e.iban,
+            &e.account,
             &settle_core::format_minor(e.amount.amount(), e.amount.currency()),
             e.amount.currency().code(),
             &e.returned.as_ref().map(|r| r.on.to_string()).unwrap_or_default(),
@@ -86,7 +87,7 @@ pub fn read(bytes: &[u8]) -> Result<Register, String> {
             file_sha256: field(5).to_string(),
             business_date,
             beneficiary_id: field(7).to_string(),
-            iban: field(8).to_string(),
+            account: field(8).to_string(),
             amount: Money::new(amount, currency),
             returned,
         });
@@ -186,7 +187,7 @@ mod tests {
             file_sha256: "00ff".into(),
             business_date: parse_date("2026-10-31").unwrap(),
             beneficiary_id: "B1".into(),
-            iban: "DE02120300000000202051".into(),
+            account: "DE02120300000000202051".into(),
             amount: Money::new("12.30".parse().unwrap(), Currency::from_code("EUR").unwrap()),
             payment_information_id: "SABC-20261031-EUR-1-1".into(),
             returned: Some(Returned { on: parse_date("2026-11-03").unwrap(), reason: "AC04".into() }),

@@ -165,6 +165,23 @@ pub struct PayoutSection {
     /// Fee plans beneficiaries name in their `fee_plan` column (`[[payouts.fee_plans]]`).
     #[serde(default)]
     pub fee_plans: Vec<FeePlanSpec>,
+    /// ISO 20022 purpose code (ExternalPurpose1Code, 1–4 letters, e.g. `SUPP`) on every transfer.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// Regulatory reporting codes by beneficiary country, on cross-border transfers
+    /// (`[[payouts.regulatory_reporting]]`).
+    #[serde(default)]
+    pub regulatory_reporting: Vec<RegulatoryReportingSpec>,
+}
+
+/// `[[payouts.regulatory_reporting]]`: the central bank's reporting code for transfers to a country.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegulatoryReportingSpec {
+    /// ISO 3166-1 alpha-2 country of the beneficiary.
+    pub country: String,
+    /// `RgltryRptg/Dtls/Cd`, up to 10 characters.
+    pub code: String,
 }
 
 /// `[payouts] release`.
@@ -207,6 +224,32 @@ fn zero_text() -> String {
 }
 
 impl PayoutSection {
+    /// The purpose and regulatory codes, or what in the spec is not understood.
+    pub fn transfer_codes(&self) -> Result<settle_payout::files::TransferCodes, String> {
+        if let Some(purpose) = &self.purpose {
+            if purpose.is_empty() || purpose.len() > 4 || !purpose.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!(
+                    "purpose {purpose:?}: expected an ISO 20022 purpose code of 1–4 letters such as SUPP"
+                ));
+            }
+        }
+        let mut regulatory = BTreeMap::new();
+        for (i, r) in self.regulatory_reporting.iter().enumerate() {
+            if r.country.len() != 2 || !r.country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!("regulatory_reporting[{i}]: country {:?}: expected an ISO 3166 code", r.country));
+            }
+            let shape_ok =
+                !r.code.is_empty() && r.code.len() <= 10 && r.code.bytes().all(|b| b.is_ascii_alphanumeric());
+            if !shape_ok {
+                return Err(format!("regulatory_reporting[{i}]: code {:?}: expected 1–10 letters and digits", r.code));
+            }
+            if regulatory.insert(r.country.clone(), r.code.clone()).is_some() {
+                return Err(format!("regulatory_reporting[{i}]: a second code for {}", r.country));
+            }
+        }
+        Ok(settle_payout::files::TransferCodes { purpose: self.purpose.clone(), regulatory })
+    }
+
     /// The fee plans, or what in the spec is not understood (`fee_plans[i]: …`).
     pub fn fee_plans(&self) -> Result<Vec<settle_payout::FeePlan>, String> {
         let mut plans: Vec<settle_payout::FeePlan> = Vec::with_capacity(self.fee_plans.len());
@@ -403,6 +446,8 @@ impl Default for PayoutSection {
             rate_date: PayoutRateDate::default(),
             release: ReleaseSpec::default(),
             fee_plans: Vec::new(),
+            purpose: None,
+            regulatory_reporting: Vec::new(),
         }
     }
 }
@@ -498,6 +543,7 @@ impl JobSpec {
         }
         self.payouts.bank.profile().map_err(|message| at_key("payouts.bank", message))?;
         self.payouts.fee_plans().map_err(|message| at_key("payouts.fee_plans", message))?;
+        self.payouts.transfer_codes().map_err(|message| at_key("payouts", message))?;
         if let Some(debtor) = &self.payouts.debtor {
             debtor.debtor().map_err(|message| at_key("payouts.debtor", message))?;
         }

@@ -48,6 +48,17 @@ pub struct Debtor {
     pub accounts: Vec<DebtorAccount>,
 }
 
+/// Codes the job puts on transfers: a purpose code on every transfer, and regulatory reporting codes by
+/// the beneficiary's country on cross-border transfers (central banks of many countries outside the
+/// EEA require one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferCodes {
+    /// `Purp/Cd` (ExternalPurpose1Code, e.g. `SUPP`).
+    pub purpose: Option<String>,
+    /// ISO 3166 country → `RgltryRptg/Dtls/Cd`.
+    pub regulatory: BTreeMap<String, String>,
+}
+
 /// What the bank accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BankProfile {
@@ -100,7 +111,8 @@ pub struct RegisterEntry {
     pub file_sha256: String,
     pub business_date: Date,
     pub beneficiary_id: String,
-    pub iban: String,
+    /// `Beneficiary::account_id`: the IBAN, or clearing system, bank code and account number.
+    pub account: String,
     pub amount: Money,
     /// `PmtInfId` of its payment batch.
     pub payment_information_id: String,
@@ -203,6 +215,7 @@ pub fn payment_files(
     register: &Register,
     approved_bank_changes: &[String],
     paid_before: &[PaidAccount],
+    codes: &TransferCodes,
 ) -> Result<PaymentRun, PaymentFileError> {
     let emitted: BTreeMap<&str, &RegisterEntry> = register.entries.iter().map(|e| (e.payout_id.as_str(), e)).collect();
     // The account each beneficiary's latest emitted payout went to (register order is emission order),
@@ -214,7 +227,7 @@ pub fn payment_files(
         last_account.insert(p.beneficiary_id.as_str(), p.iban.as_str());
     }
     for e in &register.entries {
-        last_account.insert(e.beneficiary_id.as_str(), e.iban.as_str());
+        last_account.insert(e.beneficiary_id.as_str(), e.account.as_str());
     }
     // The highest file number emitted per currency for this business date.
     let mut next_number: BTreeMap<Currency, usize> = BTreeMap::new();
@@ -233,17 +246,20 @@ pub fn payment_files(
         let beneficiary = payout.beneficiary.as_ref().expect("a payable payout has its beneficiary");
         let currency = payout.amount.currency();
         let sepa = is_sepa(currency, &beneficiary.iban);
-        let changed =
-            last_account.get(beneficiary.beneficiary_id.as_str()).is_some_and(|iban| *iban != beneficiary.iban);
+        let account = beneficiary.account_id();
+        let changed = last_account.get(beneficiary.beneficiary_id.as_str()).is_some_and(|a| *a != account);
+        // Outside SEPA the beneficiary's bank is named by BIC or by its clearing system membership.
+        let bank_named = beneficiary.bic.as_deref().is_some_and(|b| !b.is_empty())
+            || (beneficiary.clearing_system.is_some() && beneficiary.bank_code.is_some());
         payout.status = if !debtor.accounts.iter().any(|a| a.currency == currency) {
             PayoutStatus::HeldNoDebtorAccount
-        } else if !sepa && beneficiary.bic.as_deref().is_none_or(str::is_empty) {
+        } else if !sepa && !bank_named {
             PayoutStatus::HeldMissingBic
         } else if !sepa && beneficiary.town.as_deref().is_none_or(|t| t.trim().is_empty()) {
             PayoutStatus::HeldMissingAddress
         } else if let Some(entry) = emitted.get(payout.payout_id.as_str()) {
             let same =
-                entry.business_date == business_date && entry.amount == payout.amount && entry.iban == beneficiary.iban;
+                entry.business_date == business_date && entry.amount == payout.amount && entry.account == account;
             if same {
                 reproduced.entry(entry.message_id.clone()).or_default().push(i);
                 PayoutStatus::Payable
@@ -269,7 +285,7 @@ pub fn payment_files(
             batches.entry((payouts[i].execution_date, !is_sepa(currency, &b.iban))).or_default().push(i);
         }
         let chunks: Vec<(&BatchKey, &[usize])> = batches.iter().map(|(k, v)| (k, v.as_slice())).collect();
-        let mut file = write_file(payouts, debtor, profile, business_date, currency, &message_id, &chunks)?;
+        let mut file = write_file(payouts, debtor, profile, codes, business_date, currency, &message_id, &chunks)?;
         let entry = emitted[payouts[members[0]].payout_id.as_str()];
         let rebuilt = sha256_hex(file.written.xml.as_bytes());
         if rebuilt != entry.file_sha256 || file.name != entry.file {
@@ -306,7 +322,7 @@ pub fn payment_files(
         let first = next_number.get(&currency).copied().unwrap_or(1);
         for (n, chunks) in packed.iter().enumerate() {
             let message_id = message_id(job_name, business_date, currency, first + n);
-            let file = write_file(payouts, debtor, profile, business_date, currency, &message_id, chunks)?;
+            let file = write_file(payouts, debtor, profile, codes, business_date, currency, &message_id, chunks)?;
             let file_sha256 = sha256_hex(file.written.xml.as_bytes());
             // The file's payouts in file order: its chunks' members (no search by id).
             let members = chunks.iter().enumerate().flat_map(|(k, (_, members))| members.iter().map(move |&i| (k, i)));
@@ -321,7 +337,7 @@ pub fn payment_files(
                     file_sha256: file_sha256.clone(),
                     business_date,
                     beneficiary_id: payout.beneficiary_id.clone(),
-                    iban: b.iban.clone(),
+                    account: b.account_id(),
                     amount: payout.amount,
                     payment_information_id: payment_information_id(&message_id, k),
                     returned: None,
@@ -340,10 +356,12 @@ pub fn payment_files(
 }
 
 /// One file of `currency` with `message_id`, of the batches (chunks) given, in order.
+#[allow(clippy::too_many_arguments)]
 fn write_file(
     payouts: &[Payout],
     debtor: &Debtor,
     profile: &BankProfile,
+    codes: &TransferCodes,
     business_date: Date,
     currency: Currency,
     message_id: &str,
@@ -364,11 +382,11 @@ fn write_file(
                     end_to_end_id: payout.end_to_end_id.clone(),
                     amount: payout.amount,
                     charge_bearer: None,
-                    creditor_agent: b
-                        .bic
-                        .as_ref()
-                        .filter(|bic| !bic.is_empty())
-                        .map(|bic| Agent { bic: Some(bic.clone()), clearing: None }),
+                    creditor_agent: {
+                        let bic = b.bic.clone().filter(|bic| !bic.is_empty());
+                        let clearing = b.clearing_system.clone().zip(b.bank_code.clone());
+                        (bic.is_some() || clearing.is_some()).then_some(Agent { bic, clearing })
+                    },
                     creditor: Party {
                         name: b.legal_name.clone(),
                         // Cross-border transfers carry the structured address (the town is checked above).
@@ -380,9 +398,12 @@ fn write_file(
                             country: b.country.clone(),
                         }),
                     },
-                    creditor_account: Account::Iban(b.iban.clone()),
-                    purpose: None,
-                    regulatory_code: None,
+                    creditor_account: match &b.account_number {
+                        Some(number) if b.iban.is_empty() => Account::Other(number.clone()),
+                        _ => Account::Iban(b.iban.clone()),
+                    },
+                    purpose: codes.purpose.clone(),
+                    regulatory_code: if *cross_border { codes.regulatory.get(&b.country).cloned() } else { None },
                     remittance: Some(format!("Payout {} {}", payout.business_date, payout.payout_id)),
                 }
             })
@@ -441,6 +462,9 @@ mod tests {
                 post_code: Some("10001".into()),
                 town: Some("Springfield".into()),
                 minimum_payout: None,
+                account_number: None,
+                clearing_system: None,
+                bank_code: None,
                 schedule: settle_core::PayoutSchedule::Daily,
                 fee_plan: None,
                 reserve_percent: None,
@@ -500,7 +524,7 @@ mod tests {
 
     fn run(payouts: &mut [Payout], profile: &BankProfile, register: &Register) -> PaymentRun {
         let date = parse_date("2026-10-30").unwrap();
-        payment_files(payouts, &debtor(), profile, "job", date, register, &[], &[]).unwrap()
+        payment_files(payouts, &debtor(), profile, "job", date, register, &[], &[], &TransferCodes::default()).unwrap()
     }
 
     #[test]
@@ -531,6 +555,50 @@ mod tests {
         assert!(out.files.iter().all(|f| !f.already_emitted));
         // Same payouts, same bytes.
         assert_eq!(run(&mut payouts(), &BankProfile::default(), &Register::default()), out);
+    }
+
+    /// An account outside IBAN countries: its number as `Othr/Id`, its bank by clearing system membership
+    /// (no BIC needed), always cross-border; without BIC and clearing code it is held.
+    #[test]
+    fn accounts_without_iban_are_paid_by_clearing_code() {
+        let us = |id: &str, clearing: bool| {
+            let mut p = payout(id, "120.00", "USD", "GB33BUKB20201555555555", None);
+            let b = p.beneficiary.as_mut().unwrap();
+            b.iban = String::new();
+            b.country = "US".into();
+            b.account_number = Some("000123456789".into());
+            if clearing {
+                b.clearing_system = Some("USABA".into());
+                b.bank_code = Some("021000021".into());
+            }
+            p
+        };
+        let mut all = vec![us("U1", true), us("U2", false)];
+        let out = run(&mut all, &BankProfile::default(), &Register::default());
+        assert_eq!((all[0].status, all[1].status), (PayoutStatus::Payable, PayoutStatus::HeldMissingBic));
+        let xml: String = out.files[0].written.xml.split_whitespace().collect();
+        assert!(xml.contains("<Othr><Id>000123456789</Id></Othr>"), "{xml}");
+        assert!(xml.contains("<ClrSysId><Cd>USABA</Cd></ClrSysId><MmbId>021000021</MmbId>"), "{xml}");
+        assert_eq!(out.new_entries[0].account, "USABA/021000021/000123456789");
+        // The job's purpose code goes on every transfer, a regulatory code by the beneficiary's country.
+        let codes = TransferCodes { purpose: Some("SUPP".into()), regulatory: [("US".into(), "PAY01".into())].into() };
+        let mut coded = vec![us("U1", true)];
+        let date = parse_date("2026-10-30").unwrap();
+        let out = payment_files(
+            &mut coded,
+            &debtor(),
+            &BankProfile::default(),
+            "job",
+            date,
+            &Register::default(),
+            &[],
+            &[],
+            &codes,
+        )
+        .unwrap();
+        let xml: String = out.files[0].written.xml.split_whitespace().collect();
+        assert!(xml.contains("<Purp><Cd>SUPP</Cd></Purp>"), "{xml}");
+        assert!(xml.contains("<RgltryRptg><Dtls><Cd>PAY01</Cd></Dtls></RgltryRptg>"), "{xml}");
     }
 
     #[test]
@@ -577,15 +645,35 @@ mod tests {
         let mut changed = payouts();
         changed[1].amount = Money::new("21.00".parse().unwrap(), changed[1].amount.currency());
         let date = parse_date("2026-10-30").unwrap();
-        let err = payment_files(&mut changed, &debtor(), &BankProfile::default(), "job", date, &register, &[], &[])
-            .unwrap_err();
+        let err = payment_files(
+            &mut changed,
+            &debtor(),
+            &BankProfile::default(),
+            "job",
+            date,
+            &register,
+            &[],
+            &[],
+            &TransferCodes::default(),
+        )
+        .unwrap_err();
         assert!(matches!(err, PaymentFileError::Rebuilt { .. }), "{err}");
         assert_eq!(changed[1].status, PayoutStatus::AlreadyEmitted);
         // Only the USD payout (P2) unchanged, and a new one: P2's file is rebuilt, P7 goes into file 2.
         let mut usd =
             vec![payouts().remove(2), payout("P7", "70.00", "USD", "GB29NWBK60161331926819", Some("NWBKGB2L"))];
-        let out =
-            payment_files(&mut usd, &debtor(), &BankProfile::default(), "job", date, &register, &[], &[]).unwrap();
+        let out = payment_files(
+            &mut usd,
+            &debtor(),
+            &BankProfile::default(),
+            "job",
+            date,
+            &register,
+            &[],
+            &[],
+            &TransferCodes::default(),
+        )
+        .unwrap();
         let files: Vec<(&str, bool, &[String])> =
             out.files.iter().map(|f| (f.name.as_str(), f.already_emitted, f.payout_ids.as_slice())).collect();
         assert_eq!(
@@ -611,8 +699,18 @@ mod tests {
             vec![p]
         };
         let mut held = tomorrow();
-        let out =
-            payment_files(&mut held, &debtor(), &BankProfile::default(), "job", next_day, &register, &[], &[]).unwrap();
+        let out = payment_files(
+            &mut held,
+            &debtor(),
+            &BankProfile::default(),
+            "job",
+            next_day,
+            &register,
+            &[],
+            &[],
+            &TransferCodes::default(),
+        )
+        .unwrap();
         assert_eq!(held[0].status, PayoutStatus::HeldBankDetailsChanged);
         assert!(out.files.is_empty());
         let mut approved = tomorrow();
@@ -625,6 +723,7 @@ mod tests {
             &register,
             &["B-P1".into()],
             &[],
+            &TransferCodes::default(),
         )
         .unwrap();
         assert_eq!(approved[0].status, PayoutStatus::Payable);
@@ -637,8 +736,8 @@ mod tests {
         let history = [paid("DE75512108001245126199", "2026-09-30"), paid("DE02120300000000202051", "2026-08-31")];
         let status_with = |history: &[PaidAccount]| {
             let mut payouts = tomorrow();
-            let (profile, register) = (BankProfile::default(), Register::default());
-            payment_files(&mut payouts, &debtor(), &profile, "job", next_day, &register, &[], history).unwrap();
+            let (profile, register, codes) = (BankProfile::default(), Register::default(), TransferCodes::default());
+            payment_files(&mut payouts, &debtor(), &profile, "job", next_day, &register, &[], history, &codes).unwrap();
             payouts[0].status
         };
         assert_eq!(status_with(&history), PayoutStatus::Payable, "the latest earlier payment went to this IBAN");

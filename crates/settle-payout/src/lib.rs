@@ -61,7 +61,8 @@ pub enum PayoutStatus {
     UnknownBeneficiary,
     /// Payable, but the job has no debtor account in its currency: held.
     HeldNoDebtorAccount,
-    /// Payable, but cross-border (not SEPA) and the beneficiary has no BIC: held.
+    /// Payable, but cross-border (not SEPA) and the beneficiary's bank has neither a BIC nor a clearing
+    /// system and bank code: held.
     HeldMissingBic,
     /// Payable, but cross-border (not SEPA) and the beneficiary has no town in its postal address: held.
     HeldMissingAddress,
@@ -601,6 +602,9 @@ mod tests {
             post_code: None,
             town: None,
             minimum_payout: None,
+            account_number: None,
+            clearing_system: None,
+            bank_code: None,
             schedule: settle_core::PayoutSchedule::Daily,
             fee_plan: None,
             reserve_percent: None,

@@ -128,7 +128,7 @@ mod tests {
             file_sha256: "00".into(),
             business_date: parse_date("2026-10-31").unwrap(),
             beneficiary_id: format!("B-{id}"),
-            iban: "DE02120300000000202051".into(),
+            account: "DE02120300000000202051".into(),
             amount: Money::new("10.00".parse().unwrap(), Currency::from_code("EUR").unwrap()),
             payment_information_id: format!("{message}-{batch}"),
             returned: None,

@@ -123,8 +123,14 @@ pub static BENEFICIARIES: Layout = Layout {
         req("beneficiary_id", "our id of the beneficiary; unique in the file"),
         req("legal_name", "name as the bank account holder"),
         req("country", "ISO 3166-1 alpha-2 country code"),
-        req("iban", "the account payouts go to (IBAN, checked with ISO 13616 mod 97)"),
+        opt("iban", "the account payouts go to (IBAN: the country's length and ISO 13616 mod 97); or `account_number`"),
         opt("bic", "BIC of the beneficiary's bank (8 or 11 characters)"),
+        opt("account_number", "an account outside IBAN countries (instead of `iban`), 1–34 letters, digits, `-`, `/`"),
+        opt(
+            "clearing_system",
+            "the bank's clearing system, ISO 20022 code such as `USABA`, `CACPA`, `AUBSB` (with `bank_code`)",
+        ),
+        opt("bank_code", "the bank's member id in that clearing system, e.g. the ABA routing number"),
         req("payout_currency", "ISO 4217 code the beneficiary is paid in"),
         opt("street", "postal address: street name"),
         opt("building_number", "postal address: building number"),
@@ -377,12 +383,50 @@ pub fn read_rates(path: &str, bytes: &[u8]) -> Result<Vec<Rate>, TabularError> {
 
 /// Reads a beneficiaries file; checks country codes, IBAN check digits and BIC shape.
 /// What is wrong with a beneficiary's country, IBAN (white space removed) or BIC: (column, message).
-pub(crate) fn beneficiary_problem(country: &str, iban: &str, bic: Option<&str>) -> Option<(&'static str, String)> {
+pub(crate) fn beneficiary_problem(
+    country: &str,
+    iban: &str,
+    bic: Option<&str>,
+    other: [Option<&str>; 3],
+) -> Option<(&'static str, String)> {
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Some(("country", format!("{country:?}: expected an ISO 3166-1 alpha-2 code such as DE")));
     }
-    if !settle_core::iban::is_valid(iban) {
-        return Some(("iban", format!("{iban:?} is not a valid IBAN (country code, check digits, mod-97)")));
+    let [account_number, clearing_system, bank_code] = other;
+    match (iban.is_empty(), account_number) {
+        (true, None) => return Some(("iban", "is empty: expected an IBAN, or an account_number".to_string())),
+        (false, Some(_)) => {
+            return Some(("account_number", "an account number beside an IBAN: expected one of the two".to_string()));
+        }
+        (false, None) if !settle_core::iban::is_valid(iban) => {
+            return Some((
+                "iban",
+                format!("{iban:?} is not a valid IBAN (country code, the country's length, check digits, mod-97)"),
+            ));
+        }
+        (true, Some(number)) => {
+            let shape_ok = (1..=34).contains(&number.len())
+                && number.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/'));
+            if !shape_ok {
+                return Some(("account_number", format!("{number:?}: expected 1 to 34 letters, digits, `-` or `/`")));
+            }
+        }
+        (false, None) => {}
+    }
+    match (clearing_system, bank_code) {
+        (Some(system), Some(_)) if !(system.len() == 5 && system.bytes().all(|b| b.is_ascii_uppercase())) => {
+            return Some((
+                "clearing_system",
+                format!("{system:?}: expected an ISO 20022 clearing system code of 5 letters such as USABA"),
+            ));
+        }
+        (Some(_), None) => {
+            return Some(("bank_code", "is empty: the clearing system needs the bank's member id".into()));
+        }
+        (None, Some(_)) => {
+            return Some(("clearing_system", "is empty: the bank code needs its clearing system".into()));
+        }
+        _ => {}
     }
     if let Some(bic) = bic {
         let shape_ok =
@@ -437,9 +481,10 @@ pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, 
     let file: Arc<str> = Arc::from(path);
     Table::open(path, bytes, &BENEFICIARIES)?.for_each_row(|row| {
         let country = row.required("country")?;
-        let iban: String = row.required("iban")?.chars().filter(|c| !c.is_whitespace()).collect();
+        let iban: String = row.optional("iban").unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect();
         let bic = row.optional("bic").map(str::to_string);
-        if let Some((column, message)) = beneficiary_problem(country, &iban, bic.as_deref()) {
+        let other = [row.optional("account_number"), row.optional("clearing_system"), row.optional("bank_code")];
+        if let Some((column, message)) = beneficiary_problem(country, &iban, bic.as_deref(), other) {
             return Err(row.error(column, message));
         }
         let (schedule, fee_plan, reserve_percent, reserve_release_business_days) = beneficiary_terms(
@@ -455,6 +500,9 @@ pub fn read_beneficiaries(path: &str, bytes: &[u8]) -> Result<Vec<Beneficiary>, 
             country: country.to_string(),
             iban,
             bic,
+            account_number: other[0].map(str::to_string),
+            clearing_system: other[1].map(str::to_string),
+            bank_code: other[2].map(str::to_string),
             payout_currency: row.currency("payout_currency")?,
             street: row.optional("street").map(str::to_string),
             building_number: row.optional("building_number").map(str::to_string),
@@ -564,6 +612,23 @@ O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
         assert_eq!(read_beneficiaries("b.csv", good.as_bytes()).unwrap()[0].iban, "DE89370400440532013000");
         let bad = format!("{head}B-1,Acme GmbH,DE,DE88370400440532013000,,EUR\n");
         assert!(read_beneficiaries("b.csv", bad.as_bytes()).unwrap_err().to_string().contains("not a valid IBAN"));
+        // Accounts outside IBAN countries: a number, and the bank by BIC or clearing system and code.
+        let head =
+            "beneficiary_id,legal_name,country,iban,bic,account_number,clearing_system,bank_code,payout_currency\n";
+        let err = |row: &str| read_beneficiaries("b.csv", format!("{head}{row}\n").as_bytes()).unwrap_err().to_string();
+        let us = read_beneficiaries(
+            "b.csv",
+            format!("{head}B-2,Acme Inc,US,,,000123456789,USABA,021000021,USD\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(us[0].account_id(), "USABA/021000021/000123456789");
+        assert!(
+            err("B-2,Acme Inc,US,,,,,,USD").contains("column `iban`: is empty: expected an IBAN, or an account_number")
+        );
+        assert!(err("B-2,Acme Inc,US,,,12 34,,,USD").contains("column `account_number`: \"12 34\": expected 1 to 34"));
+        assert!(err("B-2,Acme Inc,US,,,1234,ABA,021000021,USD").contains("column `clearing_system`"));
+        assert!(err("B-2,Acme Inc,US,,,1234,USABA,,USD").contains("column `bank_code`: is empty"));
+        assert!(err("B-2,Acme GmbH,DE,DE89370400440532013000,,1234,,,EUR").contains("beside an IBAN"));
     }
 }
 
@@ -640,6 +705,9 @@ pub fn write_beneficiaries(rows: &[Beneficiary]) -> Result<Vec<u8>, csv::Error> 
             r.country.as_str(),
             r.iban.as_str(),
             r.bic.as_deref().unwrap_or(""),
+            r.account_number.as_deref().unwrap_or(""),
+            r.clearing_system.as_deref().unwrap_or(""),
+            r.bank_code.as_deref().unwrap_or(""),
             r.payout_currency.code(),
             r.street.as_deref().unwrap_or(""),
             r.building_number.as_deref().unwrap_or(""),

@@ -233,6 +233,10 @@ pub struct ColumnMap {
     pub country: Option<Columns>,
     pub iban: Option<Columns>,
     pub bic: Option<Columns>,
+    /// An account outside IBAN countries (instead of `iban`), its clearing system and bank code.
+    pub account_number: Option<Columns>,
+    pub clearing_system: Option<Columns>,
+    pub bank_code: Option<Columns>,
     pub payout_currency: Option<Columns>,
     /// Structured postal address of a beneficiary.
     pub street: Option<Columns>,
@@ -449,12 +453,14 @@ impl Profile {
                     ("beneficiary_id", &c.beneficiary_id),
                     ("legal_name", &c.legal_name),
                     ("country", &c.country),
-                    ("iban", &c.iban),
                     ("payout_currency", &c.payout_currency),
                 ] {
                     if value.is_none() {
                         return Err(format!("columns.{field}: required for beneficiaries"));
                     }
+                }
+                if c.iban.is_none() && c.account_number.is_none() {
+                    return Err("columns.iban: required for beneficiaries (or columns.account_number)".to_string());
                 }
             }
         }

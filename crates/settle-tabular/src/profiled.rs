@@ -597,6 +597,9 @@ fn profile_names(p: &Profile) -> Vec<&str> {
         &c.country,
         &c.iban,
         &c.bic,
+        &c.account_number,
+        &c.clearing_system,
+        &c.bank_code,
         &c.payout_currency,
     ]
     .into_iter()
@@ -669,7 +672,7 @@ fn needed_columns(profile: &Profile) -> Vec<String> {
         RecordKind::BankEntries => vec![&c.account_id, &c.booked_at, &c.currency],
         RecordKind::Orders => vec![&c.order_id, &c.beneficiary_id, &c.booked_at, &c.currency],
         RecordKind::Beneficiaries => {
-            vec![&c.beneficiary_id, &c.legal_name, &c.country, &c.iban, &c.payout_currency]
+            vec![&c.beneficiary_id, &c.legal_name, &c.country, &c.payout_currency]
         }
     };
     out.extend(fields.into_iter().filter_map(single));
@@ -1274,12 +1277,19 @@ impl RowView<'_> {
         let beneficiary_id = required(&c.beneficiary_id, "id")?;
         let legal_name = required(&c.legal_name, "legal name")?;
         let country = required(&c.country, "country")?;
-        let iban: String = required(&c.iban, "IBAN")?.chars().filter(|ch| !ch.is_whitespace()).collect();
+        let iban: String =
+            self.text(&c.iban).map(|t| t.chars().filter(|ch| !ch.is_whitespace()).collect()).unwrap_or_default();
         let bic = self.text(&c.bic);
-        if let Some((field, message)) = crate::beneficiary_problem(&country, &iban, bic.as_deref()) {
+        let (account_number, clearing_system, bank_code) =
+            (self.text(&c.account_number), self.text(&c.clearing_system), self.text(&c.bank_code));
+        let other = [account_number.as_deref(), clearing_system.as_deref(), bank_code.as_deref()];
+        if let Some((field, message)) = crate::beneficiary_problem(&country, &iban, bic.as_deref(), other) {
             let columns = match field {
                 "country" => &c.country,
-                "iban" => &c.iban,
+                "iban" if c.iban.is_some() => &c.iban,
+                "iban" | "account_number" => &c.account_number,
+                "clearing_system" => &c.clearing_system,
+                "bank_code" => &c.bank_code,
                 _ => &c.bic,
             };
             return Err(self.error(column(columns), message));
@@ -1313,6 +1323,9 @@ impl RowView<'_> {
             country: country.to_string(),
             iban,
             bic: bic.map(|b| b.to_string()),
+            account_number: account_number.map(|t| t.to_string()),
+            clearing_system: clearing_system.map(|t| t.to_string()),
+            bank_code: bank_code.map(|t| t.to_string()),
             payout_currency,
             street: self.text(&c.street).map(|t| t.to_string()),
             building_number: self.text(&c.building_number).map(|t| t.to_string()),
