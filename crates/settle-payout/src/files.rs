@@ -522,6 +522,21 @@ mod tests {
         ]
     }
 
+    /// The files of `payouts` on `date` with the test debtor and the default profile and codes.
+    fn files_on(payouts: &mut [Payout], date: Date, register: &Register) -> Result<PaymentRun, PaymentFileError> {
+        payment_files(
+            payouts,
+            &debtor(),
+            &BankProfile::default(),
+            "job",
+            date,
+            register,
+            &[],
+            &[],
+            &TransferCodes::default(),
+        )
+    }
+
     fn run(payouts: &mut [Payout], profile: &BankProfile, register: &Register) -> PaymentRun {
         let date = parse_date("2026-10-30").unwrap();
         payment_files(payouts, &debtor(), profile, "job", date, register, &[], &[], &TransferCodes::default()).unwrap()
@@ -645,35 +660,13 @@ mod tests {
         let mut changed = payouts();
         changed[1].amount = Money::new("21.00".parse().unwrap(), changed[1].amount.currency());
         let date = parse_date("2026-10-30").unwrap();
-        let err = payment_files(
-            &mut changed,
-            &debtor(),
-            &BankProfile::default(),
-            "job",
-            date,
-            &register,
-            &[],
-            &[],
-            &TransferCodes::default(),
-        )
-        .unwrap_err();
+        let err = files_on(&mut changed, date, &register).unwrap_err();
         assert!(matches!(err, PaymentFileError::Rebuilt { .. }), "{err}");
         assert_eq!(changed[1].status, PayoutStatus::AlreadyEmitted);
         // Only the USD payout (P2) unchanged, and a new one: P2's file is rebuilt, P7 goes into file 2.
         let mut usd =
             vec![payouts().remove(2), payout("P7", "70.00", "USD", "GB29NWBK60161331926819", Some("NWBKGB2L"))];
-        let out = payment_files(
-            &mut usd,
-            &debtor(),
-            &BankProfile::default(),
-            "job",
-            date,
-            &register,
-            &[],
-            &[],
-            &TransferCodes::default(),
-        )
-        .unwrap();
+        let out = files_on(&mut usd, date, &register).unwrap();
         let files: Vec<(&str, bool, &[String])> =
             out.files.iter().map(|f| (f.name.as_str(), f.already_emitted, f.payout_ids.as_slice())).collect();
         assert_eq!(
@@ -699,18 +692,7 @@ mod tests {
             vec![p]
         };
         let mut held = tomorrow();
-        let out = payment_files(
-            &mut held,
-            &debtor(),
-            &BankProfile::default(),
-            "job",
-            next_day,
-            &register,
-            &[],
-            &[],
-            &TransferCodes::default(),
-        )
-        .unwrap();
+        let out = files_on(&mut held, next_day, &register).unwrap();
         assert_eq!(held[0].status, PayoutStatus::HeldBankDetailsChanged);
         assert!(out.files.is_empty());
         let mut approved = tomorrow();
