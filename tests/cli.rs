@@ -1069,13 +1069,29 @@ fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
         ),
     )
     .unwrap();
+    // B00002's payout is debited on night 2 and comes back in the bank statement of night 3.
+    let b2: Vec<&str> = register.lines().find(|l| l.contains(",B00002,")).unwrap().split(',').collect();
+    let (b2_payout, b2_amount) = (b2[0].to_string(), b2[9].to_string());
+    let bank_csv = |date: &str, direction: &str| {
+        let path = work.path().join(format!("bank_{date}.csv"));
+        fs::write(
+            &path,
+            format!(
+                "account_id,entry_id,booking_date,value_date,direction,amount,currency,reference\n\
+                 DE89370400440532013000,{date}-1,{date},{date},{direction},{b2_amount},EUR,{b2_payout}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
     let fixtures = root().join("fixtures/demo");
-    let spec = |date: &str| {
+    let spec = |date: &str, bank: &Path| {
         let text = format!(
             "[job]\nname = \"demo\"\nbusiness_date = \"{date}\"\nreporting_currency = \"EUR\"\n\
-             [inputs]\norders = []\nchannel_transactions = []\nbank_entries = []\nrates = [{:?}]\nbeneficiaries = [{:?}]\n\
+             [inputs]\norders = []\nchannel_transactions = []\nbank_entries = [{:?}]\nrates = [{:?}]\nbeneficiaries = [{:?}]\n\
              payment_status = [{:?}]\n\
              [[payouts.fee_plans]]\nid = \"marketplace\"\nrules = []\n",
+            bank.display().to_string(),
             fixtures.join("rates.csv").display().to_string(),
             fixtures.join("beneficiaries.csv").display().to_string(),
             report.display().to_string(),
@@ -1084,13 +1100,15 @@ fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
         fs::write(&path, text).unwrap();
         path
     };
-    let second = run_ok(settle().arg("run").arg(spec("2026-11-02")).arg("--out").arg(out.path()));
+    let second = run_ok(
+        settle().arg("run").arg(spec("2026-11-02", &bank_csv("2026-11-02", "DBIT"))).arg("--out").arg(out.path()),
+    );
     assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
     let night2 = dir_bytes(&out.path().join("demo/2026-11-02"));
     let text = |name: &str| String::from_utf8(night2[name].clone()).unwrap();
     let statement = text("payouts/statements/B00001.csv");
     let returned_line =
-        format!("\nreturned,2026-11-02,,,,,EUR,{amount},,EUR,{amount},1,,,,{payout_id},,rejected by the bank: AC04\n");
+        format!("\nreturned,2026-11-02,,,,,EUR,{amount},,EUR,{amount},1,,,,{payout_id},,returned by the bank: AC04\n");
     assert!(statement.contains(&returned_line), "{statement}");
     let payouts = text("payouts.csv");
     let b1 = payouts.lines().find(|l| l.contains(",B00001,")).unwrap();
@@ -1102,15 +1120,18 @@ fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
         )),
         "{returned}"
     );
-    // No longer awaited: 6 of night 1's 7 emitted payouts still wait for their bank debits.
+    // No longer awaited: 5 of night 1's 7 emitted payouts still wait for their bank debits (B00002's
+    // was debited tonight).
     let exceptions = text("exceptions.csv");
-    assert_eq!(exceptions.matches(",C,payout_not_debited,").count(), 6, "{exceptions}");
+    assert_eq!(exceptions.matches(",C,payout_not_debited,").count(), 5, "{exceptions}");
     assert!(!text("open_payouts.csv").contains(payout_id));
     let register = fs::read_to_string(out.path().join("demo/payout_register.csv")).unwrap();
     assert!(register.lines().any(|l| l.starts_with(payout_id) && l.ends_with(",2026-11-02,AC04")), "{register}");
 
     // The same report again on a later night: noted, nothing returned twice.
-    let third = run_ok(settle().arg("run").arg(spec("2026-11-03")).arg("--out").arg(out.path()));
+    let third = run_ok(
+        settle().arg("run").arg(spec("2026-11-03", &bank_csv("2026-11-03", "CRDT"))).arg("--out").arg(out.path()),
+    );
     assert_eq!(third.status.code(), Some(1), "{}", stderr(&third));
     assert!(
         stderr(&third).contains(&format!("payout {payout_id} was returned to B00001's balance on 2026-11-02 already")),
@@ -1119,7 +1140,14 @@ fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
     );
     let night3 = dir_bytes(&out.path().join("demo/2026-11-03"));
     let returned3 = String::from_utf8(night3["returned_payouts.csv"].clone()).unwrap();
-    assert!(returned3.ends_with(",AC04,STS-20261102-1,false\n"), "{returned3}");
+    assert!(returned3.contains(",AC04,STS-20261102-1,false\n"), "{returned3}");
     let payouts3 = String::from_utf8(night3["payouts.csv"].clone()).unwrap();
     assert!(!payouts3.contains(",B00001,"), "B00001 was paid its returned payout on night 2: {payouts3}");
+    // B00002's debited payout came back in night 3's statement: returned to its balance too.
+    assert!(
+        returned3.contains(&format!(",B00002,{b2_amount},EUR,bank return,DE89370400440532013000:2026-11-03-1,true\n")),
+        "{returned3}"
+    );
+    let statement = String::from_utf8(night3["payouts/statements/B00002.csv"].clone()).unwrap();
+    assert!(statement.contains(&format!(",{b2_payout},,returned by the bank: bank return\n")), "{statement}");
 }

@@ -444,12 +444,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }
     };
     let register_before = register.clone();
-    let returns = settle_payout::returns::apply_status_reports(&mut register, &statuses, business_date);
-    input_notes.extend(returns.notes.iter().cloned());
-    balances_in.extend(returns.balances.iter().cloned());
-    let rejected_ids: std::collections::BTreeSet<&str> =
-        returns.rejections.iter().map(|r| register.entries[r.entry].payout_id.as_str()).collect();
-    prior.payouts.retain(|p| !rejected_ids.contains(p.payout_id.as_str()));
+    let rejected_ids = settle_payout::returns::rejected_payout_ids(&register, &statuses);
+    prior.payouts.retain(|p| !rejected_ids.contains(&p.payout_id));
 
     // Convert, reconcile, pay.
     let rate_table = RateTable::new(rates)?;
@@ -480,6 +476,25 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         spec.recon.write_off_after_business_days,
     );
     let conversion = ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
+    // Payouts that did not reach their beneficiaries: rejected by a status report, or debited and
+    // brought back by the bank (stage C). Their money is the beneficiaries' again, once.
+    let bank_returns: Vec<settle_payout::returns::BankReturn> = recon
+        .payout_returns
+        .iter()
+        .zip(&prior.payouts)
+        .filter_map(|(entry, payout)| {
+            let entry = &bank[(*entry)? as usize];
+            let reason = entry.details.iter().find_map(|d| d.return_reason.as_deref().map(str::to_string));
+            Some(settle_payout::returns::BankReturn {
+                end_to_end_id: payout.end_to_end_id.clone(),
+                reason: reason.unwrap_or_else(|| "bank return".to_string()),
+                source: format!("{}:{}", entry.account_id, entry.entry_id),
+            })
+        })
+        .collect();
+    let returns = settle_payout::returns::apply_returns(&mut register, &statuses, &bank_returns, business_date);
+    input_notes.extend(returns.notes.iter().cloned());
+    balances_in.extend(returns.balances.iter().cloned());
     let fee_plans = spec.payouts.fee_plans().expect("validated by JobSpec::parse");
     let release = match spec.payouts.release {
         crate::spec::ReleaseSpec::BankCredit => settle_payout::Release::BankCredit,

@@ -102,8 +102,9 @@ pub fn read(bytes: &[u8]) -> Result<Register, String> {
     Ok(Register { entries })
 }
 
-/// `returned_payouts.csv`: the payouts tonight's status reports reject, in register order; `applied`
-/// says whether tonight returned it to the balance (`false`: an earlier night did).
+/// `returned_payouts.csv`: the payouts tonight's status reports reject or bank statements bring back, in
+/// register order; `source` is the report's MsgId or the returning bank entry; `applied` says whether
+/// tonight returned it to the balance (`false`: an earlier night did).
 pub fn returned_csv(
     register: &Register,
     rejections: &[settle_payout::returns::Rejection],
@@ -119,7 +120,7 @@ pub fn returned_csv(
         "amount",
         "currency",
         "reason",
-        "status_report",
+        "source",
         "applied",
     ])?;
     for r in rejections {
@@ -134,7 +135,7 @@ pub fn returned_csv(
             &settle_core::format_minor(e.amount.amount(), e.amount.currency()),
             e.amount.currency().code(),
             &r.reason,
-            &r.report_id,
+            &r.source,
             if r.applied { "true" } else { "false" },
         ])?;
     }

@@ -103,7 +103,8 @@ pub enum Source {
     ReserveRelease { held_on: Date },
     /// A balance the night of `since` did not pay out (below the minimum, negative, not due, or held).
     Carried { since: Date },
-    /// A payout the bank rejected (pain.002 status report), back in the balance.
+    /// A payout the bank rejected (pain.002 status report) or brought back after debiting it (a return
+    /// in our bank statement), back in the balance.
     Returned { payout_id: String, reason: String },
 }
 
@@ -189,7 +190,7 @@ pub enum BalanceKind {
     Carried { since: Date },
     /// A reserve held on `held_on`, due back on `release_on`.
     Reserve { held_on: Date, release_on: Date },
-    /// An emitted payout the bank rejected (reason codes of its pain.002 status).
+    /// An emitted payout the bank rejected or returned (pain.002 reason codes, or the return's reason).
     Returned { payout_id: String, reason: String },
 }
 

@@ -1,11 +1,15 @@
-//! Rejected payouts back into balances: the bank's pain.002 status reports against the payout register.
+//! Payouts that did not reach the beneficiary, back into balances: the bank's pain.002 status reports,
+//! and returns of debited payouts in our bank statements (stage C `returned_payout`), against the payout
+//! register.
 //!
 //! A rejection (`RJCT`) names what it rejects by the original message: the whole file (group level,
-//! `OrgnlMsgId`), one payment batch (`OrgnlPmtInfId`) or one transfer (`OrgnlEndToEndId`). Each
-//! register entry it covers is returned to its beneficiary's balance, with the reason codes, by the
-//! run of the business date that first reads the rejection; the register records that date, so a later
-//! night given the same report again does not return the payout twice, and a rerun of the same night
-//! returns it the same way.
+//! `OrgnlMsgId`), one payment batch (`OrgnlPmtInfId`) or one transfer (`OrgnlEndToEndId`); a bank
+//! return names the transfer's EndToEndId. Each register entry covered is returned to its beneficiary's
+//! balance, with the reason, by the run of the business date that first sees it; the register records
+//! that date, so a later night given the same report again does not return the payout twice, and a
+//! rerun of the same night returns it the same way.
+
+use std::collections::BTreeSet;
 
 use settle_core::Date;
 use settle_iso20022::pain002::{PaymentStatus, StatusLevel};
@@ -19,8 +23,8 @@ pub struct Rejection {
     /// Index into the register's entries.
     pub entry: usize,
     pub reason: String,
-    /// The status report's `MsgId`.
-    pub report_id: String,
+    /// The status report's `MsgId`, or the bank entry (`<account>:<entry id>`) that brought it back.
+    pub source: String,
     /// False when an earlier night already returned it (nothing is returned again).
     pub applied: bool,
 }
@@ -36,15 +40,19 @@ pub struct Returns {
     pub notes: Vec<String>,
 }
 
-/// Applies the rejections of `statuses` to `register` for the night of `business_date` (see the module
-/// docs); returns of this date from an earlier run of it are recomputed from tonight's reports.
-pub fn apply_status_reports(register: &mut Register, statuses: &[PaymentStatus], business_date: Date) -> Returns {
-    for e in &mut register.entries {
-        if e.returned.as_ref().is_some_and(|r| r.on == business_date) {
-            e.returned = None;
-        }
-    }
-    // register entry → (reason, report id) of the first rejection covering it
+/// A debited payout that came back in a bank statement (stage C).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankReturn {
+    pub end_to_end_id: String,
+    /// The return reason the bank gave (camt `RtrInf/Rsn`), or `bank return`.
+    pub reason: String,
+    /// `<account>:<entry id>` of the returning credit.
+    pub source: String,
+}
+
+/// Which register entries the rejections of `statuses` cover: (reason, report id) per entry, and notes
+/// for rejections that name nothing in the register.
+fn covered(register: &Register, statuses: &[PaymentStatus]) -> (Vec<Option<(String, String)>>, Vec<String>) {
     let mut rejected: Vec<Option<(String, String)>> = vec![None; register.entries.len()];
     let mut notes = Vec::new();
     for status in statuses.iter().filter(|s| s.status == "RJCT") {
@@ -86,14 +94,44 @@ pub fn apply_status_reports(register: &mut Register, statuses: &[PaymentStatus],
             ));
         }
     }
+    (rejected, notes)
+}
+
+/// The payout ids the rejections of `statuses` cover (they no longer await a bank debit).
+pub fn rejected_payout_ids(register: &Register, statuses: &[PaymentStatus]) -> BTreeSet<String> {
+    let (rejected, _) = covered(register, statuses);
+    rejected.iter().zip(&register.entries).filter(|(r, _)| r.is_some()).map(|(_, e)| e.payout_id.clone()).collect()
+}
+
+/// Applies the rejections of `statuses` and the bank returns to `register` for the night of
+/// `business_date` (see the module docs); returns of this date from an earlier run of it are
+/// recomputed from tonight's inputs.
+pub fn apply_returns(
+    register: &mut Register,
+    statuses: &[PaymentStatus],
+    bank_returns: &[BankReturn],
+    business_date: Date,
+) -> Returns {
+    for e in &mut register.entries {
+        if e.returned.as_ref().is_some_and(|r| r.on == business_date) {
+            e.returned = None;
+        }
+    }
+    let (mut rejected, notes) = covered(register, statuses);
+    for r in bank_returns {
+        let entry = register.entries.iter().position(|e| e.end_to_end_id == r.end_to_end_id);
+        if let Some(i) = entry.filter(|&i| rejected[i].is_none()) {
+            rejected[i] = Some((r.reason.clone(), r.source.clone()));
+        }
+    }
     let mut out = Returns { notes, ..Returns::default() };
     for (i, rejection) in rejected.into_iter().enumerate() {
-        let Some((reason, report_id)) = rejection else { continue };
+        let Some((reason, source)) = rejection else { continue };
         let e = &mut register.entries[i];
         let applied = match &e.returned {
             Some(earlier) => {
                 out.notes.push(format!(
-                    "status report {report_id}: payout {} was returned to {}'s balance on {} already; not again",
+                    "{source}: payout {} was returned to {}'s balance on {} already; not again",
                     e.payout_id, e.beneficiary_id, earlier.on
                 ));
                 false
@@ -108,7 +146,7 @@ pub fn apply_status_reports(register: &mut Register, statuses: &[PaymentStatus],
                 true
             }
         };
-        out.rejections.push(Rejection { entry: i, reason, report_id, applied });
+        out.rejections.push(Rejection { entry: i, reason, source, applied });
     }
     out
 }
@@ -163,21 +201,28 @@ mod tests {
             status(StatusLevel::Group, "M3", None, None, "RJCT"),
             status(StatusLevel::Transaction, "M9", None, Some("P9"), "RJCT"),
         ];
-        let out = apply_status_reports(&mut register, &statuses, night);
+        let out = apply_returns(&mut register, &statuses, &[], night);
         let returned: Vec<&str> = out.balances.iter().map(|b| b.beneficiary_id.as_str()).collect();
         assert_eq!(returned, ["B-P1", "B-P3", "B-P4"]);
         assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
         assert!(out.notes[0].contains("EndToEndId P9 of message M9, which is not in the payout register"));
         assert_eq!(register.entries[0].returned, Some(Returned { on: night, reason: "AC04".into() }));
         // A rerun of the same night returns the same; a later night does not return them again.
-        let again = apply_status_reports(&mut register, &statuses, night);
+        let again = apply_returns(&mut register, &statuses, &[], night);
         assert_eq!(again.balances, out.balances);
-        let later = apply_status_reports(&mut register, &statuses, parse_date("2026-11-04").unwrap());
+        let later = apply_returns(&mut register, &statuses, &[], parse_date("2026-11-04").unwrap());
         assert!(later.balances.is_empty());
         assert_eq!(later.rejections.iter().filter(|r| !r.applied).count(), 3);
         assert_eq!(register.entries[0].returned.as_ref().unwrap().on, night);
         // A rerun of the night without the report takes the return back.
-        apply_status_reports(&mut register, &[], night);
+        apply_returns(&mut register, &[], &[], night);
         assert!(register.entries.iter().all(|e| e.returned.is_none()));
+        // A debited payout the bank statement brings back is returned the same way, once.
+        let back = [BankReturn { end_to_end_id: "P2".into(), reason: "AC06".into(), source: "ACC:E1".into() }];
+        let out = apply_returns(&mut register, &statuses, &back, night);
+        assert_eq!(out.balances.len(), 4);
+        assert_eq!(register.entries[1].returned, Some(Returned { on: night, reason: "AC06".into() }));
+        assert_eq!(out.rejections[1].source, "ACC:E1");
+        assert_eq!(rejected_payout_ids(&register, &statuses).into_iter().collect::<Vec<_>>(), ["P1", "P3", "P4"]);
     }
 }

@@ -408,6 +408,9 @@ pub struct ReconResult {
     pub channel: Vec<ChannelOutcome>,
     /// Stage C place of each awaited payout (`Prior::payouts`), index-aligned.
     pub payouts: Vec<Place>,
+    /// Index-aligned with `payouts`: the bank entry (index into the input) of a payout returned tonight
+    /// (`returned_payout`), whose money is the beneficiary's again.
+    pub payout_returns: Vec<Option<u32>>,
     /// Stage B place of each bank entry, index-aligned with the input.
     pub bank: Vec<Place>,
     pub tallies: Tallies,
@@ -1036,6 +1039,7 @@ pub fn reconcile_nights(
     // carries it brings the payout back (returned_payout). Before stage B, so a debit of ours is never
     // taken for a channel's.
     let mut payout_places = vec![Place::NotApplicable; prior.payouts.len()];
+    let mut payout_returns: Vec<Option<u32>> = vec![None; prior.payouts.len()];
     {
         let mut by_id: FastMap<String, usize> = FastMap::default();
         for (p, payout) in prior.payouts.iter().enumerate() {
@@ -1091,6 +1095,9 @@ pub fn reconcile_nights(
                 Some(reason) => {
                     payout_places[p] = Place::Unmatched(reason);
                     bank_places[b] = Place::Unmatched(reason);
+                    if returned {
+                        payout_returns[p] = Some(r32(b));
+                    }
                     let detail = if returned {
                         let why =
                             entry.details.iter().find_map(|d| d.return_reason.as_deref()).unwrap_or("no reason given");
@@ -1335,7 +1342,7 @@ pub fn reconcile_nights(
         exceptions,
         (order_places, orders_carried),
         outcomes,
-        (bank_places, payout_places),
+        (bank_places, payout_places, payout_returns),
         Inputs { orders, channel, bank, payouts: &prior.payouts },
     )
 }
@@ -1636,7 +1643,7 @@ fn finish(
     mut exceptions: Vec<Exception>,
     (order_places, orders_carried): (Vec<Place>, Vec<bool>),
     outcomes: Vec<ChannelOutcome>,
-    (bank_places, payout_places): (Vec<Place>, Vec<Place>),
+    (bank_places, payout_places, payout_returns): (Vec<Place>, Vec<Place>, Vec<Option<u32>>),
     inputs: Inputs<'_>,
 ) -> Result<ReconResult, ReconError> {
     let Inputs { orders, channel, bank, payouts } = inputs;
@@ -1724,6 +1731,7 @@ fn finish(
         orders_carried,
         channel: outcomes,
         payouts: payout_places,
+        payout_returns,
         bank: bank_places,
         tallies,
     })

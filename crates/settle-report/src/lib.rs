@@ -262,7 +262,7 @@ pub fn statement_csv(
             Source::ReserveRelease { held_on } => (*held_on, String::new(), format!("held on {held_on}")),
             Source::Carried { since } => (*since, String::new(), String::new()),
             Source::Returned { payout_id, reason } => {
-                (payout.business_date, payout_id.clone(), format!("rejected by the bank: {reason}"))
+                (payout.business_date, payout_id.clone(), format!("returned by the bank: {reason}"))
             }
         };
         let paid = component.payout_amount();
