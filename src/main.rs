@@ -44,6 +44,17 @@ enum Command {
     /// when the job names a debtor account (`[payouts.debtor]`), writes pain.001 payout files; the
     /// payout register OUT/<job>/payout_register.csv keeps every emitted payout out of any new file.
     Run(RunArgs),
+    /// Recompute a recorded run from its manifest and the input archive (OUT/.archive) into a temporary
+    /// directory, and compare every output with the manifest's hashes.
+    ///
+    /// Exit codes: 0 every output identical; 1 drift (the files that differ are listed); 2 error, e.g. an
+    /// archived input missing or corrupted (named).
+    Replay(ReplayArgs),
+    /// Say what changed between two run directories: inputs and outputs by hash, matches gained or
+    /// lost, exceptions opened or closed, payouts changed.
+    ///
+    /// Exit codes: 0 the runs have the same inputs and outputs; 1 they differ; 2 error.
+    Diff(DiffArgs),
     /// Generate a realistic day of any size (inputs, job.toml and truth.csv) for tests and benchmarks.
     Gen(GenArgs),
     /// Check bank statement files (camt.052/053/054, MT940/MT942): balances, transaction summaries,
@@ -213,6 +224,23 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct DiffArgs {
+    /// The earlier (or reference) run directory.
+    run_a: PathBuf,
+    /// The run directory compared with it.
+    run_b: PathBuf,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// The run directory, OUT/<job>/<business date>.
+    run_dir: PathBuf,
+    /// Write the recomputed run under this directory (as OUT) instead of a temporary one.
+    #[arg(long)]
+    keep: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct RunArgs {
     /// The job spec (TOML), e.g. jobs/demo.toml.
     job: PathBuf,
@@ -309,6 +337,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
+        Command::Diff(args) => diff(args),
         Command::Gen(args) => generate(args),
         Command::Check(args) => check(args),
         Command::Ingest(args) => ingest(args),
@@ -475,12 +505,87 @@ fn fail(message: &str, hint: Option<String>) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn diff(args: DiffArgs) -> ExitCode {
+    let diff = match settle_job::diff::diff(&args.run_a, &args.run_b) {
+        Ok(diff) => diff,
+        Err(err) => return fail(&err.to_string(), err.hint()),
+    };
+    // At most this many items of a list are printed; the count is always given.
+    const SHOWN_MAX: usize = 20;
+    let mut out = String::new();
+    for (role, path, what) in &diff.inputs {
+        let _ = writeln!(out, "input    {what:<8} {role} {path}");
+    }
+    for (path, what) in &diff.outputs {
+        let _ = writeln!(out, "output   {what:<8} {path}");
+    }
+    let lists = [
+        ("matches gained", &diff.matches_gained),
+        ("matches lost", &diff.matches_lost),
+        ("exceptions opened", &diff.exceptions_opened),
+        ("exceptions closed", &diff.exceptions_closed),
+        ("payouts changed", &diff.payouts_changed),
+    ];
+    for (title, items) in lists {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{title}: {}", items.len());
+        for item in items.iter().take(SHOWN_MAX) {
+            let _ = writeln!(out, "  {item}");
+        }
+        if items.len() > SHOWN_MAX {
+            let _ = writeln!(out, "  … and {} more", items.len() - SHOWN_MAX);
+        }
+    }
+    if diff.is_empty() {
+        let _ = writeln!(out, "same inputs and outputs");
+    }
+    print_data(&out);
+    if diff.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let report = match settle_job::replay::replay(&args.run_dir, args.keep.as_deref()) {
+        Ok(report) => report,
+        Err(err) => return fail(&err.to_string(), err.hint()),
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "run            {} {}", report.job, report.business_date);
+    let _ = writeln!(out, "recorded by    settle {}", report.recorded_version);
+    let _ = writeln!(out, "replayed by    settle {}", report.version);
+    for drift in &report.drift {
+        let line = match drift {
+            settle_job::replay::Drift::Changed { path, recorded, recomputed } => {
+                format!("drift          {path}: recorded sha256 {recorded}, recomputed {recomputed}")
+            }
+            settle_job::replay::Drift::Missing { path } => format!("drift          {path}: not recomputed"),
+            settle_job::replay::Drift::Extra { path } => format!("drift          {path}: recomputed, not recorded"),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let identical =
+        report.outputs - report.drift.iter().filter(|d| !matches!(d, settle_job::replay::Drift::Extra { .. })).count();
+    let _ = writeln!(out, "outputs        {identical} of {} identical", report.outputs);
+    print_data(&out);
+    if report.drift.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("the replay differs from the recorded run");
+        if report.recorded_version != report.version {
+            eprintln!("hint: the run was recorded by settle {}; replay it with that version", report.recorded_version);
+        }
+        ExitCode::from(1)
+    }
+}
+
 fn run(args: RunArgs) -> ExitCode {
     let options = settle_job::RunOptions {
         date: args.date,
         out: args.out,
         force: args.force,
         after_ingest: Some(alloc::release_freed_memory),
+        replay: None,
     };
     let outcome = match settle_job::run_job(&args.job, &options) {
         Ok(outcome) => outcome,

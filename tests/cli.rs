@@ -1150,4 +1150,79 @@ fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
     );
     let statement = String::from_utf8(night3["payouts/statements/B00002.csv"].clone()).unwrap();
     assert!(statement.contains(&format!(",{b2_payout},,returned by the bank: bank return\n")), "{statement}");
+    // Each night replays from the archive: open items, the register as it stood, the status report.
+    for night in ["2026-10-31", "2026-11-02", "2026-11-03"] {
+        let replayed = run_ok(settle().arg("replay").arg(out.path().join("demo").join(night)));
+        assert_eq!(
+            replayed.status.code(),
+            Some(0),
+            "{night}: {}{}",
+            String::from_utf8_lossy(&replayed.stdout),
+            stderr(&replayed)
+        );
+    }
+}
+
+/// The audit trail: `settle replay` recomputes the demo run from the input archive and finds every
+/// output identical, also after the original input changed on disk; `settle diff` names the changed
+/// input and what it changed; a corrupted archived input makes the replay fail naming it.
+#[test]
+fn replay_proves_the_demo_run_and_diff_and_corruption_are_named() {
+    let dir = demo_layout();
+    fs::copy(root().join("jobs/demo.toml"), dir.path().join("jobs/demo.toml")).unwrap();
+    let job = dir.path().join("jobs/demo.toml");
+    let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
+    let first = run_ok(settle().arg("run").arg(&job).arg("--out").arg(&out_a));
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let run_a = out_a.join("demo/2026-10-31");
+    let replayed = run_ok(settle().arg("replay").arg(&run_a));
+    let stdout = String::from_utf8_lossy(&replayed.stdout).to_string();
+    assert_eq!(replayed.status.code(), Some(0), "{stdout}{}", stderr(&replayed));
+    let outputs = dir_bytes(&run_a).len() - 1; // all but the manifest
+    assert!(stdout.contains(&format!("outputs        {outputs} of {outputs} identical")), "{stdout}");
+
+    // One byte of one order changes (345.00 → 346.00): a second run, and what differs.
+    let orders = dir.path().join("fixtures/demo/orders.csv");
+    let text = fs::read_to_string(&orders).unwrap();
+    fs::write(&orders, text.replacen(",345.00,EUR", ",346.00,EUR", 1)).unwrap();
+    let second = run_ok(settle().arg("run").arg(&job).arg("--out").arg(&out_b));
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    let diff = run_ok(settle().arg("diff").arg(&run_a).arg(out_b.join("demo/2026-10-31")));
+    let report = String::from_utf8_lossy(&diff.stdout).to_string();
+    assert_eq!(diff.status.code(), Some(1), "{report}{}", stderr(&diff));
+    assert!(report.contains("input    changed  orders ../fixtures/demo/orders.csv\n"), "{report}");
+    assert!(report.contains("output   changed  matches.csv\n"), "{report}");
+    assert!(report.contains("matches lost: 1\n  A order O261031-00000001 channel_transaction adyen:"), "{report}");
+    assert!(report.contains("exceptions opened: 1\n  A amount_mismatch order O261031-00000001"), "{report}");
+    let same = run_ok(settle().arg("diff").arg(&run_a).arg(&run_a));
+    assert_eq!(same.status.code(), Some(0));
+
+    // The recorded run is still proved from the archive, whatever the file on disk says now.
+    let again = run_ok(settle().arg("replay").arg(&run_a));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+
+    // A corrupted archived input: named, exit 2.
+    let manifest: serde_json::Value = serde_json::from_slice(&fs::read(run_a.join("manifest.json")).unwrap()).unwrap();
+    let sha = manifest["inputs"].as_array().unwrap().iter().find(|i| i["role"] == "orders").unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(manifest["root_sha256"].as_str().unwrap().len(), 64);
+    let blob = out_a.join(".archive/sha256").join(&sha[..2]).join(&sha);
+    fs::write(&blob, b"order_id\n").unwrap();
+    let corrupted = run_ok(settle().arg("replay").arg(&run_a));
+    assert_eq!(corrupted.status.code(), Some(2), "{}", stderr(&corrupted));
+    assert!(
+        stderr(&corrupted).contains("archived orders ../fixtures/demo/orders.csv is corrupted: its content hashes to"),
+        "{}",
+        stderr(&corrupted)
+    );
+    fs::remove_file(&blob).unwrap();
+    let missing = run_ok(settle().arg("replay").arg(&run_a));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("archived orders ../fixtures/demo/orders.csv is missing"),
+        "{}",
+        stderr(&missing)
+    );
 }

@@ -5,12 +5,15 @@
 //! `manifest.json` last. A failed run writes nothing under a final name.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod bankfiles;
 pub mod carry;
+pub mod diff;
 mod pipeline;
 pub mod profiles;
 pub mod rates;
 pub mod register;
+pub mod replay;
 mod spec;
 mod write;
 

@@ -33,6 +33,8 @@ pub struct RunOptions {
     /// Called once the inputs are parsed and the file bytes dropped: the binary hands back the freed
     /// memory to the OS there (see src/alloc.rs), before the engine's allocations.
     pub after_ingest: Option<fn()>,
+    /// Recompute a recorded run from the input archive instead of the files on disk (`settle replay`).
+    pub replay: Option<crate::replay::Replay>,
 }
 
 /// What a completed run did.
@@ -103,6 +105,10 @@ pub enum JobError {
     OpenItems { date: Date, path: String, message: String },
     #[error("{message} (inputs.{role})")]
     Other { role: &'static str, message: String },
+    #[error("{0}")]
+    Archive(#[from] crate::archive::ArchiveError),
+    #[error("replay: {message}")]
+    Replay { message: String },
 }
 
 impl JobError {
@@ -147,6 +153,8 @@ struct InputFile {
     parsed: Parsed,
     /// The profile a channel report or bank CSV was read with.
     profile: Option<String>,
+    /// A profile file of the job's it was read with: (path as in the spec, sha256).
+    profile_file: Option<(String, String)>,
     /// The file's checks that failed and its warnings, each naming the file and line.
     notes: Vec<String>,
 }
@@ -171,25 +179,48 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The bytes of an input: from disk, or when replaying, from the archive by the hash the recorded run
+/// read (`key` is the path as the manifest records it).
+fn fetch(
+    replay: Option<&crate::replay::Replay>,
+    role: &'static str,
+    key: &str,
+    disk: &Path,
+) -> Result<Vec<u8>, JobError> {
+    match replay {
+        Some(replay) => Ok(replay.load(role, key)?),
+        None => fs::read(disk).map_err(|source| JobError::InputIo { path: disk.display().to_string(), role, source }),
+    }
+}
+
 fn read_input(
     base: &Path,
     role: InputRole,
     path: &Path,
     profile: Option<&str>,
     encoding: Option<TextEncoding>,
+    replay: Option<&crate::replay::Replay>,
 ) -> Result<InputFile, JobError> {
     let spec_path = path.to_string_lossy().replace('\\', "/");
-    let bytes = fs::read(base.join(path)).map_err(|source| JobError::InputIo {
-        path: base.join(path).display().to_string(),
-        role: role.as_str(),
-        source,
-    })?;
+    let bytes = fetch(replay, role.as_str(), &spec_path, &base.join(path))?;
     let name = spec_path.as_str();
     let parquet = settle_tabular::is_parquet(&bytes);
     let mut notes = Vec::new();
     let mut used_profile = None;
+    let mut profile_file = None;
     let mut profiled = |expected: RecordKind| -> Result<settle_tabular::ProfiledRead, JobError> {
         let chosen = match profile {
+            // A profile file of the job's is an input too: hashed, archived, replayed.
+            Some(p) if p.ends_with(".toml") => {
+                let disk = base.join(p);
+                let text = fetch(replay, "profile", p, &disk)?;
+                profile_file = Some((p.to_string(), sha256_hex(&text)));
+                let text = String::from_utf8_lossy(&text);
+                Some(
+                    settle_tabular::Profile::from_toml(&disk.display().to_string(), &text)
+                        .map_err(crate::profiles::ProfiledError::from)?,
+                )
+            }
             Some(p) => crate::profiles::resolve(base, name, p)?,
             None => None,
         };
@@ -229,6 +260,7 @@ fn read_input(
         spec_path,
         parsed,
         profile: used_profile,
+        profile_file,
         notes,
     })
 }
@@ -265,25 +297,35 @@ struct CarriedIn {
     files: Vec<(&'static str, Vec<u8>)>,
 }
 
-fn read_open_items(date: Date, dir: &Path) -> Result<CarriedIn, JobError> {
+fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay>) -> Result<CarriedIn, JobError> {
     let error = |name: &str, message: String| JobError::OpenItems { date, path: format!("{date}/{name}"), message };
-    let index = fs::read(dir.join(carry::INDEX)).map_err(|e| error(carry::INDEX, e.to_string()))?;
-    let index: serde_json::Value = serde_json::from_slice(&index).map_err(|e| error(carry::INDEX, e.to_string()))?;
-    if index["format"] != carry::FORMAT || index["version"] != carry::VERSION {
-        return Err(error(
-            carry::INDEX,
-            format!(
-                "format {} version {}: expected {} version {}",
-                index["format"],
-                index["version"],
-                carry::FORMAT,
-                carry::VERSION
-            ),
-        ));
+    let read = |name: &str| -> Result<Vec<u8>, JobError> {
+        match replay {
+            Some(replay) => Ok(replay.load("open_items", &format!("{date}/{name}"))?),
+            None => fs::read(dir.join(name)).map_err(|e| error(name, e.to_string())),
+        }
+    };
+    // The index was checked when the recorded run read it; a replay reads what it read.
+    if replay.is_none() {
+        let index = read(carry::INDEX)?;
+        let index: serde_json::Value =
+            serde_json::from_slice(&index).map_err(|e| error(carry::INDEX, e.to_string()))?;
+        if index["format"] != carry::FORMAT || index["version"] != carry::VERSION {
+            return Err(error(
+                carry::INDEX,
+                format!(
+                    "format {} version {}: expected {} version {}",
+                    index["format"],
+                    index["version"],
+                    carry::FORMAT,
+                    carry::VERSION
+                ),
+            ));
+        }
     }
     let mut files = Vec::new();
     for name in carry::FILES {
-        files.push((name, fs::read(dir.join(name)).map_err(|e| error(name, e.to_string()))?));
+        files.push((name, read(name)?));
     }
     // Records name their source as `<date>/<file>:<line>`, relative to the job's run directories.
     let source = |name: &str| format!("{date}/{name}");
@@ -302,14 +344,22 @@ fn read_open_items(date: Date, dir: &Path) -> Result<CarriedIn, JobError> {
         earlier.push(Earlier { stage_a: stage_a.map(|place| (place, None)), stage_b_matched: stage_b });
         earlier_orders.push(order);
     }
-    let balances = match fs::read(dir.join(carry::BALANCES)) {
-        Ok(bytes) => {
+    let balances_bytes = match replay {
+        Some(replay) if !replay.has("open_items", &format!("{date}/{}", carry::BALANCES)) => None,
+        Some(_) => Some(read(carry::BALANCES)?),
+        None => match fs::read(dir.join(carry::BALANCES)) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(error(carry::BALANCES, e.to_string())),
+        },
+    };
+    let balances = match balances_bytes {
+        Some(bytes) => {
             let balances = carry::read_balances(&bytes).map_err(|m| error(carry::BALANCES, m))?;
             files.push((carry::BALANCES, bytes));
             balances
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(error(carry::BALANCES, e.to_string())),
+        None => Vec::new(),
     };
     Ok(CarriedIn {
         carry: carry::Carry { orders, channel, bank, earlier, earlier_orders, payouts, written_off: Vec::new() },
@@ -341,7 +391,15 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // The rates store's latest snapshot, as one more rates input after the spec's.
     let mut inputs: Vec<(InputRole, PathBuf, Option<&str>)> =
         spec.inputs().into_iter().map(|(role, path, profile)| (role, path.to_path_buf(), profile)).collect();
-    if let Some(store) = &spec.fx.store {
+    let replay = options.replay.as_ref();
+    let mut store_snapshot: Option<String> = None;
+    if let Some(replay) = replay {
+        // The snapshot the recorded run took from the store, whatever the store holds now.
+        for path in &replay.store_rates {
+            inputs.push((InputRole::Rates, PathBuf::from(path), None));
+            store_snapshot = Some(path.clone());
+        }
+    } else if let Some(store) = &spec.fx.store {
         let snapshots = settle_fx::fetch::snapshots(&base.join(store), "ecb")
             .map_err(|e| JobError::RatesStore { message: e.to_string() })?;
         let latest = snapshots.last().ok_or_else(|| JobError::RatesStore {
@@ -351,12 +409,14 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                 store.display()
             ),
         })?;
-        inputs.push((InputRole::Rates, store.join("ecb").join(&latest.file), None));
+        let path = store.join("ecb").join(&latest.file);
+        store_snapshot = Some(path.to_string_lossy().replace('\\', "/"));
+        inputs.push((InputRole::Rates, path, None));
     }
     // Ingest: files in parallel, results kept in spec order.
     let files: Vec<InputFile> = inputs
         .into_par_iter()
-        .map(|(role, path, profile)| read_input(&base, role, &path, profile, spec.mt940_encoding()))
+        .map(|(role, path, profile)| read_input(&base, role, &path, profile, spec.mt940_encoding(), replay))
         .collect::<Result<_, _>>()?;
     let (mut orders_read, mut channel_read, mut bank_read, mut rates, mut beneficiaries) =
         (vec![], vec![], vec![], vec![], vec![]);
@@ -376,6 +436,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
     let mut manifest_inputs = Vec::with_capacity(files.len());
     let mut input_notes = Vec::new();
+    // What the run read from disk, for the archive: (path on disk, sha256).
+    let mut archived: Vec<(PathBuf, String)> = Vec::with_capacity(files.len() + 1);
+    archived.push((job_path.to_path_buf(), sha256_hex(&spec_bytes)));
+    let mut profile_files: BTreeMap<String, String> = BTreeMap::new();
     for file in files {
         let mut entry = json!({
             "role": file.role.as_str(),
@@ -386,6 +450,13 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         if let Some(profile) = &file.profile {
             entry["profile"] = json!(profile);
         }
+        if store_snapshot.as_deref() == Some(file.spec_path.as_str()) {
+            entry["from_store"] = json!(true);
+        }
+        if let Some((path, sha256)) = &file.profile_file {
+            profile_files.insert(path.clone(), sha256.clone());
+        }
+        archived.push((base.join(&file.spec_path), file.sha256.clone()));
         manifest_inputs.push(entry);
         input_notes.extend(file.notes);
         match file.parsed {
@@ -406,12 +477,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
 
     // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
     let job_dir = normalize(&out_root.join(&spec.job.name));
+    let previous_run: Option<(Date, PathBuf)> = match replay {
+        Some(replay) => replay.previous_run.map(|date| (date, PathBuf::new())),
+        None => carry::previous_run(&job_dir, business_date),
+    };
     let mut prior = Prior::default();
     let mut balances_in: Vec<settle_payout::CarriedBalance> = Vec::new();
+    // Inputs read whole that the archive keeps from memory: (manifest path, bytes).
+    let mut archived_bytes: Vec<(String, Vec<u8>)> = Vec::new();
     if spec.recon.carry_open_items {
-        if let Some((date, dir)) = carry::previous_run(&job_dir, business_date) {
-            let carried = read_open_items(date, &dir)?;
-            for (name, bytes) in &carried.files {
+        if let Some((date, dir)) = &previous_run {
+            let date = *date;
+            let carried = read_open_items(date, dir, replay)?;
+            for (name, bytes) in carried.files.iter() {
                 manifest_inputs.push(json!({
                     "role": "open_items",
                     "path": format!("{date}/{name}"),
@@ -422,27 +500,59 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             let c = &carried.carry;
             *input_rows.entry("open_items").or_default() += (c.orders.len() + c.channel.len() + c.bank.len()) as u64;
             balances_in = carried.balances;
+            archived_bytes.extend(carried.files.into_iter().map(|(name, bytes)| (format!("{date}/{name}"), bytes)));
             prior = carry::prepend(carried.carry, &mut orders, &mut channel, &mut bank)
                 .map_err(|message| JobError::OpenItems { date, path: format!("{date}/open_earlier.csv"), message })?;
         }
+    }
+    for (path, sha256) in &profile_files {
+        manifest_inputs.push(json!({"role": "profile", "path": path, "sha256": sha256}));
+        archived.push((base.join(path), sha256.clone()));
     }
 
     // The register of every payout the job emitted: nothing in it goes into a new file. The bank's
     // status reports return the payouts it rejected to their beneficiaries' balances (once), and those
     // no longer await their bank debit.
     let register_path = job_dir.join(crate::register::FILE);
-    let mut register = match fs::read(&register_path) {
-        Ok(bytes) => crate::register::read(&bytes)
-            .map_err(|message| JobError::Register { path: register_path.display().to_string(), message })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => settle_payout::files::Register::default(),
-        Err(source) => {
-            return Err(JobError::InputIo {
-                path: register_path.display().to_string(),
-                role: "payout register",
-                source,
-            });
+    let register_key = format!("../{}", crate::register::FILE);
+    let register_bytes = match replay {
+        Some(replay) if replay.has("payout_register", &register_key) => {
+            Some(replay.load("payout_register", &register_key)?)
         }
+        Some(_) => None,
+        None => match fs::read(&register_path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(JobError::InputIo {
+                    path: register_path.display().to_string(),
+                    role: "payout register",
+                    source,
+                });
+            }
+        },
     };
+    let mut register = match &register_bytes {
+        Some(bytes) => crate::register::read(bytes)
+            .map_err(|message| JobError::Register { path: register_path.display().to_string(), message })?,
+        None => settle_payout::files::Register::default(),
+    };
+    // What the register said before this business date (its entries of earlier dates, returns of this
+    // date or later not yet made): the same for a first run and its reruns, so it is what the manifest
+    // records and the archive keeps for a replay.
+    let before = crate::register::before(&register, business_date);
+    if !before.entries.is_empty() {
+        let bytes = crate::register::write(&before)
+            .map_err(|source| settle_report::ReportError::Csv { table: crate::register::FILE, source })?;
+        manifest_inputs.push(json!({
+            "role": "payout_register",
+            "path": register_key,
+            "entries": before.entries.len(),
+            "sha256": sha256_hex(&bytes),
+        }));
+        archived_bytes.push((register_key.clone(), bytes));
+    }
+    drop(register_bytes);
     let register_before = register.clone();
     let rejected_ids = settle_payout::returns::rejected_payout_ids(&register, &statuses);
     prior.payouts.retain(|p| !rejected_ids.contains(&p.payout_id));
@@ -500,7 +610,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         crate::spec::ReleaseSpec::BankCredit => settle_payout::Release::BankCredit,
         crate::spec::ReleaseSpec::ChannelMatch => settle_payout::Release::ChannelMatch,
     };
-    let previous_business_date = carry::previous_run(&job_dir, business_date).map(|(date, _)| date);
+    let previous_business_date = previous_run.as_ref().map(|(date, _)| *date);
     let settle_payout::Payouts { mut payouts, reserves } = compute_payouts(
         &beneficiaries,
         &orders,
@@ -694,10 +804,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         .map(|(name, bytes, sha256)| json!({"path": name, "bytes": bytes.len(), "sha256": sha256}))
         .collect();
     let job_file_name = job_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let manifest = json!({
+    let mut manifest = json!({
         "settle_version": env!("CARGO_PKG_VERSION"),
+        "settle_commit": option_env!("SETTLE_BUILD_COMMIT").unwrap_or("unknown"),
         "job": {"name": spec.job.name, "spec_file": job_file_name, "spec_sha256": sha256_hex(&spec_bytes)},
         "business_date": business_date.to_string(),
+        "previous_run": previous_run.as_ref().map(|(date, _)| date.to_string()),
         "inputs": manifest_inputs,
         "outputs": manifest_outputs,
         "payout_register": {
@@ -705,7 +817,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             // Tonight's files' payouts, all in the register (the same on a rerun that adds none).
             "payouts": payment_files.iter().map(|f| f.payout_ids.len()).sum::<usize>(),
         },
+        "archive": format!("../../{}/sha256", crate::archive::DIR),
     });
+    // One hash over everything above (its canonical JSON: sorted keys), so the manifest is proved whole
+    // by one value; `settle verify` checks it, and a signature signs the manifest's bytes.
+    let root = sha256_hex(&render_json(&manifest).map_err(json_error("manifest.json"))?);
+    manifest["root_sha256"] = json!(root);
     let manifest_bytes = render_json(&manifest).map_err(json_error("manifest.json"))?;
 
     // Write: each file atomically, the manifest last.
@@ -756,6 +873,16 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         register.entries.extend(payment_run.new_entries.iter().cloned());
         let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
         write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;
+    }
+    // The inputs into the archive (OUT/.archive), so the run can be replayed after they are gone; before
+    // the manifest, so a run with a manifest always has its inputs archived. A replay archives nothing.
+    if replay.is_none() {
+        for (path, sha256) in &archived {
+            crate::archive::store_file(&out_root, path, sha256)?;
+        }
+        for (path, bytes) in &archived_bytes {
+            crate::archive::store_bytes(&out_root, bytes, &sha256_hex(bytes), Path::new(path))?;
+        }
     }
     write_atomic(&run_dir, "manifest.json", &manifest_bytes).map_err(write_error(&run_dir.join("manifest.json")))?;
     written.push(("manifest.json".to_string(), sha256_hex(&manifest_bytes)));

@@ -30,6 +30,24 @@ const COLUMNS: [&str; 13] = [
     "return_reason",
 ];
 
+/// The register as it stood before `business_date`: the entries of earlier dates, without returns made
+/// on that date or later. A first run of the date and its reruns see the same.
+pub fn before(register: &Register, business_date: settle_core::Date) -> Register {
+    let entries = register
+        .entries
+        .iter()
+        .filter(|e| e.business_date < business_date)
+        .map(|e| {
+            let mut e = e.clone();
+            if e.returned.as_ref().is_some_and(|r| r.on >= business_date) {
+                e.returned = None;
+            }
+            e
+        })
+        .collect();
+    Register { entries }
+}
+
 /// The register's bytes.
 pub fn write(register: &Register) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
