@@ -50,6 +50,11 @@ enum Command {
     /// Exit codes: 0 every output identical; 1 drift (the files that differ are listed); 2 error, e.g. an
     /// archived input missing or corrupted (named).
     Replay(ReplayArgs),
+    /// Check a run directory against its manifest: the root hash, every output's bytes and sha256, every
+    /// archived input, and with --pubkey the manifest's ed25519 signature.
+    ///
+    /// Exit codes: 0 intact; 1 something differs (each listed); 2 error.
+    Verify(VerifyArgs),
     /// Say what changed between two run directories: inputs and outputs by hash, matches gained or
     /// lost, exceptions opened or closed, payouts changed.
     ///
@@ -224,6 +229,15 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct VerifyArgs {
+    /// The run directory, OUT/<job>/<business date>.
+    run_dir: PathBuf,
+    /// The ed25519 public key the manifest was signed for: PEM (`openssl pkey -pubout`) or 64 hex digits.
+    #[arg(long)]
+    pubkey: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct DiffArgs {
     /// The earlier (or reference) run directory.
     run_a: PathBuf,
@@ -255,6 +269,10 @@ struct RunArgs {
     /// emitted before are never put into a new file.
     #[arg(long)]
     force: bool,
+    /// Sign manifest.json with this ed25519 private key (PKCS#8 PEM from `openssl genpkey -algorithm
+    /// ed25519`, or 64 hex digits): writes manifest.json.sig; `settle verify --pubkey` checks it.
+    #[arg(long)]
+    sign_key: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -339,6 +357,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
         Command::Diff(args) => diff(args),
+        Command::Verify(args) => verify(args),
         Command::Gen(args) => generate(args),
         Command::Check(args) => check(args),
         Command::Ingest(args) => ingest(args),
@@ -505,6 +524,31 @@ fn fail(message: &str, hint: Option<String>) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn verify(args: VerifyArgs) -> ExitCode {
+    let key = match args.pubkey.as_deref().map(settle_job::seal::read_public_key).transpose() {
+        Ok(key) => key,
+        Err(err) => return fail(&err.to_string(), None),
+    };
+    let problems = match settle_job::seal::verify(&args.run_dir, key.as_ref()) {
+        Ok(problems) => problems,
+        Err(err) => return fail(&err.to_string(), err.hint()),
+    };
+    let mut out = String::new();
+    for p in &problems {
+        let _ = writeln!(out, "problem  {}", p.what);
+    }
+    if problems.is_empty() {
+        let signed = if key.is_some() { ", signature valid" } else { "" };
+        let _ = writeln!(
+            out,
+            "intact   {}: root hash, outputs and archived inputs match the manifest{signed}",
+            args.run_dir.display()
+        );
+    }
+    print_data(&out);
+    if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
 fn diff(args: DiffArgs) -> ExitCode {
     let diff = match settle_job::diff::diff(&args.run_a, &args.run_b) {
         Ok(diff) => diff,
@@ -586,6 +630,7 @@ fn run(args: RunArgs) -> ExitCode {
         force: args.force,
         after_ingest: Some(alloc::release_freed_memory),
         replay: None,
+        sign_key: args.sign_key,
     };
     let outcome = match settle_job::run_job(&args.job, &options) {
         Ok(outcome) => outcome,

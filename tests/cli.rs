@@ -1226,3 +1226,68 @@ fn replay_proves_the_demo_run_and_diff_and_corruption_are_named() {
         stderr(&missing)
     );
 }
+
+/// A signed run: `settle run --sign-key` writes manifest.json.sig; `settle verify --pubkey` checks the
+/// signature, the root hash, every output and every archived input, and lists what was tampered with.
+#[test]
+fn a_signed_run_verifies_and_tampering_is_listed() {
+    let out = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    // RFC 8032 test key 1, as openssl writes it (`openssl genpkey -algorithm ed25519`, `pkey -pubout`).
+    let private = keys.path().join("key.pem");
+    fs::write(
+        &private,
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let public = keys.path().join("key.pub");
+    fs::write(
+        &public,
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    let other = keys.path().join("other.pub");
+    fs::write(&other, "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\n").unwrap();
+    let run = run_ok(
+        settle()
+            .current_dir(root())
+            .args(["run", "jobs/demo.toml", "--sign-key"])
+            .arg(&private)
+            .arg("--out")
+            .arg(out.path()),
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let run_dir = out.path().join("demo/2026-10-31");
+    assert!(run_dir.join("manifest.json.sig").is_file());
+    let verify = |key: &Path| run_ok(settle().arg("verify").arg(&run_dir).arg("--pubkey").arg(key));
+    let ok = verify(&public);
+    assert_eq!(ok.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&ok.stdout), stderr(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("signature valid"));
+    let wrong = verify(&other);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("the signature does not match"));
+    // An output edited after the run: listed with its hash.
+    let exceptions = run_dir.join("exceptions.csv");
+    let mut bytes = fs::read(&exceptions).unwrap();
+    bytes.push(b'\n');
+    fs::write(&exceptions, bytes).unwrap();
+    let tampered = verify(&public);
+    let report = String::from_utf8_lossy(&tampered.stdout).to_string();
+    assert_eq!(tampered.status.code(), Some(1), "{report}");
+    assert!(report.contains("problem  exceptions.csv: sha256 "), "{report}");
+    // A bad key stops a run before anything is written.
+    let bad = keys.path().join("bad.pem");
+    fs::write(&bad, "not a key").unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let refused = run_ok(
+        settle()
+            .current_dir(root())
+            .args(["run", "jobs/demo.toml", "--sign-key"])
+            .arg(&bad)
+            .arg("--out")
+            .arg(fresh.path()),
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("expected an ed25519 private key"), "{}", stderr(&refused));
+    assert!(!fresh.path().join("demo").exists());
+}

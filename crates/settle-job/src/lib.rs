@@ -14,6 +14,7 @@ pub mod profiles;
 pub mod rates;
 pub mod register;
 pub mod replay;
+pub mod seal;
 mod spec;
 mod write;
 

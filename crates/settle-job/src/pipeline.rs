@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub after_ingest: Option<fn()>,
     /// Recompute a recorded run from the input archive instead of the files on disk (`settle replay`).
     pub replay: Option<crate::replay::Replay>,
+    /// Sign the manifest with this ed25519 key (`manifest.json.sig`).
+    pub sign_key: Option<PathBuf>,
 }
 
 /// What a completed run did.
@@ -109,6 +111,8 @@ pub enum JobError {
     Archive(#[from] crate::archive::ArchiveError),
     #[error("replay: {message}")]
     Replay { message: String },
+    #[error("key {path}: {message}")]
+    Key { path: String, message: String },
 }
 
 impl JobError {
@@ -380,6 +384,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         Some(out) => out.clone(),
         None => base.join(&spec.output.dir),
     };
+    // A bad signing key stops the run before anything is written.
+    let sign_key = options.sign_key.as_deref().map(crate::seal::SigningKey::read).transpose()?;
     let run_dir = normalize(&out_root.join(&spec.job.name).join(business_date.to_string()));
     let manifest_path = run_dir.join("manifest.json");
     let replaced = manifest_path.exists();
@@ -884,8 +890,24 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             crate::archive::store_bytes(&out_root, bytes, &sha256_hex(bytes), Path::new(path))?;
         }
     }
+    // A signature from an earlier run of the date would not sign this manifest.
+    match fs::remove_file(run_dir.join(crate::seal::SIGNATURE)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(JobError::Write {
+                path: run_dir.join(crate::seal::SIGNATURE).display().to_string(),
+                source: e,
+            });
+        }
+        _ => {}
+    }
     write_atomic(&run_dir, "manifest.json", &manifest_bytes).map_err(write_error(&run_dir.join("manifest.json")))?;
     written.push(("manifest.json".to_string(), sha256_hex(&manifest_bytes)));
+    if let Some(key) = &sign_key {
+        let signature = key.sign(&manifest_bytes);
+        write_atomic(&run_dir, crate::seal::SIGNATURE, signature.as_bytes())
+            .map_err(write_error(&run_dir.join(crate::seal::SIGNATURE)))?;
+        written.push((crate::seal::SIGNATURE.to_string(), sha256_hex(signature.as_bytes())));
+    }
     Ok(RunOutcome {
         run_dir,
         business_date,
