@@ -1291,3 +1291,61 @@ fn a_signed_run_verifies_and_tampering_is_listed() {
     assert!(stderr(&refused).contains("expected an ed25519 private key"), "{}", stderr(&refused));
     assert!(!fresh.path().join("demo").exists());
 }
+
+/// The safety scan over every output of the demo day: no CSV text cell a spreadsheet would run as a
+/// formula, no beneficiary IBAN in full outside the payout files, no card number beyond BIN and last four
+/// in free text. `open_*.csv` are settle's own interchange files (the canonical layouts the next night
+/// reads back, values as read) and are left out, as are the pain.001 files, which must carry full IBANs.
+#[test]
+fn demo_outputs_pass_the_safety_scan() {
+    let out = tempfile::tempdir().unwrap();
+    let run = run_demo(out.path(), &[], false);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let mut reader = csv::Reader::from_path(root().join("fixtures/demo/beneficiaries.csv")).unwrap();
+    let iban_at = reader.headers().unwrap().iter().position(|h| h == "iban").unwrap();
+    let ibans: Vec<String> = reader.records().map(|r| r.unwrap()[iban_at].to_string()).collect();
+    assert_eq!(ibans.len(), 10);
+    let luhn_card = |digits: &str| {
+        let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+        (13..=19).contains(&d.len())
+            && d.iter()
+                .rev()
+                .enumerate()
+                .map(|(k, &x)| if k % 2 == 1 { (x * 2) % 9 + u32::from(x == 9) * 9 } else { x })
+                .sum::<u32>()
+                % 10
+                == 0
+    };
+    let files = dir_bytes(&out.path().join("demo/2026-10-31"));
+    let mut scanned = 0;
+    for (name, bytes) in &files {
+        if name.starts_with("open_") || name.ends_with(".xml") {
+            continue;
+        }
+        scanned += 1;
+        let text = String::from_utf8_lossy(bytes);
+        for iban in &ibans {
+            assert!(!text.contains(iban.as_str()), "{name} shows the IBAN {iban} in full");
+        }
+        if !name.ends_with(".csv") {
+            continue;
+        }
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+        for record in reader.records() {
+            let record = record.unwrap();
+            for (column, cell) in header.iter().zip(record.iter()) {
+                let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+                let number = cell.parse::<f64>().is_ok();
+                assert!(!risky || number, "{name}: column {column}: {cell:?} would run as a formula");
+                if column.ends_with("_id") || column.ends_with("_source") || column == "source" {
+                    continue;
+                }
+                for run in cell.split(|c: char| !c.is_ascii_digit()).filter(|r| !r.is_empty()) {
+                    assert!(!luhn_card(run), "{name}: column {column}: {cell:?} holds a card number");
+                }
+            }
+        }
+    }
+    assert!(scanned >= 15, "scanned {scanned} files");
+}

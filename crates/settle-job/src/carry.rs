@@ -279,14 +279,14 @@ pub fn read_payouts(path: &str, bytes: &[u8]) -> Result<Vec<AwaitedPayout>, Stri
 
 /// `written_off.csv`.
 pub fn written_off_csv(carry: &Carry) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut w = settle_report::TableWriter::new();
     w.write_record(["record_kind", "id", "amount", "currency", "date", "age_business_days", "source"])?;
     let mut rows = carry.written_off.clone();
     rows.sort();
     for row in &rows {
         w.write_record(row)?;
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    w.into_inner()
 }
 
 /// The latest earlier run of the job (a `YYYY-MM-DD` directory before `business_date` under `job_dir`)

@@ -127,7 +127,7 @@ pub fn returned_csv(
     register: &Register,
     rejections: &[settle_payout::returns::Rejection],
 ) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut w = settle_report::TableWriter::new();
     w.write_record([
         "payout_id",
         "end_to_end_id",
@@ -157,7 +157,7 @@ pub fn returned_csv(
             if r.applied { "true" } else { "false" },
         ])?;
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    w.into_inner()
 }
 
 /// Reads a paid-accounts file (`beneficiary_id,iban,paid_on`, the header naming the columns in any

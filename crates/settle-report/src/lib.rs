@@ -20,12 +20,125 @@ pub enum ReportError {
     Json { table: &'static str, source: serde_json::Error },
 }
 
-fn writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new())
+/// A CSV table for people to open: LF line ends, and every text cell a spreadsheet would take for a
+/// formula escaped (`safe_cell`).
+pub struct TableWriter(csv::Writer<Vec<u8>>);
+
+impl TableWriter {
+    pub fn new() -> TableWriter {
+        TableWriter(csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new()))
+    }
+
+    pub fn write_record<I, T>(&mut self, record: I) -> Result<(), csv::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        let cells: Vec<std::borrow::Cow<'_, str>> =
+            record.into_iter().map(|c| std::borrow::Cow::Owned(safe_cell(c.as_ref()).into_owned())).collect();
+        self.0.write_record(cells.iter().map(|c| c.as_bytes()))
+    }
+
+    pub fn into_inner(self) -> Result<Vec<u8>, csv::Error> {
+        self.0.into_inner().map_err(|e| e.into_error().into())
+    }
 }
 
-fn finish(table: &'static str, w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ReportError> {
-    w.into_inner().map_err(|e| ReportError::Csv { table, source: e.into_error().into() })
+impl Default for TableWriter {
+    fn default() -> Self {
+        TableWriter::new()
+    }
+}
+
+/// A text cell as it is safe to open in a spreadsheet: one beginning with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'` (OWASP's CSV injection rule), unless it is a number (amounts
+/// such as `-12.50` stay numbers).
+pub fn safe_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<Decimal>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// `text` with every card number in it (13 to 19 digits, optionally grouped by spaces or `-`, passing
+/// the Luhn check) cut to its BIN and last four digits (`411111******1111`), for free-text cells.
+pub fn mask_card_numbers(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut last = 0usize;
+    let mut i = 0usize;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        // The run of digits and single separators starting here.
+        let (mut end, mut digits) = (i, Vec::new());
+        while end < bytes.len() {
+            let b = bytes[end];
+            if b.is_ascii_digit() {
+                digits.push(b - b'0');
+                end += 1;
+            } else if (b == b' ' || b == b'-') && end + 1 < bytes.len() && bytes[end + 1].is_ascii_digit() {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        let bounded = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
+        if bounded && (13..=19).contains(&digits.len()) && luhn(&digits) {
+            let masked: String = digits
+                .iter()
+                .enumerate()
+                .map(|(k, d)| if k < 6 || k >= digits.len() - 4 { char::from(b'0' + d) } else { '*' })
+                .collect();
+            let o = out.get_or_insert_with(String::new);
+            o.push_str(&text[last..i]);
+            o.push_str(&masked);
+            last = end;
+        }
+        i = end.max(i + 1);
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[last..]);
+            std::borrow::Cow::Owned(o)
+        }
+    }
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(k, &d)| {
+            let d = u32::from(d);
+            if k % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// An IBAN as reports show it: the country and check digits and the last four characters, the rest
+/// masked (`DE89**************3000`); full IBANs appear only in payout files. Shorter texts are kept.
+pub fn mask_iban(iban: &str) -> String {
+    let n = iban.chars().count();
+    if n <= 8 {
+        return iban.to_string();
+    }
+    iban.chars().enumerate().map(|(i, c)| if i < 4 || i >= n - 4 { c } else { '*' }).collect()
+}
+
+fn writer() -> TableWriter {
+    TableWriter::new()
+}
+
+fn finish(table: &'static str, w: TableWriter) -> Result<Vec<u8>, ReportError> {
+    w.into_inner().map_err(|source| ReportError::Csv { table, source })
 }
 
 fn side_fields(side: Option<&Side>) -> [String; 6] {
@@ -151,7 +264,7 @@ pub fn exceptions_csv(
         row.extend(side_fields(e.right.as_ref()));
         row.push(decimal_text(e.difference(), e.left.as_ref().map(|s| s.amount.currency())));
         row.push(e.related_id.clone().unwrap_or_default());
-        row.push(e.detail.clone());
+        row.push(mask_card_numbers(&e.detail).into_owned());
         w.write_record(&row).map_err(err)?;
     }
     finish(table, w)
@@ -364,7 +477,7 @@ pub fn payouts_csv(payouts: &[Payout]) -> Result<Vec<u8>, ReportError> {
             p.beneficiary_id.clone(),
             b.map(|b| b.legal_name.clone()).unwrap_or_default(),
             b.map(|b| b.country.clone()).unwrap_or_default(),
-            b.map(|b| b.iban.clone()).unwrap_or_default(),
+            b.map(|b| mask_iban(&b.iban)).unwrap_or_default(),
             b.and_then(|b| b.bic.clone()).unwrap_or_default(),
             b.and_then(|b| b.account_number.clone()).unwrap_or_default(),
             b.and_then(|b| b.clearing_system.clone()).unwrap_or_default(),
@@ -470,4 +583,36 @@ pub fn conversions_csv(conversions: &[RecordedConversion]) -> Result<Vec<u8>, Re
         .map_err(err)?;
     }
     finish(table, w)
+}
+
+#[cfg(test)]
+mod safety_tests {
+    use super::*;
+
+    #[test]
+    fn cells_ibans_and_card_numbers_are_made_safe() {
+        for (cell, safe) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+1 555", "'+1 555"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("-12.50", "-12.50"),
+            ("+3", "+3"),
+            ("-", "'-"),
+            ("O-1", "O-1"),
+        ] {
+            assert_eq!(safe_cell(cell), safe, "{cell}");
+        }
+        let mut w = TableWriter::new();
+        w.write_record(["id", "=cmd|' /C calc'!A0", "-1.5"]).unwrap();
+        assert_eq!(String::from_utf8(w.into_inner().unwrap()).unwrap(), "id,'=cmd|' /C calc'!A0,-1.5\n");
+        assert_eq!(mask_iban("DE89370400440532013000"), "DE89**************3000");
+        assert_eq!(mask_iban("short"), "short");
+        assert_eq!(
+            mask_card_numbers("card 4111 1111 1111 1111 declined, ref 4111111111111112, id A4111111111111111"),
+            "card 411111******1111 declined, ref 4111111111111112, id A4111111111111111"
+        );
+        assert_eq!(mask_card_numbers("5500-0000-0000-0004"), "550000******0004");
+        assert!(matches!(mask_card_numbers("no digits here"), std::borrow::Cow::Borrowed(_)));
+    }
 }
