@@ -1349,3 +1349,30 @@ fn demo_outputs_pass_the_safety_scan() {
     }
     assert!(scanned >= 15, "scanned {scanned} files");
 }
+
+/// Two runs of one job and date at once: the second stops with exit 2, naming the holder, and writes
+/// nothing; once the first ends (its lock released by the OS), the run goes through and leaves no lock.
+#[test]
+fn a_second_run_of_the_same_date_is_refused_while_the_first_holds_the_lock() {
+    let out = tempfile::tempdir().unwrap();
+    let job_dir = out.path().join("demo");
+    fs::create_dir_all(&job_dir).unwrap();
+    // The first run: another process holding the lock (here, this test).
+    let lock_path = job_dir.join(".lock-2026-10-31");
+    let holder = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).unwrap();
+    holder.try_lock().unwrap();
+    fs::write(&lock_path, "pid 4242 on scheduler-a since 2026-11-01T02:00:00Z").unwrap();
+    let second = run_demo(out.path(), &[], false);
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    let message = stderr(&second);
+    assert!(
+        message.contains("error: another run of this job for 2026-10-31 is in progress: pid 4242 on scheduler-a"),
+        "{message}"
+    );
+    assert!(message.contains("hint: wait for it to end"), "{message}");
+    assert!(!job_dir.join("2026-10-31").exists(), "the refused run wrote nothing");
+    drop(holder);
+    let after = run_demo(out.path(), &[], false);
+    assert_eq!(after.status.code(), Some(1), "{}", stderr(&after));
+    assert!(!lock_path.exists(), "the lock file goes with the run that held it");
+}

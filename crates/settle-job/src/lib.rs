@@ -9,6 +9,7 @@ pub mod archive;
 pub mod bankfiles;
 pub mod carry;
 pub mod diff;
+mod lock;
 mod pipeline;
 pub mod profiles;
 pub mod rates;

@@ -113,6 +113,8 @@ pub enum JobError {
     Replay { message: String },
     #[error("key {path}: {message}")]
     Key { path: String, message: String },
+    #[error("another run of this job for {date} is in progress: {holder}")]
+    Locked { date: Date, path: String, holder: String },
 }
 
 impl JobError {
@@ -130,6 +132,9 @@ impl JobError {
             JobError::Fx(FxError::NoRate { .. }) => {
                 Some("add the rate to an inputs.rates file, or raise fx.max_rate_age_days in the job spec".into())
             }
+            JobError::Locked { path, .. } => Some(format!(
+                "wait for it to end and run again; the lock ({path}) is released when that process ends, even if it is killed"
+            )),
             JobError::OpenItems { date, .. } => Some(format!(
                 "rerun the night of {date} with --force to rewrite its open items, or set recon.carry_open_items = false to run without them"
             )),
@@ -387,6 +392,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // A bad signing key stops the run before anything is written.
     let sign_key = options.sign_key.as_deref().map(crate::seal::SigningKey::read).transpose()?;
     let run_dir = normalize(&out_root.join(&spec.job.name).join(business_date.to_string()));
+    // One run of a job and date at a time (two schedulers, a retry racing a slow run).
+    let _lock = crate::lock::RunLock::acquire(&normalize(&out_root.join(&spec.job.name)), business_date)?;
     let manifest_path = run_dir.join("manifest.json");
     let replaced = manifest_path.exists();
     let completed_interrupted = !replaced && run_dir.exists();

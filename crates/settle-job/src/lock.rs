@@ -1,0 +1,123 @@
+//! One run per job and business date at a time: an OS file lock on `OUT/<job>/.lock-<date>`, held for
+//! the whole run. The operating system releases it when the process ends, however it ends (a killed
+//! run leaves no stale lock); a second run of the same date meanwhile stops at once, naming the holder.
+//! The lock file holds the holder's pid, host and start time (for people; never in outputs) and is
+//! removed when the run ends, with the job directory if the run created it and left it empty.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use settle_core::Date;
+
+use crate::pipeline::JobError;
+
+/// A held lock; released (and its file removed) on drop.
+pub struct RunLock {
+    file: File,
+    path: PathBuf,
+    /// Directories the lock created (innermost first), removed on drop when still empty.
+    created: Vec<PathBuf>,
+}
+
+impl RunLock {
+    /// Takes the lock of `job_dir`'s run of `business_date`, or says who holds it.
+    pub fn acquire(job_dir: &Path, business_date: Date) -> Result<RunLock, JobError> {
+        let mut created = Vec::new();
+        let mut missing = job_dir.to_path_buf();
+        // Bounded by the path's depth.
+        while !missing.exists() {
+            created.push(missing.clone());
+            match missing.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => missing = parent.to_path_buf(),
+                _ => break,
+            }
+        }
+        let write_error = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| JobError::Write { path, source }
+        };
+        fs::create_dir_all(job_dir).map_err(write_error(job_dir))?;
+        let path = job_dir.join(format!(".lock-{business_date}"));
+        // Bounded: a lock file removed between our open and our lock is retried a few times at most.
+        for _ in 0..8 {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(write_error(&path))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = file.read_to_string(&mut holder);
+                    let holder = holder.trim();
+                    return Err(JobError::Locked {
+                        date: business_date,
+                        path: path.display().to_string(),
+                        holder: if holder.is_empty() { "another process".to_string() } else { holder.to_string() },
+                    });
+                }
+                Err(fs::TryLockError::Error(source)) => {
+                    return Err(JobError::Write { path: path.display().to_string(), source });
+                }
+            }
+            // The file we locked must still be the one at the path (a finishing run removes it).
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let holder = format!(
+                "pid {} on {} since {}",
+                std::process::id(),
+                hostname(),
+                jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
+            );
+            file.set_len(0).map_err(write_error(&path))?;
+            file.rewind().map_err(write_error(&path))?;
+            file.write_all(holder.as_bytes()).map_err(write_error(&path))?;
+            return Ok(RunLock { file, path, created });
+        }
+        Err(JobError::Locked {
+            date: business_date,
+            path: path.display().to_string(),
+            holder: "runs that keep replacing the lock file".to_string(),
+        })
+    }
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this host".to_string())
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Remove the file while still holding the lock, so no other run locks a file about to vanish.
+        let _ = fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+        for dir in &self.created {
+            // Only empty directories go (a run that failed before writing leaves nothing behind).
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
