@@ -62,7 +62,11 @@ fn document(n: u64) -> (Pain001, Decimal) {
                     charge_bearer: None,
                     creditor_agent: Some(Agent { bic: Some("COBADEFFXXX".into()), clearing: None }),
                     creditor: Party {
-                        name: if k % 10 == 0 { format!("Müller & Söhne {k}") } else { format!("Seller {k} GmbH") },
+                        name: if k.is_multiple_of(10) {
+                            format!("Müller & Söhne {k}")
+                        } else {
+                            format!("Seller {k} GmbH")
+                        },
                         address: None,
                     },
                     creditor_account: Account::Iban("DE02120300000000202051".into()),

@@ -266,10 +266,10 @@ fn finish_plain(
 ) -> Result<Money, AmountProblem> {
     debug_assert!(mantissa.unsigned_abs() < 10u128.pow(18) && frac_len <= 18);
     let units = currency.minor_units();
-    if let (Some(allowed), ExtraDigits::Reject) = (units, extra) {
-        if frac_len > usize::from(allowed) {
-            return Err(AmountProblem::TooManyFractionDigits { found: frac_len, allowed });
-        }
+    if let (Some(allowed), ExtraDigits::Reject) = (units, extra)
+        && frac_len > usize::from(allowed)
+    {
+        return Err(AmountProblem::TooManyFractionDigits { found: frac_len, allowed });
     }
     let units = units.map_or(0, usize::from);
     // Below 10^18 × 10^4 (four minor units at most): within the 96-bit mantissa.
@@ -289,20 +289,20 @@ fn finish_amount(
     extra: ExtraDigits,
 ) -> Result<Money, AmountProblem> {
     let minor = currency.minor_units();
-    if let (Some(allowed), ExtraDigits::Reject) = (minor, extra) {
-        if frac_len > usize::from(allowed) {
-            return Err(AmountProblem::TooManyFractionDigits { found: frac_len, allowed });
-        }
+    if let (Some(allowed), ExtraDigits::Reject) = (minor, extra)
+        && frac_len > usize::from(allowed)
+    {
+        return Err(AmountProblem::TooManyFractionDigits { found: frac_len, allowed });
     }
     if frac_len > 28 {
         return Err(AmountProblem::TooLarge);
     }
     let scale = u32::try_from(frac_len).map_err(|_| AmountProblem::TooLarge)?;
     let mut value = Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| AmountProblem::TooLarge)?;
-    if let Some(units) = minor {
-        if value.scale() < u32::from(units) {
-            value.rescale(u32::from(units));
-        }
+    if let Some(units) = minor
+        && value.scale() < u32::from(units)
+    {
+        value.rescale(u32::from(units));
     }
     if value.is_zero() {
         value.set_sign_positive(true);
@@ -327,7 +327,7 @@ pub fn format_amount(money: &Money, format: AmountFormat) -> String {
         Some(g) => {
             let digits: Vec<char> = int_part.chars().collect();
             for (i, d) in digits.iter().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
                     out.push(g);
                 }
                 out.push(*d);

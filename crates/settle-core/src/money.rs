@@ -288,10 +288,10 @@ impl fmt::Display for Money {
 /// for outputs. Amounts with more digits than the minor units keep them (nothing is silently rounded).
 pub fn format_minor(amount: Decimal, currency: Currency) -> String {
     let mut value = amount;
-    if let Some(units) = currency.minor_units() {
-        if value.scale() < u32::from(units) {
-            value.rescale(u32::from(units));
-        }
+    if let Some(units) = currency.minor_units()
+        && value.scale() < u32::from(units)
+    {
+        value.rescale(u32::from(units));
     }
     if value.is_zero() {
         value.set_sign_positive(true);

@@ -178,10 +178,10 @@ pub fn fetch_into_store(
             }
         };
         let status = response.status();
-        if status == reqwest::StatusCode::NOT_MODIFIED {
-            if let Some(last) = last {
-                return Ok(Fetched::Unchanged(last));
-            }
+        if status == reqwest::StatusCode::NOT_MODIFIED
+            && let Some(last) = last
+        {
+            return Ok(Fetched::Unchanged(last));
         }
         if status.is_server_error() {
             failure = format!("HTTP {}", status.as_u16());

@@ -300,11 +300,12 @@ impl<'f> Parser<'f> {
                 self.error(format!("negative amount {text:?}: camt amounts are unsigned (the sign is CdtDbtInd)"))
             );
         }
-        if let Some(units) = currency.minor_units() {
-            if money.amount().scale() > u32::from(units) && money.amount().normalize().scale() > u32::from(units) {
-                let path = self.path();
-                self.warn(format!("{path}: {text} has more fraction digits than {currency}'s {units} minor units"));
-            }
+        if let Some(units) = currency.minor_units()
+            && money.amount().scale() > u32::from(units)
+            && money.amount().normalize().scale() > u32::from(units)
+        {
+            let path = self.path();
+            self.warn(format!("{path}: {text} has more fraction digits than {currency}'s {units} minor units"));
         }
         Ok(money)
     }
@@ -913,10 +914,8 @@ pub fn read_camt_events<R: Read>(
                 if let Some(entry) = parser.end()? {
                     on_event(CamtEvent::Entry(parser.statement.as_ref().expect("entry inside statement"), entry))?;
                 }
-                if closing_statement {
-                    if let Some(statement) = parser.statement.take() {
-                        on_event(CamtEvent::Statement(Box::new(statement)))?;
-                    }
+                if closing_statement && let Some(statement) = parser.statement.take() {
+                    on_event(CamtEvent::Statement(Box::new(statement)))?;
                 }
             }
             Event::Text(t) => {

@@ -57,10 +57,9 @@ impl StatementChecker {
         }
         if let (Some(from), Some(to), Some(day)) =
             (s.from.as_deref().and_then(date_part), s.to.as_deref().and_then(date_part), e.booking_date)
+            && (day < from || day > to)
         {
-            if day < from || day > to {
-                self.outside_period += 1;
-            }
+            self.outside_period += 1;
         }
         let amounts: Vec<Money> = e.details.iter().filter_map(|d| d.more().amount).collect();
         if e.details.len() > 1
@@ -98,26 +97,24 @@ impl StatementChecker {
         let (all_credits, all_debits) = (self.all_credits, self.all_debits);
         if let Some(summary) = &s.summary {
             let n = self.entries as u64;
-            if let Some(count) = summary.total_count {
-                if count != n {
-                    problems.push(format!("TxsSummry states {count} entries, the statement has {n}"));
-                }
+            if let Some(count) = summary.total_count
+                && count != n
+            {
+                problems.push(format!("TxsSummry states {count} entries, the statement has {n}"));
             }
-            if let Some(sum) = summary.total_sum {
-                if sum != all_credits + all_debits {
-                    problems.push(format!(
-                        "TxsSummry states a sum of {sum}, the entries add up to {}",
-                        all_credits + all_debits
-                    ));
-                }
+            if let Some(sum) = summary.total_sum
+                && sum != all_credits + all_debits
+            {
+                problems.push(format!(
+                    "TxsSummry states a sum of {sum}, the entries add up to {}",
+                    all_credits + all_debits
+                ));
             }
-            if let Some(net) = summary.net {
-                if net != all_credits - all_debits {
-                    problems.push(format!(
-                        "TxsSummry states a net of {net}, the entries give {}",
-                        all_credits - all_debits
-                    ));
-                }
+            if let Some(net) = summary.net
+                && net != all_credits - all_debits
+            {
+                problems
+                    .push(format!("TxsSummry states a net of {net}, the entries give {}", all_credits - all_debits));
             }
             for (what, count, sum, actual_count, actual_sum) in [
                 ("credit", summary.credit_count, summary.credit_sum, self.credit_count, all_credits),
@@ -137,14 +134,13 @@ impl StatementChecker {
                 }
             }
         }
-        if self.outside_period > 0 {
-            if let (Some(from), Some(to)) = (s.from.as_deref().and_then(date_part), s.to.as_deref().and_then(date_part))
-            {
-                problems.push(format!(
-                    "{} entries are booked outside the statement period {from} to {to}",
-                    self.outside_period
-                ));
-            }
+        if self.outside_period > 0
+            && let (Some(from), Some(to)) = (s.from.as_deref().and_then(date_part), s.to.as_deref().and_then(date_part))
+        {
+            problems.push(format!(
+                "{} entries are booked outside the statement period {from} to {to}",
+                self.outside_period
+            ));
         }
         StatementCheck {
             warnings: self.warnings,

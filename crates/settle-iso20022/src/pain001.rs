@@ -315,10 +315,10 @@ impl Xml<'_> {
     }
 
     fn flush(&mut self) {
-        if self.io_error.is_none() {
-            if let Err(e) = self.sink.write_all(self.out.as_bytes()) {
-                self.io_error = Some(e);
-            }
+        if self.io_error.is_none()
+            && let Err(e) = self.sink.write_all(self.out.as_bytes())
+        {
+            self.io_error = Some(e);
         }
         self.out.clear();
     }

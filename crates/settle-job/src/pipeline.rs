@@ -498,25 +498,25 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let mut balances_in: Vec<settle_payout::CarriedBalance> = Vec::new();
     // Inputs read whole that the archive keeps from memory: (manifest path, bytes).
     let mut archived_bytes: Vec<(String, Vec<u8>)> = Vec::new();
-    if spec.recon.carry_open_items {
-        if let Some((date, dir)) = &previous_run {
-            let date = *date;
-            let carried = read_open_items(date, dir, replay)?;
-            for (name, bytes) in carried.files.iter() {
-                manifest_inputs.push(json!({
-                    "role": "open_items",
-                    "path": format!("{date}/{name}"),
-                    "bytes": bytes.len(),
-                    "sha256": sha256_hex(bytes),
-                }));
-            }
-            let c = &carried.carry;
-            *input_rows.entry("open_items").or_default() += (c.orders.len() + c.channel.len() + c.bank.len()) as u64;
-            balances_in = carried.balances;
-            archived_bytes.extend(carried.files.into_iter().map(|(name, bytes)| (format!("{date}/{name}"), bytes)));
-            prior = carry::prepend(carried.carry, &mut orders, &mut channel, &mut bank)
-                .map_err(|message| JobError::OpenItems { date, path: format!("{date}/open_earlier.csv"), message })?;
+    if spec.recon.carry_open_items
+        && let Some((date, dir)) = &previous_run
+    {
+        let date = *date;
+        let carried = read_open_items(date, dir, replay)?;
+        for (name, bytes) in carried.files.iter() {
+            manifest_inputs.push(json!({
+                "role": "open_items",
+                "path": format!("{date}/{name}"),
+                "bytes": bytes.len(),
+                "sha256": sha256_hex(bytes),
+            }));
         }
+        let c = &carried.carry;
+        *input_rows.entry("open_items").or_default() += (c.orders.len() + c.channel.len() + c.bank.len()) as u64;
+        balances_in = carried.balances;
+        archived_bytes.extend(carried.files.into_iter().map(|(name, bytes)| (format!("{date}/{name}"), bytes)));
+        prior = carry::prepend(carried.carry, &mut orders, &mut channel, &mut bank)
+            .map_err(|message| JobError::OpenItems { date, path: format!("{date}/open_earlier.csv"), message })?;
     }
     for (path, sha256) in &profile_files {
         manifest_inputs.push(json!({"role": "profile", "path": path, "sha256": sha256}));

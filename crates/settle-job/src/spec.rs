@@ -226,12 +226,10 @@ fn zero_text() -> String {
 impl PayoutSection {
     /// The purpose and regulatory codes, or what in the spec is not understood.
     pub fn transfer_codes(&self) -> Result<settle_payout::files::TransferCodes, String> {
-        if let Some(purpose) = &self.purpose {
-            if purpose.is_empty() || purpose.len() > 4 || !purpose.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(format!(
-                    "purpose {purpose:?}: expected an ISO 20022 purpose code of 1–4 letters such as SUPP"
-                ));
-            }
+        if let Some(purpose) = &self.purpose
+            && (purpose.is_empty() || purpose.len() > 4 || !purpose.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(format!("purpose {purpose:?}: expected an ISO 20022 purpose code of 1–4 letters such as SUPP"));
         }
         let mut regulatory = BTreeMap::new();
         for (i, r) in self.regulatory_reporting.iter().enumerate() {
@@ -527,13 +525,13 @@ impl JobSpec {
                 return Err(at_key(key, "expected at least one file".to_string()));
             }
         }
-        if let Some(name) = &self.inputs.mt940_encoding {
-            if settle_mt940::TextEncoding::parse(name).is_none() {
-                return Err(at_key(
-                    "inputs.mt940_encoding",
-                    format!("{name:?}: expected utf-8, iso-8859-1, windows-1252, cp850 or cp852"),
-                ));
-            }
+        if let Some(name) = &self.inputs.mt940_encoding
+            && settle_mt940::TextEncoding::parse(name).is_none()
+        {
+            return Err(at_key(
+                "inputs.mt940_encoding",
+                format!("{name:?}: expected utf-8, iso-8859-1, windows-1252, cp850 or cp852"),
+            ));
         }
         if self.job.reporting_currency.minor_units().is_none() {
             return Err(at_key(

@@ -116,15 +116,15 @@ pub fn check_message(m: &Message) -> StatementCheck {
         for (what, stated, count, sum) in
             [("debit", &m.debit_summary, debit_count, debits), ("credit", &m.credit_summary, credit_count, credits)]
         {
-            if let Some((n, total)) = stated {
-                if *n != count || total.amount() != sum {
-                    problems.push(format!(
-                        ":90{}: states {n} {what} entries of {}, the report has {count} of {}",
-                        if what == "debit" { "D" } else { "C" },
-                        text(total.amount()),
-                        text(sum)
-                    ));
-                }
+            if let Some((n, total)) = stated
+                && (*n != count || total.amount() != sum)
+            {
+                problems.push(format!(
+                    ":90{}: states {n} {what} entries of {}, the report has {count} of {}",
+                    if what == "debit" { "D" } else { "C" },
+                    text(total.amount()),
+                    text(sum)
+                ));
             }
         }
     }

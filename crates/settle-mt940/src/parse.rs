@@ -391,11 +391,11 @@ fn statement_line(
     };
     i += mark_len;
     let mut funds_code = None;
-    if let Some(c) = first[i..].chars().next() {
-        if c.is_ascii_alphabetic() {
-            funds_code = Some(c);
-            i += 1;
-        }
+    if let Some(c) = first[i..].chars().next()
+        && c.is_ascii_alphabetic()
+    {
+        funds_code = Some(c);
+        i += 1;
     }
     let amount_len =
         b[i..].iter().position(|c| !(c.is_ascii_digit() || *c == b',' || *c == b'.')).unwrap_or(b.len() - i);

@@ -199,10 +199,11 @@ impl ReconRules {
         }
         for rule in &self.stage_a {
             let error = |message: String| RuleError { id: rule.id.clone(), message };
-            if let Some(key) = rule.key.as_deref() {
-                if key != "merchant_reference" && !key.starts_with("metadata:") {
-                    return Err(error(format!("key {key:?}: expected `merchant_reference` or `metadata:<column>`")));
-                }
+            if let Some(key) = rule.key.as_deref()
+                && key != "merchant_reference"
+                && !key.starts_with("metadata:")
+            {
+                return Err(error(format!("key {key:?}: expected `merchant_reference` or `metadata:<column>`")));
             }
         }
         self.stage_b

@@ -120,7 +120,7 @@ fn luhn(digits: &[u8]) -> bool {
             if k % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An IBAN as reports show it: the country and check digits and the last four characters, the rest

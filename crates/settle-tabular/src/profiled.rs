@@ -50,7 +50,7 @@ pub fn decode_text<'a>(path: &str, bytes: &'a [u8], encoding: &str) -> Result<Co
     let fail =
         |line: Option<u64>, message: String| TabularError { path: path.to_string(), line, column: None, message };
     let utf16 = |bytes: &[u8], little: bool| -> Result<String, TabularError> {
-        if bytes.len() % 2 != 0 {
+        if !bytes.len().is_multiple_of(2) {
             return Err(fail(None, "UTF-16 text with an odd number of bytes: the file is cut short".into()));
         }
         let units = bytes
@@ -333,11 +333,11 @@ fn read_rows(
     let mut record = Record::default();
     while let Some(line) = splitter.next_record(&mut record) {
         let line = line_base + line;
-        if let Some(first) = &profile.csv.data_first_cell {
-            if record.get(0).map(str::trim) != Some(first.as_str()) {
-                out.skipped_rows += 1;
-                continue;
-            }
+        if let Some(first) = &profile.csv.data_first_cell
+            && record.get(0).map(str::trim) != Some(first.as_str())
+        {
+            out.skipped_rows += 1;
+            continue;
         }
         out.push(&RowView { path, line, record: &record, cols: &cols, profile }, file)?;
     }
@@ -987,10 +987,10 @@ impl RowView<'_> {
             &self.profile.dates.payout_formats
         };
         for format in formats {
-            if let Ok(parsed) = jiff::fmt::strtime::parse(format, text.as_ref()) {
-                if let Ok(date) = parsed.to_date() {
-                    return Ok(Some(date));
-                }
+            if let Ok(parsed) = jiff::fmt::strtime::parse(format, text.as_ref())
+                && let Ok(date) = parsed.to_date()
+            {
+                return Ok(Some(date));
             }
         }
         Err(self.error(column, format!("{text:?}: expected a date as {}", formats.join(" or "))))
@@ -1105,14 +1105,14 @@ impl RowView<'_> {
                 ));
             }
         };
-        if let (Some(components), Some(_)) = (components_sum, &a.fee) {
-            if components != fee {
-                problems.push(FileProblem {
-                    check: "net_mismatch",
-                    line: self.line,
-                    message: format!("fee {fee} but its components sum to {components}"),
-                });
-            }
+        if let (Some(components), Some(_)) = (components_sum, &a.fee)
+            && components != fee
+        {
+            problems.push(FileProblem {
+                check: "net_mismatch",
+                line: self.line,
+                message: format!("fee {fee} but its components sum to {components}"),
+            });
         }
         let presentment_currency = self.currency(&c.presentment_currency, "presentment currency")?;
         let presentment_amount = match (&a.presentment, presentment_currency) {
@@ -1417,17 +1417,18 @@ pub fn zone_offset(zone: &str) -> Result<jiff::tz::TimeZone, String> {
             let h: i32 = digits[..2].parse().unwrap_or(99);
             let m: i32 = digits[2..].parse().unwrap_or(99);
             let seconds = (h * 3600 + m * 60) * if b[0] == b'-' { -1 } else { 1 };
-            if h <= 18 && m < 60 {
-                if let Ok(offset) = jiff::tz::Offset::from_seconds(seconds) {
-                    return Ok(jiff::tz::TimeZone::fixed(offset));
-                }
+            if h <= 18
+                && m < 60
+                && let Ok(offset) = jiff::tz::Offset::from_seconds(seconds)
+            {
+                return Ok(jiff::tz::TimeZone::fixed(offset));
             }
         }
     }
-    if z.contains('/') {
-        if let Ok(tz) = jiff::tz::TimeZone::get(z) {
-            return Ok(tz);
-        }
+    if z.contains('/')
+        && let Ok(tz) = jiff::tz::TimeZone::get(z)
+    {
+        return Ok(tz);
     }
     Err(format!(
         "{z:?}: unknown time zone; expected an IANA name (Europe/Berlin), an offset (+01:00) or an abbreviation such as CET, CEST, PST, PDT, UTC"
@@ -1530,17 +1531,17 @@ fn check_channel_file(
         b.2.extend(run.payout_lines);
     }
     for ((batch, currency), (rows_sum, payout_sum, lines)) in batches {
-        if let Some(first) = lines.first() {
-            if rows_sum + payout_sum != Decimal::ZERO {
-                problems.push(FileProblem {
-                    check: "batch_sum",
-                    line: *first,
-                    message: format!(
-                        "payout batch {batch}: its rows sum to {rows_sum} {currency} but the payout row pays out {}",
-                        -payout_sum
-                    ),
-                });
-            }
+        if let Some(first) = lines.first()
+            && rows_sum + payout_sum != Decimal::ZERO
+        {
+            problems.push(FileProblem {
+                check: "batch_sum",
+                line: *first,
+                message: format!(
+                    "payout batch {batch}: its rows sum to {rows_sum} {currency} but the payout row pays out {}",
+                    -payout_sum
+                ),
+            });
         }
     }
 }
