@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod alloc;
+mod log;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -34,6 +35,16 @@ Exit codes: 0 everything settled, 1 completed with exceptions or open items, 2 e
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How stderr is written: `text` for people (a spinner on a terminal), `json` (one object per
+    /// event, phases included) for schedulers.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: log::LogFormat,
+    /// Errors only on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Also the pipeline's phases on stderr (text format).
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand)]
@@ -353,7 +364,8 @@ fn parse_rate(text: &str) -> Result<Decimal, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    log::init(cli.log_format, cli.quiet, cli.verbose);
+    let code = match cli.command {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
         Command::Diff(args) => diff(args),
@@ -364,7 +376,9 @@ fn main() -> ExitCode {
         Command::Profiles(args) => profiles(args),
         Command::Convert(args) => convert(args),
         Command::Rates(args) => rates(args),
-    }
+    };
+    log::finish();
+    code
 }
 
 fn fetch_rates(source: &str, since: Option<Date>, store: &std::path::Path, url: &str) -> ExitCode {
@@ -385,14 +399,14 @@ fn fetch_rates(source: &str, since: Option<Date>, store: &std::path::Path, url: 
             };
             let path = settle_fx::fetch::snapshot_path(store, "ecb", s);
             println!("{}", path.display());
-            eprintln!(
+            log::status(&format!(
                 "{what}: {} days up to {} from {} ({} bytes, sha256 {})",
                 s.days,
                 s.newest.as_deref().unwrap_or("-"),
                 s.url,
                 s.bytes,
                 s.sha256
-            );
+            ));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string(), Some("--url sets another address; the store keeps the last snapshot".into())),
@@ -511,16 +525,13 @@ fn rates(args: RatesArgs) -> ExitCode {
     }
     print!("{out}");
     if day != date {
-        eprintln!("note: no rates on {date}; these are of {day}");
+        log::note(&format!("no rates on {date}; these are of {day}"));
     }
     ExitCode::SUCCESS
 }
 
 fn fail(message: &str, hint: Option<String>) -> ExitCode {
-    eprintln!("error: {message}");
-    if let Some(hint) = hint {
-        eprintln!("hint: {hint}");
-    }
+    log::error(message, hint.as_deref());
     ExitCode::from(2)
 }
 
@@ -615,10 +626,10 @@ fn replay(args: ReplayArgs) -> ExitCode {
     if report.drift.is_empty() {
         ExitCode::SUCCESS
     } else {
-        eprintln!("the replay differs from the recorded run");
-        if report.recorded_version != report.version {
-            eprintln!("hint: the run was recorded by settle {}; replay it with that version", report.recorded_version);
-        }
+        let hint = (report.recorded_version != report.version).then(|| {
+            format!("the run was recorded by settle {}; replay it with that version", report.recorded_version)
+        });
+        log::error("the replay differs from the recorded run", hint.as_deref());
         ExitCode::from(1)
     }
 }
@@ -637,16 +648,19 @@ fn run(args: RunArgs) -> ExitCode {
         Err(err) => return fail(&err.to_string(), err.hint()),
     };
     if outcome.completed_interrupted {
-        eprintln!("note: {} had no manifest (an interrupted run): it has been recomputed", outcome.run_dir.display());
+        log::note(&format!(
+            "{} had no manifest (an interrupted run): it has been recomputed",
+            outcome.run_dir.display()
+        ));
     }
     if outcome.replaced {
-        eprintln!("note: recomputed the existing run for {} (--force)", outcome.business_date);
+        log::note(&format!("recomputed the existing run for {} (--force)", outcome.business_date));
     }
     for note in &outcome.input_notes {
-        eprintln!("warning: {note}");
+        log::warning(note);
     }
     for note in &outcome.payout_notes {
-        eprintln!("note: {note}");
+        log::note(note);
     }
     let s = &outcome.summary;
     let mut out = String::new();
@@ -703,7 +717,7 @@ fn run(args: RunArgs) -> ExitCode {
     if outcome.all_settled {
         ExitCode::SUCCESS
     } else {
-        eprintln!("completed with exceptions or open items: see exceptions.csv in the run directory");
+        log::status("completed with exceptions or open items: see exceptions.csv in the run directory");
         ExitCode::from(1)
     }
 }
@@ -759,12 +773,12 @@ fn check(args: CheckArgs) -> ExitCode {
                 );
             }
             for w in &r.warnings {
-                eprintln!("warning: {}: {w}", r.file);
+                log::warning(&format!("{}: {w}", r.file));
             }
         }
         if let Some(error) = &file.error {
             unreadable += 1;
-            eprintln!("error: {error}");
+            log::error(&error.to_string(), None);
         }
     }
     print_data(&out);
@@ -815,7 +829,7 @@ fn ingest(args: IngestArgs) -> ExitCode {
     if let Err(code) = write_output(&args.out, &bytes) {
         return code;
     }
-    eprintln!("wrote {} bank entries from {} files to {}", rows.len(), names.len(), args.out.display());
+    log::status(&format!("wrote {} bank entries from {} files to {}", rows.len(), names.len(), args.out.display()));
     ExitCode::SUCCESS
 }
 
@@ -880,12 +894,12 @@ fn ingest_status_reports(args: &IngestArgs, names: &[(String, &std::path::Path)]
         return code;
     }
     let rejected = rows.iter().filter(|r| r[1] == "RJCT").count();
-    eprintln!(
+    log::status(&format!(
         "wrote {} payment statuses ({rejected} rejected) from {} status reports to {}",
         rows.len(),
         names.len(),
         args.out.display()
-    );
+    ));
     ExitCode::SUCCESS
 }
 
@@ -969,10 +983,10 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
     for (read, (name, _)) in reads.iter().zip(names) {
         for p in &read.problems {
             failed += 1;
-            eprintln!("check failed: {name}:{}: {}: {}", p.line, p.check, p.message);
+            log::status(&format!("check failed: {name}:{}: {}: {}", p.line, p.check, p.message));
         }
         for w in &read.warnings {
-            eprintln!("warning: {w}");
+            log::warning(w);
         }
     }
     let profiles: Vec<String> = reads.iter().map(|r| r.profile.clone()).collect();
@@ -1011,12 +1025,12 @@ fn ingest_profiled(args: &IngestArgs, names: &[(String, &std::path::Path)], exte
         RecordKind::Orders => (orders.len(), "orders"),
         RecordKind::Beneficiaries => (beneficiaries.len(), "beneficiaries"),
     };
-    eprintln!(
+    log::status(&format!(
         "wrote {count} {what} from {} files (profiles: {}) to {}",
         names.len(),
         profiles.join(", "),
         args.out.display()
-    );
+    ));
     Some(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -1090,7 +1104,7 @@ fn generate(args: GenArgs) -> ExitCode {
             let _ = writeln!(out, "{}", args.out.join("job.toml").display());
             print_data(&out);
             for (kind, count) in &report.injected {
-                eprintln!("injected {kind}: {count}");
+                log::status(&format!("injected {kind}: {count}"));
             }
             ExitCode::SUCCESS
         }

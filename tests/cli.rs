@@ -1376,3 +1376,29 @@ fn a_second_run_of_the_same_date_is_refused_while_the_first_holds_the_lock() {
     assert_eq!(after.status.code(), Some(1), "{}", stderr(&after));
     assert!(!lock_path.exists(), "the lock file goes with the run that held it");
 }
+
+/// Schedulers: `--log-format json` writes one JSON object per event on stderr (phases included, the
+/// warnings as `WARN`); `--quiet` leaves stderr empty unless there is an error; stdout is the same data.
+#[test]
+fn logs_for_schedulers_are_json_lines_and_quiet_is_quiet() {
+    let out = tempfile::tempdir().unwrap();
+    let json = run_ok(
+        settle().current_dir(root()).args(["--log-format", "json", "run", "jobs/demo.toml", "--out"]).arg(out.path()),
+    );
+    assert_eq!(json.status.code(), Some(1));
+    let events: Vec<serde_json::Value> =
+        stderr(&json).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect();
+    let phases: Vec<&str> = events.iter().filter_map(|e| e["phase"].as_str()).collect();
+    for phase in ["ingest", "reconcile", "render", "write", "archive"] {
+        assert!(phases.contains(&phase), "{phases:?}");
+    }
+    assert!(events.iter().any(|e| e["level"] == "WARN" && e["message"].as_str().unwrap().contains("duplicate_id")));
+    let quiet =
+        run_ok(settle().current_dir(root()).args(["run", "-q", "jobs/demo.toml", "--force", "--out"]).arg(out.path()));
+    assert_eq!(quiet.status.code(), Some(1));
+    assert_eq!(stderr(&quiet), "", "quiet");
+    assert!(!quiet.stdout.is_empty(), "the data still goes to stdout");
+    let error = run_ok(settle().args(["run", "-q", "no/such/job.toml"]));
+    assert_eq!(error.status.code(), Some(2));
+    assert!(stderr(&error).starts_with("error: cannot read job spec"), "{}", stderr(&error));
+}

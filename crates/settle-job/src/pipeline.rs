@@ -427,6 +427,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         inputs.push((InputRole::Rates, path, None));
     }
     // Ingest: files in parallel, results kept in spec order.
+    let started = std::time::Instant::now();
+    tracing::debug!(phase = "ingest", files = inputs.len(), "reading the inputs");
     let files: Vec<InputFile> = inputs
         .into_par_iter()
         .map(|(role, path, profile)| read_input(&base, role, &path, profile, spec.mt940_encoding(), replay))
@@ -484,6 +486,14 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
 
     let (mut orders, mut channel, mut bank) = (concat(orders_read), concat(channel_read), concat(bank_read));
+    tracing::debug!(
+        phase = "ingest",
+        orders = orders.len(),
+        channel_transactions = channel.len(),
+        bank_entries = bank.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "inputs read"
+    );
     if let Some(after_ingest) = options.after_ingest {
         after_ingest();
     }
@@ -586,7 +596,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             .add_business_days(execution_date, -1)
             .map_err(|source| JobError::Calendar { date: execution_date, source })?,
     };
+    tracing::debug!(
+        phase = "reconcile",
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "matching stages A, B and C"
+    );
     let recon = reconcile_nights(&orders, &channel, &bank, &prior, &spec.recon, &calendar)?;
+    tracing::debug!(
+        phase = "reconcile",
+        matches = recon.matches.len(),
+        exceptions = recon.exceptions.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "reconciled"
+    );
     let recon_inputs = Inputs { orders: &orders, channel: &channel, bank: &bank, payouts: &prior.payouts };
     let mut open = carry::carry(
         &orders,
@@ -738,6 +760,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         object.insert("conversion_residuals".into(), serde_json::Value::Object(residual_json));
     }
 
+    tracing::debug!(
+        phase = "render",
+        payouts = payouts.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "rendering the outputs"
+    );
     // Render everything before writing anything.
     let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
     let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
@@ -838,6 +866,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     manifest["root_sha256"] = json!(root);
     let manifest_bytes = render_json(&manifest).map_err(json_error("manifest.json"))?;
 
+    tracing::debug!(
+        phase = "write",
+        files = files.len() + statement_files.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "writing the run directory"
+    );
     // Write: each file atomically, the manifest last.
     let write_error = |path: &Path| {
         let path = path.display().to_string();
@@ -887,6 +921,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
         write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;
     }
+    tracing::debug!(
+        phase = "archive",
+        inputs = archived.len() + archived_bytes.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "archiving the inputs"
+    );
     // The inputs into the archive (OUT/.archive), so the run can be replayed after they are gone; before
     // the manifest, so a run with a manifest always has its inputs archived. A replay archives nothing.
     if replay.is_none() {
