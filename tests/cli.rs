@@ -1350,23 +1350,25 @@ fn demo_outputs_pass_the_safety_scan() {
     assert!(scanned >= 15, "scanned {scanned} files");
 }
 
-/// Two runs of one job and date at once: the second stops with exit 2, naming the holder, and writes
-/// nothing; once the first ends (its lock released by the OS), the run goes through and leaves no lock.
+/// Two runs of one job at once: the second stops with exit 2, naming the holder, and writes nothing;
+/// once the first ends (its lock released by the OS), the run goes through and leaves no lock.
 #[test]
 fn a_second_run_of_the_same_date_is_refused_while_the_first_holds_the_lock() {
     let out = tempfile::tempdir().unwrap();
     let job_dir = out.path().join("demo");
     fs::create_dir_all(&job_dir).unwrap();
     // The first run: another process holding the lock (here, this test).
-    let lock_path = job_dir.join(".lock-2026-10-31");
+    let lock_path = job_dir.join(".lock");
     let holder = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).unwrap();
     holder.try_lock().unwrap();
-    fs::write(&lock_path, "pid 4242 on scheduler-a since 2026-11-01T02:00:00Z").unwrap();
+    fs::write(&lock_path, "business date 2026-10-30, pid 4242 on scheduler-a since 2026-11-01T02:00:00Z").unwrap();
     let second = run_demo(out.path(), &[], false);
     assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
     let message = stderr(&second);
     assert!(
-        message.contains("error: another run of this job for 2026-10-31 is in progress: pid 4242 on scheduler-a"),
+        message.contains(
+            "error: another run of this job is in progress: business date 2026-10-30, pid 4242 on scheduler-a"
+        ),
         "{message}"
     );
     assert!(message.contains("hint: wait for it to end"), "{message}");
@@ -1401,4 +1403,68 @@ fn logs_for_schedulers_are_json_lines_and_quiet_is_quiet() {
     let error = run_ok(settle().args(["run", "-q", "no/such/job.toml"]));
     assert_eq!(error.status.code(), Some(2));
     assert!(stderr(&error).starts_with("error: cannot read job spec"), "{}", stderr(&error));
+}
+
+/// Crash safety: the demo run is stopped (`abort`, as `kill -9` would) at every durable write in turn,
+/// half of that file written. After each crash no file under a final name differs from an undisturbed
+/// run's, no payout file exists that the register does not hold, the register never holds an id twice;
+/// a plain rerun then completes the run with every byte of the undisturbed one.
+#[test]
+fn a_run_killed_at_any_write_is_completed_by_a_rerun_with_the_same_bytes() {
+    let reference = tempfile::tempdir().unwrap();
+    assert_eq!(run_demo(reference.path(), &[], false).status.code(), Some(1));
+    let expected = dir_bytes(&reference.path().join("demo/2026-10-31"));
+    let expected_register = fs::read(reference.path().join("demo/payout_register.csv")).unwrap();
+    let register_ids = |bytes: &[u8]| -> Vec<String> {
+        csv::Reader::from_reader(bytes).records().map(|r| r.unwrap()[0].to_string()).collect()
+    };
+    let mut crashes = 0;
+    // Bounded: the demo run makes fewer durable writes than this; the loop ends at the first run that
+    // completes without reaching its crash point.
+    for at in 1..200 {
+        let out = tempfile::tempdir().unwrap();
+        let crashed = settle()
+            .current_dir(root())
+            .args(["run", "jobs/demo.toml", "--out"])
+            .arg(out.path())
+            .env("SETTLE_FAULT_ABORT_AT_WRITE", at.to_string())
+            .output()
+            .unwrap();
+        if crashed.status.code() == Some(1) {
+            assert!(at > 40, "the demo run makes at least 40 durable writes, completed at {at}");
+            break;
+        }
+        assert_eq!(crashed.status.code(), None, "write {at}: killed by a signal: {}", stderr(&crashed));
+        crashes += 1;
+        let run_dir = out.path().join("demo/2026-10-31");
+        let partial = if run_dir.exists() { dir_bytes(&run_dir) } else { BTreeMap::new() };
+        for (name, bytes) in &partial {
+            if name.contains("/.settle-") || name.starts_with(".settle-") {
+                continue; // a temp file, never a final name
+            }
+            assert_eq!(
+                Some(bytes),
+                expected.get(name),
+                "write {at}: {name} is visible under its final name half-written"
+            );
+        }
+        assert!(!partial.contains_key("manifest.json"), "write {at}: a manifest before the run completed");
+        let register = fs::read(out.path().join("demo/payout_register.csv")).unwrap_or_default();
+        let ids = if register.is_empty() { Vec::new() } else { register_ids(&register) };
+        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "write {at}: a payout id twice in the register");
+        for name in partial.keys().filter(|n| n.ends_with(".xml") && !n.contains("/.settle-")) {
+            assert!(
+                String::from_utf8_lossy(&register).contains(&format!(",{name},")),
+                "write {at}: {name} exists but the register does not list it"
+            );
+        }
+        let rerun = run_demo(out.path(), &[], false);
+        assert_eq!(rerun.status.code(), Some(1), "write {at}: {}", stderr(&rerun));
+        let completed: BTreeMap<String, Vec<u8>> =
+            dir_bytes(&run_dir).into_iter().filter(|(n, _)| !n.contains(".settle-")).collect();
+        assert_eq!(completed, expected, "write {at}: the rerun differs from an undisturbed run");
+        assert_eq!(fs::read(out.path().join("demo/payout_register.csv")).unwrap(), expected_register, "write {at}");
+    }
+    assert!(crashes >= 40, "{crashes} crash points");
 }

@@ -54,6 +54,7 @@ fn store_with(
     let dir = target.parent().expect("a blob has a directory");
     fs::create_dir_all(dir).map_err(io_error(dir))?;
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io_error(dir))?;
+    crate::write::crash_point(temp.as_file_mut(), b"archived input");
     let found = write(temp.as_file_mut())?;
     if found != sha256 {
         return Err(ArchiveError::Changed { path: what.display().to_string(), expected: sha256.to_string(), found });

@@ -1,5 +1,7 @@
-//! One run per job and business date at a time: an OS file lock on `OUT/<job>/.lock-<date>`, held for
-//! the whole run. The operating system releases it when the process ends, however it ends (a killed
+//! One run per job at a time: an OS file lock on `OUT/<job>/.lock`, held for the whole run. Per job,
+//! not only per business date: nights of a job build on each other (the open items of the night
+//! before, one payout register for all dates), so two dates of one job running at once could read a
+//! half-written night or lose each other's register entries. The operating system releases it when the process ends, however it ends (a killed
 //! run leaves no stale lock); a second run of the same date meanwhile stops at once, naming the holder.
 //! The lock file holds the holder's pid, host and start time (for people; never in outputs) and is
 //! removed when the run ends, with the job directory if the run created it and left it empty.
@@ -21,7 +23,7 @@ pub struct RunLock {
 }
 
 impl RunLock {
-    /// Takes the lock of `job_dir`'s run of `business_date`, or says who holds it.
+    /// Takes the lock of `job_dir` for a run of `business_date`, or says who holds it.
     pub fn acquire(job_dir: &Path, business_date: Date) -> Result<RunLock, JobError> {
         let mut created = Vec::new();
         let mut missing = job_dir.to_path_buf();
@@ -38,7 +40,7 @@ impl RunLock {
             move |source| JobError::Write { path, source }
         };
         fs::create_dir_all(job_dir).map_err(write_error(job_dir))?;
-        let path = job_dir.join(format!(".lock-{business_date}"));
+        let path = job_dir.join(".lock");
         // Bounded: a lock file removed between our open and our lock is retried a few times at most.
         for _ in 0..8 {
             let mut file = OpenOptions::new()
@@ -55,7 +57,6 @@ impl RunLock {
                     let _ = file.read_to_string(&mut holder);
                     let holder = holder.trim();
                     return Err(JobError::Locked {
-                        date: business_date,
                         path: path.display().to_string(),
                         holder: if holder.is_empty() { "another process".to_string() } else { holder.to_string() },
                     });
@@ -69,7 +70,7 @@ impl RunLock {
                 continue;
             }
             let holder = format!(
-                "pid {} on {} since {}",
+                "business date {business_date}, pid {} on {} since {}",
                 std::process::id(),
                 hostname(),
                 jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -80,7 +81,6 @@ impl RunLock {
             return Ok(RunLock { file, path, created });
         }
         Err(JobError::Locked {
-            date: business_date,
             path: path.display().to_string(),
             holder: "runs that keep replacing the lock file".to_string(),
         })

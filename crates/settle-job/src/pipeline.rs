@@ -113,8 +113,8 @@ pub enum JobError {
     Replay { message: String },
     #[error("key {path}: {message}")]
     Key { path: String, message: String },
-    #[error("another run of this job for {date} is in progress: {holder}")]
-    Locked { date: Date, path: String, holder: String },
+    #[error("another run of this job is in progress: {holder}")]
+    Locked { path: String, holder: String },
 }
 
 impl JobError {
@@ -392,7 +392,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // A bad signing key stops the run before anything is written.
     let sign_key = options.sign_key.as_deref().map(crate::seal::SigningKey::read).transpose()?;
     let run_dir = normalize(&out_root.join(&spec.job.name).join(business_date.to_string()));
-    // One run of a job and date at a time (two schedulers, a retry racing a slow run).
+    // One run of a job at a time (two schedulers, a retry racing a slow run, a backfill beside tonight's).
     let _lock = crate::lock::RunLock::acquire(&normalize(&out_root.join(&spec.job.name)), business_date)?;
     let manifest_path = run_dir.join("manifest.json");
     let replaced = manifest_path.exists();
@@ -882,6 +882,16 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         sync_dir(parent).map_err(write_error(parent))?;
     }
     remove_stale_temps(&run_dir).map_err(write_error(&run_dir))?;
+    // The payout register first, before the payout files it lists (a write-ahead record): at any point a
+    // run may stop, no payout file exists that the register does not hold, and the rerun that completes
+    // the run finds its payouts there and rebuilds the same files instead of emitting new ones.
+    // The job's lock is held: a temp file here is a crashed run's.
+    remove_stale_temps(&job_dir).map_err(write_error(&job_dir))?;
+    if !payment_run.new_entries.is_empty() || register != register_before {
+        register.entries.extend(payment_run.new_entries.iter().cloned());
+        let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
+        write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;
+    }
     let mut written = Vec::with_capacity(files.len() + statement_files.len() + 1);
     for (name, bytes, sha256) in &files {
         // `payouts/…`: outputs in a subdirectory of the run directory.
@@ -912,14 +922,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             statement_files.iter().map(|(name, bytes, _)| (name.rsplit('/').next().unwrap_or(name), *bytes)).collect();
         write_atomic_many(&dir, &leaves).map_err(write_error(&dir))?;
         written.extend(statement_files.iter().map(|(name, _, sha256)| (name.to_string(), sha256.clone())));
-    }
-    // The payout register, after the files it lists and before the manifest: a run interrupted between
-    // the two is completed by the next, which finds its payouts in the register and rebuilds the same
-    // files instead of emitting new ones.
-    if !payment_run.new_entries.is_empty() || register != register_before {
-        register.entries.extend(payment_run.new_entries.iter().cloned());
-        let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
-        write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;
     }
     tracing::debug!(
         phase = "archive",

@@ -43,9 +43,27 @@ pub fn write_atomic_many(dir: &Path, files: &[(&str, &[u8])]) -> std::io::Result
     sync_dir(dir)
 }
 
+/// Fault injection for the crash tests: with `SETTLE_FAULT_ABORT_AT_WRITE=N`, the Nth durable write of
+/// the process (an output, the payout register, an archived input; counted from 1) stops the process
+/// with `abort` after half its bytes reached its temp file, as a crash or `kill -9` would. Unset: never.
+pub fn crash_point(temp: &mut fs::File, bytes: &[u8]) {
+    static AT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(at) = *AT.get_or_init(|| std::env::var("SETTLE_FAULT_ABORT_AT_WRITE").ok().and_then(|n| n.parse().ok()))
+    else {
+        return;
+    };
+    if WRITES.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == at {
+        let _ = temp.write_all(&bytes[..bytes.len() / 2]);
+        let _ = temp.sync_all();
+        std::process::abort();
+    }
+}
+
 /// Temp file in `dir`, written, fsynced, renamed to `name` (the directory is not synced).
 fn write_file_renamed(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let mut temp = tempfile::Builder::new().prefix(&format!("{TEMP_PREFIX}{name}.")).suffix(".tmp").tempfile_in(dir)?;
+    crash_point(temp.as_file_mut(), bytes);
     temp.write_all(bytes)?;
     // tempfile creates 0600; outputs are ordinary files (0644 before the umask of the directory's owner).
     #[cfg(unix)]
