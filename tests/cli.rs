@@ -166,6 +166,7 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
             "payouts/DE89370400440532013000-EUR-2026-10-31.xml",
             "payouts/GB33BUKB20201555555555-GBP-2026-10-31.xml",
             "payouts/SE4550000000058398257466-SEK-2026-10-31.xml",
+            "report.html",
             "returned_payouts.csv",
             "summary.json",
             "written_off.csv"
@@ -1431,7 +1432,7 @@ fn a_run_killed_at_any_write_is_completed_by_a_rerun_with_the_same_bytes() {
             .output()
             .unwrap();
         if crashed.status.code() == Some(1) {
-            assert!(at > 40, "the demo run makes at least 40 durable writes, completed at {at}");
+            assert!(at > 41, "the demo run makes at least 41 durable writes, completed at {at}");
             break;
         }
         assert_eq!(crashed.status.code(), None, "write {at}: killed by a signal: {}", stderr(&crashed));
@@ -1466,5 +1467,47 @@ fn a_run_killed_at_any_write_is_completed_by_a_rerun_with_the_same_bytes() {
         assert_eq!(completed, expected, "write {at}: the rerun differs from an undisturbed run");
         assert_eq!(fs::read(out.path().join("demo/payout_register.csv")).unwrap(), expected_register, "write {at}");
     }
-    assert!(crashes >= 40, "{crashes} crash points");
+    assert!(crashes >= 41, "{crashes} crash points");
+}
+
+/// The treasury report: one self-contained file (no script, no external asset), with the night's
+/// sections; headless Chromium renders it to a screenshot without console messages. A snapshot keeps
+/// its content under review. Under CI (CI=true) a missing Chromium fails the test.
+#[test]
+fn the_treasury_report_renders_in_a_browser() {
+    let out = tempfile::tempdir().unwrap();
+    assert_eq!(run_demo(out.path(), &[], false).status.code(), Some(1));
+    let report_path = out.path().join("demo/2026-10-31/report.html");
+    let html = fs::read_to_string(&report_path).unwrap();
+    for section in ["Cash position", "Matching", "Exceptions", "FX cost", "Channel fees", "Payouts", "Provenance"] {
+        assert!(html.contains(&format!("<h2>{section}</h2>")), "{section}");
+    }
+    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="), "self-contained");
+    assert!(html.contains("<svg class=\"chart\""), "charts as inline SVG");
+    // The cash position as the statements give it: the EUR account's opening and closing balances.
+    assert!(html.contains("<td>DE44500105175407324931</td><td>EUR</td><td class=\"n\">2</td>"), "cash position");
+    insta::assert_snapshot!("demo_report_html", html);
+
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let Some(chromium) = chromium else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true but Chromium is missing (.ci/run installs it)");
+        return;
+    };
+    let shot = out.path().join("report.png");
+    let profile = out.path().join("chromium-profile");
+    let rendered = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,2000"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .args(["--enable-logging=stderr", "--v=0"])
+        .arg(format!("file://{}", report_path.display()))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&rendered.stderr);
+    assert!(rendered.status.success(), "{log}");
+    let png = fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a screenshot ({} bytes)", png.len());
+    assert!(!log.contains("CONSOLE"), "console messages: {log}");
 }

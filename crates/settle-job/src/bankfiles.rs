@@ -145,7 +145,7 @@ pub fn read_bank_file(
     let mut head = [0u8; 512];
     let n = reader.read(&mut head).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
     let rest = std::io::Cursor::new(head[..n].to_vec()).chain(reader);
-    read_bank_input(name, sniff_kind(&head[..n]), rest, flatten, encoding)
+    read_bank_input(name, sniff_kind(&head[..n]), rest, flatten, encoding, None)
 }
 
 /// Reads bank files in parallel (rayon); rows come in the order of `paths`, then of the entries, so the
@@ -173,7 +173,19 @@ pub fn read_bank_bytes(
     flatten: bool,
     encoding: Option<TextEncoding>,
 ) -> Result<Vec<BankEntry>, BankFileError> {
-    read_bank_input(name, sniff_kind(bytes), bytes, flatten, encoding).map(|(_, rows)| rows)
+    read_bank_input(name, sniff_kind(bytes), bytes, flatten, encoding, None).map(|(_, rows)| rows)
+}
+
+/// `read_bank_bytes` (not flattened), and the statements as `settle check` reports them (balances,
+/// sums, checks): the run's cash position. The canonical CSV layout has no statements.
+pub fn read_bank_statements(
+    name: &str,
+    bytes: &[u8],
+    encoding: Option<TextEncoding>,
+) -> Result<(Vec<BankEntry>, Vec<CheckRecord>), BankFileError> {
+    let mut records = Vec::new();
+    let (_, rows) = read_bank_input(name, sniff_kind(bytes), bytes, false, encoding, Some(&mut records))?;
+    Ok((rows, records))
 }
 
 fn read_bank_input<R: Read>(
@@ -182,15 +194,20 @@ fn read_bank_input<R: Read>(
     rest: R,
     flatten: bool,
     encoding: Option<TextEncoding>,
+    mut records: Option<&mut Vec<CheckRecord>>,
 ) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
     match kind {
         BankFileKind::Camt => {
             // Entries are streamed into canonical rows: memory holds the rows, not the document.
             let file: Arc<str> = Arc::from(name);
             let mut rows = Vec::new();
+            let mut checker = StatementChecker::default();
             read_camt_events(name, rest, Limits::default(), false, &mut |event| {
                 match event {
                     CamtEvent::Entry(statement, entry) => {
+                        if records.is_some() {
+                            checker.add(statement, &entry);
+                        }
                         let undated = entry.booking_date.is_none() && entry.value_date.is_none();
                         if undated && settle_iso20022::statement_date(statement).is_none() {
                             return Err(settle_iso20022::CamtError {
@@ -215,7 +232,12 @@ fn read_bank_input<R: Read>(
                             rows.push(settle_iso20022::into_bank_entry(statement, entry, &file));
                         }
                     }
-                    CamtEvent::Statement(_) => {}
+                    CamtEvent::Statement(statement) => {
+                        if let Some(records) = records.as_deref_mut() {
+                            let check = std::mem::take(&mut checker).finish(&statement);
+                            records.push(settle_iso20022::check_record(name, &statement, &check));
+                        }
+                    }
                 }
                 Ok(())
             })?;
@@ -231,6 +253,9 @@ fn read_bank_input<R: Read>(
             settle_mt940::read_mt940_with(name, &bytes, encoding, true, |m| {
                 if m.account.is_none() && missing_account.is_none() {
                     missing_account = Some(m.line);
+                }
+                if let Some(records) = records.as_deref_mut() {
+                    records.push(settle_mt940::check_record(name, &m, &settle_mt940::check_message(&m), &[]));
                 }
                 rows.extend(settle_mt940::into_bank_entries(&file, m));
                 Ok(())

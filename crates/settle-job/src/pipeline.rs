@@ -146,7 +146,7 @@ impl JobError {
 enum Parsed {
     Orders(Vec<Order>),
     Channel(Vec<ChannelTransaction>),
-    Bank(Vec<BankEntry>),
+    Bank(Vec<BankEntry>, Vec<settle_core::statement::CheckRecord>),
     Rates(Vec<Rate>),
     Beneficiaries(Vec<Beneficiary>),
     PaymentStatus(Vec<settle_iso20022::PaymentStatus>),
@@ -246,8 +246,13 @@ fn read_input(
         InputRole::ChannelTransactions => {
             Parsed::Channel(profiled(RecordKind::ChannelTransactions)?.channel_transactions)
         }
-        InputRole::BankEntries if profile.is_some() => Parsed::Bank(profiled(RecordKind::BankEntries)?.bank_entries),
-        InputRole::BankEntries => Parsed::Bank(crate::bankfiles::read_bank_bytes(name, &bytes, false, encoding)?),
+        InputRole::BankEntries if profile.is_some() => {
+            Parsed::Bank(profiled(RecordKind::BankEntries)?.bank_entries, Vec::new())
+        }
+        InputRole::BankEntries => {
+            let (rows, statements) = crate::bankfiles::read_bank_statements(name, &bytes, encoding)?;
+            Parsed::Bank(rows, statements)
+        }
         InputRole::Rates => Parsed::Rates(crate::rates::read_rate_file(name, &bytes)?.0),
         InputRole::Beneficiaries if profile.is_some() || parquet => {
             Parsed::Beneficiaries(profiled(RecordKind::Beneficiaries)?.beneficiaries)
@@ -435,13 +440,13 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         .collect::<Result<_, _>>()?;
     let (mut orders_read, mut channel_read, mut bank_read, mut rates, mut beneficiaries) =
         (vec![], vec![], vec![], vec![], vec![]);
-    let (mut statuses, mut paid_accounts) = (vec![], vec![]);
+    let (mut statuses, mut paid_accounts, mut statements) = (vec![], vec![], vec![]);
     let mut input_rows: BTreeMap<&'static str, u64> = BTreeMap::new();
     for file in &files {
         let rows = match &file.parsed {
             Parsed::Orders(v) => v.len(),
             Parsed::Channel(v) => v.len(),
-            Parsed::Bank(v) => v.len(),
+            Parsed::Bank(v, _) => v.len(),
             Parsed::Rates(v) => v.len(),
             Parsed::Beneficiaries(v) => v.len(),
             Parsed::PaymentStatus(v) => v.len(),
@@ -477,7 +482,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         match file.parsed {
             Parsed::Orders(v) => orders_read.push(v),
             Parsed::Channel(v) => channel_read.push(v),
-            Parsed::Bank(v) => bank_read.push(v),
+            Parsed::Bank(v, s) => {
+                bank_read.push(v);
+                statements.extend(s);
+            }
             Parsed::Rates(v) => rates.extend(v),
             Parsed::Beneficiaries(v) => beneficiaries.extend(v),
             Parsed::PaymentStatus(v) => statuses.extend(v),
@@ -811,6 +819,51 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             .map_err(json_error(carry::INDEX))?,
         ),
     ];
+    // The treasury report, from the tables just rendered (so both say the same).
+    settle_core::statement::cross_check(&mut statements);
+    let mut progress: BTreeMap<&str, settle_report::html::ChannelProgress> = BTreeMap::new();
+    let mut fees: BTreeMap<(&str, settle_core::Currency), (u64, settle_core::Decimal)> = BTreeMap::new();
+    for (tx, outcome) in channel.iter().zip(&recon.channel) {
+        let p = progress.entry(tx.channel.as_str()).or_insert_with(|| settle_report::html::ChannelProgress {
+            channel: tx.channel.to_string(),
+            rows: 0,
+            matched_a: 0,
+            matched_b: 0,
+        });
+        p.rows += 1;
+        p.matched_a += u64::from(outcome.stage_a == settle_recon::Place::Matched);
+        p.matched_b += u64::from(outcome.stage_b == settle_recon::Place::Matched);
+        let f = fees.entry((tx.channel.as_str(), tx.settlement_currency)).or_default();
+        f.0 += 1;
+        f.1 += tx.fee;
+    }
+    let progress: Vec<_> = progress.into_values().collect();
+    let fees: Vec<_> = fees
+        .into_iter()
+        .map(|((channel, currency), (rows, fees))| settle_report::html::ChannelFees {
+            channel: channel.to_string(),
+            currency,
+            rows,
+            fees,
+        })
+        .collect();
+    let table_bytes = |name: &str| outputs.iter().find(|(n, _)| *n == name).map_or(&[][..], |(_, b)| b.as_slice());
+    let report = settle_report::html::report_html(&settle_report::html::ReportInput {
+        job: &spec.job.name,
+        business_date,
+        version: env!("CARGO_PKG_VERSION"),
+        summary: &summary.json,
+        statements: &statements,
+        channels: &progress,
+        fees: &fees,
+        exceptions_csv: table_bytes("exceptions.csv"),
+        fx_cost_csv: table_bytes("fx_cost.csv"),
+        payouts_csv: table_bytes("payouts.csv"),
+        inputs: &manifest_inputs,
+    })?;
+    let mut outputs = outputs;
+    outputs.push(("report.html", report));
+
     // Statements of account: every payout's lines, one file per beneficiary.
     let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);
     let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);

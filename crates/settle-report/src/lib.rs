@@ -3,6 +3,7 @@
 //! Writing the bytes (atomically) is settle-job's work. Columns are documented in docs/outputs.md.
 #![forbid(unsafe_code)]
 
+pub mod html;
 mod summary;
 
 use settle_core::{Decimal, format_minor};
