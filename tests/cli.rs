@@ -1151,8 +1151,15 @@ fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
     );
     let statement = String::from_utf8(night3["payouts/statements/B00002.csv"].clone()).unwrap();
     assert!(statement.contains(&format!(",{b2_payout},,returned by the bank: bank return\n")), "{statement}");
-    // Each night replays from the archive: open items, the register as it stood, the status report.
+    // Each night replays from the archive: open items, the register as it stood, the status report; and
+    // each summary (stage C included) follows its schema.
+    let schema: serde_json::Value =
+        serde_json::from_slice(&fs::read(root().join("schemas/summary.schema.json")).unwrap()).unwrap();
     for night in ["2026-10-31", "2026-11-02", "2026-11-03"] {
+        let summary: serde_json::Value =
+            serde_json::from_slice(&fs::read(out.path().join("demo").join(night).join("summary.json")).unwrap())
+                .unwrap();
+        validate(&schema, &schema, &summary, night).unwrap();
         let replayed = run_ok(settle().arg("replay").arg(out.path().join("demo").join(night)));
         assert_eq!(
             replayed.status.code(),
@@ -1510,4 +1517,107 @@ fn the_treasury_report_renders_in_a_browser() {
     let png = fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a screenshot ({} bytes)", png.len());
     assert!(!log.contains("CONSOLE"), "console messages: {log}");
+}
+
+/// A JSON Schema subset, enough for schemas/summary.schema.json: type, enum, pattern, minimum,
+/// minLength, properties, required, additionalProperties (false or a schema), propertyNames and local
+/// `$ref`s. Returns the first violation as `path: what`.
+fn validate(
+    schema: &serde_json::Value,
+    root: &serde_json::Value,
+    value: &serde_json::Value,
+    path: &str,
+) -> Result<(), String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let target =
+            reference.strip_prefix('#').and_then(|p| root.pointer(p)).ok_or(format!("{path}: bad $ref {reference}"))?;
+        return validate(target, root, value, path);
+    }
+    let fail = |what: String| Err(format!("{path}: {what}"));
+    if let Some(kind) = schema["type"].as_str() {
+        let ok = match kind {
+            "object" => value.is_object(),
+            "string" => value.is_string(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "array" => value.is_array(),
+            other => return fail(format!("type {other} not supported by this validator")),
+        };
+        if !ok {
+            return fail(format!("expected {kind}, found {value}"));
+        }
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        return fail(format!("{value} not in {options:?}"));
+    }
+    if let (Some(pattern), Some(text)) = (schema["pattern"].as_str(), value.as_str())
+        && !regex::Regex::new(pattern).unwrap().is_match(text)
+    {
+        return fail(format!("{text:?} does not match {pattern}"));
+    }
+    if let (Some(min), Some(n)) = (schema["minimum"].as_i64(), value.as_i64())
+        && n < min
+    {
+        return fail(format!("{n} < {min}"));
+    }
+    if let (Some(min), Some(text)) = (schema["minLength"].as_u64(), value.as_str())
+        && (text.chars().count() as u64) < min
+    {
+        return fail(format!("{text:?} shorter than {min}"));
+    }
+    if let Some(object) = value.as_object() {
+        for required in schema["required"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            if !object.contains_key(required.as_str().unwrap()) {
+                return fail(format!("missing {required}"));
+            }
+        }
+        for (key, item) in object {
+            if !schema["propertyNames"].is_null() {
+                validate(
+                    &schema["propertyNames"],
+                    root,
+                    &serde_json::Value::String(key.clone()),
+                    &format!("{path}/{key} (name)"),
+                )?;
+            }
+            let at = format!("{path}/{key}");
+            match (&schema["properties"][key], &schema["additionalProperties"]) {
+                (property, _) if !property.is_null() => validate(property, root, item, &at)?,
+                (_, serde_json::Value::Bool(false)) => return fail(format!("unexpected key {key}")),
+                (_, additional) if additional.is_object() => validate(additional, root, item, &at)?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// summary.json follows schemas/summary.schema.json: the demo day's, a generated day's and a night-2
+/// run's (stage C); and the validator itself refuses what the schema forbids.
+#[test]
+fn summary_json_follows_its_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_slice(&fs::read(root().join("schemas/summary.schema.json")).unwrap()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    assert_eq!(run_demo(out.path(), &[], false).status.code(), Some(1));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.path().join("demo/2026-10-31/summary.json")).unwrap()).unwrap();
+    validate(&schema, &schema, &summary, "").unwrap();
+    let day = tempfile::tempdir().unwrap();
+    let generated = run_ok(settle().args(["gen", "--orders", "2000", "--seed", "7", "--out"]).arg(day.path()));
+    assert_eq!(generated.status.code(), Some(0));
+    let run = run_ok(settle().arg("run").arg(day.path().join("job.toml")).arg("--out").arg(day.path().join("runs")));
+    assert!(matches!(run.status.code(), Some(0 | 1)), "{}", stderr(&run));
+    let dir = fs::read_dir(day.path().join("runs/gen")).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().path();
+    let generated: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    validate(&schema, &schema, &generated, "").unwrap();
+    let mut broken = summary.clone();
+    broken["payouts"]["payable_totals"]["EUR"] = serde_json::json!(8253.2);
+    assert!(
+        validate(&schema, &schema, &broken, "").unwrap_err().contains("/payouts/payable_totals/EUR: expected string")
+    );
+    let mut extra = summary.clone();
+    extra["elapsed_seconds"] = serde_json::json!(3);
+    assert!(validate(&schema, &schema, &extra, "").unwrap_err().contains("unexpected key elapsed_seconds"));
 }
