@@ -66,6 +66,12 @@ enum Command {
     ///
     /// Exit codes: 0 intact; 1 something differs (each listed); 2 error.
     Verify(VerifyArgs),
+    /// Trends across nights from the Parquet tables of every run under OUT: match rates per stage and
+    /// channel, open items by age, FX cost, payouts, exceptions opened and closed; as CSV files and
+    /// history.html in --out (default OUT/history).
+    ///
+    /// Exit codes: 0 written; 2 error (e.g. polars' totals differ from the runs' summaries).
+    History(HistoryArgs),
     /// Say what changed between two run directories: inputs and outputs by hash, matches gained or
     /// lost, exceptions opened or closed, payouts changed.
     ///
@@ -240,6 +246,21 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct HistoryArgs {
+    /// The output root holding the runs (OUT/<job>/<date>/).
+    out_root: PathBuf,
+    /// Only nights on or after this business date.
+    #[arg(long, value_parser = date_arg)]
+    since: Option<Date>,
+    /// Only nights on or before this business date.
+    #[arg(long, value_parser = date_arg)]
+    until: Option<Date>,
+    /// Where to write the history (default OUT/history).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct VerifyArgs {
     /// The run directory, OUT/<job>/<business date>.
     run_dir: PathBuf,
@@ -370,6 +391,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay(args),
         Command::Diff(args) => diff(args),
         Command::Verify(args) => verify(args),
+        Command::History(args) => history(args),
         Command::Gen(args) => generate(args),
         Command::Check(args) => check(args),
         Command::Ingest(args) => ingest(args),
@@ -533,6 +555,38 @@ fn rates(args: RatesArgs) -> ExitCode {
 fn fail(message: &str, hint: Option<String>) -> ExitCode {
     log::error(message, hint.as_deref());
     ExitCode::from(2)
+}
+
+fn history(args: HistoryArgs) -> ExitCode {
+    let runs = match settle_report::history::runs(&args.out_root, args.since, args.until) {
+        Ok(runs) => runs,
+        Err(err) => return fail(&err.to_string(), None),
+    };
+    if runs.is_empty() {
+        return fail(
+            &format!("no completed runs with Parquet tables under {}", args.out_root.display()),
+            Some("point at the output root of `settle run` (OUT, holding OUT/<job>/<date>/)".into()),
+        );
+    }
+    let files = match settle_report::history::history(&runs) {
+        Ok(files) => files,
+        Err(err) => return fail(&err.to_string(), None),
+    };
+    let dir = args.out.unwrap_or_else(|| args.out_root.join("history"));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return fail(&format!("cannot create {}: {e}", dir.display()), None);
+    }
+    let mut out = String::new();
+    for (name, bytes) in &files {
+        if let Err(e) = settle_job::write_atomic(&dir, name, bytes) {
+            return fail(&format!("cannot write {}: {e}", dir.join(name).display()), None);
+        }
+        let _ = writeln!(out, "{}", dir.join(name).display());
+    }
+    print_data(&out);
+    let jobs: std::collections::BTreeSet<&String> = runs.iter().map(|r| &r.job).collect();
+    log::status(&format!("history of {} runs ({} jobs)", runs.len(), jobs.len()));
+    ExitCode::SUCCESS
 }
 
 fn verify(args: VerifyArgs) -> ExitCode {

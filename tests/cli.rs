@@ -149,6 +149,7 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     assert_eq!(
         names,
         [
+            "channels.csv",
             "conversions.csv",
             "exceptions.csv",
             "fx_cost.csv",
@@ -169,6 +170,14 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
             "report.html",
             "returned_payouts.csv",
             "summary.json",
+            "tables/channels.parquet",
+            "tables/conversions.parquet",
+            "tables/exceptions.parquet",
+            "tables/fx_cost.parquet",
+            "tables/matches.parquet",
+            "tables/payouts.parquet",
+            "tables/tallies.parquet",
+            "tallies.csv",
             "written_off.csv"
         ]
     );
@@ -1620,4 +1629,54 @@ fn summary_json_follows_its_schema() {
     let mut extra = summary.clone();
     extra["elapsed_seconds"] = serde_json::json!(3);
     assert!(validate(&schema, &schema, &extra, "").unwrap_err().contains("unexpected key elapsed_seconds"));
+}
+
+/// `settle history` over 30 generated nights of one job: one row per night and stage in the match
+/// rates, open items ageing as the nights pass, the payable totals polars sums equal to each night's
+/// summary.json (checked by the command itself), and history.html self-contained. The nights are four
+/// days apart: a generated day books over the three days before it, and days that overlap would reuse
+/// the same Adyen batch numbers for different rows (`settle gen` makes independent days, not a series).
+#[test]
+fn history_over_thirty_generated_nights() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("runs");
+    let start = settle_core::parse_date("2026-10-01").unwrap();
+    for n in 0..30i64 {
+        let date = start.checked_add(jiff::Span::new().days(4 * n)).unwrap().to_string();
+        let day = work.path().join(format!("day-{date}"));
+        let generated = run_ok(
+            settle()
+                .args(["gen", "--orders", "150", "--job-name", "nightly", "--date", &date, "--seed"])
+                .arg((1000 + n).to_string())
+                .arg("--out")
+                .arg(&day),
+        );
+        assert_eq!(generated.status.code(), Some(0), "{}", stderr(&generated));
+        let run = run_ok(settle().args(["run", "-q"]).arg(day.join("job.toml")).arg("--out").arg(&out));
+        assert!(matches!(run.status.code(), Some(0 | 1)), "{date}: {}", stderr(&run));
+    }
+    let history = run_ok(settle().arg("history").arg(&out));
+    assert_eq!(history.status.code(), Some(0), "{}", stderr(&history));
+    let read = |name: &str| fs::read_to_string(out.join("history").join(name)).unwrap();
+    let rates = read("match_rates.csv");
+    assert_eq!(rates.lines().filter(|l| l.contains(",A,")).count(), 30, "{rates}");
+    assert!(rates.lines().any(|l| l.contains(",C,")), "stage C appears once payouts await their debits: {rates}");
+    let ages = read("open_items_by_age.csv");
+    assert!(ages.contains(",21+,") || ages.contains(",6-20,"), "open items age across the nights: {ages}");
+    let exceptions = read("exceptions.csv");
+    assert_eq!(exceptions.lines().count(), 31, "{exceptions}");
+    assert!(exceptions.lines().skip(2).any(|l| !l.ends_with(",0")), "some exceptions close: {exceptions}");
+    let html = read("history.html");
+    assert!(html.contains("<polyline") && !html.contains("<script"), "chart, no script");
+    // --since/--until narrow the nights.
+    let narrow = run_ok(
+        settle()
+            .arg("history")
+            .arg(&out)
+            .args(["--since", "2026-10-09", "--until", "2026-11-14", "--out"])
+            .arg(work.path().join("h")),
+    );
+    assert_eq!(narrow.status.code(), Some(0), "{}", stderr(&narrow));
+    let rates = fs::read_to_string(work.path().join("h/match_rates.csv")).unwrap();
+    assert_eq!(rates.lines().filter(|l| l.contains(",A,")).count(), 10, "{rates}");
 }

@@ -863,6 +863,26 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     })?;
     let mut outputs = outputs;
     outputs.push(("report.html", report));
+    outputs.push(("tallies.csv", settle_report::tallies_csv(&recon.tallies)?));
+    outputs.push(("channels.csv", settle_report::channels_csv(&progress, &fees)?));
+    // Every table as Parquet too, for BI tools and `settle history`.
+    const PARQUET: [(&str, &str); 7] = [
+        ("matches.csv", "tables/matches.parquet"),
+        ("exceptions.csv", "tables/exceptions.parquet"),
+        ("payouts.csv", "tables/payouts.parquet"),
+        ("conversions.csv", "tables/conversions.parquet"),
+        ("fx_cost.csv", "tables/fx_cost.parquet"),
+        ("tallies.csv", "tables/tallies.parquet"),
+        ("channels.csv", "tables/channels.parquet"),
+    ];
+    let parquet: Vec<(&str, Vec<u8>)> = PARQUET
+        .par_iter()
+        .map(|(csv_name, parquet_name)| {
+            let bytes = outputs.iter().find(|(n, _)| n == csv_name).map_or(&[][..], |(_, b)| b.as_slice());
+            settle_report::tables::csv_to_parquet(csv_name, bytes).map(|p| (*parquet_name, p))
+        })
+        .collect::<Result<_, _>>()?;
+    outputs.extend(parquet);
 
     // Statements of account: every payout's lines, one file per beneficiary.
     let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);

@@ -3,8 +3,10 @@
 //! Writing the bytes (atomically) is settle-job's work. Columns are documented in docs/outputs.md.
 #![forbid(unsafe_code)]
 
+pub mod history;
 pub mod html;
 mod summary;
+pub mod tables;
 
 use settle_core::{Decimal, format_minor};
 use settle_fx::RecordedConversion;
@@ -19,6 +21,8 @@ pub enum ReportError {
     Csv { table: &'static str, source: csv::Error },
     #[error("rendering {table}: {source}")]
     Json { table: &'static str, source: serde_json::Error },
+    #[error("rendering {table}: {message}")]
+    Table { table: &'static str, message: String },
 }
 
 /// A CSV table for people to open: LF line ends, and every text cell a spreadsheet would take for a
@@ -428,6 +432,68 @@ pub fn statement_csv(
         "",
     ])
     .map_err(err)?;
+    finish(table, w)
+}
+
+/// `tallies.csv`: per stage, record kind and currency, the records in (input) and per status: the
+/// conservation table behind summary.json's `stages`, one row per status.
+pub fn tallies_csv(tallies: &settle_recon::Tallies) -> Result<Vec<u8>, ReportError> {
+    let table = "tallies.csv";
+    let err = |source| ReportError::Csv { table, source };
+    let mut w = writer();
+    w.write_record(["stage", "record_kind", "currency", "status", "count", "amount"]).map_err(err)?;
+    for ((stage, kind, currency), t) in tallies {
+        let parts = [
+            ("input", &t.input),
+            ("matched", &t.matched),
+            ("open", &t.open),
+            ("exception", &t.exception),
+            ("rejected", &t.rejected),
+        ];
+        for (status, part) in parts {
+            w.write_record([
+                stage.as_str(),
+                kind.as_str(),
+                currency.code(),
+                status,
+                &part.count.to_string(),
+                &format_minor(part.amount, *currency),
+            ])
+            .map_err(err)?;
+        }
+    }
+    finish(table, w)
+}
+
+/// `channels.csv`: per channel, its rows and how far they got (stage A, stage B), and per settlement
+/// currency the channel's fees.
+pub fn channels_csv(progress: &[html::ChannelProgress], fees: &[html::ChannelFees]) -> Result<Vec<u8>, ReportError> {
+    let table = "channels.csv";
+    let err = |source| ReportError::Csv { table, source };
+    let mut w = writer();
+    w.write_record(["channel", "settlement_currency", "rows", "matched_a", "matched_b", "fees"]).map_err(err)?;
+    for p in progress {
+        for f in fees.iter().filter(|f| f.channel == p.channel) {
+            w.write_record([
+                p.channel.as_str(),
+                f.currency.code(),
+                &f.rows.to_string(),
+                "",
+                "",
+                &format_minor(f.fees, f.currency),
+            ])
+            .map_err(err)?;
+        }
+        w.write_record([
+            p.channel.as_str(),
+            "",
+            &p.rows.to_string(),
+            &p.matched_a.to_string(),
+            &p.matched_b.to_string(),
+            "",
+        ])
+        .map_err(err)?;
+    }
     finish(table, w)
 }
 
