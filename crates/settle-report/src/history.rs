@@ -23,6 +23,10 @@ use crate::ReportError;
 
 const TABLE: &str = "history";
 
+/// The columns of the history's fx_cost.csv.
+const FX_COLUMNS: [&str; 7] =
+    ["job", "business_date", "channel", "presentment_currency", "settlement_currency", "transactions", "fx_cost"];
+
 fn error(e: PolarsError) -> ReportError {
     ReportError::Table { table: TABLE, message: e.to_string() }
 }
@@ -215,34 +219,9 @@ pub fn history(runs: &[RunRef]) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
         let frame = sorted(f.group_by(keys.map(col)).agg([col("transactions").sum(), col("fx_cost").sum()]), &keys)
             .collect()
             .map_err(error)?;
-        fx = rows(
-            frame,
-            &[
-                "job",
-                "business_date",
-                "channel",
-                "presentment_currency",
-                "settlement_currency",
-                "transactions",
-                "fx_cost",
-            ],
-        )?;
+        fx = rows(frame, &FX_COLUMNS)?;
     }
-    files.push((
-        "fx_cost.csv".to_string(),
-        csv_bytes(
-            &[
-                "job",
-                "business_date",
-                "channel",
-                "presentment_currency",
-                "settlement_currency",
-                "transactions",
-                "fx_cost",
-            ],
-            &fx,
-        )?,
-    ));
+    files.push(("fx_cost.csv".to_string(), csv_bytes(&FX_COLUMNS, &fx)?));
 
     let mut payouts = Vec::new();
     if let Some(p) = scan(runs, "payouts")? {
