@@ -819,6 +819,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             .map_err(json_error(carry::INDEX))?,
         ),
     ];
+    tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "treasury report");
     // The treasury report, from the tables just rendered (so both say the same).
     settle_core::statement::cross_check(&mut statements);
     let mut progress: BTreeMap<&str, settle_report::html::ChannelProgress> = BTreeMap::new();
@@ -875,8 +876,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         ("tallies.csv", "tables/tallies.parquet"),
         ("channels.csv", "tables/channels.parquet"),
     ];
+    tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "tables as Parquet");
+    // One table after the other: converting them at once would hold every table's cells together.
     let parquet: Vec<(&str, Vec<u8>)> = PARQUET
-        .par_iter()
+        .iter()
         .map(|(csv_name, parquet_name)| {
             let bytes = outputs.iter().find(|(n, _)| n == csv_name).map_or(&[][..], |(_, b)| b.as_slice());
             settle_report::tables::csv_to_parquet(csv_name, bytes).map(|p| (*parquet_name, p))
@@ -884,6 +887,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         .collect::<Result<_, _>>()?;
     outputs.extend(parquet);
 
+    tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account");
     // Statements of account: every payout's lines, one file per beneficiary.
     let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);
     let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
