@@ -448,7 +448,7 @@ fn write_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use settle_core::{Beneficiary, Money, Provenance, parse_date};
+    use settle_core::{Beneficiary, Money, parse_date};
 
     fn payout(id: &str, amount: &str, currency: &str, iban: &str, bic: Option<&str>) -> Payout {
         let currency = Currency::from_code(currency).unwrap();
@@ -461,21 +461,11 @@ mod tests {
                 building_number: Some("1".into()),
                 post_code: Some("10001".into()),
                 town: Some("Springfield".into()),
-                minimum_payout: None,
-                account_number: None,
-                clearing_system: None,
-                bank_code: None,
-                schedule: settle_core::PayoutSchedule::Daily,
-                fee_plan: None,
-                reserve_percent: None,
-                reserve_release_business_days: None,
-                beneficiary_id: format!("B-{id}"),
                 legal_name: format!("Beneficiary {id}"),
                 country: iban[..2].into(),
                 iban: iban.into(),
                 bic: bic.map(Into::into),
-                payout_currency: currency,
-                provenance: Provenance::line("beneficiaries.csv", 2),
+                ..crate::tests::beneficiary(&format!("B-{id}"), currency.code())
             }),
             business_date: parse_date("2026-10-30").unwrap(),
             execution_date: parse_date("2026-11-02").unwrap(),

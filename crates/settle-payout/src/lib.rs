@@ -596,7 +596,25 @@ mod tests {
         }
     }
 
-    fn beneficiary(id: &str, currency: &str) -> Beneficiary {
+    /// The tests' policy: business date and rate date `date`, execution on 2026-11-02, half-even
+    /// rounding, release at the bank credit, no previous run.
+    fn policy<'a>(job_name: &'a str, date: &str, fee_plans: &'a [FeePlan]) -> PayoutPolicy<'a> {
+        let date = parse_date(date).unwrap();
+        PayoutPolicy {
+            job_name,
+            business_date: date,
+            execution_date: parse_date("2026-11-02").unwrap(),
+            rate_date: date,
+            conversion: ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven },
+            release: Release::BankCredit,
+            fee_plans,
+            calendar: &CALENDAR,
+            previous_business_date: None,
+        }
+    }
+
+    /// A beneficiary with every optional term absent (the payout files' tests add theirs).
+    pub(crate) fn beneficiary(id: &str, currency: &str) -> Beneficiary {
         Beneficiary {
             street: None,
             building_number: None,
@@ -660,17 +678,7 @@ mod tests {
             },
         ])
         .unwrap();
-        let policy = PayoutPolicy {
-            job_name: "t",
-            business_date: parse_date("2026-10-31").unwrap(),
-            execution_date: parse_date("2026-11-02").unwrap(),
-            rate_date: parse_date("2026-10-31").unwrap(),
-            conversion: ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven },
-            release: Release::BankCredit,
-            fee_plans: &[],
-            calendar: &CALENDAR,
-            previous_business_date: None,
-        };
+        let policy = policy("t", "2026-10-31", &[]);
         let payouts = compute_payouts(
             &[beneficiary("B1", "GBP"), beneficiary("B2", "EUR")],
             &orders,
@@ -806,17 +814,7 @@ mod tests {
                 *expected.entry(c.beneficiary_id.clone()).or_default() += c.amount.amount();
             }
             let plans = [plan];
-            let policy = PayoutPolicy {
-                job_name: "p",
-                business_date: parse_date("2026-10-30").unwrap(),
-                execution_date: parse_date("2026-11-02").unwrap(),
-                rate_date: parse_date("2026-10-30").unwrap(),
-                conversion: ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven },
-                release: Release::BankCredit,
-                fee_plans: &plans,
-                calendar: &CALENDAR,
-                previous_business_date: None,
-            };
+            let policy = policy("p", "2026-10-30", &plans);
             let rates = RateTable::new(Vec::new()).unwrap();
             let run = compute_payouts(&beneficiaries, &orders, &channel, &recon, &rates, policy, &carried).unwrap();
             let mut accounted: BTreeMap<String, Decimal> = BTreeMap::new();
@@ -890,17 +888,8 @@ mod tests {
             },
         ];
         let plans = [plan];
-        let policy = PayoutPolicy {
-            job_name: "t",
-            business_date: d("2026-10-30"),
-            execution_date: d("2026-11-02"),
-            rate_date: d("2026-10-30"),
-            conversion: ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven },
-            release: Release::BankCredit,
-            fee_plans: &plans,
-            calendar: &CALENDAR,
-            previous_business_date: Some(d("2026-10-29")),
-        };
+        let policy =
+            PayoutPolicy { previous_business_date: Some(d("2026-10-29")), ..policy("t", "2026-10-30", &plans) };
         let rates = RateTable::new(Vec::new()).unwrap();
         let run =
             compute_payouts(std::slice::from_ref(&b1), &orders, &channel, &recon, &rates, policy, &brought).unwrap();
