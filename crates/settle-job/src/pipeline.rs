@@ -584,7 +584,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         archived_bytes.push((register_key.clone(), bytes));
     }
     drop(register_bytes);
-    let register_before = register.clone();
     let rejected_ids = settle_payout::returns::rejected_payout_ids(&register, &statuses);
     prior.payouts.retain(|p| !rejected_ids.contains(&p.payout_id));
 
@@ -964,7 +963,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // the run finds its payouts there and rebuilds the same files instead of emitting new ones.
     // The job's lock is held: a temp file here is a crashed run's.
     remove_stale_temps(&job_dir).map_err(write_error(&job_dir))?;
-    if !payment_run.new_entries.is_empty() || register != register_before {
+    if !payment_run.new_entries.is_empty() || returns.changed {
         register.entries.extend(payment_run.new_entries.iter().cloned());
         let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
         write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;

@@ -38,6 +38,8 @@ pub struct Returns {
     pub rejections: Vec<Rejection>,
     /// Rejections that name nothing in the register, or entries returned before: for the run's notes.
     pub notes: Vec<String>,
+    /// Whether the register's entries differ from what they were before (it must be written again).
+    pub changed: bool,
 }
 
 /// A debited payout that came back in a bank statement (stage C).
@@ -112,6 +114,8 @@ pub fn apply_returns(
     bank_returns: &[BankReturn],
     business_date: Date,
 ) -> Returns {
+    // Only the returns can change here: what they were, to tell whether anything changed.
+    let before: Vec<Option<Returned>> = register.entries.iter().map(|e| e.returned.clone()).collect();
     for e in &mut register.entries {
         if e.returned.as_ref().is_some_and(|r| r.on == business_date) {
             e.returned = None;
@@ -148,6 +152,7 @@ pub fn apply_returns(
         };
         out.rejections.push(Rejection { entry: i, reason, source, applied });
     }
+    out.changed = register.entries.iter().zip(&before).any(|(e, was)| e.returned != *was);
     out
 }
 
@@ -207,9 +212,12 @@ mod tests {
         assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
         assert!(out.notes[0].contains("EndToEndId P9 of message M9, which is not in the payout register"));
         assert_eq!(register.entries[0].returned, Some(Returned { on: night, reason: "AC04".into() }));
-        // A rerun of the same night returns the same; a later night does not return them again.
+        assert!(out.changed);
+        // A rerun of the same night returns the same (the register as it was); a later night does not
+        // return them again.
         let again = apply_returns(&mut register, &statuses, &[], night);
         assert_eq!(again.balances, out.balances);
+        assert!(!again.changed);
         let later = apply_returns(&mut register, &statuses, &[], parse_date("2026-11-04").unwrap());
         assert!(later.balances.is_empty());
         assert_eq!(later.rejections.iter().filter(|r| !r.applied).count(), 3);
