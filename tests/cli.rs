@@ -1251,18 +1251,8 @@ fn a_signed_run_verifies_and_tampering_is_listed() {
     let out = tempfile::tempdir().unwrap();
     let keys = tempfile::tempdir().unwrap();
     // RFC 8032 test key 1, as openssl writes it (`openssl genpkey -algorithm ed25519`, `pkey -pubout`).
-    let private = keys.path().join("key.pem");
-    fs::write(
-        &private,
-        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n",
-    )
-    .unwrap();
-    let public = keys.path().join("key.pub");
-    fs::write(
-        &public,
-        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n",
-    )
-    .unwrap();
+    let private = root().join("fixtures/keys/rfc8032-test1.pem");
+    let public = root().join("fixtures/keys/rfc8032-test1.pub");
     let other = keys.path().join("other.pub");
     fs::write(&other, "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\n").unwrap();
     let run = run_ok(

@@ -31,13 +31,7 @@ impl RunDiff {
 }
 
 fn manifest(dir: &Path) -> Result<serde_json::Value, JobError> {
-    let path = dir.join("manifest.json");
-    let bytes = fs::read(&path).map_err(|source| JobError::InputIo {
-        path: path.display().to_string(),
-        role: "manifest",
-        source,
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| JobError::Replay { message: format!("{}: {e}", path.display()) })
+    crate::replay::read_manifest(dir).map(|(_, _, manifest)| manifest)
 }
 
 /// Rows of a CSV output by a key of some columns, the value the other columns named; an absent file

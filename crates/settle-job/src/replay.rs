@@ -80,15 +80,21 @@ fn field<'a>(manifest: &'a serde_json::Value, pointer: &str, path: &Path) -> Res
 
 /// Recomputes the run in `run_dir` (see the module docs). `keep`: write the recomputed run there instead
 /// of a temporary directory.
-pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobError> {
-    let manifest_path = run_dir.join("manifest.json");
-    let bytes = fs::read(&manifest_path).map_err(|source| JobError::InputIo {
-        path: manifest_path.display().to_string(),
+/// `run_dir/manifest.json`: its path, bytes and parsed value (replay, verify and diff read it alike).
+pub(crate) fn read_manifest(run_dir: &Path) -> Result<(PathBuf, Vec<u8>, serde_json::Value), JobError> {
+    let path = run_dir.join("manifest.json");
+    let bytes = fs::read(&path).map_err(|source| JobError::InputIo {
+        path: path.display().to_string(),
         role: "manifest",
         source,
     })?;
-    let manifest: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| JobError::Replay { message: format!("{}: {e}", manifest_path.display()) })?;
+    let manifest =
+        serde_json::from_slice(&bytes).map_err(|e| JobError::Replay { message: format!("{}: {e}", path.display()) })?;
+    Ok((path, bytes, manifest))
+}
+
+pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobError> {
+    let (manifest_path, _, manifest) = read_manifest(run_dir)?;
     let job = field(&manifest, "/job/name", &manifest_path)?.to_string();
     let spec_file = field(&manifest, "/job/spec_file", &manifest_path)?.to_string();
     let spec_sha = field(&manifest, "/job/spec_sha256", &manifest_path)?.to_string();

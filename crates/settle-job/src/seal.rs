@@ -120,14 +120,7 @@ pub struct Problem {
 /// Checks `run_dir` against its manifest (see the module docs); `public_key`: also check the signature.
 /// Returns the problems found (none: the run is intact).
 pub fn verify(run_dir: &Path, public_key: Option<&[u8; 32]>) -> Result<Vec<Problem>, JobError> {
-    let manifest_path = run_dir.join("manifest.json");
-    let bytes = fs::read(&manifest_path).map_err(|source| JobError::InputIo {
-        path: manifest_path.display().to_string(),
-        role: "manifest",
-        source,
-    })?;
-    let mut manifest: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| JobError::Replay { message: format!("{}: {e}", manifest_path.display()) })?;
+    let (manifest_path, bytes, mut manifest) = crate::replay::read_manifest(run_dir)?;
     let mut problems = Vec::new();
     let mut problem = |what: String| problems.push(Problem { what });
     if let Some(key) = public_key {
@@ -193,19 +186,9 @@ mod tests {
     #[test]
     fn reads_openssl_keys_and_signs() {
         // `openssl genpkey -algorithm ed25519` and `openssl pkey -pubout` of the RFC 8032 test 1 key.
+        let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/keys");
+        let (private, public) = (keys.join("rfc8032-test1.pem"), keys.join("rfc8032-test1.pub"));
         let dir = tempfile::tempdir().unwrap();
-        let private = dir.path().join("key.pem");
-        fs::write(
-            &private,
-            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n",
-        )
-        .unwrap();
-        let public = dir.path().join("key.pub");
-        fs::write(
-            &public,
-            "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n",
-        )
-        .unwrap();
         let key = SigningKey::read(&private).unwrap();
         assert_eq!(key.public_hex(), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
         assert_eq!(to_hex(&read_public_key(&public).unwrap()), key.public_hex());
