@@ -77,6 +77,10 @@ enum Command {
     ///
     /// Exit codes: 0 the runs have the same inputs and outputs; 1 they differ; 2 error.
     Diff(DiffArgs),
+    /// Score a run against a generated day's truth.csv: precision and recall of matches per stage, and
+    /// every record's outcome (matched or reason code) against the expected one. Exit 0 when the run
+    /// places everything as truth says, 1 otherwise.
+    Score(ScoreArgs),
     /// Generate a realistic day of any size (inputs, job.toml and truth.csv) for tests and benchmarks.
     Gen(GenArgs),
     /// Check bank statement files (camt.052/053/054, MT940/MT942): balances, transaction summaries,
@@ -278,6 +282,23 @@ struct DiffArgs {
 }
 
 #[derive(Args)]
+struct ScoreArgs {
+    /// The run directory, OUT/<job>/<business date>.
+    run_dir: PathBuf,
+    /// The truth.csv written by `settle gen` (stage, record_kind, record_id, expected, expected_with).
+    truth: PathBuf,
+    /// text: a table for people; json: the same figures for machines.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ScoreFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ScoreFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
 struct ReplayArgs {
     /// The run directory, OUT/<job>/<business date>.
     run_dir: PathBuf,
@@ -390,6 +411,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
         Command::Diff(args) => diff(args),
+        Command::Score(args) => score(args),
         Command::Verify(args) => verify(args),
         Command::History(args) => history(args),
         Command::Gen(args) => generate(args),
@@ -652,6 +674,60 @@ fn diff(args: DiffArgs) -> ExitCode {
     }
     print_data(&out);
     if diff.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn score(args: ScoreArgs) -> ExitCode {
+    use settle_job::score::percent;
+    let score = match settle_job::score::score(&args.run_dir, &args.truth) {
+        Ok(score) => score,
+        Err(err) => return fail(&err.to_string(), None),
+    };
+    let mut out = String::new();
+    match args.format {
+        ScoreFormat::Json => {
+            let mut value = serde_json::to_value(&score).expect("plain data");
+            value["perfect"] = serde_json::Value::Bool(score.is_perfect());
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&value).expect("plain data"));
+        }
+        ScoreFormat::Text => {
+            let _ = writeln!(out, "stage  matches run  matches truth      correct  precision     recall");
+            for s in &score.stages {
+                let _ = writeln!(
+                    out,
+                    "{:<5} {:>12} {:>14} {:>12} {:>9} % {:>8} %",
+                    s.stage,
+                    s.matches_run,
+                    s.matches_truth,
+                    s.matches_correct,
+                    percent(s.precision_bp()),
+                    percent(s.recall_bp())
+                );
+            }
+            let agreeing_bp = if score.records_truth == 0 {
+                10_000
+            } else {
+                u64::try_from(u128::from(score.records_agreeing) * 10_000 / u128::from(score.records_truth))
+                    .unwrap_or(0)
+            };
+            let _ = writeln!(
+                out,
+                "records  {} in truth, {} placed as expected ({} %)",
+                score.records_truth,
+                score.records_agreeing,
+                percent(agreeing_bp)
+            );
+            let _ = writeln!(out, "outcomes (stage, expected → placed, records; - = absent):");
+            for c in &score.confusion {
+                let mark = if c.expected == c.placed { " " } else { "✗" };
+                let _ = writeln!(out, "{mark} {:<5} {:<32} → {:<32} {:>10}", c.stage, c.expected, c.placed, c.records);
+            }
+            if !score.pairs_checked {
+                let _ = writeln!(out, "note: truth has no expected_with column: matches checked record by record only");
+            }
+        }
+    }
+    print_data(&out);
+    if score.is_perfect() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {

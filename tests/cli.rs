@@ -19,6 +19,10 @@ fn run_ok(cmd: &mut Command) -> Output {
     output
 }
 
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -314,6 +318,34 @@ fn demo_day_places_every_record_as_truth_says() {
     let output = run_demo(out.path(), &[], false);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(placed_rows(&out.path().join("demo/2026-10-31")), truth_rows(&root().join("fixtures/demo")));
+
+    // `settle score` says the same, pairs included.
+    let run_dir = out.path().join("demo/2026-10-31");
+    let truth = root().join("fixtures/demo/truth.csv");
+    let scored = run_ok(settle().arg("score").arg(&run_dir).arg(&truth));
+    assert_eq!(scored.status.code(), Some(0), "{}{}", stdout(&scored), stderr(&scored));
+    assert!(
+        stdout(&scored).contains("records  423 in truth, 423 placed as expected (100.00 %)"),
+        "{}",
+        stdout(&scored)
+    );
+
+    // Crossing two stage A pairs leaves every record `matched` but two matches wrong.
+    let matches = fs::read_to_string(run_dir.join("matches.csv")).unwrap();
+    let mut lines: Vec<String> = matches.lines().map(str::to_string).collect();
+    let right_id = |line: &str| line.split(',').nth(10).unwrap().to_string();
+    let (first, second) = (right_id(&lines[1]), right_id(&lines[2]));
+    lines[1] = lines[1].replacen(&first, &second, 1);
+    lines[2] = lines[2].replacen(&second, &first, 1);
+    fs::write(run_dir.join("matches.csv"), lines.join("\n") + "\n").unwrap();
+    let scored = run_ok(settle().arg("score").arg(&run_dir).arg(&truth).args(["--format", "json"]));
+    assert_eq!(scored.status.code(), Some(1), "{}{}", stdout(&scored), stderr(&scored));
+    let json: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    assert_eq!(json["perfect"], false);
+    assert_eq!(json["records_agreeing"], json["records_truth"]);
+    let stage_a = &json["stages"][0];
+    assert_eq!(stage_a["stage"], "A");
+    assert_eq!(stage_a["matches_correct"].as_u64().unwrap() + 2, stage_a["matches_run"].as_u64().unwrap());
 }
 
 #[test]
@@ -362,6 +394,8 @@ fn generated_day_scores_against_its_truth() {
     let truth = truth_rows(day.path());
     assert_eq!(placed.len(), truth.len());
     assert_eq!(placed, truth);
+    let scored = run_ok(settle().arg("score").arg(&run_dir).arg(day.path().join("truth.csv")));
+    assert_eq!(scored.status.code(), Some(0), "{}{}", stdout(&scored), stderr(&scored));
     let injected = truth.iter().filter(|r| r[3] == "no_order").count();
     assert_eq!(injected, 30, "round(3000 × 0.01)");
 }

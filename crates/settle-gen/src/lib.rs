@@ -383,7 +383,7 @@ impl DayWriters {
             &money_fields(amount),
             amount.currency().code(),
         ])?;
-        self.truth.row(["A", "order", order.id, expected])?;
+        self.truth.row(["A", "order", order.id, expected, paired_with(expected, order.id)])?;
         Ok(())
     }
 
@@ -419,7 +419,7 @@ impl DayWriters {
         .fields();
         self.channel[order.channel].row(&fields)?;
         let record_id = format!("{}:{tx_id}", channel.name);
-        self.truth.row(["A", "channel_transaction", &record_id, expected])?;
+        self.truth.row(["A", "channel_transaction", &record_id, expected, paired_with(expected, order.id)])?;
         let net = amounts.net;
         let batch = self
             .batches
@@ -445,6 +445,14 @@ struct Credit {
     payer: &'static str,
     remittance: String,
     expected: &'static str,
+    /// The payout batch (`channel:batch id`) it credits, empty for a stray credit.
+    batch: String,
+}
+
+/// truth.csv's `expected_with`: records expected to meet (matched, or paired in an exception such as an
+/// amount mismatch) share this label; a record expected alone (open, rejected, unpaired) has none.
+fn paired_with<'a>(expected: &str, label: &'a str) -> &'a str {
+    if matches!(expected, "matched" | "amount_mismatch") { label } else { "" }
 }
 
 /// A credit as a camt.053 entry: SEPA credit transfer, end-to-end id = the payer's reference.
@@ -732,7 +740,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             _ => Out::create(dir, ADYEN_FILE, &ADYEN_COLUMNS)?,
         });
     }
-    let truth = Out::create(dir, "truth.csv", &["stage", "record_kind", "record_id", "expected"])?;
+    let truth = Out::create(dir, "truth.csv", &["stage", "record_kind", "record_id", "expected", "expected_with"])?;
     let mut day_out = DayWriters {
         orders: orders_out,
         channel: channel_outs,
@@ -797,7 +805,13 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
                 if fate == Fate::Duplicate {
                     // The channel's export repeats the row: same id, same content, not in the batch twice.
                     day_out.channel[ch].row(&row.fields)?;
-                    day_out.truth.row(["A", "channel_transaction", &row.record_id, "duplicate_channel_transaction"])?;
+                    day_out.truth.row([
+                        "A",
+                        "channel_transaction",
+                        &row.record_id,
+                        "duplicate_channel_transaction",
+                        "",
+                    ])?;
                     note("duplicate_channel_transaction");
                 } else if fate == Fate::Chargeback {
                     // The dispute lands in the latest batch: the whole gross back, plus the channel's dispute fee.
@@ -918,7 +932,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         let (ch_index, date, _) = key;
         let channel = &CHANNELS[*ch_index];
         let Some(&position) = positions.get(key) else {
-            truth.row(["B", "payout_batch", &format!("{}:{batch_id}", channel.name), "no_bank_credit"])?;
+            truth.row(["B", "payout_batch", &format!("{}:{batch_id}", channel.name), "no_bank_credit", ""])?;
             continue;
         };
         let booking = calendar.add_business_days(*date, 1).expect("near dates");
@@ -929,7 +943,8 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         } else {
             (*net, "matched")
         };
-        truth.row(["B", "payout_batch", &format!("{}:{batch_id}", channel.name), expected])?;
+        let batch = format!("{}:{batch_id}", channel.name);
+        truth.row(["B", "payout_batch", &batch, expected, paired_with(expected, &batch)])?;
         entries.push(Credit {
             booking,
             channel: *ch_index,
@@ -938,6 +953,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             payer: channel.payer_name,
             remittance: format!("{} {batch_id}", channel.remittance_prefix),
             expected,
+            batch,
         });
     }
     for s in 0..options.stray_credits {
@@ -954,6 +970,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             reference,
             payer: world::STRAY_PAYERS[usize::try_from(s).unwrap_or(0) % world::STRAY_PAYERS.len()],
             expected: "no_payout_batch",
+            batch: String::new(),
         });
         *injected.entry("no_payout_batch".to_string()).or_default() += 1;
     }
@@ -968,7 +985,8 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         let seq = sequence.entry((credit.channel, credit.booking)).or_default();
         *seq += 1;
         let entry_id = format!("{}{:05}", credit.booking.strftime("%Y%m%d"), seq);
-        truth.row(["B", "bank_entry", &format!("{account}:{entry_id}"), credit.expected])?;
+        let with = paired_with(credit.expected, &credit.batch);
+        truth.row(["B", "bank_entry", &format!("{account}:{entry_id}"), credit.expected, with])?;
         if credit.channel == 0 {
             let day = camt_days.entry(credit.booking).or_default();
             day.push(camt_credit(day.len() + 1, entry_id, &credit));

@@ -15,6 +15,7 @@ pub mod profiles;
 pub mod rates;
 pub mod register;
 pub mod replay;
+pub mod score;
 pub mod seal;
 mod spec;
 mod write;
