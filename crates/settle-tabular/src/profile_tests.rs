@@ -209,6 +209,24 @@ fn stripe_rows_checks_and_unknown_kinds() {
 }
 
 #[test]
+fn a_resent_row_is_not_in_its_batch_sum_twice() {
+    let p = profile("stripe_itemized");
+    let header = "automatic_payout_id,balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category\n";
+    let rows = "po_1,txn_1,2026-10-30 10:00:00,eur,100.00,3.00,97.00,charge\n\
+        po_1,txn_2,2026-10-30 11:00:00,eur,50.00,1.50,48.50,charge\n\
+        po_1,txn_2,2026-10-30 11:00:00,eur,50.00,1.50,48.50,charge\n";
+    let checks = |payout: &str| {
+        let csv = format!("{header}{rows}po_1,txn_9,2026-10-31 00:00:00,eur,-{payout},0.00,-{payout},payout\n");
+        let read = read_with_profile("s.csv", csv.as_bytes(), &p).unwrap();
+        read.problems.iter().map(|p| (p.check, p.line)).collect::<Vec<_>>()
+    };
+    // The channel pays 97.00 + 48.50 once: only the repeated id is a problem.
+    assert_eq!(checks("145.50"), [("duplicate_id", 4)]);
+    // A payout that counted the re-sent row does not add up.
+    assert_eq!(checks("194.00"), [("duplicate_id", 4), ("batch_sum", 5)]);
+}
+
+#[test]
 fn paypal_stl_envelope_minor_units_and_indicators() {
     let p = profile("paypal_stl");
     let csv = "\"RH\",2026/10/30 01:00:00 -0700,\"A\",\"ACCT\",\"009\"\n\

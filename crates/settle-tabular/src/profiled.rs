@@ -1492,6 +1492,7 @@ fn check_channel_file(
         std::collections::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut colliding: std::collections::HashMap<(&str, &str), u64, foldhash::fast::FixedState> =
         std::collections::HashMap::with_hasher(foldhash::fast::FixedState::default());
+    let mut duplicated_net: Vec<(Text, Currency, Decimal)> = Vec::new();
     for (index, hash) in id_hashes.iter().enumerate() {
         let first = match first_by_hash.entry(*hash) {
             std::collections::hash_map::Entry::Vacant(vacant) => {
@@ -1520,6 +1521,13 @@ fn check_channel_file(
                 line: line(tx),
                 message: format!("transaction id {:?} already on line {first}", tx.transaction_id),
             });
+            // A re-sent row is rejected by reconciliation and is not in its batch twice: the channel's
+            // payout row does not count it, nor does the batch sum.
+            if let Some(batch) = &tx.batch_id
+                && !tx.kind.is_payout()
+            {
+                duplicated_net.push((batch.clone(), tx.settlement_currency, tx.net));
+            }
         }
     }
     // (batch, currency) → (Σ net of the rows, Σ net of payout rows, payout row lines), from the runs.
@@ -1529,6 +1537,11 @@ fn check_channel_file(
         b.0 += run.rows_sum;
         b.1 += run.payout_sum;
         b.2.extend(run.payout_lines);
+    }
+    for (batch, currency, net) in duplicated_net {
+        if let Some(b) = batches.get_mut(&(batch, currency)) {
+            b.0 -= net;
+        }
     }
     for ((batch, currency), (rows_sum, payout_sum, lines)) in batches {
         if let Some(first) = lines.first()
