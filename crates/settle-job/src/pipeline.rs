@@ -875,32 +875,44 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         ("tallies.csv", "tables/tallies.parquet"),
         ("channels.csv", "tables/channels.parquet"),
     ];
-    tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "tables as Parquet");
-    // One table after the other: converting them at once would hold every table's cells together.
-    let parquet: Vec<(&str, Vec<u8>)> = PARQUET
-        .iter()
-        .map(|(csv_name, parquet_name)| {
-            let bytes = outputs.iter().find(|(n, _)| n == csv_name).map_or(&[][..], |(_, b)| b.as_slice());
-            settle_report::tables::csv_to_parquet(csv_name, bytes).map(|p| (*parquet_name, p))
-        })
-        .collect::<Result<_, _>>()?;
-    outputs.extend(parquet);
-
-    tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account");
-    // Statements of account: every payout's lines, one file per beneficiary.
-    let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);
-    let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
-    let mut statements: Vec<(String, Vec<u8>)> = Vec::with_capacity(payouts.len());
-    for payout in &payouts {
-        let rows = statement_rows.get(&payout.beneficiary_id).map_or(&[][..], Vec::as_slice);
-        let plan = payout
-            .beneficiary
-            .as_ref()
-            .and_then(|b| b.fee_plan.as_deref())
-            .and_then(|id| fee_plans.iter().find(|p| p.id == id));
-        let bytes = settle_report::statement_csv(payout, &orders, &channel, rows, &order_of, plan, spec.job.rounding)?;
-        statements.push((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes));
-    }
+    tracing::debug!(
+        phase = "render",
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "tables as Parquet, statements of account"
+    );
+    // The Parquet tables and the statements of account at once: neither needs the other.
+    let (parquet, statements) = rayon::join(
+        || -> Result<Vec<(&str, Vec<u8>)>, settle_report::ReportError> {
+            // One table after the other: converting them at once would hold every table's cells together.
+            PARQUET
+                .iter()
+                .map(|(csv_name, parquet_name)| {
+                    let bytes = outputs.iter().find(|(n, _)| n == csv_name).map_or(&[][..], |(_, b)| b.as_slice());
+                    settle_report::tables::csv_to_parquet(csv_name, bytes).map(|p| (*parquet_name, p))
+                })
+                .collect()
+        },
+        || -> Result<Vec<(String, Vec<u8>)>, settle_report::ReportError> {
+            // Statements of account: every payout's lines, one file per beneficiary.
+            let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);
+            let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
+            let mut statements: Vec<(String, Vec<u8>)> = Vec::with_capacity(payouts.len());
+            for payout in &payouts {
+                let rows = statement_rows.get(&payout.beneficiary_id).map_or(&[][..], Vec::as_slice);
+                let plan = payout
+                    .beneficiary
+                    .as_ref()
+                    .and_then(|b| b.fee_plan.as_deref())
+                    .and_then(|id| fee_plans.iter().find(|p| p.id == id));
+                let bytes =
+                    settle_report::statement_csv(payout, &orders, &channel, rows, &order_of, plan, spec.job.rounding)?;
+                statements.push((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes));
+            }
+            Ok(statements)
+        },
+    );
+    outputs.extend(parquet?);
+    let statements = statements?;
 
     // Every output once, borrowed, with its hash (for the manifest and the outcome): the tables, the
     // payout files, then the statements of account.
