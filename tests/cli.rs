@@ -227,8 +227,9 @@ fn demo_day_gives_the_documented_outcome_and_reruns_byte_identically() {
     let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     assert_eq!(
         manifest["inputs"].as_array().unwrap().len(),
-        8,
-        "six kinds; channel reports in two files (Stripe, Adyen), bank entries in two (camt.053, MT940)"
+        9,
+        "six kinds; channel reports in two files (Stripe, Adyen), bank entries in two (camt.053, MT940), rates in \
+         two (ECB, CBK)"
     );
     let profiles: Vec<&str> =
         manifest["inputs"].as_array().unwrap().iter().filter_map(|i| i["profile"].as_str()).collect();
@@ -447,8 +448,7 @@ fn bad_inputs_fail_with_one_error_naming_file_and_line() {
         broken_day("job.toml", &demo("job.toml").replace("max_rate_age_days = 4", "max_rate_age_days = \"4\""));
     assert_fails_cleanly(&job, &["job.toml:23:21: invalid type: string \"4\", expected u32", "max_rate_age_days"]);
 
-    let (_d, job) =
-        broken_day("job.toml", &demo("job.toml").replace("rates = [\"rates.csv\"]", "rates = [\"no-such-rates.csv\"]"));
+    let (_d, job) = broken_day("job.toml", &demo("job.toml").replace("\"rates.csv\"]", "\"no-such-rates.csv\"]"));
     assert_fails_cleanly(&job, &["cannot read input", "no-such-rates.csv", "(inputs.rates)"]);
 
     let orders = demo("orders.csv");
@@ -892,19 +892,18 @@ fn a_job_reads_its_ecb_rates_from_a_rates_store() {
     // The demo day with its ECB rates in a store (as `settle rates fetch` leaves them) and the rest
     // (CBK's KWD rates) in a rates file: the outcome is the demo's.
     let dir = demo_layout();
-    let rates = fs::read_to_string(root().join("fixtures/demo/rates.csv")).unwrap();
+    // eurofxref-hist.csv (the ECB's layout: `Date,USD,GBP,…,` newest first) becomes the store's snapshot.
+    let ecb = fs::read_to_string(root().join("fixtures/demo/eurofxref-hist.csv")).unwrap();
+    let mut lines = ecb.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let mut by_date: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    let mut other = String::from("date,base,quote,rate,source\n");
-    for line in rates.lines().skip(1) {
+    for line in lines {
         let f: Vec<&str> = line.split(',').collect();
-        if f[1] == "EUR" && f[4] == "ECB" {
-            by_date.entry(f[0].to_string()).or_default().push((f[2].to_string(), f[3].to_string()));
-        } else {
-            other.push_str(line);
-            other.push('\n');
+        for (quote, rate) in header.iter().zip(&f).skip(1).filter(|(q, _)| !q.is_empty()) {
+            by_date.entry(f[0].to_string()).or_default().push((quote.to_string(), rate.to_string()));
         }
     }
-    fs::write(dir.path().join("fixtures/demo/rates.csv"), other).unwrap();
+    assert_eq!(by_date.len(), 15);
     let mut xml = String::from(
         "<?xml version=\"1.0\"?><gesmes:Envelope xmlns:gesmes=\"http://www.gesmes.org/xml/2002-08-01\"><Cube>",
     );
@@ -926,8 +925,9 @@ fn a_job_reads_its_ecb_rates_from_a_rates_store() {
     fs::write(store.join("index.json"), index.to_string()).unwrap();
     let spec = fs::read_to_string(root().join("jobs/demo.toml"))
         .unwrap()
-        .replace("max_rate_age_days = 4", "max_rate_age_days = 4\nstore = \"../store\"");
-    assert!(spec.contains("store = \"../store\""));
+        .replace("max_rate_age_days = 4", "max_rate_age_days = 4\nstore = \"../store\"")
+        .replace("\"../fixtures/demo/eurofxref-hist.csv\", ", "");
+    assert!(spec.contains("store = \"../store\"") && !spec.contains("eurofxref-hist.csv\""));
     fs::write(dir.path().join("jobs/demo.toml"), spec).unwrap();
     let stored = run_ok(settle().arg("run").arg(dir.path().join("jobs/demo.toml")));
     let plain_out = dir.path().join("plain");
@@ -1000,7 +1000,7 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
             list(night1_files(&["orders.csv"])),
             list(night1_files(&["stripe_payout_reconciliation.csv", "adyen_settlement_details.csv"])),
             list(bank_files),
-            list(vec![fixtures.join("rates.csv")]),
+            list(vec![fixtures.join("eurofxref-hist.csv"), fixtures.join("rates.csv")]),
             list(vec![fixtures.join("beneficiaries.csv")]),
         );
         let path = work.path().join(format!("{name}_{date}.toml"));
@@ -1132,10 +1132,11 @@ fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
     let spec = |date: &str, bank: &Path| {
         let text = format!(
             "[job]\nname = \"demo\"\nbusiness_date = \"{date}\"\nreporting_currency = \"EUR\"\n\
-             [inputs]\norders = []\nchannel_transactions = []\nbank_entries = [{:?}]\nrates = [{:?}]\nbeneficiaries = [{:?}]\n\
+             [inputs]\norders = []\nchannel_transactions = []\nbank_entries = [{:?}]\nrates = [{:?}, {:?}]\nbeneficiaries = [{:?}]\n\
              payment_status = [{:?}]\n\
              [[payouts.fee_plans]]\nid = \"marketplace\"\nrules = []\n",
             bank.display().to_string(),
+            fixtures.join("eurofxref-hist.csv").display().to_string(),
             fixtures.join("rates.csv").display().to_string(),
             fixtures.join("beneficiaries.csv").display().to_string(),
             report.display().to_string(),

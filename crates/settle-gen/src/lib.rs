@@ -638,7 +638,13 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
     let day = |n: i64| d.checked_sub(jiff::Span::new().days(n)).expect("dates near the business date");
 
     // Rates: every TARGET2 business day of the 21 days up to the business date.
+    // Rates as their publishers deliver them: the ECB's currencies in the ECB's own history layout
+    // (eurofxref-hist.csv: newest day first, a column per currency, a trailing comma), the others
+    // (KWD, from the Central Bank of Kuwait) in settle's canonical rates layout.
     let mut rates_out = Out::create(dir, "rates.csv", &["date", "base", "quote", "rate", "source"])?;
+    let ecb_codes: Vec<&str> =
+        CURRENCIES.iter().filter(|c| c.rate_source == "ECB" && c.code != "EUR").map(|c| c.code).collect();
+    let mut ecb_days: Vec<(Date, Vec<String>)> = Vec::new();
     let mut rate_rows = Vec::new();
     let mut rate_rng = rng.fork(1);
     let mut levels: Vec<Decimal> = CURRENCIES.iter().map(|c| c.eur_rate()).collect();
@@ -654,18 +660,40 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
             // A random walk of at most ±0.4 % a day, rounded to the publisher's precision.
             let step = Decimal::new(rate_rng.range(-40, 40), 4);
             *level = (*level * (Decimal::ONE + step)).round_dp(c.rate_dp);
-            rates_out.row([date.to_string().as_str(), "EUR", c.code, &level.to_string(), c.rate_source])?;
+            let provenance = if c.rate_source == "ECB" {
+                if ecb_days.last().map(|(d, _)| *d) != Some(date) {
+                    ecb_days.push((date, Vec::with_capacity(ecb_codes.len())));
+                }
+                ecb_days.last_mut().expect("just pushed").1.push(level.to_string());
+                settle_core::Provenance::line("eurofxref-hist.csv", 1)
+            } else {
+                rates_out.row([date.to_string().as_str(), "EUR", c.code, &level.to_string(), c.rate_source])?;
+                settle_core::Provenance::line("rates.csv", rates_out.rows + 1)
+            };
             rate_rows.push(settle_core::Rate {
                 date,
                 base: Currency::from_code("EUR").expect("EUR"),
                 quote: c.currency(),
                 rate: *level,
                 source: c.rate_source.into(),
-                provenance: settle_core::Provenance::line("rates.csv", rates_out.rows + 1),
+                provenance,
             });
         }
     }
     rates_out.finish(&mut report)?;
+    let mut ecb_header: Vec<&str> = vec!["Date"];
+    ecb_header.extend(&ecb_codes);
+    ecb_header.push("");
+    let mut ecb_out = Out::create(dir, "eurofxref-hist.csv", &ecb_header)?;
+    for (date, levels) in ecb_days.iter().rev() {
+        let mut row: Vec<&str> = Vec::with_capacity(levels.len() + 2);
+        let date = date.to_string();
+        row.push(&date);
+        row.extend(levels.iter().map(String::as_str));
+        row.push("");
+        ecb_out.row(row)?;
+    }
+    ecb_out.finish(&mut report)?;
     let table = RateTable::new(rate_rows).expect("generated rates do not conflict");
 
     // Beneficiaries.
@@ -1005,7 +1033,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
          # expected outcome of every record.\n\
          [job]\nname = \"{}\"\nbusiness_date = \"{}\"\nreporting_currency = \"EUR\"\nrounding = \"half-even\"\ncalendar = \"target2\"\n\n\
          [inputs]\norders = [\"orders.csv\"]\nchannel_transactions = [\n  {{ path = \"{STRIPE_FILE}\", profile = \"stripe_itemized\" }},\n  {{ path = \"{ADYEN_FILE}\", profile = \"adyen_sdr\" }},\n]\nbank_entries = [\"bank_statement_eur.xml\", \"bank_statement_usd.sta\"]\n\
-         rates = [\"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\npaid_accounts = [\"paid_accounts.csv\"]\n\n\
+         rates = [\"eurofxref-hist.csv\", \"rates.csv\"]\nbeneficiaries = [\"beneficiaries.csv\"]\npaid_accounts = [\"paid_accounts.csv\"]\n\n\
          [fx]\nmax_rate_age_days = 4\n\n[payouts]\nexecution_offset_business_days = 1\n\n\
          [[payouts.fee_plans]]\nid = \"marketplace\"\nrules = [\n  {{ kind = \"charge\", percent = \"1.5\", fixed = {{ EUR = \"0.10\", USD = \"0.10\" }} }},\n]\n\n\
          [output]\ndir = \"runs\"\n",
