@@ -76,7 +76,7 @@ for n in "${sizes[@]}"; do
     rm -rf "$day"
     "$settle" gen --orders "$n" --merchant-accounts "$accounts" --out "$day" >/dev/null 2>"$work/gen-$n.log"
   fi
-  input_bytes=$(find "$day" -maxdepth 1 -type f ! -name truth.csv ! -name job.toml -printf '%s\n' | awk '{s+=$1} END {print s}')
+  input_bytes=$(find "$day" -maxdepth 1 -type f ! -name truth.csv ! -name job.toml -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
   # Rows of the inputs a run reads: CSV lines less headers, plus bank entries.
   orders=$(($(wc -l <"$day/orders.csv") - 1))
   channel_rows=0
