@@ -7,7 +7,7 @@
 //! label. A truth file without `expected_with` (written before the column existed) is scored record by
 //! record only: a match then counts as correct when both its records are expected `matched`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -23,8 +23,10 @@ pub enum ScoreError {
 }
 
 /// The outcome a record was given (or should have been): `matched` or a reason code.
+#[cfg(test)]
 type Outcome = String;
 /// (stage, record kind, record id).
+#[cfg(test)]
 type RecordKey = (String, String, String);
 
 /// Precision and recall of one stage's matches.
@@ -69,8 +71,8 @@ pub fn percent(bp: u64) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Confusion {
     pub stage: String,
-    pub expected: Outcome,
-    pub placed: Outcome,
+    pub expected: String,
+    pub placed: String,
     pub records: u64,
 }
 
@@ -137,6 +139,7 @@ fn csv_error(path: &Path, e: &csv::Error) -> ScoreError {
     ScoreError::Csv { path: path.display().to_string(), message: format!("{at}{e}") }
 }
 
+#[cfg(test)]
 struct TruthRow {
     key: RecordKey,
     expected: Outcome,
@@ -154,19 +157,19 @@ pub fn score(run_dir: &Path, truth: &Path) -> Result<Score, ScoreError> {
         table.column("expected", TRUTH)?,
     ];
     let with_at = table.header.iter().position(|h| h == "expected_with");
-    let mut truth_rows: Vec<TruthRow> = Vec::new();
+    let mut tally = Tally::new(with_at.is_some());
     table.rows(|r| {
-        let field = |i: usize| r.get(i).unwrap_or("").to_string();
-        truth_rows.push(TruthRow {
-            key: (field(columns[0]), field(columns[1]), field(columns[2])),
-            expected: field(columns[3]),
-            with: with_at.map(field).unwrap_or_default(),
-        });
+        let field = |i: usize| r.get(i).unwrap_or("");
+        tally.truth(
+            field(columns[0]),
+            field(columns[1]),
+            field(columns[2]),
+            field(columns[3]),
+            with_at.map_or("", field),
+        );
     })?;
 
-    // Placements: (record key, outcome) from both tables, and each match's two records.
-    let mut placed: Vec<(RecordKey, Outcome)> = Vec::new();
-    let mut run_matches: Vec<(String, Vec<RecordKey>)> = Vec::new();
+    // Placements from both tables; each match's records are checked as it is read.
     for (file, reason) in [("matches.csv", None), ("exceptions.csv", Some("reason_code"))] {
         const WHAT: &str = "a run's matches.csv or exceptions.csv";
         let mut table = Table::open(run_dir.join(file))?;
@@ -177,128 +180,271 @@ pub fn score(run_dir: &Path, truth: &Path) -> Result<Score, ScoreError> {
             (table.column("right_kind", WHAT)?, table.column("right_id", WHAT)?),
         ];
         table.rows(|r| {
-            let stage = r.get(stage_at).unwrap_or("").to_string();
+            let stage = r.get(stage_at).unwrap_or("");
             let outcome = reason_at.map_or("matched", |i| r.get(i).unwrap_or(""));
-            let mut records = Vec::with_capacity(2);
+            let mut records: Vec<(&str, &str)> = Vec::with_capacity(2);
             for (kind_at, id_at) in sides {
                 let kind = r.get(kind_at).unwrap_or("");
                 if !kind.is_empty() {
-                    let key = (stage.clone(), kind.to_string(), r.get(id_at).unwrap_or("").to_string());
-                    placed.push((key.clone(), outcome.to_string()));
-                    records.push(key);
+                    let id = r.get(id_at).unwrap_or("");
+                    tally.placed(stage, kind, id, outcome);
+                    records.push((kind, id));
                 }
             }
             if reason_at.is_none() {
-                run_matches.push((stage, records));
+                tally.run_match(stage, &records);
             }
         })?;
     }
-
-    Ok(tally(truth_rows, placed, run_matches, with_at.is_some()))
+    Ok(tally.finish())
 }
 
+/// Outcomes of one record key (interned): almost always one.
+#[derive(Debug, Default, Clone)]
+enum Outcomes {
+    #[default]
+    None,
+    One(u16),
+    Many(Vec<u16>),
+}
+
+impl Outcomes {
+    fn push(&mut self, outcome: u16) {
+        *self = match std::mem::take(self) {
+            Outcomes::None => Outcomes::One(outcome),
+            Outcomes::One(first) => Outcomes::Many(vec![first, outcome]),
+            Outcomes::Many(mut all) => {
+                all.push(outcome);
+                Outcomes::Many(all)
+            }
+        };
+    }
+
+    fn to_vec(&self) -> Vec<u16> {
+        match self {
+            Outcomes::None => Vec::new(),
+            Outcomes::One(o) => vec![*o],
+            Outcomes::Many(all) => all.clone(),
+        }
+    }
+}
+
+/// What one record key gathered: truth's expected outcomes, the run's placements (both in file order)
+/// and the group truth expects it matched in (`NO_GROUP`: none, or not expected matched).
+#[derive(Debug, Default)]
+struct Record {
+    expected: Outcomes,
+    placed: Outcomes,
+    group: u32,
+    matched_in_truth: bool,
+}
+
+const NO_GROUP: u32 = u32::MAX;
+
+/// The score, built row by row: record ids kept once as text, stages, kinds and outcomes interned, so
+/// a 10^7-order day's 20 million truth rows fit in a few GB. Map iteration order never reaches the
+/// result (counts are sums; each key's outcomes are paired in file order).
+struct Tally {
+    pairs_checked: bool,
+    names: Vec<String>,
+    name_index: HashMap<String, u16>,
+    /// `stage \x1f kind \x1f id` → what it gathered.
+    records: HashMap<Box<str>, Record>,
+    /// (stage, expected_with label) → group id; group sizes by id.
+    groups: HashMap<(u16, Box<str>), u32>,
+    group_stage: Vec<u16>,
+    group_size: Vec<u32>,
+    stages: BTreeMap<String, StageScore>,
+}
+
+fn record_key(stage: &str, kind: &str, id: &str) -> String {
+    let mut key = String::with_capacity(stage.len() + kind.len() + id.len() + 2);
+    key.push_str(stage);
+    key.push('\x1f');
+    key.push_str(kind);
+    key.push('\x1f');
+    key.push_str(id);
+    key
+}
+
+impl Tally {
+    fn new(pairs_checked: bool) -> Tally {
+        Tally {
+            pairs_checked,
+            names: Vec::new(),
+            name_index: HashMap::new(),
+            records: HashMap::new(),
+            groups: HashMap::new(),
+            group_stage: Vec::new(),
+            group_size: Vec::new(),
+            stages: BTreeMap::new(),
+        }
+    }
+
+    fn intern(&mut self, name: &str) -> u16 {
+        if let Some(&i) = self.name_index.get(name) {
+            return i;
+        }
+        // Stage, kind and outcome names are a few dozen; a hostile file with more is cut off here.
+        let i = u16::try_from(self.names.len()).unwrap_or(u16::MAX);
+        if i < u16::MAX {
+            self.names.push(name.to_string());
+            self.name_index.insert(name.to_string(), i);
+        }
+        i
+    }
+
+    fn stage(&mut self, stage: &str) -> &mut StageScore {
+        self.stages
+            .entry(stage.to_string())
+            .or_insert_with(|| StageScore { stage: stage.to_string(), ..StageScore::default() })
+    }
+
+    fn record(&mut self, stage: &str, kind: &str, id: &str) -> &mut Record {
+        self.records
+            .entry(record_key(stage, kind, id).into_boxed_str())
+            .or_insert_with(|| Record { group: NO_GROUP, ..Record::default() })
+    }
+
+    fn truth(&mut self, stage: &str, kind: &str, id: &str, expected: &str, with: &str) {
+        self.stage(stage);
+        let outcome = self.intern(expected);
+        let matched = expected == "matched";
+        let group = if matched && self.pairs_checked && !with.is_empty() {
+            let stage_index = self.intern(stage);
+            let next = u32::try_from(self.group_size.len()).unwrap_or(NO_GROUP);
+            let group = *self.groups.entry((stage_index, with.into())).or_insert(next);
+            if group == next {
+                self.group_stage.push(stage_index);
+                self.group_size.push(0);
+            }
+            self.group_size[group as usize] += 1;
+            group
+        } else {
+            NO_GROUP
+        };
+        let record = self.record(stage, kind, id);
+        record.expected.push(outcome);
+        if matched {
+            record.matched_in_truth = true;
+            record.group = group;
+        }
+    }
+
+    fn placed(&mut self, stage: &str, kind: &str, id: &str, outcome: &str) {
+        let outcome = self.intern(outcome);
+        self.record(stage, kind, id).placed.push(outcome);
+    }
+
+    /// A match of the run, given after every truth row: correct when its records are truth's pair.
+    fn run_match(&mut self, stage: &str, records: &[(&str, &str)]) {
+        let found: Vec<Option<(bool, u32)>> = records
+            .iter()
+            .map(|(kind, id)| {
+                self.records.get(record_key(stage, kind, id).as_str()).map(|r| (r.matched_in_truth, r.group))
+            })
+            .collect();
+        let correct = match found.as_slice() {
+            [Some((true, a)), Some((true, b))] if self.pairs_checked => {
+                *a != NO_GROUP && a == b && self.group_size[*a as usize] == 2
+            }
+            [Some((true, _)), Some((true, _))] => true,
+            _ => false,
+        };
+        let score = self.stage(stage);
+        score.matches_run += 1;
+        score.matches_correct += u64::from(correct);
+    }
+
+    fn finish(mut self) -> Score {
+        if self.pairs_checked {
+            for (group, size) in self.group_size.iter().enumerate() {
+                let stage = &self.names[self.group_stage[group] as usize];
+                if *size > 0 {
+                    self.stages.get_mut(stage.as_str()).expect("stage of a truth row").matches_truth += 1;
+                }
+            }
+        } else {
+            // Records only: as many expected matches as a stage's matched records make pairs.
+            let mut matched_records: BTreeMap<&str, u64> = BTreeMap::new();
+            for (key, record) in &self.records {
+                if record.matched_in_truth {
+                    let matched = self.name_index["matched"];
+                    let n = record.expected.to_vec().iter().filter(|o| **o == matched).count() as u64;
+                    *matched_records.entry(key.split('\x1f').next().unwrap_or("")).or_default() += n;
+                }
+            }
+            for (stage, records) in matched_records {
+                self.stages.get_mut(stage).expect("stage of a truth row").matches_truth = records / 2;
+            }
+        }
+
+        // Outcomes record by record, equal ones paired first, the rest in file order.
+        let none = u16::MAX;
+        let mut confusion: BTreeMap<(String, u16, u16), u64> = BTreeMap::new();
+        let (mut records_truth, mut records_agreeing) = (0u64, 0u64);
+        for (key, record) in &self.records {
+            let stage = key.split('\x1f').next().unwrap_or("");
+            let want = record.expected.to_vec();
+            let mut got = record.placed.to_vec();
+            records_truth += want.len() as u64;
+            let mut unmatched_want = Vec::new();
+            for outcome in want {
+                if let Some(at) = got.iter().position(|g| *g == outcome) {
+                    got.remove(at);
+                    records_agreeing += 1;
+                    *confusion.entry((stage.to_string(), outcome, outcome)).or_default() += 1;
+                } else {
+                    unmatched_want.push(outcome);
+                }
+            }
+            for i in 0..unmatched_want.len().max(got.len()) {
+                let w = unmatched_want.get(i).copied().unwrap_or(none);
+                let g = got.get(i).copied().unwrap_or(none);
+                *confusion.entry((stage.to_string(), w, g)).or_default() += 1;
+            }
+        }
+        let name = |i: u16| if i == none { "-".to_string() } else { self.names[i as usize].clone() };
+        let mut cells: Vec<Confusion> = confusion
+            .into_iter()
+            .map(|((stage, expected, placed), records)| Confusion {
+                stage,
+                expected: name(expected),
+                placed: name(placed),
+                records,
+            })
+            .collect();
+        cells.sort_by(|a, b| (&a.stage, &a.expected, &a.placed).cmp(&(&b.stage, &b.expected, &b.placed)));
+        Score {
+            stages: self.stages.into_values().collect(),
+            records_truth,
+            records_agreeing,
+            confusion: cells,
+            pairs_checked: self.pairs_checked,
+        }
+    }
+}
+
+/// The tally of rows already read (for the unit tests).
+#[cfg(test)]
 fn tally(
     truth_rows: Vec<TruthRow>,
     placed: Vec<(RecordKey, Outcome)>,
     run_matches: Vec<(String, Vec<RecordKey>)>,
     pairs_checked: bool,
 ) -> Score {
-    // Truth's groups of records expected matched together: label → members.
-    let mut group_size: BTreeMap<(String, &str), u64> = BTreeMap::new();
-    let mut matched_label: BTreeMap<&RecordKey, &str> = BTreeMap::new();
-    let mut stages: BTreeMap<String, StageScore> = BTreeMap::new();
+    let mut tally = Tally::new(pairs_checked);
     for row in &truth_rows {
-        stages
-            .entry(row.key.0.clone())
-            .or_insert_with(|| StageScore { stage: row.key.0.clone(), ..StageScore::default() });
-        if row.expected != "matched" {
-            continue;
-        }
-        matched_label.insert(&row.key, &row.with);
-        if pairs_checked {
-            *group_size.entry((row.key.0.clone(), row.with.as_str())).or_default() += 1;
-        }
+        tally.truth(&row.key.0, &row.key.1, &row.key.2, &row.expected, &row.with);
     }
-    for (stage, label) in group_size.keys() {
-        if !label.is_empty() {
-            stages.get_mut(stage).expect("stage of a truth row").matches_truth += 1;
-        }
-    }
-    if !pairs_checked {
-        // Records only: as many expected matches as a stage's matched records make pairs.
-        let mut matched_records: BTreeMap<&str, u64> = BTreeMap::new();
-        for row in truth_rows.iter().filter(|r| r.expected == "matched") {
-            *matched_records.entry(row.key.0.as_str()).or_default() += 1;
-        }
-        for (stage, records) in matched_records {
-            stages.get_mut(stage).expect("stage of a truth row").matches_truth = records / 2;
-        }
+    for (key, outcome) in &placed {
+        tally.placed(&key.0, &key.1, &key.2, outcome);
     }
     for (stage, records) in &run_matches {
-        let score =
-            stages.entry(stage.clone()).or_insert_with(|| StageScore { stage: stage.clone(), ..StageScore::default() });
-        score.matches_run += 1;
-        let labels: Vec<Option<&str>> = records.iter().map(|k| matched_label.get(k).copied()).collect();
-        let correct = match labels.as_slice() {
-            [Some(a), Some(b)] if pairs_checked => {
-                !a.is_empty() && a == b && group_size.get(&(stage.clone(), *a)) == Some(&2)
-            }
-            [Some(_), Some(_)] => true,
-            _ => false,
-        };
-        if correct {
-            score.matches_correct += 1;
-        }
+        let records: Vec<(&str, &str)> = records.iter().map(|k| (k.1.as_str(), k.2.as_str())).collect();
+        tally.run_match(stage, &records);
     }
-
-    // Outcomes record by record: a record id can occur more than once (a duplicated channel row), so
-    // each key's expected and placed outcomes are paired up, equal ones first, the rest in file order.
-    let mut expected: BTreeMap<RecordKey, Vec<Outcome>> = BTreeMap::new();
-    for row in truth_rows {
-        expected.entry(row.key).or_default().push(row.expected);
-    }
-    let mut placements: BTreeMap<RecordKey, Vec<Outcome>> = BTreeMap::new();
-    for (key, outcome) in placed {
-        placements.entry(key).or_default().push(outcome);
-    }
-    let records_truth = expected.values().map(|v| v.len() as u64).sum();
-    let mut confusion: BTreeMap<(String, Outcome, Outcome), u64> = BTreeMap::new();
-    let mut records_agreeing = 0u64;
-    let none = || "-".to_string();
-    let mut keys: Vec<&RecordKey> = expected.keys().chain(placements.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    for key in keys {
-        // In file order: a duplicated row's first occurrence is truth's first row and the run's first.
-        let want = expected.get(key).cloned().unwrap_or_default();
-        let mut got = placements.get(key).cloned().unwrap_or_default();
-        let mut unmatched_want = Vec::new();
-        for outcome in want {
-            if let Some(at) = got.iter().position(|g| *g == outcome) {
-                got.remove(at);
-                records_agreeing += 1;
-                *confusion.entry((key.0.clone(), outcome.clone(), outcome)).or_default() += 1;
-            } else {
-                unmatched_want.push(outcome);
-            }
-        }
-        let pairs = unmatched_want.len().max(got.len());
-        for i in 0..pairs {
-            let w = unmatched_want.get(i).cloned().unwrap_or_else(none);
-            let g = got.get(i).cloned().unwrap_or_else(none);
-            *confusion.entry((key.0.clone(), w, g)).or_default() += 1;
-        }
-    }
-    Score {
-        stages: stages.into_values().collect(),
-        records_truth,
-        records_agreeing,
-        confusion: confusion
-            .into_iter()
-            .map(|((stage, expected, placed), records)| Confusion { stage, expected, placed, records })
-            .collect(),
-        pairs_checked,
-    }
+    tally.finish()
 }
 
 #[cfg(test)]
