@@ -703,18 +703,12 @@ fn score(args: ScoreArgs) -> ExitCode {
                     percent(s.recall_bp())
                 );
             }
-            let agreeing_bp = if score.records_truth == 0 {
-                10_000
-            } else {
-                u64::try_from(u128::from(score.records_agreeing) * 10_000 / u128::from(score.records_truth))
-                    .unwrap_or(0)
-            };
             let _ = writeln!(
                 out,
                 "records  {} in truth, {} placed as expected ({} %)",
                 score.records_truth,
                 score.records_agreeing,
-                percent(agreeing_bp)
+                percent(score.records_agreeing_bp())
             );
             let _ = writeln!(out, "outcomes (stage, expected → placed, records; - = absent):");
             for c in &score.confusion {

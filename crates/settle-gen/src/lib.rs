@@ -665,6 +665,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
                     ecb_days.push((date, Vec::with_capacity(ecb_codes.len())));
                 }
                 ecb_days.last_mut().expect("just pushed").1.push(level.to_string());
+                // The generator's own rate table never reports where a rate came from.
                 settle_core::Provenance::line("eurofxref-hist.csv", 1)
             } else {
                 rates_out.row([date.to_string().as_str(), "EUR", c.code, &level.to_string(), c.rate_source])?;
