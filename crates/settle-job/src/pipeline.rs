@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::bankfiles::TextEncoding;
 use crate::spec::{CalendarName, InputRole, JobSpec, SpecError};
-use crate::write::{remove_stale_temps, sync_dir, write_atomic, write_atomic_many};
+use crate::write::{remove_stale_temps, write_atomic};
 
 /// How `settle run` was called.
 #[derive(Debug, Clone, Default)]
@@ -184,7 +184,7 @@ fn normalize(path: &Path) -> PathBuf {
     if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -773,51 +773,100 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         elapsed_ms = started.elapsed().as_millis() as u64,
         "rendering the outputs"
     );
-    // Render everything before writing anything.
+    // Each output goes into its temp file in the run directory as it is rendered (the memory holds one
+    // at a time); nothing appears under a final name before the commit below.
+    let write_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| JobError::Write { path, source }
+    };
     let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
     let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
-    let outputs: Vec<(&str, Vec<u8>)> = vec![
-        ("summary.json", render_json(&summary.json).map_err(json_error("summary.json"))?),
-        ("matches.csv", settle_report::matches_csv(&recon, &recon_inputs, &rate_table, conversion)?),
-        ("exceptions.csv", settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?),
-        ("payouts.csv", settle_report::payouts_csv(&payouts)?),
-        ("conversions.csv", settle_report::conversions_csv(&conversions)?),
-        ("fx_cost.csv", settle_report::fx_cost_csv(&fx_costs)?),
-        ("open_orders.csv", settle_tabular::write_orders(&open.orders).map_err(csv_error("open_orders.csv"))?),
-        (
-            "open_channel_transactions.csv",
-            settle_tabular::write_channel_transactions(&open.channel)
-                .map_err(csv_error("open_channel_transactions.csv"))?,
-        ),
-        (
-            "open_bank_entries.csv",
-            settle_tabular::write_bank_entries(&open.bank).map_err(csv_error("open_bank_entries.csv"))?,
-        ),
-        ("open_earlier.csv", carry::earlier_csv(&open).map_err(csv_error("open_earlier.csv"))?),
-        ("open_payouts.csv", carry::payouts_csv(&open.payouts).map_err(csv_error("open_payouts.csv"))?),
-        ("written_off.csv", carry::written_off_csv(&open).map_err(csv_error("written_off.csv"))?),
-        (carry::BALANCES, carry::balances_csv(&payouts, &reserves).map_err(csv_error(carry::BALANCES))?),
-        (
-            "returned_payouts.csv",
-            crate::register::returned_csv(&register, &returns.rejections).map_err(csv_error("returned_payouts.csv"))?,
-        ),
-        (
-            carry::INDEX,
-            render_json(&json!({
-                "format": carry::FORMAT,
-                "version": carry::VERSION,
-                "business_date": business_date.to_string(),
-                "counts": {
-                    "orders": open.orders.len(),
-                    "channel_transactions": open.channel.len(),
-                    "bank_entries": open.bank.len(),
-                    "payouts": open.payouts.len(),
-                    "written_off": open.written_off.len(),
-                },
-            }))
-            .map_err(json_error(carry::INDEX))?,
-        ),
-    ];
+    let mut staging = crate::write::Staging::begin(&run_dir).map_err(write_error(&run_dir))?;
+    let staged_error = |name: &str| write_error(&run_dir.join(name));
+    let put = |staging: &mut crate::write::Staging, name: &str, bytes: &[u8]| {
+        staging.put(name, bytes).map_err(staged_error(name))
+    };
+    // A table as CSV and as Parquet (for BI tools and `settle history`), from the same bytes.
+    let parquet_of = |csv_name: &'static str, bytes: &[u8]| -> Result<(String, Vec<u8>), JobError> {
+        let parquet = settle_report::tables::csv_to_parquet(csv_name, bytes)?;
+        Ok((format!("tables/{}.parquet", csv_name.trim_end_matches(".csv")), parquet))
+    };
+    put(&mut staging, "summary.json", &render_json(&summary.json).map_err(json_error("summary.json"))?)?;
+    // The largest table, streamed into its temp file; its Parquet copy is read back from there on a
+    // thread of its own (its first reading is sequential) while the other outputs render.
+    let matches_parquet = {
+        let mut writer = staging.writer("matches.csv").map_err(staged_error("matches.csv"))?;
+        settle_report::matches_csv_to(&recon, &recon_inputs, &rate_table, conversion, &mut writer)?;
+        let temp = staging.finish(writer).map_err(staged_error("matches.csv"))?.temp_path().to_path_buf();
+        std::thread::spawn(move || -> Result<Vec<u8>, settle_report::ReportError> {
+            let mut parquet = Vec::new();
+            settle_report::tables::csv_to_parquet_streamed("matches.csv", || fs::File::open(&temp), &mut parquet)?;
+            Ok(parquet)
+        })
+    };
+    // Tables the treasury report shows too: kept until it is rendered.
+    let exceptions_csv = settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?;
+    let payouts_csv = settle_report::payouts_csv(&payouts)?;
+    let fx_cost_csv = settle_report::fx_cost_csv(&fx_costs)?;
+    for (name, bytes) in [("exceptions.csv", &exceptions_csv), ("payouts.csv", &payouts_csv)] {
+        put(&mut staging, name, bytes)?;
+        let (parquet_name, parquet) = parquet_of(name, bytes)?;
+        put(&mut staging, &parquet_name, &parquet)?;
+    }
+    {
+        let bytes = settle_report::conversions_csv(&conversions)?;
+        put(&mut staging, "conversions.csv", &bytes)?;
+        let (parquet_name, parquet) = parquet_of("conversions.csv", &bytes)?;
+        put(&mut staging, &parquet_name, &parquet)?;
+    }
+    put(&mut staging, "fx_cost.csv", &fx_cost_csv)?;
+    {
+        let (parquet_name, parquet) = parquet_of("fx_cost.csv", &fx_cost_csv)?;
+        put(&mut staging, &parquet_name, &parquet)?;
+    }
+    // The open items the next night reads, one table at a time.
+    put(
+        &mut staging,
+        "open_orders.csv",
+        &settle_tabular::write_orders(&open.orders).map_err(csv_error("open_orders.csv"))?,
+    )?;
+    put(
+        &mut staging,
+        "open_channel_transactions.csv",
+        &settle_tabular::write_channel_transactions(&open.channel)
+            .map_err(csv_error("open_channel_transactions.csv"))?,
+    )?;
+    put(
+        &mut staging,
+        "open_bank_entries.csv",
+        &settle_tabular::write_bank_entries(&open.bank).map_err(csv_error("open_bank_entries.csv"))?,
+    )?;
+    put(&mut staging, "open_earlier.csv", &carry::earlier_csv(&open).map_err(csv_error("open_earlier.csv"))?)?;
+    put(&mut staging, "open_payouts.csv", &carry::payouts_csv(&open.payouts).map_err(csv_error("open_payouts.csv"))?)?;
+    put(&mut staging, "written_off.csv", &carry::written_off_csv(&open).map_err(csv_error("written_off.csv"))?)?;
+    put(&mut staging, carry::BALANCES, &carry::balances_csv(&payouts, &reserves).map_err(csv_error(carry::BALANCES))?)?;
+    put(
+        &mut staging,
+        "returned_payouts.csv",
+        &crate::register::returned_csv(&register, &returns.rejections).map_err(csv_error("returned_payouts.csv"))?,
+    )?;
+    put(
+        &mut staging,
+        carry::INDEX,
+        &render_json(&json!({
+            "format": carry::FORMAT,
+            "version": carry::VERSION,
+            "business_date": business_date.to_string(),
+            "counts": {
+                "orders": open.orders.len(),
+                "channel_transactions": open.channel.len(),
+                "bank_entries": open.bank.len(),
+                "payouts": open.payouts.len(),
+                "written_off": open.written_off.len(),
+            },
+        }))
+        .map_err(json_error(carry::INDEX))?,
+    )?;
     tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "treasury report");
     // The treasury report, from the tables just rendered (so both say the same).
     settle_core::statement::cross_check(&mut statements);
@@ -847,7 +896,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             fees,
         })
         .collect();
-    let table_bytes = |name: &str| outputs.iter().find(|(n, _)| *n == name).map_or(&[][..], |(_, b)| b.as_slice());
     let report = settle_report::html::report_html(&settle_report::html::ReportInput {
         job: &spec.job.name,
         business_date,
@@ -856,48 +904,34 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         statements: &statements,
         channels: &progress,
         fees: &fees,
-        exceptions_csv: table_bytes("exceptions.csv"),
-        fx_cost_csv: table_bytes("fx_cost.csv"),
-        payouts_csv: table_bytes("payouts.csv"),
+        exceptions_csv: &exceptions_csv,
+        fx_cost_csv: &fx_cost_csv,
+        payouts_csv: &payouts_csv,
         inputs: &manifest_inputs,
     })?;
-    let mut outputs = outputs;
-    outputs.push(("report.html", report));
-    outputs.push(("tallies.csv", settle_report::tallies_csv(&recon.tallies)?));
-    outputs.push(("channels.csv", settle_report::channels_csv(&progress, &fees)?));
-    // Every table as Parquet too, for BI tools and `settle history`.
-    const PARQUET: [(&str, &str); 7] = [
-        ("matches.csv", "tables/matches.parquet"),
-        ("exceptions.csv", "tables/exceptions.parquet"),
-        ("payouts.csv", "tables/payouts.parquet"),
-        ("conversions.csv", "tables/conversions.parquet"),
-        ("fx_cost.csv", "tables/fx_cost.parquet"),
-        ("tallies.csv", "tables/tallies.parquet"),
-        ("channels.csv", "tables/channels.parquet"),
-    ];
-    tracing::debug!(
-        phase = "render",
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "tables as Parquet, statements of account"
-    );
-    // The Parquet tables and the statements of account at once: neither needs the other.
-    let (parquet, statements) = rayon::join(
-        || -> Result<Vec<(&str, Vec<u8>)>, settle_report::ReportError> {
-            // One table after the other: converting them at once would hold every table's cells together.
-            PARQUET
-                .iter()
-                .map(|(csv_name, parquet_name)| {
-                    let bytes = outputs.iter().find(|(n, _)| n == csv_name).map_or(&[][..], |(_, b)| b.as_slice());
-                    settle_report::tables::csv_to_parquet(csv_name, bytes).map(|p| (*parquet_name, p))
-                })
-                .collect()
-        },
-        || -> Result<Vec<(String, Vec<u8>)>, settle_report::ReportError> {
-            // Statements of account: every payout's lines, one file per beneficiary.
-            let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);
-            let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
-            let mut statements: Vec<(String, Vec<u8>)> = Vec::with_capacity(payouts.len());
-            for payout in &payouts {
+    drop((exceptions_csv, payouts_csv, fx_cost_csv));
+    put(&mut staging, "report.html", &report)?;
+    for (name, bytes) in [
+        ("tallies.csv", settle_report::tallies_csv(&recon.tallies)?),
+        ("channels.csv", settle_report::channels_csv(&progress, &fees)?),
+    ] {
+        put(&mut staging, name, &bytes)?;
+        let (parquet_name, parquet) = parquet_of(name, &bytes)?;
+        put(&mut staging, &parquet_name, &parquet)?;
+    }
+    for file in payment_files {
+        put(&mut staging, &file.name, file.written.xml.as_bytes())?;
+    }
+    tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account");
+    // Statements of account: every payout's lines, one file per beneficiary.
+    {
+        let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);
+        let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
+        staging.put_many(
+            "payouts/statements",
+            payouts.len(),
+            |i| -> Result<(String, Vec<u8>), JobError> {
+                let payout = &payouts[i];
                 let rows = statement_rows.get(&payout.beneficiary_id).map_or(&[][..], Vec::as_slice);
                 let plan = payout
                     .beneficiary
@@ -906,32 +940,55 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                     .and_then(|id| fee_plans.iter().find(|p| p.id == id));
                 let bytes =
                     settle_report::statement_csv(payout, &orders, &channel, rows, &order_of, plan, spec.job.rounding)?;
-                statements.push((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes));
-            }
-            Ok(statements)
-        },
-    );
-    outputs.extend(parquet?);
-    let statements = statements?;
-
-    // Every output once, borrowed, with its hash (for the manifest and the outcome): the tables, the
-    // payout files, then the statements of account.
-    fn hashed<'a>((name, bytes): (&'a str, &'a [u8])) -> (&'a str, &'a [u8], String) {
-        (name, bytes, sha256_hex(bytes))
+                Ok((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes))
+            },
+            |name, source| JobError::Write { path: run_dir.join(name).display().to_string(), source },
+        )?;
     }
-    let files: Vec<(&str, &[u8], String)> = outputs
-        .iter()
-        .map(|(name, bytes)| (*name, bytes.as_slice()))
-        .chain(payment_files.iter().map(|f| (f.name.as_str(), f.written.xml.as_bytes())))
-        .map(hashed)
-        .collect();
-    let statement_files: Vec<(&str, &[u8], String)> =
-        statements.iter().map(|(name, bytes)| (name.as_str(), bytes.as_slice())).map(hashed).collect();
-    let manifest_outputs: Vec<_> = files
-        .iter()
-        .chain(&statement_files)
-        .map(|(name, bytes, sha256)| json!({"path": name, "bytes": bytes.len(), "sha256": sha256}))
-        .collect();
+    let parquet = matches_parquet.join().map_err(|_| {
+        JobError::Report(settle_report::ReportError::Table {
+            table: "matches.csv",
+            message: "its Parquet conversion stopped".into(),
+        })
+    })??;
+    put(&mut staging, "tables/matches.parquet", &parquet)?;
+    drop(parquet);
+    // The manifest lists the outputs in a fixed order: the tables, the Parquet copies, the payout files,
+    // then the statements of account.
+    const ORDER: [&str; 25] = [
+        "summary.json",
+        "matches.csv",
+        "exceptions.csv",
+        "payouts.csv",
+        "conversions.csv",
+        "fx_cost.csv",
+        "open_orders.csv",
+        "open_channel_transactions.csv",
+        "open_bank_entries.csv",
+        "open_earlier.csv",
+        "open_payouts.csv",
+        "written_off.csv",
+        carry::BALANCES,
+        "returned_payouts.csv",
+        carry::INDEX,
+        "report.html",
+        "tallies.csv",
+        "channels.csv",
+        "tables/matches.parquet",
+        "tables/exceptions.parquet",
+        "tables/payouts.parquet",
+        "tables/conversions.parquet",
+        "tables/fx_cost.parquet",
+        "tables/tallies.parquet",
+        "tables/channels.parquet",
+    ];
+    staging.sort_by_key(|name| match ORDER.iter().position(|n| *n == name) {
+        Some(i) => (0, i),
+        None if name.starts_with("payouts/statements/") => (2, 0),
+        None => (1, 0),
+    });
+    let manifest_outputs: Vec<_> =
+        staging.files().iter().map(|f| json!({"path": f.name, "bytes": f.bytes, "sha256": f.sha256})).collect();
     let job_file_name = job_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let mut manifest = json!({
         "settle_version": env!("CARGO_PKG_VERSION"),
@@ -956,20 +1013,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
 
     tracing::debug!(
         phase = "write",
-        files = files.len() + statement_files.len(),
+        files = staging.files().len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "writing the run directory"
     );
-    // Write: each file atomically, the manifest last.
-    let write_error = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| JobError::Write { path, source }
-    };
-    fs::create_dir_all(&run_dir).map_err(write_error(&run_dir))?;
-    if let Some(parent) = run_dir.parent() {
-        sync_dir(parent).map_err(write_error(parent))?;
-    }
-    remove_stale_temps(&run_dir).map_err(write_error(&run_dir))?;
     // The payout register first, before the payout files it lists (a write-ahead record): at any point a
     // run may stop, no payout file exists that the register does not hold, and the rerun that completes
     // the run finds its payouts there and rebuilds the same files instead of emitting new ones.
@@ -980,37 +1027,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
         write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;
     }
-    let mut written = Vec::with_capacity(files.len() + statement_files.len() + 1);
-    for (name, bytes, sha256) in &files {
-        // `payouts/…`: outputs in a subdirectory of the run directory.
-        let (dir, leaf) = match name.rsplit_once('/') {
-            Some((sub, leaf)) => {
-                let dir = run_dir.join(sub);
-                if !dir.exists() {
-                    fs::create_dir_all(&dir).map_err(write_error(&dir))?;
-                    sync_dir(&run_dir).map_err(write_error(&run_dir))?;
-                }
-                remove_stale_temps(&dir).map_err(write_error(&dir))?;
-                (dir, leaf)
-            }
-            None => (run_dir.clone(), *name),
-        };
-        write_atomic(&dir, leaf, bytes).map_err(write_error(&run_dir.join(name)))?;
-        written.push((name.to_string(), sha256.clone()));
-    }
-    // Statements of account, many files of one directory at once.
-    if !statement_files.is_empty() {
-        let dir = run_dir.join("payouts/statements");
-        if !dir.exists() {
-            fs::create_dir_all(&dir).map_err(write_error(&dir))?;
-            sync_dir(&run_dir.join("payouts")).map_err(write_error(&run_dir))?;
-        }
-        remove_stale_temps(&dir).map_err(write_error(&dir))?;
-        let leaves: Vec<(&str, &[u8])> =
-            statement_files.iter().map(|(name, bytes, _)| (name.rsplit('/').next().unwrap_or(name), *bytes)).collect();
-        write_atomic_many(&dir, &leaves).map_err(write_error(&dir))?;
-        written.extend(statement_files.iter().map(|(name, _, sha256)| (name.to_string(), sha256.clone())));
-    }
+    // Every staged output under its final name, in order.
+    let mut written = staging.commit().map_err(write_error(&run_dir))?;
     tracing::debug!(
         phase = "archive",
         inputs = archived.len() + archived_bytes.len(),

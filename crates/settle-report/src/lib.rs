@@ -23,6 +23,8 @@ pub enum ReportError {
     Json { table: &'static str, source: serde_json::Error },
     #[error("rendering {table}: {message}")]
     Table { table: &'static str, message: String },
+    #[error("writing {table}: {source}")]
+    Io { table: &'static str, source: std::io::Error },
 }
 
 /// A CSV table for people to open: LF line ends, and every text cell a spreadsheet would take for a
@@ -225,9 +227,25 @@ pub fn matches_csv(
     rates: &settle_fx::RateTable,
     policy: settle_fx::ConversionPolicy,
 ) -> Result<Vec<u8>, ReportError> {
+    let mut out = Vec::new();
+    matches_csv_to(recon, inputs, rates, policy, &mut out)?;
+    Ok(out)
+}
+
+/// `matches.csv` written to `out` as it is rendered: rows in chunks rendered in parallel and written in
+/// order (the same bytes whatever the threads), a wave of chunks at a time, so that memory holds a wave
+/// (half a million rows), not the table.
+pub fn matches_csv_to(
+    recon: &ReconResult,
+    inputs: &Inputs<'_>,
+    rates: &settle_fx::RateTable,
+    policy: settle_fx::ConversionPolicy,
+    out: &mut dyn std::io::Write,
+) -> Result<(), ReportError> {
     use rayon::prelude::*;
     let table = "matches.csv";
     let err = |source| ReportError::Csv { table, source };
+    let io = |source| ReportError::Io { table, source };
     let mut header: Vec<String> = ["match_id", "stage", "rule"].map(String::from).to_vec();
     header.extend(side_headers("left"));
     header.extend(side_headers("right"));
@@ -235,35 +253,39 @@ pub fn matches_csv(
     header.extend(FEE_FX_COLUMNS.map(String::from));
     let mut w = writer();
     w.write_record(&header).map_err(err)?;
-    let mut out = finish(table, w)?;
-    // Rows in chunks rendered in parallel and joined in order: the same bytes whatever the threads.
+    out.write_all(&finish(table, w)?).map_err(io)?;
     const CHUNK_ROWS: usize = 32 * 1024;
-    let chunks: Vec<Vec<u8>> = (0..recon.matches.len().div_ceil(CHUNK_ROWS))
-        .into_par_iter()
-        .map(|chunk| {
-            let rows = chunk * CHUNK_ROWS..((chunk + 1) * CHUNK_ROWS).min(recon.matches.len());
-            // A stage A row with its fees and FX takes about 300 bytes.
-            let mut w = TableWriter::with_capacity(rows.len() * 320);
-            for n in rows {
-                let m = recon.view(n, inputs);
-                let mut row: Vec<String> = vec![m.match_id.to_string(), m.stage.as_str().into(), m.rule.to_string()];
-                row.extend(side_fields(Some(&m.left)));
-                row.extend(side_fields(Some(&m.right)));
-                let currency = Some(m.left.amount.currency());
-                row.push(decimal_text(m.difference(), currency));
-                row.push(decimal_text(m.difference().map(|_| m.explained.bank_charges), currency));
-                row.push(decimal_text(m.difference().map(|_| m.explained.unexplained), currency));
-                row.extend(fee_fx_fields(recon.fee_fx(&recon.matches[n], inputs, rates, policy)));
-                w.write_record(&row).map_err(err)?;
-            }
-            finish(table, w)
-        })
-        .collect::<Result<_, _>>()?;
-    out.reserve_exact(chunks.iter().map(Vec::len).sum());
-    for chunk in chunks {
-        out.extend_from_slice(&chunk);
+    const WAVE_CHUNKS: usize = 16;
+    let chunks = recon.matches.len().div_ceil(CHUNK_ROWS);
+    // Bounded: each wave renders WAVE_CHUNKS chunks of the `chunks`.
+    for wave in (0..chunks).step_by(WAVE_CHUNKS) {
+        let rendered: Vec<Vec<u8>> = (wave..(wave + WAVE_CHUNKS).min(chunks))
+            .into_par_iter()
+            .map(|chunk| {
+                let rows = chunk * CHUNK_ROWS..((chunk + 1) * CHUNK_ROWS).min(recon.matches.len());
+                // A stage A row with its fees and FX takes about 300 bytes.
+                let mut w = TableWriter::with_capacity(rows.len() * 320);
+                for n in rows {
+                    let m = recon.view(n, inputs);
+                    let mut row: Vec<String> =
+                        vec![m.match_id.to_string(), m.stage.as_str().into(), m.rule.to_string()];
+                    row.extend(side_fields(Some(&m.left)));
+                    row.extend(side_fields(Some(&m.right)));
+                    let currency = Some(m.left.amount.currency());
+                    row.push(decimal_text(m.difference(), currency));
+                    row.push(decimal_text(m.difference().map(|_| m.explained.bank_charges), currency));
+                    row.push(decimal_text(m.difference().map(|_| m.explained.unexplained), currency));
+                    row.extend(fee_fx_fields(recon.fee_fx(&recon.matches[n], inputs, rates, policy)));
+                    w.write_record(&row).map_err(err)?;
+                }
+                finish(table, w)
+            })
+            .collect::<Result<_, _>>()?;
+        for chunk in rendered {
+            out.write_all(&chunk).map_err(io)?;
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `exceptions.csv`: one row per exception, open item or rejected row; ages count business days of
