@@ -117,26 +117,41 @@ pub fn read_with_profile_threads(
     // Each chunk has its own copy of the column plan and its caches, and its own file name for the
     // rows' provenance: one shared `Arc` would have every row of every thread bump one reference count
     // (a cache line the cores would pass back and forth).
-    let read_chunk = |(start, end, line): (usize, usize, u64), cols: Resolved| {
+    let read_chunk = |(start, end, line): (usize, usize, u64), cols: Resolved, rows_max: usize| {
         let file: Arc<str> = Arc::from(path);
-        read_rows(path, &file, profile, cols, line_base, Splitter::at(&data[start..end], delimiter, quote, line))
+        let splitter = Splitter::at(&data[start..end], delimiter, quote, line);
+        read_rows(path, &file, profile, cols, line_base, splitter, rows_max)
     };
+    // One row a line at most: lists sized to that never move while they are read.
+    let lines = |start: usize, end: usize| memchr::memchr_iter(b'\n', &data.as_bytes()[start..end]).count() + 1;
     let whole = (0, data.len(), first_line);
     let parts: Vec<Result<Rows, TabularError>> = if chunks.len() > 1 {
         use rayon::prelude::*;
+        let chunk_lines: Vec<usize> = chunks.par_iter().map(|&(s, e, _)| lines(s, e)).collect();
+        // The first chunk's list becomes the file's (`assemble`): it is sized for every chunk's rows, so
+        // the others are moved into it without copying it first.
+        let file_lines: usize = chunk_lines.iter().sum();
         // Chunk lines count from the data's first line.
-        let plans: Vec<_> = chunks.iter().map(|&(s, e, line)| ((s, e, line + first_line - 1), cols.clone())).collect();
-        let parts: Vec<_> = plans.into_par_iter().map(|(c, cols)| read_chunk(c, cols)).collect();
+        let plans: Vec<_> = chunks
+            .iter()
+            .zip(&chunk_lines)
+            .enumerate()
+            .map(|(i, (&(s, e, line), &n))| {
+                ((s, e, line + first_line - 1), cols.clone(), if i == 0 { file_lines } else { n })
+            })
+            .collect();
+        let parts: Vec<_> = plans.into_par_iter().map(|(c, cols, rows_max)| read_chunk(c, cols, rows_max)).collect();
         // Chunks start where a quote count says no quoted field is open; a quote the count cannot
         // vouch for (one inside an unquoted field, text after a closing quote, an unclosed quote) sends
         // the file back to one thread.
         if parts.iter().any(|p| p.as_ref().is_ok_and(|r| r.irregular_quotes)) {
-            vec![read_chunk(whole, cols)]
+            drop(parts);
+            vec![read_chunk(whole, cols, file_lines)]
         } else {
             parts
         }
     } else {
-        vec![read_chunk(whole, cols)]
+        vec![read_chunk(whole, cols, lines(0, data.len()))]
     };
     let mut rows: Vec<Rows> = Vec::with_capacity(parts.len());
     for part in parts {
@@ -320,10 +335,10 @@ fn read_rows(
     cols: Resolved,
     line_base: u64,
     mut splitter: Splitter<'_>,
+    rows_max: usize,
 ) -> Result<Rows, TabularError> {
     let mut out = Rows::default();
-    // One row a line at most: the rows never move while they are read.
-    let expected_rows = memchr::memchr_iter(b'\n', splitter.rest().0.as_bytes()).count() + 1;
+    let expected_rows = rows_max;
     match profile.record {
         RecordKind::ChannelTransactions => out.channel_transactions.reserve(expected_rows),
         RecordKind::BankEntries => out.bank_entries.reserve(expected_rows),
