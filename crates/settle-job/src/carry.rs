@@ -83,8 +83,10 @@ pub fn carry(
                          money: settle_core::Money,
                          id: &dyn Fn() -> String,
                          source: &settle_core::Provenance| {
+        // The age only when a rule asks for it (the night's open records are millions at 10^7 orders).
+        let Some(limit) = write_off_after else { return false };
         let age = business_days_between(calendar, date, business_date);
-        let past = write_off_after.is_some_and(|limit| age > limit);
+        let past = age > limit;
         if past {
             written_off.push([
                 kind.to_string(),
@@ -98,7 +100,7 @@ pub fn carry(
         }
         past
     };
-    let mut linked_orders: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+    let mut linked_orders: Vec<bool> = vec![false; orders.len()];
     for (tx, outcome) in channel.iter().zip(&recon.channel) {
         if rejected(outcome.stage_a) || rejected(outcome.stage_b) {
             continue;
@@ -110,7 +112,7 @@ pub fn carry(
         }
         let stage_a = (a && outcome.stage_a != Place::NotApplicable).then_some((outcome.stage_a, outcome.order));
         if let Some((_, Some(o))) = stage_a {
-            linked_orders.insert(o as usize);
+            linked_orders[o as usize] = true;
         }
         out.earlier_orders.push(stage_a.and_then(|(_, o)| o).map(|o| orders[o as usize].order_id.to_string()));
         out.earlier.push(Earlier { stage_a: stage_a.map(|(place, _)| (place, None)), stage_b_matched: b });
@@ -118,7 +120,7 @@ pub fn carry(
     }
     for (o, (order, place)) in orders.iter().zip(&recon.orders).enumerate() {
         // An order linked to a carried row stays, whatever its age: the row's payout needs it.
-        let linked = linked_orders.contains(&o);
+        let linked = linked_orders[o];
         let open =
             *place != Place::Matched && !rejected(*place) && !recon.orders_carried.get(o).copied().unwrap_or(false);
         let id = || order.order_id.to_string();

@@ -653,6 +653,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         crate::spec::ReleaseSpec::ChannelMatch => settle_payout::Release::ChannelMatch,
     };
     let previous_business_date = previous_run.as_ref().map(|(date, _)| *date);
+    tracing::debug!(phase = "pay", elapsed_ms = started.elapsed().as_millis() as u64, "payouts");
     let settle_payout::Payouts { mut payouts, reserves } = compute_payouts(
         &beneficiaries,
         &orders,
@@ -673,6 +674,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &balances_in,
     )?;
     // Payout files: the payable payouts a file can carry (the others are held, their status says why).
+    tracing::debug!(phase = "pay", elapsed_ms = started.elapsed().as_millis() as u64, "payout files");
     let payment_run = match &spec.payouts.debtor {
         Some(debtor) => {
             let debtor = debtor.debtor().expect("validated by JobSpec::parse");
@@ -715,6 +717,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             debited_on: None,
         });
     }
+    tracing::debug!(phase = "pay", elapsed_ms = started.elapsed().as_millis() as u64, "summary");
     let mut summary = build_summary(&SummaryInput {
         job_name: &spec.job.name,
         business_date,
@@ -745,6 +748,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // reference rate is a note (the run ends with exit 1), never a guess.
     let fx_policy =
         settle_fx::ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
+    tracing::debug!(
+        phase = "pay",
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "FX cost of the channels' conversions"
+    );
     let (fx_costs, fx_gaps) = settle_fx::cost::fx_costs(&channel, &rate_table, fx_policy);
     input_notes.extend(fx_gaps.iter().map(|g| format!("fx cost of {} {}: {}", g.channel, g.transaction_id, g.reason)));
 
