@@ -809,6 +809,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         std::thread::spawn(move || -> Result<Vec<u8>, settle_report::ReportError> {
             let mut parquet = Vec::new();
             settle_report::tables::csv_to_parquet_streamed("matches.csv", || fs::File::open(&temp), &mut parquet)?;
+            tracing::debug!(
+                phase = "render",
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "matches.parquet made"
+            );
             Ok(parquet)
         })
     };
@@ -836,18 +841,18 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     put(
         &mut staging,
         "open_orders.csv",
-        &settle_tabular::write_orders(&open.orders).map_err(csv_error("open_orders.csv"))?,
+        &settle_tabular::write_orders(open.orders.iter().copied()).map_err(csv_error("open_orders.csv"))?,
     )?;
     put(
         &mut staging,
         "open_channel_transactions.csv",
-        &settle_tabular::write_channel_transactions(&open.channel)
+        &settle_tabular::write_channel_transactions(open.channel.iter().copied())
             .map_err(csv_error("open_channel_transactions.csv"))?,
     )?;
     put(
         &mut staging,
         "open_bank_entries.csv",
-        &settle_tabular::write_bank_entries(&open.bank).map_err(csv_error("open_bank_entries.csv"))?,
+        &settle_tabular::write_bank_entries(open.bank.iter().copied()).map_err(csv_error("open_bank_entries.csv"))?,
     )?;
     put(&mut staging, "open_earlier.csv", &carry::earlier_csv(&open).map_err(csv_error("open_earlier.csv"))?)?;
     put(&mut staging, "open_payouts.csv", &carry::payouts_csv(&open.payouts).map_err(csv_error("open_payouts.csv"))?)?;
@@ -953,6 +958,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             |name, source| JobError::Write { path: run_dir.join(name).display().to_string(), source },
         )?;
     }
+    tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account made");
     let parquet = matches_parquet.join().map_err(|_| {
         JobError::Report(settle_report::ReportError::Table {
             table: "matches.csv",

@@ -222,7 +222,8 @@ fn run_night(
             date,
             &calendar,
             rules.write_off_after_business_days,
-        ),
+        )
+        .to_carry(),
         None => settle_job::carry::Carry::default(),
     };
     let mut lines = lines;

@@ -242,11 +242,18 @@ pub const CHANNEL_OUTPUT_COLUMNS: [&str; 22] = [
 
 /// Renders channel transactions as CSV: the canonical columns, then one `fee_<name>` column per fee
 /// component any row has, then the kept metadata columns, both sorted by name.
-pub fn write_channel_transactions(rows: &[ChannelTransaction]) -> Result<Vec<u8>, csv::Error> {
-    let mut fee_names: Vec<&str> = rows.iter().flat_map(|r| r.fee_components.iter().map(|(n, _)| n.as_str())).collect();
+/// `rows`: a slice, or any list of borrowed rows (read twice: once for the columns, once to write).
+pub fn write_channel_transactions<'a, I>(rows: I) -> Result<Vec<u8>, csv::Error>
+where
+    I: IntoIterator<Item = &'a ChannelTransaction>,
+    I::IntoIter: Clone,
+{
+    let rows = rows.into_iter();
+    let mut fee_names: Vec<&str> =
+        rows.clone().flat_map(|r| r.fee_components.iter().map(|(n, _)| n.as_str())).collect();
     fee_names.sort_unstable();
     fee_names.dedup();
-    let mut meta_names: Vec<&str> = rows.iter().flat_map(|r| r.metadata.iter().map(|(n, _)| n.as_str())).collect();
+    let mut meta_names: Vec<&str> = rows.clone().flat_map(|r| r.metadata.iter().map(|(n, _)| n.as_str())).collect();
     meta_names.sort_unstable();
     meta_names.dedup();
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
@@ -677,7 +684,7 @@ pub const BANK_ENTRY_OUTPUT_COLUMNS: [&str; 16] = [
 ];
 
 /// Renders orders as CSV in the canonical `ORDERS` layout (reading it back gives the same orders).
-pub fn write_orders(rows: &[Order]) -> Result<Vec<u8>, csv::Error> {
+pub fn write_orders<'a>(rows: impl IntoIterator<Item = &'a Order>) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     w.write_record(ORDERS.columns.iter().map(|c| c.name))?;
     for r in rows {
@@ -725,7 +732,7 @@ pub fn write_beneficiaries(rows: &[Beneficiary]) -> Result<Vec<u8>, csv::Error> 
 
 /// Renders bank entries as CSV in the canonical layout plus `reversal`, `bank_transaction_code`,
 /// `details` (how many transaction details the entry has) and `source` (file and line or XML path).
-pub fn write_bank_entries(rows: &[BankEntry]) -> Result<Vec<u8>, csv::Error> {
+pub fn write_bank_entries<'a>(rows: impl IntoIterator<Item = &'a BankEntry>) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     w.write_record(BANK_ENTRY_OUTPUT_COLUMNS)?;
     for r in rows {
