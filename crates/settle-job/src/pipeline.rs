@@ -1001,6 +1001,14 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         None if name.starts_with("payouts/statements/") => (2, 0),
         None => (1, 0),
     });
+    // An output missing from ORDER would land among the payout files unnoticed.
+    for file in staging.files() {
+        assert!(
+            ORDER.contains(&file.name.as_str()) || file.name.starts_with("payouts/"),
+            "output {} has no place in the manifest's order",
+            file.name
+        );
+    }
     let manifest_outputs: Vec<_> =
         staging.files().iter().map(|f| json!({"path": f.name, "bytes": f.bytes, "sha256": f.sha256})).collect();
     let job_file_name = job_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
