@@ -30,8 +30,9 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Recompute a business date that already has a run directory.
     pub force: bool,
-    /// Called once the inputs are parsed and the file bytes dropped: the binary hands back the freed
-    /// memory to the OS there (see src/alloc.rs), before the engine's allocations.
+    /// Called once the inputs are parsed and the file bytes dropped, and again once the lists of several
+    /// files are joined: the binary hands back the freed memory to the OS there (see src/alloc.rs),
+    /// before the join's and the engine's allocations.
     pub after_ingest: Option<fn()>,
     /// Recompute a recorded run from the input archive instead of the files on disk (`settle replay`).
     pub replay: Option<crate::replay::Replay>,
@@ -493,6 +494,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }
     }
 
+    // The file bytes and the parsers' chunk lists are freed by now: handed back to the OS before the
+    // lists of several files are joined (which needs room for the joined list), and again after.
+    if let Some(after_ingest) = options.after_ingest {
+        after_ingest();
+    }
     let (mut orders, mut channel, mut bank) = (concat(orders_read), concat(channel_read), concat(bank_read));
     tracing::debug!(
         phase = "ingest",
