@@ -25,7 +25,8 @@ pub enum ArchiveError {
     Corrupted { what: String, path: String, expected: String, found: String },
 }
 
-fn hex(digest: &[u8]) -> String {
+/// Lower-case hex of a digest (settle's one spelling of a sha256).
+pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

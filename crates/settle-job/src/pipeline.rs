@@ -186,7 +186,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::archive::hex(&Sha256::digest(bytes))
 }
 
 /// The bytes of an input: from disk, or when replaying, from the archive by the hash the recorded run
@@ -801,9 +801,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         staging.put(name, bytes).map_err(staged_error(name))
     };
     // A table as CSV and as Parquet (for BI tools and `settle history`), from the same bytes.
-    let parquet_of = |csv_name: &'static str, bytes: &[u8]| -> Result<(String, Vec<u8>), JobError> {
-        let parquet = settle_report::tables::csv_to_parquet(csv_name, bytes)?;
-        Ok((format!("tables/{}.parquet", csv_name.trim_end_matches(".csv")), parquet))
+    let parquet_name = |csv_name: &str| format!("tables/{}.parquet", csv_name.trim_end_matches(".csv"));
+    let put_table = |staging: &mut crate::write::Staging, name: &'static str, bytes: &[u8]| -> Result<(), JobError> {
+        put(staging, name, bytes)?;
+        put(staging, &parquet_name(name), &settle_report::tables::csv_to_parquet(name, bytes)?)
     };
     put(&mut staging, "summary.json", &render_json(&summary.json).map_err(json_error("summary.json"))?)?;
     // The largest table, streamed into its temp file; its Parquet copy is read back from there on a
@@ -827,22 +828,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let exceptions_csv = settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?;
     let payouts_csv = settle_report::payouts_csv(&payouts)?;
     let fx_cost_csv = settle_report::fx_cost_csv(&fx_costs)?;
-    for (name, bytes) in [("exceptions.csv", &exceptions_csv), ("payouts.csv", &payouts_csv)] {
-        put(&mut staging, name, bytes)?;
-        let (parquet_name, parquet) = parquet_of(name, bytes)?;
-        put(&mut staging, &parquet_name, &parquet)?;
-    }
-    {
-        let bytes = settle_report::conversions_csv(&conversions)?;
-        put(&mut staging, "conversions.csv", &bytes)?;
-        let (parquet_name, parquet) = parquet_of("conversions.csv", &bytes)?;
-        put(&mut staging, &parquet_name, &parquet)?;
-    }
-    put(&mut staging, "fx_cost.csv", &fx_cost_csv)?;
-    {
-        let (parquet_name, parquet) = parquet_of("fx_cost.csv", &fx_cost_csv)?;
-        put(&mut staging, &parquet_name, &parquet)?;
-    }
+    put_table(&mut staging, "exceptions.csv", &exceptions_csv)?;
+    put_table(&mut staging, "payouts.csv", &payouts_csv)?;
+    put_table(&mut staging, "conversions.csv", &settle_report::conversions_csv(&conversions)?)?;
+    put_table(&mut staging, "fx_cost.csv", &fx_cost_csv)?;
     // The open items the next night reads, one table at a time.
     put(
         &mut staging,
@@ -930,14 +919,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     })?;
     drop((exceptions_csv, payouts_csv, fx_cost_csv));
     put(&mut staging, "report.html", &report)?;
-    for (name, bytes) in [
-        ("tallies.csv", settle_report::tallies_csv(&recon.tallies)?),
-        ("channels.csv", settle_report::channels_csv(&progress, &fees)?),
-    ] {
-        put(&mut staging, name, &bytes)?;
-        let (parquet_name, parquet) = parquet_of(name, &bytes)?;
-        put(&mut staging, &parquet_name, &parquet)?;
-    }
+    put_table(&mut staging, "tallies.csv", &settle_report::tallies_csv(&recon.tallies)?)?;
+    put_table(&mut staging, "channels.csv", &settle_report::channels_csv(&progress, &fees)?)?;
     for file in payment_files {
         put(&mut staging, &file.name, file.written.xml.as_bytes())?;
     }
@@ -971,7 +954,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             message: "its Parquet conversion stopped".into(),
         })
     })??;
-    put(&mut staging, "tables/matches.parquet", &parquet)?;
+    put(&mut staging, &parquet_name("matches.csv"), &parquet)?;
     drop(parquet);
     // The manifest lists the outputs in a fixed order: the tables, the Parquet copies, the payout files,
     // then the statements of account.

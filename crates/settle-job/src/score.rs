@@ -22,13 +22,6 @@ pub enum ScoreError {
     Column { path: String, column: &'static str, what: &'static str },
 }
 
-/// The outcome a record was given (or should have been): `matched` or a reason code.
-#[cfg(test)]
-type Outcome = String;
-/// (stage, record kind, record id).
-#[cfg(test)]
-type RecordKey = (String, String, String);
-
 /// Precision and recall of one stage's matches.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StageScore {
@@ -142,13 +135,6 @@ impl Table {
 fn csv_error(path: &Path, e: &csv::Error) -> ScoreError {
     let at = e.position().map(|p| format!("line {}: ", p.line())).unwrap_or_default();
     ScoreError::Csv { path: path.display().to_string(), message: format!("{at}{e}") }
-}
-
-#[cfg(test)]
-struct TruthRow {
-    key: RecordKey,
-    expected: Outcome,
-    with: String,
 }
 
 /// Scores the run in `run_dir` (its matches.csv and exceptions.csv) against `truth` (a truth.csv).
@@ -429,31 +415,41 @@ impl Tally {
     }
 }
 
-/// The tally of rows already read (for the unit tests).
-#[cfg(test)]
-fn tally(
-    truth_rows: Vec<TruthRow>,
-    placed: Vec<(RecordKey, Outcome)>,
-    run_matches: Vec<(String, Vec<RecordKey>)>,
-    pairs_checked: bool,
-) -> Score {
-    let mut tally = Tally::new(pairs_checked);
-    for row in &truth_rows {
-        tally.truth(&row.key.0, &row.key.1, &row.key.2, &row.expected, &row.with);
-    }
-    for (key, outcome) in &placed {
-        tally.placed(&key.0, &key.1, &key.2, outcome);
-    }
-    for (stage, records) in &run_matches {
-        let records: Vec<(&str, &str)> = records.iter().map(|k| (k.1.as_str(), k.2.as_str())).collect();
-        tally.run_match(stage, &records);
-    }
-    tally.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The outcome a record was given (or should have been): `matched` or a reason code.
+    type Outcome = String;
+    /// (stage, record kind, record id).
+    type RecordKey = (String, String, String);
+
+    struct TruthRow {
+        key: RecordKey,
+        expected: Outcome,
+        with: String,
+    }
+
+    /// The tally of rows already read (for the unit tests).
+    fn tally(
+        truth_rows: Vec<TruthRow>,
+        placed: Vec<(RecordKey, Outcome)>,
+        run_matches: Vec<(String, Vec<RecordKey>)>,
+        pairs_checked: bool,
+    ) -> Score {
+        let mut tally = Tally::new(pairs_checked);
+        for row in &truth_rows {
+            tally.truth(&row.key.0, &row.key.1, &row.key.2, &row.expected, &row.with);
+        }
+        for (key, outcome) in &placed {
+            tally.placed(&key.0, &key.1, &key.2, outcome);
+        }
+        for (stage, records) in &run_matches {
+            let records: Vec<(&str, &str)> = records.iter().map(|k| (k.1.as_str(), k.2.as_str())).collect();
+            tally.run_match(stage, &records);
+        }
+        tally.finish()
+    }
 
     fn key(stage: &str, kind: &str, id: &str) -> RecordKey {
         (stage.into(), kind.into(), id.into())

@@ -59,10 +59,6 @@ fn hex32(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A signing key read from `path`.
 pub struct SigningKey(Ed25519KeyPair);
 
@@ -85,12 +81,12 @@ impl SigningKey {
 
     /// The signature of `bytes`, as the signature file holds it (hex, one line).
     pub fn sign(&self, bytes: &[u8]) -> String {
-        format!("{}\n", to_hex(self.0.sign(bytes).as_ref()))
+        format!("{}\n", crate::archive::hex(self.0.sign(bytes).as_ref()))
     }
 
     /// The public key, hex.
     pub fn public_hex(&self) -> String {
-        to_hex(self.0.public_key().as_ref())
+        crate::archive::hex(self.0.public_key().as_ref())
     }
 }
 
@@ -143,7 +139,7 @@ pub fn verify(run_dir: &Path, public_key: Option<&[u8; 32]>) -> Result<Vec<Probl
     }
     let canonical = settle_report::render_json(&manifest)
         .map_err(|e| JobError::Replay { message: format!("{}: {e}", manifest_path.display()) })?;
-    let root = to_hex(&Sha256::digest(&canonical));
+    let root = crate::archive::hex(&Sha256::digest(&canonical));
     match recorded_root {
         None => problem("manifest.json has no root_sha256".to_string()),
         Some(r) if r != root => problem(format!("manifest.json: root_sha256 {r}, its content hashes to {root}")),
@@ -154,7 +150,7 @@ pub fn verify(run_dir: &Path, public_key: Option<&[u8; 32]>) -> Result<Vec<Probl
         match fs::read(run_dir.join(path)) {
             Err(_) => problem(format!("{path} is missing")),
             Ok(bytes) => {
-                let found = to_hex(&Sha256::digest(&bytes));
+                let found = crate::archive::hex(&Sha256::digest(&bytes));
                 if found != sha {
                     problem(format!("{path}: sha256 {found}, the manifest says {sha}"));
                 }
@@ -191,7 +187,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = SigningKey::read(&private).unwrap();
         assert_eq!(key.public_hex(), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
-        assert_eq!(to_hex(&read_public_key(&public).unwrap()), key.public_hex());
+        assert_eq!(crate::archive::hex(&read_public_key(&public).unwrap()), key.public_hex());
         // RFC 8032 test 1: the empty message.
         assert!(key.sign(b"").starts_with("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"));
         let hex_seed = dir.path().join("seed.hex");

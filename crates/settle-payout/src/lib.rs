@@ -329,57 +329,70 @@ pub fn statement_rows(
     release: Release,
 ) -> BTreeMap<String, Vec<usize>> {
     assert_eq!(recon.channel.len(), channel.len(), "recon outcomes are index-aligned with channel rows");
-    let mut slots = Slots::with_capacity(1024);
-    let mut rows: Vec<Vec<usize>> = Vec::new();
+    let mut slots: Slots<'_, Vec<usize>> = Slots::with_capacity(1024);
     for (i, (tx, outcome)) in channel.iter().zip(&recon.channel).enumerate() {
         if is_settled_for_beneficiary(tx, outcome, release) {
             let order = &orders[outcome.order.expect("a settled row is linked to its order") as usize];
-            let slot = slots.slot(order.beneficiary_id.as_str());
-            if slot == rows.len() {
-                rows.push(Vec::new());
-            }
-            rows[slot].push(i);
+            slots.get(order.beneficiary_id.as_str()).1.push(i);
         }
     }
-    slots.ids.iter().zip(rows).map(|(id, rows)| (id.to_string(), rows)).collect()
+    slots.ids.iter().zip(slots.values).map(|(id, rows)| (id.to_string(), rows)).collect()
 }
 
-/// Ids numbered densely as they are first seen, found again by a hash map (foldhash with a fixed seed)
-/// that is only looked up, never iterated: its order reaches no output. A night touches each
-/// beneficiary many times (once per settled row: 10^7 at 10^7 orders); a B-tree of their ids read
-/// each id's scattered bytes a dozen times per lookup (16 s of a 10^7-order night).
-struct Slots<'a> {
+/// Ids numbered densely as they are first seen, each with a value, found again by a hash map (foldhash
+/// with a fixed seed) that is only looked up, never iterated: its order reaches no output. A night
+/// touches each beneficiary many times (once per settled row: 10^7 at 10^7 orders); a B-tree of their
+/// ids read each id's scattered bytes a dozen times per lookup (16 s of a 10^7-order night).
+struct Slots<'a, T> {
     index: std::collections::HashMap<&'a str, u32, foldhash::fast::FixedState>,
     ids: Vec<&'a str>,
+    values: Vec<T>,
 }
 
-impl<'a> Slots<'a> {
-    fn with_capacity(n: usize) -> Slots<'a> {
+impl<'a, T: Default> Slots<'a, T> {
+    fn with_capacity(n: usize) -> Slots<'a, T> {
         Slots {
             index: std::collections::HashMap::with_capacity_and_hasher(
                 n,
                 foldhash::fast::FixedState::with_seed(0x5e77),
             ),
             ids: Vec::with_capacity(n),
+            values: Vec::with_capacity(n),
         }
     }
 
-    /// `id`'s slot, a new one (the next number) when it is first seen.
-    fn slot(&mut self, id: &'a str) -> usize {
+    /// `id`'s slot and value; a new slot (the next number, a default value) when it is first seen.
+    fn get(&mut self, id: &'a str) -> (usize, &mut T) {
         let next = u32::try_from(self.ids.len()).expect("fewer than 2^32 beneficiaries");
-        let slot = *self.index.entry(id).or_insert(next);
-        if slot == next {
+        let slot = *self.index.entry(id).or_insert(next) as usize;
+        if slot == self.ids.len() {
             self.ids.push(id);
+            self.values.push(T::default());
         }
-        slot as usize
+        (slot, &mut self.values[slot])
     }
 
-    /// The slots for which `keep` holds, in id order.
-    fn sorted(&self, keep: impl Fn(usize) -> bool) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.ids.len()).filter(|&s| keep(s)).collect();
+    /// The slots whose value `keep` accepts, in id order.
+    fn sorted(&self, keep: impl Fn(&T) -> bool) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.ids.len()).filter(|&s| keep(&self.values[s])).collect();
         order.sort_unstable_by(|&a, &b| self.ids[a].cmp(self.ids[b]));
         order
     }
+}
+
+/// What a night gathers for one beneficiary id.
+#[derive(Default)]
+struct Gathered<'a> {
+    /// Its row of the beneficiaries file (a later row of one id wins).
+    beneficiary: Option<&'a Beneficiary>,
+    /// Its fee plan, looked up at its first settled row (an unknown plan is an error then).
+    plan: Option<Option<&'a FeePlan>>,
+    /// Settlement currency → tonight's settled money.
+    settled: BTreeMap<Currency, Settled>,
+    /// Balances brought in (carried, returned, reserves).
+    brought: Vec<&'a CarriedBalance>,
+    /// It gets a payout: settled rows or balances brought in.
+    present: bool,
 }
 
 /// Tonight's settled money of one beneficiary in one settlement currency.
@@ -406,16 +419,11 @@ pub fn compute_payouts(
 ) -> Result<Payouts, PayoutError> {
     assert_eq!(recon.channel.len(), channel.len(), "recon outcomes are index-aligned with channel rows");
     let rounding = policy.conversion.rounding;
-    // Every beneficiary id of the night in a slot: the file's (a later row of one id wins, as it did),
-    // then those of tonight's settled rows and of the balances brought in.
-    let mut slots = Slots::with_capacity(beneficiaries.len());
-    let mut known: Vec<Option<&Beneficiary>> = Vec::with_capacity(beneficiaries.len());
+    // Every beneficiary id of the night in a slot: the file's, then those of tonight's settled rows and
+    // of the balances brought in.
+    let mut slots: Slots<'_, Gathered<'_>> = Slots::with_capacity(beneficiaries.len());
     for b in beneficiaries {
-        let slot = slots.slot(b.beneficiary_id.as_str());
-        if slot == known.len() {
-            known.push(None);
-        }
-        known[slot] = Some(b);
+        slots.get(b.beneficiary_id.as_str()).1.beneficiary = Some(b);
     }
     let plans: BTreeMap<&str, &FeePlan> = policy.fee_plans.iter().map(|p| (p.id.as_str(), p)).collect();
     let plan_of = |b: &Beneficiary| -> Result<Option<&FeePlan>, PayoutError> {
@@ -428,15 +436,10 @@ pub fn compute_payouts(
             }),
         }
     };
-    // Each slot's fee plan, looked up at its first settled row (an unknown plan is an error then).
-    let mut plan_cache: Vec<Option<Option<&FeePlan>>> = vec![None; known.len()];
     let money_error = |id: &str| {
         let id = id.to_string();
         move |source| PayoutError::Money { beneficiary_id: id, source }
     };
-    // slot → settlement currency → tonight's settled money; `present`: the slot gets a payout.
-    let mut settled: Vec<BTreeMap<Currency, Settled>> = vec![BTreeMap::new(); known.len()];
-    let mut present: Vec<bool> = vec![false; known.len()];
     for (tx, outcome) in channel.iter().zip(&recon.channel) {
         if !is_settled_for_beneficiary(tx, outcome, policy.release) {
             continue;
@@ -444,21 +447,11 @@ pub fn compute_payouts(
         let order =
             &orders[outcome.order.expect("a settled charge, refund or chargeback is linked to its order") as usize];
         let beneficiary_id = order.beneficiary_id.as_str();
-        let slot = slots.slot(beneficiary_id);
-        if slot == known.len() {
-            known.push(None);
-            plan_cache.push(None);
-            settled.push(BTreeMap::new());
-            present.push(false);
-        }
-        present[slot] = true;
-        let plan = match (plan_cache[slot], known[slot]) {
+        let (_, gathered) = slots.get(beneficiary_id);
+        gathered.present = true;
+        let plan = match (gathered.plan, gathered.beneficiary) {
             (Some(plan), _) => plan,
-            (None, Some(b)) => {
-                let plan = plan_of(b)?;
-                plan_cache[slot] = Some(plan);
-                plan
-            }
+            (None, Some(b)) => *gathered.plan.insert(plan_of(b)?),
             (None, None) => None,
         };
         let commission = match plan {
@@ -466,7 +459,7 @@ pub fn compute_payouts(
             None => Decimal::ZERO,
         };
         let zero = Money::zero(tx.settlement_currency);
-        let entry = settled[slot].entry(tx.settlement_currency).or_insert(Settled {
+        let entry = gathered.settled.entry(tx.settlement_currency).or_insert(Settled {
             net: zero,
             commission: zero,
             charges: zero,
@@ -481,26 +474,18 @@ pub fn compute_payouts(
         }
         entry.transactions += 1;
     }
-    let mut brought: Vec<Vec<&CarriedBalance>> = vec![Vec::new(); known.len()];
     for c in brought_in {
-        let slot = slots.slot(c.beneficiary_id.as_str());
-        if slot == known.len() {
-            known.push(None);
-            settled.push(BTreeMap::new());
-            present.push(false);
-            brought.push(Vec::new());
-        }
-        brought[slot].push(c);
-        present[slot] = true;
+        let (_, gathered) = slots.get(c.beneficiary_id.as_str());
+        gathered.brought.push(c);
+        gathered.present = true;
     }
-    let order = slots.sorted(|slot| present[slot]);
+    let order = slots.sorted(|gathered| gathered.present);
     let mut payouts = Vec::with_capacity(order.len());
     let mut reserves: Vec<CarriedBalance> = Vec::new();
     for slot in order {
         let beneficiary_id = slots.ids[slot];
-        let by_currency = std::mem::take(&mut settled[slot]);
-        let beneficiary = known[slot];
-        let brought = brought[slot].as_slice();
+        let gathered = std::mem::take(&mut slots.values[slot]);
+        let (by_currency, beneficiary, brought) = (gathered.settled, gathered.beneficiary, gathered.brought.as_slice());
         // Unknown beneficiaries are reported in the first settlement currency, unconverted.
         let payout_currency = beneficiary.map_or_else(
             || by_currency.keys().next().copied().unwrap_or_else(|| brought[0].amount.currency()),

@@ -220,21 +220,9 @@ fn decimal_text(value: Option<Decimal>, currency: Option<settle_core::Currency>)
 
 /// `matches.csv`: one row per match of `recon`, whose sides are resolved from `inputs` (the ones the
 /// engine was given); stage A matches with their fees and FX difference against `rates` (see
-/// `ReconResult::fee_fx`).
-pub fn matches_csv(
-    recon: &ReconResult,
-    inputs: &Inputs<'_>,
-    rates: &settle_fx::RateTable,
-    policy: settle_fx::ConversionPolicy,
-) -> Result<Vec<u8>, ReportError> {
-    let mut out = Vec::new();
-    matches_csv_to(recon, inputs, rates, policy, &mut out)?;
-    Ok(out)
-}
-
-/// `matches.csv` written to `out` as it is rendered: rows in chunks rendered in parallel and written in
-/// order (the same bytes whatever the threads), a wave of chunks at a time, so that memory holds a wave
-/// (half a million rows), not the table.
+/// `ReconResult::fee_fx`). Written to `out` as it is rendered: rows in chunks rendered in parallel and
+/// written in order (the same bytes whatever the threads), a wave of chunks at a time, so that memory
+/// holds a wave (half a million rows), not the table.
 pub fn matches_csv_to(
     recon: &ReconResult,
     inputs: &Inputs<'_>,

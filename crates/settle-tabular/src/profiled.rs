@@ -327,7 +327,8 @@ impl Rows {
     }
 }
 
-/// Reads the rows `splitter` yields, with caches of its own (`cols` is cloned).
+/// Reads the rows `splitter` yields, with caches of its own (`cols` is cloned), into a list with room
+/// for `rows_max` (its lines, one row a line at most), so the rows never move while they are read.
 fn read_rows(
     path: &str,
     file: &Arc<str>,
@@ -338,12 +339,11 @@ fn read_rows(
     rows_max: usize,
 ) -> Result<Rows, TabularError> {
     let mut out = Rows::default();
-    let expected_rows = rows_max;
     match profile.record {
-        RecordKind::ChannelTransactions => out.channel_transactions.reserve(expected_rows),
-        RecordKind::BankEntries => out.bank_entries.reserve(expected_rows),
-        RecordKind::Orders => out.orders.reserve(expected_rows),
-        RecordKind::Beneficiaries => out.beneficiaries.reserve(expected_rows),
+        RecordKind::ChannelTransactions => out.channel_transactions.reserve(rows_max),
+        RecordKind::BankEntries => out.bank_entries.reserve(rows_max),
+        RecordKind::Orders => out.orders.reserve(rows_max),
+        RecordKind::Beneficiaries => out.beneficiaries.reserve(rows_max),
     }
     let mut record = Record::default();
     while let Some(line) = splitter.next_record(&mut record) {
