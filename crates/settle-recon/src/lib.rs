@@ -248,6 +248,24 @@ impl Exception {
     pub fn difference(&self) -> Option<Decimal> {
         difference(self.left.as_ref()?, self.right.as_ref()?)
     }
+
+    /// Whether it places an order or a channel row: the partition owning that record raises it. The
+    /// others (payout batches, bank entries, awaited payouts) come out the same in every partition of a
+    /// partitioned run (`reconcile_shard`).
+    pub fn is_shard_local(&self) -> bool {
+        [&self.left, &self.right]
+            .into_iter()
+            .flatten()
+            .any(|s| matches!(s.kind, RecordKind::Order | RecordKind::ChannelTransaction))
+    }
+}
+
+impl Match {
+    /// Whether it matches an order (stage A): the partition owning the order makes it. Stage B and C
+    /// matches come out the same in every partition (`reconcile_shard`).
+    pub fn is_shard_local(&self) -> bool {
+        self.stage == Stage::A
+    }
 }
 
 impl MatchView {
@@ -265,7 +283,16 @@ fn difference(left: &Side, right: &Side) -> Option<Decimal> {
 /// position — so that which of two rows with one id is admitted depends on where they are in their files,
 /// not on the order the files were listed or read.
 fn file_order<T>(records: &[T], provenance: impl Fn(&T) -> &settle_core::Provenance, carried: usize) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..r32(records.len())).collect();
+    file_order_by(records.len(), |i| provenance(&records[i]), |i| i < carried)
+}
+
+/// `file_order` over `n` records given by index: `carried(i)` says which come first.
+fn file_order_by<'p>(
+    n: usize,
+    provenance: impl Fn(usize) -> &'p settle_core::Provenance,
+    carried: impl Fn(usize) -> bool,
+) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..r32(n)).collect();
     // Rows of one file share its name's `Arc`: equal pointers compare equal without reading the text.
     let file = |a: &std::sync::Arc<str>, b: &std::sync::Arc<str>| {
         if std::sync::Arc::ptr_eq(a, b) { std::cmp::Ordering::Equal } else { a.cmp(b) }
@@ -274,8 +301,8 @@ fn file_order<T>(records: &[T], provenance: impl Fn(&T) -> &settle_core::Provena
     // in file order (one per file), which the stable sort merges in linear time, so few comparisons
     // reach a record out of cache. The index breaks ties: the order is total.
     order.sort_by(|&a, &b| {
-        let (x, y) = (provenance(&records[a as usize]), provenance(&records[b as usize]));
-        let (tonight_x, tonight_y) = (a as usize >= carried, b as usize >= carried);
+        let (x, y) = (provenance(a as usize), provenance(b as usize));
+        let (tonight_x, tonight_y) = (!carried(a as usize), !carried(b as usize));
         tonight_x
             .cmp(&tonight_y)
             .then_with(|| file(&x.source_file, &y.source_file))
@@ -665,6 +692,46 @@ fn payout_side(p: &AwaitedPayout) -> Side {
     }
 }
 
+/// A channel row another partition of a partitioned run owns (`settle run --partition`): it takes
+/// part here only where a stage is not local to one shard of beneficiaries — intake (a later row with
+/// its id is a duplicate) and stage B (its net is part of its payout batch's). It gets no place, match,
+/// exception or tally here: its own partition gives it those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignRow {
+    pub channel: Text,
+    pub transaction_id: Text,
+    pub kind: ChannelKind,
+    pub net: Decimal,
+    pub settlement_currency: Currency,
+    pub batch_id: Option<Text>,
+    pub booking_date: Date,
+    pub payout_date: Option<Date>,
+    pub provenance: settle_core::Provenance,
+    /// Carried from an earlier night (it comes before tonight's rows in file order).
+    pub carried: bool,
+    /// Its batch was matched on an earlier night (it is in no batch tonight).
+    pub stage_b_carried: bool,
+}
+
+impl ForeignRow {
+    /// What stage B and intake need of `tx`.
+    pub fn of(tx: &ChannelTransaction, carried: bool, stage_b_carried: bool) -> ForeignRow {
+        ForeignRow {
+            channel: tx.channel.clone(),
+            transaction_id: tx.transaction_id.clone(),
+            kind: tx.kind,
+            net: tx.net,
+            settlement_currency: tx.settlement_currency,
+            batch_id: tx.batch_id.clone(),
+            booking_date: tx.booking_date,
+            payout_date: tx.payout_date,
+            provenance: tx.provenance.clone(),
+            carried,
+            stage_b_carried,
+        }
+    }
+}
+
 /// `reconcile_with` on inputs that include records carried from earlier nights (`prior`). Stages an
 /// earlier night settled are not decided again, and their records are not counted again in tonight's
 /// tallies; a carried record is admitted before a row with its id sent again tonight.
@@ -676,13 +743,30 @@ pub fn reconcile_nights(
     rules: &ReconRules,
     calendar: &Calendar,
 ) -> Result<ReconResult, ReconError> {
+    reconcile_shard(orders, channel, &[], bank, prior, rules, calendar)
+}
+
+/// `reconcile_nights` on one partition's shard: `orders` and `channel` are the records it owns, `foreign`
+/// the other partitions' channel rows (see `ForeignRow`). Every partition is given every bank entry and
+/// awaited payout, so stages B and C decide the same in each; stage A, and every place, match and
+/// exception of an owned record, are the ones the whole night's run gives that record. With no foreign
+/// rows it is `reconcile_nights`.
+pub fn reconcile_shard(
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    foreign: &[ForeignRow],
+    bank: &[BankEntry],
+    prior: &Prior,
+    rules: &ReconRules,
+    calendar: &Calendar,
+) -> Result<ReconResult, ReconError> {
     let earlier = prior.earlier.as_slice();
     assert!(earlier.is_empty() || earlier.len() == channel.len(), "earlier is index-aligned with channel");
     let earlier_of = |i: usize| earlier.get(i).copied().unwrap_or_default();
     let compiled = rules.compile().map_err(ReconError::Rule)?;
     for (what, count) in [
         ("orders", orders.len()),
-        ("channel transactions", channel.len()),
+        ("channel transactions", channel.len() + foreign.len()),
         ("bank entries", bank.len()),
         ("awaited payouts", prior.payouts.len()),
     ] {
@@ -753,33 +837,57 @@ pub fn reconcile_nights(
         .collect();
     let named_order = |i: usize| (order_of[i] != NO_ORDER).then_some(order_of[i] as usize);
     let mut admitted_channel = vec![true; channel.len()];
-    let tx_key = |i: u32| (channel[i as usize].channel.as_str(), channel[i as usize].transaction_id.as_str());
-    let mut seen_tx = IdIndex::with_capacity(channel.len(), tx_key);
-    let channel_file_order = file_order(channel, |t| &t.provenance, prior.channel);
-    for i in channel_file_order.iter().map(|&i| i as usize) {
-        let tx = &channel[i];
-        if let Some(first) = seen_tx.insert((&tx.channel, &tx.transaction_id), r32(i)) {
-            let first = first as usize;
-            admitted_channel[i] = false;
-            let same =
-                channel[first] == ChannelTransaction { provenance: channel[first].provenance.clone(), ..tx.clone() };
-            let stage = if takes_part_in_stage_a(tx.kind) { Stage::A } else { Stage::B };
-            let place = Place::Unmatched(ReasonCode::DuplicateChannelTransaction);
-            outcomes[i].stage_a = if takes_part_in_stage_a(tx.kind) { place } else { Place::NotApplicable };
-            outcomes[i].stage_b = place;
-            exceptions.push(exception(
-                stage,
-                ReasonCode::DuplicateChannelTransaction,
-                None,
-                Some(channel_side(tx)),
-                None,
-                format!(
-                    "same transaction id as {}{}",
-                    channel[first].provenance,
-                    if same { " (identical row)" } else { " (the rows differ)" }
-                ),
-            ));
+    // Foreign rows follow tonight's owned ones in one index space: `i < n` is `channel[i]`, else
+    // `foreign[i - n]`.
+    let n = channel.len();
+    let mut admitted_foreign = vec![true; foreign.len()];
+    let provenance_of = |i: usize| if i < n { &channel[i].provenance } else { &foreign[i - n].provenance };
+    let tx_key = |i: u32| {
+        let i = i as usize;
+        if i < n {
+            (channel[i].channel.as_str(), channel[i].transaction_id.as_str())
+        } else {
+            (foreign[i - n].channel.as_str(), foreign[i - n].transaction_id.as_str())
         }
+    };
+    let mut seen_tx = IdIndex::with_capacity(n + foreign.len(), tx_key);
+    let rows_file_order =
+        file_order_by(
+            n + foreign.len(),
+            provenance_of,
+            |i| {
+                if i < n { i < prior.channel } else { foreign[i - n].carried }
+            },
+        );
+    for i in rows_file_order.iter().map(|&i| i as usize) {
+        let Some(first) = seen_tx.insert(tx_key(r32(i)), r32(i)) else { continue };
+        if i >= n {
+            admitted_foreign[i - n] = false;
+            continue;
+        }
+        let tx = &channel[i];
+        let first = first as usize;
+        admitted_channel[i] = false;
+        // A foreign first row differs from this one: rows with one id and one merchant reference are in
+        // one shard.
+        let same = first < n
+            && channel[first] == ChannelTransaction { provenance: channel[first].provenance.clone(), ..tx.clone() };
+        let stage = if takes_part_in_stage_a(tx.kind) { Stage::A } else { Stage::B };
+        let place = Place::Unmatched(ReasonCode::DuplicateChannelTransaction);
+        outcomes[i].stage_a = if takes_part_in_stage_a(tx.kind) { place } else { Place::NotApplicable };
+        outcomes[i].stage_b = place;
+        exceptions.push(exception(
+            stage,
+            ReasonCode::DuplicateChannelTransaction,
+            None,
+            Some(channel_side(tx)),
+            None,
+            format!(
+                "same transaction id as {}{}",
+                provenance_of(first),
+                if same { " (identical row)" } else { " (the rows differ)" }
+            ),
+        ));
     }
     drop(seen_tx);
     let mut admitted_bank = vec![true; bank.len()];
@@ -825,7 +933,7 @@ pub fn reconcile_nights(
     }
     // In file order (carried rows first, then by file and line): which of two rows claims an order depends
     // on where they are in their files, not on the order the files were listed or read.
-    let stage_a_order = channel_file_order;
+    let stage_a_order: Vec<u32> = rows_file_order.into_iter().filter(|&i| (i as usize) < n).collect();
     // Exact first (A1): a row with its order's id, kind, amount and currency claims it before any row that
     // differs can be raised against it.
     let fits = |order: &Order, tx: &ChannelTransaction| {
@@ -1133,20 +1241,33 @@ pub fn reconcile_nights(
     let mut group_of: FastMap<(&str, &str, Currency), usize> = FastMap::default();
     let mut group_keys: Vec<(&str, &str, Currency)> = Vec::new();
     let mut group_members: Vec<Vec<usize>> = Vec::new();
+    type BatchKey<'k> = (&'k str, &'k str, Currency);
+    fn add_member<'k>(
+        (group_of, group_keys, group_members): (
+            &mut FastMap<BatchKey<'k>, usize>,
+            &mut Vec<BatchKey<'k>>,
+            &mut Vec<Vec<usize>>,
+        ),
+        key: BatchKey<'k>,
+        i: usize,
+    ) {
+        let g = *group_of.entry(key).or_insert_with(|| {
+            group_keys.push(key);
+            group_members.push(Vec::new());
+            group_keys.len() - 1
+        });
+        group_members[g].push(i);
+    }
     for (i, tx) in channel.iter().enumerate() {
         if !admitted_channel[i] || outcomes[i].carried_b {
             continue;
         }
         match tx.batch_id.as_deref() {
-            Some(batch) => {
-                let key = (tx.channel.as_str(), batch, tx.settlement_currency);
-                let g = *group_of.entry(key).or_insert_with(|| {
-                    group_keys.push(key);
-                    group_members.push(Vec::new());
-                    group_keys.len() - 1
-                });
-                group_members[g].push(i);
-            }
+            Some(batch) => add_member(
+                (&mut group_of, &mut group_keys, &mut group_members),
+                (tx.channel.as_str(), batch, tx.settlement_currency),
+                i,
+            ),
             None => {
                 outcomes[i].stage_b = Place::Unmatched(ReasonCode::NotInPayoutBatch);
                 exceptions.push(exception(
@@ -1160,14 +1281,39 @@ pub fn reconcile_nights(
             }
         }
     }
+    // Foreign rows in a batch count in it; their partition gives them their places.
+    for (j, row) in foreign.iter().enumerate() {
+        if let Some(batch) = row.batch_id.as_deref()
+            && admitted_foreign[j]
+            && !row.stage_b_carried
+        {
+            add_member(
+                (&mut group_of, &mut group_keys, &mut group_members),
+                (row.channel.as_str(), batch, row.settlement_currency),
+                n + j,
+            );
+        }
+    }
     drop(group_of);
+    // What a batch takes of a member: (kind, net, booking date, payout date, transaction id).
+    let member = |i: usize| -> (ChannelKind, Money, Date, Option<Date>, &str) {
+        if i < n {
+            let tx = &channel[i];
+            (tx.kind, tx.net_money(), tx.booking_date, tx.payout_date, &tx.transaction_id)
+        } else {
+            let row = &foreign[i - n];
+            let net = Money::new(row.net, row.settlement_currency);
+            (row.kind, net, row.booking_date, row.payout_date, &row.transaction_id)
+        }
+    };
     for members in &mut group_members {
         // Members in file order (file, line, id), whatever order the rows came in.
         // Rows of one file come in line order already: sorted runs make this sort linear.
-        fn key(tx: &ChannelTransaction) -> (&str, u64, &str) {
-            (&tx.provenance.source_file, tx.provenance.line_number(), &tx.transaction_id)
-        }
-        members.sort_by(|&a, &b| key(&channel[a]).cmp(&key(&channel[b])));
+        let key = |i: usize| {
+            let p = provenance_of(i);
+            (&*p.source_file, p.line_number(), member(i).4)
+        };
+        members.sort_by(|&a, &b| key(a).cmp(&key(b)));
     }
     let mut group_order: Vec<usize> = (0..group_keys.len()).collect();
     group_order.sort_unstable_by(|&a, &b| group_keys[a].cmp(&group_keys[b]));
@@ -1184,20 +1330,20 @@ pub fn reconcile_nights(
             // The batch's payout row (when the report has one) is the channel payout itself: the other
             // rows sum up to it (checked when the report is read), so it is a member but not a summand.
             let mut net = Money::zero(*currency);
-            for &i in members.iter().filter(|&&i| !channel[i].kind.is_payout()) {
-                net = net.checked_add(&channel[i].net_money()).map_err(|_| ReconError::Overflow)?;
+            for &i in members.iter().filter(|&&i| !member(i).0.is_payout()) {
+                net = net.checked_add(&member(i).1).map_err(|_| ReconError::Overflow)?;
             }
             let date = members
                 .iter()
-                .filter_map(|&i| channel[i].payout_date)
+                .filter_map(|&i| member(i).3)
                 .max()
-                .or_else(|| members.iter().map(|&i| channel[i].booking_date).max())
+                .or_else(|| members.iter().map(|&i| member(i).2).max())
                 .expect("a batch has members");
             let side = Side {
                 kind: RecordKind::PayoutBatch,
                 id: format_compact!("{channel_name}:{batch_id}"),
                 amount: net,
-                source: channel[members[0]].provenance.to_compact_string(),
+                source: provenance_of(members[0]).to_compact_string(),
                 records: u32::try_from(members.len()).unwrap_or(u32::MAX),
                 date,
             };
@@ -1210,7 +1356,7 @@ pub fn reconcile_nights(
                     None,
                     format!("batch has {} settlement currencies", by_currency.len()),
                 ));
-                for &i in &members {
+                for &i in members.iter().filter(|&&i| i < n) {
                     outcomes[i].stage_b = Place::Unmatched(ReasonCode::MixedCurrencyBatch);
                 }
                 continue;
@@ -1301,7 +1447,7 @@ pub fn reconcile_nights(
                 }
             },
         };
-        for &i in &batch.members {
+        for &i in batch.members.iter().filter(|&&i| i < n) {
             outcomes[i].stage_b = place;
         }
     }

@@ -301,3 +301,179 @@ fn a_stage_a_match_explains_fees_and_fx_against_the_reference_rate() {
     assert_eq!((o1.reference, o1.fx_difference), (None, None));
     assert_eq!(o1.net.amount(), "104.00".parse().unwrap());
 }
+
+/// A night with every case a shard boundary can cut through: duplicate order ids (across beneficiaries),
+/// duplicate transaction ids (same and different merchant references), orphans, chargebacks, payout
+/// rows, mixed-currency batches, batches whose credit is off, split over partitions.
+fn shard_night(seed: u64) -> (Vec<Order>, Vec<ChannelTransaction>, Vec<BankEntry>) {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut orders = Vec::new();
+    for line in 0..(6 + next(14)) {
+        let id = format!("O{}", next(12));
+        let kind = if next(6) == 0 { OrderKind::Refund } else { OrderKind::Sale };
+        let cents = 100 + next(900);
+        let amount = if kind == OrderKind::Refund { -(cents as i64) } else { cents as i64 };
+        orders.push(Order {
+            beneficiary_id: format!("B{}", next(5)).into(),
+            ..order(&id, kind, &Decimal::new(amount, 2).to_string(), "EUR", line + 2)
+        });
+    }
+    let mut channel = Vec::new();
+    for line in 0..(8 + next(20)) {
+        let kind = match next(10) {
+            0 => ChannelKind::Chargeback,
+            1 => ChannelKind::Fee,
+            2 => ChannelKind::Refund,
+            _ => ChannelKind::Charge,
+        };
+        let reference = match next(8) {
+            0 => None,
+            1 => Some("O-unknown".to_string()),
+            _ => Some(format!("O{}", next(12))),
+        };
+        // The amount of the order it names, mostly.
+        let named = reference.as_ref().and_then(|r| orders.iter().find(|o| o.order_id == r.as_str()));
+        let presentment = match named {
+            Some(o) if next(4) != 0 => o.amount,
+            _ => Decimal::new(100 + next(900) as i64, 2),
+        };
+        let id = format!("t{}", next(24));
+        let batch = match next(6) {
+            0 => None,
+            _ => Some(format!("P{}", next(4))),
+        };
+        let mut row = tx(
+            &id,
+            kind,
+            reference.as_deref(),
+            &presentment.to_string(),
+            "EUR",
+            &(presentment - Decimal::new(next(50) as i64, 2)).to_string(),
+            batch.as_deref(),
+            line + 2,
+        );
+        if next(15) == 0 {
+            row.settlement_currency = cur("USD");
+        }
+        channel.push(row);
+    }
+    // A payout row closing batch P0.
+    let mut payout = tx("payout-P0", ChannelKind::Payout, None, "0", "EUR", "-1.00", Some("P0"), 90);
+    payout.presentment_amount = None;
+    channel.push(payout);
+    let mut bank = Vec::new();
+    for (n, batch) in ["P0", "P1", "P2", "P3"].into_iter().enumerate() {
+        let net: Decimal =
+            channel.iter().filter(|t| t.batch_id.as_deref() == Some(batch) && !t.kind.is_payout()).map(|t| t.net).sum();
+        let amount = if next(4) == 0 { net + Decimal::ONE } else { net };
+        if amount > Decimal::ZERO && next(5) != 0 {
+            bank.push(credit(&format!("E{n}"), &amount.to_string(), batch, n as u64 + 2));
+        }
+    }
+    (orders, channel, bank)
+}
+
+/// Splits a night into `parts` shards as a partitioned run does: an order id goes with the beneficiary
+/// of its first order, a channel row with the order id it names, other rows by their id.
+fn shard_of_night(orders: &[Order], channel: &[ChannelTransaction], parts: u64) -> (Vec<u64>, Vec<u64>) {
+    let h = |s: &str| s.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % parts;
+    let mut first: BTreeMap<&str, u64> = BTreeMap::new();
+    for o in orders {
+        first.entry(&o.order_id).or_insert_with(|| h(&o.beneficiary_id));
+    }
+    let order_shards = orders.iter().map(|o| first[o.order_id.as_str()]).collect();
+    let channel_shards = channel
+        .iter()
+        .map(|t| match t.merchant_reference.as_deref().and_then(|r| first.get(r)) {
+            Some(&shard) => shard,
+            None => h(&t.transaction_id),
+        })
+        .collect();
+    (order_shards, channel_shards)
+}
+
+#[test]
+fn shards_decide_what_the_whole_night_decides() {
+    type Key = (Stage, ReasonCode, Option<Side>, Option<Side>, Option<String>, String);
+    let key = |e: &Exception| -> Key {
+        (e.stage, e.reason, e.left.clone(), e.right.clone(), e.related_id.clone(), e.detail.clone())
+    };
+    let calendar = Calendar::target2();
+    let rules = ReconRules::default();
+    for seed in 0..300u64 {
+        let (orders, channel, bank) = shard_night(seed);
+        let whole = reconcile(&orders, &channel, &bank).unwrap();
+        let whole_inputs = Inputs { orders: &orders, channel: &channel, bank: &bank, payouts: &[] };
+        let mut want_exceptions: Vec<Key> = whole.exceptions.iter().map(key).collect();
+        let mut want_matches: Vec<(Stage, Text, Side, Side)> = (0..whole.matches.len())
+            .map(|m| whole.view(m, &whole_inputs))
+            .map(|v| (v.stage, v.rule, v.left, v.right))
+            .collect();
+        want_exceptions.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        want_matches.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        for parts in 1..=4u64 {
+            let (order_shards, channel_shards) = shard_of_night(&orders, &channel, parts);
+            let (mut got_exceptions, mut got_matches) = (Vec::new(), Vec::new());
+            let mut tallies: Tallies = BTreeMap::new();
+            for part in 0..parts {
+                let own_orders: Vec<usize> = (0..orders.len()).filter(|&o| order_shards[o] == part).collect();
+                let own_rows: Vec<usize> = (0..channel.len()).filter(|&i| channel_shards[i] == part).collect();
+                let shard_orders: Vec<Order> = own_orders.iter().map(|&o| orders[o].clone()).collect();
+                let shard_rows: Vec<ChannelTransaction> = own_rows.iter().map(|&i| channel[i].clone()).collect();
+                let foreign: Vec<ForeignRow> = (0..channel.len())
+                    .filter(|&i| channel_shards[i] != part)
+                    .map(|i| ForeignRow::of(&channel[i], false, false))
+                    .collect();
+                let result =
+                    reconcile_shard(&shard_orders, &shard_rows, &foreign, &bank, &Prior::default(), &rules, &calendar)
+                        .unwrap();
+                let context = format!("seed {seed}, {parts} parts, part {part}");
+                for (local, &o) in own_orders.iter().enumerate() {
+                    assert_eq!(result.orders[local], whole.orders[o], "{context}: order {o}");
+                }
+                for (local, &i) in own_rows.iter().enumerate() {
+                    let (mut got, want) = (result.channel[local], whole.channel[i]);
+                    got.order = got.order.map(|o| r32(own_orders[o as usize]));
+                    assert_eq!(got, want, "{context}: channel row {i}");
+                }
+                assert_eq!(result.bank, whole.bank, "{context}: bank places");
+                let inputs = Inputs { orders: &shard_orders, channel: &shard_rows, bank: &bank, payouts: &[] };
+                let global = part == 0;
+                got_exceptions.extend(result.exceptions.iter().filter(|e| global || e.is_shard_local()).map(key));
+                got_matches.extend(
+                    (0..result.matches.len())
+                        .filter(|&m| global || result.matches[m].is_shard_local())
+                        .map(|m| result.view(m, &inputs))
+                        .map(|v| (v.stage, v.rule, v.left, v.right)),
+                );
+                for ((stage, kind, currency), t) in &result.tallies {
+                    let shared = matches!(kind, RecordKind::BankEntry | RecordKind::Payout);
+                    if global || !shared {
+                        let sum = tallies.entry((*stage, *kind, *currency)).or_default();
+                        for (s, p) in [
+                            (&mut sum.input, t.input),
+                            (&mut sum.matched, t.matched),
+                            (&mut sum.open, t.open),
+                            (&mut sum.exception, t.exception),
+                            (&mut sum.rejected, t.rejected),
+                        ] {
+                            s.count += p.count;
+                            s.amount += p.amount;
+                        }
+                    }
+                }
+            }
+            got_exceptions.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            got_matches.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            assert_eq!(got_exceptions, want_exceptions, "seed {seed}, {parts} parts: exceptions");
+            assert_eq!(got_matches, want_matches, "seed {seed}, {parts} parts: matches");
+            assert_eq!(tallies, whole.tallies, "seed {seed}, {parts} parts: tallies");
+        }
+    }
+}
