@@ -55,6 +55,13 @@ enum Command {
     /// when the job names a debtor account (`[payouts.debtor]`), writes pain.001 payout files; the
     /// payout register OUT/<job>/payout_register.csv keeps every emitted payout out of any new file.
     Run(RunArgs),
+    /// Make the run directory of a night that was run in partitions (`settle run --partition I/N` for
+    /// every I): the same bytes as one `settle run` of the night, payout files and register included.
+    ///
+    /// Takes the job's lock; refuses when a partition is missing or incomplete, when the partitions were
+    /// run with other inputs, spec or settle, or when the payout register changed since they ran.
+    /// Exit codes as `settle run`: 0 all settled, 1 exceptions or open items, 2 error.
+    Merge(MergeArgs),
     /// Recompute a recorded run from its manifest and the input archive (OUT/.archive) into a temporary
     /// directory, and compare every output with the manifest's hashes.
     ///
@@ -326,6 +333,38 @@ struct RunArgs {
     /// ed25519`, or 64 hex digits): writes manifest.json.sig; `settle verify --pubkey` checks it.
     #[arg(long)]
     sign_key: Option<PathBuf>,
+    /// Settle only partition I of N (`0/4` … `3/4`): the beneficiaries whose id hashes to I (first 8
+    /// bytes of SHA-256, big-endian, mod N), with their orders and channel rows, into
+    /// OUT/<job>/.partitions/<date>/I-of-N/; `settle merge` then makes the run directory from all N.
+    /// Every partition reads every input. See docs/scale-out.md.
+    #[arg(long, value_parser = parse_partition_arg, value_name = "I/N")]
+    partition: Option<settle_job::partition::Partition>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The job spec (TOML) the partitions were run with.
+    job: PathBuf,
+    /// The business date (YYYY-MM-DD); overrides `job.business_date`.
+    #[arg(long, value_parser = parse_date_arg)]
+    date: Option<Date>,
+    /// Root of run directories; overrides `output.dir` of the job spec.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// How many partitions the night was run in (else the one count found under
+    /// OUT/<job>/.partitions/<date>/).
+    #[arg(long)]
+    partitions: Option<u32>,
+    /// Replace an existing run directory of the date (as `settle run --force`).
+    #[arg(long)]
+    force: bool,
+    /// Sign manifest.json with this ed25519 private key (as `settle run --sign-key`).
+    #[arg(long)]
+    sign_key: Option<PathBuf>,
+}
+
+fn parse_partition_arg(text: &str) -> Result<settle_job::partition::Partition, String> {
+    settle_job::partition::Partition::parse(text)
 }
 
 #[derive(Args)]
@@ -409,6 +448,7 @@ fn main() -> ExitCode {
     log::init(cli.log_format, cli.quiet, cli.verbose);
     let code = match cli.command {
         Command::Run(args) => run(args),
+        Command::Merge(args) => merge(args),
         Command::Replay(args) => replay(args),
         Command::Diff(args) => diff(args),
         Command::Score(args) => score(args),
@@ -766,11 +806,45 @@ fn run(args: RunArgs) -> ExitCode {
         after_ingest: Some(alloc::release_freed_memory),
         replay: None,
         sign_key: args.sign_key,
+        partition: args.partition,
     };
     let outcome = match settle_job::run_job(&args.job, &options) {
         Ok(outcome) => outcome,
         Err(err) => return fail(&err.to_string(), err.hint()),
     };
+    if let Some(part) = args.partition {
+        let s = &outcome.summary;
+        let mut out = String::new();
+        let _ = writeln!(out, "partition      {} of {}", part.index, part.count);
+        let _ = writeln!(out, "directory      {}", outcome.run_dir.display());
+        let _ = writeln!(
+            out,
+            "shard          {} orders, {} channel transactions, {} payouts",
+            s["orders"], s["channel_transactions"], s["payouts"]
+        );
+        print_data(&out);
+        log::status("partition written: run `settle merge` once every partition is");
+        return ExitCode::SUCCESS;
+    }
+    report_run(&outcome)
+}
+
+fn merge(args: MergeArgs) -> ExitCode {
+    let options = settle_job::MergeOptions {
+        date: args.date,
+        out: args.out,
+        force: args.force,
+        partitions: args.partitions,
+        sign_key: args.sign_key,
+    };
+    match settle_job::merge_job(&args.job, &options) {
+        Ok(outcome) => report_run(&outcome),
+        Err(err) => fail(&err.to_string(), err.hint()),
+    }
+}
+
+/// What `settle run` and `settle merge` print of a completed run, and their exit code.
+fn report_run(outcome: &settle_job::RunOutcome) -> ExitCode {
     if outcome.completed_interrupted {
         log::note(&format!(
             "{} had no manifest (an interrupted run): it has been recomputed",

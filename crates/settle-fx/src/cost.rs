@@ -14,24 +14,32 @@ use settle_core::{ChannelTransaction, Currency, Decimal, Money};
 use crate::{ConversionPolicy, RateTable};
 
 /// One channel and currency pair's FX cost.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FxCost {
     pub channel: String,
     pub presentment_currency: Currency,
     pub settlement_currency: Currency,
     pub transactions: u64,
     /// Σ presentment amounts (signed).
+    #[serde(with = "rust_decimal::serde::str")]
     pub presentment_amount: Decimal,
     /// Σ gross as the channel settled it.
+    #[serde(with = "rust_decimal::serde::str")]
     pub settled_amount: Decimal,
     /// Σ presentment amounts at the reference rate, each rounded to the settlement currency.
+    #[serde(with = "rust_decimal::serde::str")]
     pub reference_amount: Decimal,
     /// `reference_amount − settled_amount`.
+    #[serde(with = "rust_decimal::serde::str")]
     pub cost: Decimal,
     /// `cost / Σ |reference| × 10 000`, two decimals; zero when there is no reference amount.
+    #[serde(with = "rust_decimal::serde::str")]
     pub cost_bps: Decimal,
     /// Transactions converted at an earlier day's rate (weekends, holidays).
     pub fallback_rates: u64,
+    /// Σ |reference amount|: what `cost_bps` is taken on (kept so that parts of a night add up).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub reference_magnitude: Decimal,
 }
 
 /// A transaction whose FX cost could not be computed (no reference rate): listed, never guessed.
@@ -48,8 +56,7 @@ pub fn fx_costs(
     table: &RateTable,
     policy: ConversionPolicy,
 ) -> (Vec<FxCost>, Vec<FxCostGap>) {
-    // (group sums, Σ |reference| for the basis points)
-    let mut sums: BTreeMap<(&str, Currency, Currency), (FxCost, Decimal)> = BTreeMap::new();
+    let mut sums: BTreeMap<(&str, Currency, Currency), FxCost> = BTreeMap::new();
     let mut gaps = Vec::new();
     for tx in rows {
         let (Some(amount), Some(presented_in)) = (tx.presentment_amount, tx.presentment_currency) else { continue };
@@ -68,42 +75,62 @@ pub fn fx_costs(
                 continue;
             }
         };
-        let (entry, magnitude) = sums.entry((&tx.channel, presented_in, settled_in)).or_insert_with(|| {
-            let cost = FxCost {
-                channel: tx.channel.to_string(),
-                presentment_currency: presented_in,
-                settlement_currency: settled_in,
-                transactions: 0,
-                presentment_amount: Decimal::ZERO,
-                settled_amount: Decimal::ZERO,
-                reference_amount: Decimal::ZERO,
-                cost: Decimal::ZERO,
-                cost_bps: Decimal::ZERO,
-                fallback_rates: 0,
-            };
-            (cost, Decimal::ZERO)
+        let entry = sums.entry((&tx.channel, presented_in, settled_in)).or_insert_with(|| FxCost {
+            channel: tx.channel.to_string(),
+            presentment_currency: presented_in,
+            settlement_currency: settled_in,
+            transactions: 0,
+            presentment_amount: Decimal::ZERO,
+            settled_amount: Decimal::ZERO,
+            reference_amount: Decimal::ZERO,
+            cost: Decimal::ZERO,
+            cost_bps: Decimal::ZERO,
+            fallback_rates: 0,
+            reference_magnitude: Decimal::ZERO,
         });
         entry.transactions += 1;
         entry.presentment_amount += amount;
         entry.settled_amount += tx.gross;
         entry.reference_amount += reference.to.amount();
         entry.fallback_rates += u64::from(reference.rate.is_fallback());
-        *magnitude += reference.to.amount().abs();
+        entry.reference_magnitude += reference.to.amount().abs();
     }
-    let costs = sums
-        .into_values()
-        .map(|(mut c, magnitude)| {
-            c.cost = c.reference_amount - c.settled_amount;
-            c.cost_bps = if magnitude.is_zero() {
-                Decimal::ZERO
-            } else {
-                (c.cost * Decimal::from(10_000) / magnitude)
-                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
-            };
-            c
-        })
-        .collect();
-    (costs, gaps)
+    (sums.into_values().map(finish).collect(), gaps)
+}
+
+/// The cost and basis points of summed parts.
+fn finish(mut c: FxCost) -> FxCost {
+    c.cost = c.reference_amount - c.settled_amount;
+    c.cost_bps = if c.reference_magnitude.is_zero() {
+        Decimal::ZERO
+    } else {
+        (c.cost * Decimal::from(10_000) / c.reference_magnitude)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
+    };
+    c
+}
+
+/// FX costs of several parts of one night's rows (the partitions of a partitioned run) as `fx_costs` of
+/// all the rows gives them: sums per (channel, presentment currency, settlement currency), in that order.
+pub fn combine(parts: impl IntoIterator<Item = FxCost>) -> Vec<FxCost> {
+    let mut sums: BTreeMap<(String, Currency, Currency), FxCost> = BTreeMap::new();
+    for part in parts {
+        let key = (part.channel.clone(), part.presentment_currency, part.settlement_currency);
+        match sums.get_mut(&key) {
+            None => {
+                sums.insert(key, part);
+            }
+            Some(sum) => {
+                sum.transactions += part.transactions;
+                sum.presentment_amount += part.presentment_amount;
+                sum.settled_amount += part.settled_amount;
+                sum.reference_amount += part.reference_amount;
+                sum.fallback_rates += part.fallback_rates;
+                sum.reference_magnitude += part.reference_magnitude;
+            }
+        }
+    }
+    sums.into_values().map(finish).collect()
 }
 
 #[cfg(test)]
@@ -166,6 +193,12 @@ mod tests {
         assert_eq!(usd.fallback_rates, 1);
         assert_eq!(costs[0].cost, Decimal::ZERO, "JPY at exactly the reference rate");
         assert_eq!(gaps.len(), 1);
+        // Parts of the rows (a partitioned night) combine to what all the rows give, basis points too.
+        for split in 0..=rows.len() {
+            let (left, right) = rows.split_at(split);
+            let parts = [fx_costs(right, &table, policy).0, fx_costs(left, &table, policy).0];
+            assert_eq!(combine(parts.into_iter().flatten()), costs, "split at {split}");
+        }
         assert!(gaps[0].reason.contains("no GBP/EUR rate"), "{}", gaps[0].reason);
     }
 }

@@ -61,6 +61,9 @@ pub struct Open<'a> {
     pub orders: Vec<&'a Order>,
     pub channel: Vec<&'a ChannelTransaction>,
     pub bank: Vec<&'a BankEntry>,
+    /// Index-aligned with `orders` and `channel`: each one's index in the lists `carry` was given.
+    pub order_index: Vec<u32>,
+    pub channel_index: Vec<u32>,
     /// Index-aligned with `channel`.
     pub earlier: Vec<Earlier>,
     /// The order id of each carried row's earlier stage A link.
@@ -134,7 +137,7 @@ pub fn carry<'a>(
         past
     };
     let mut linked_orders: Vec<bool> = vec![false; orders.len()];
-    for (tx, outcome) in channel.iter().zip(&recon.channel) {
+    for (i, (tx, outcome)) in channel.iter().zip(&recon.channel).enumerate() {
         if rejected(outcome.stage_a) || rejected(outcome.stage_b) {
             continue;
         }
@@ -150,6 +153,7 @@ pub fn carry<'a>(
         out.earlier_orders.push(stage_a.and_then(|(_, o)| o).map(|o| orders[o as usize].order_id.to_string()));
         out.earlier.push(Earlier { stage_a: stage_a.map(|(place, _)| (place, None)), stage_b_matched: b });
         out.channel.push(tx);
+        out.channel_index.push(u32::try_from(i).expect("the engine takes at most u32::MAX rows"));
     }
     for (o, (order, place)) in orders.iter().zip(&recon.orders).enumerate() {
         // An order linked to a carried row stays, whatever its age: the row's payout needs it.
@@ -159,6 +163,7 @@ pub fn carry<'a>(
         let id = || order.order_id.to_string();
         if linked || (open && !write_off("order", order.order_date, order.money(), &id, &order.provenance)) {
             out.orders.push(order);
+            out.order_index.push(u32::try_from(o).expect("the engine takes at most u32::MAX orders"));
         }
     }
     for (entry, place) in bank.iter().zip(&recon.bank) {
@@ -231,7 +236,7 @@ pub fn earlier_csv(carry: &Open<'_>) -> Result<Vec<u8>, csv::Error> {
             _ => "",
         };
         let stage_b = if earlier.stage_b_matched { "matched" } else { "" };
-        if stage_a.is_empty() && stage_b.is_empty() {
+        if !earlier_written(earlier) {
             continue;
         }
         w.write_record([
@@ -243,6 +248,30 @@ pub fn earlier_csv(carry: &Open<'_>) -> Result<Vec<u8>, csv::Error> {
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// `open_items.json`: the format, the business date and how many orders, channel rows, bank entries,
+/// awaited payouts and written-off records the night left.
+pub fn index_json(business_date: Date, counts: [usize; 5]) -> serde_json::Value {
+    let [orders, channel_transactions, bank_entries, payouts, written_off] = counts;
+    serde_json::json!({
+        "format": FORMAT,
+        "version": VERSION,
+        "business_date": business_date.to_string(),
+        "counts": {
+            "orders": orders,
+            "channel_transactions": channel_transactions,
+            "bank_entries": bank_entries,
+            "payouts": payouts,
+            "written_off": written_off,
+        },
+    })
+}
+
+/// Whether `open_earlier.csv` has a row for an open channel row: when an earlier stage settled it.
+pub fn earlier_written(earlier: &Earlier) -> bool {
+    matches!(earlier.stage_a, Some((Place::Matched | Place::Unmatched(ReasonCode::Chargeback), _)))
+        || earlier.stage_b_matched
 }
 
 /// `open_payouts.csv`.

@@ -10,6 +10,8 @@ pub mod bankfiles;
 pub mod carry;
 pub mod diff;
 mod lock;
+pub mod merge;
+pub mod partition;
 mod pipeline;
 pub mod profiles;
 pub mod rates;
@@ -20,6 +22,7 @@ pub mod seal;
 mod spec;
 mod write;
 
+pub use merge::{MergeOptions, merge_job};
 pub use pipeline::{JobError, RunOptions, RunOutcome, concat, run_job};
 pub use spec::{CalendarName, InputFile as InputFileSpec, InputRole, JobSpec, SpecError, job_schema_json};
 pub use write::write_atomic;

@@ -9,7 +9,7 @@ use serde_json::json;
 use settle_core::{BankEntry, Beneficiary, Calendar, ChannelTransaction, Date, Order, Rate};
 use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
 use settle_payout::{PayoutError, PayoutPolicy, compute_payouts};
-use settle_recon::{Earlier, Inputs, Prior, reconcile_nights};
+use settle_recon::{Earlier, Inputs, Prior};
 
 use crate::carry;
 use settle_report::{SummaryInput, build_summary, render_json};
@@ -38,6 +38,9 @@ pub struct RunOptions {
     pub replay: Option<crate::replay::Replay>,
     /// Sign the manifest with this ed25519 key (`manifest.json.sig`).
     pub sign_key: Option<PathBuf>,
+    /// Settle one shard of the night into its partition directory (`settle run --partition I/N`); the
+    /// run directory is made by `crate::merge::merge_job` from all N.
+    pub partition: Option<crate::partition::Partition>,
 }
 
 /// What a completed run did.
@@ -116,6 +119,8 @@ pub enum JobError {
     Key { path: String, message: String },
     #[error("another run of this job is in progress: {holder}")]
     Locked { path: String, holder: String },
+    #[error("partitioned run: {message}")]
+    Partition { message: String, hint: Option<String> },
 }
 
 impl JobError {
@@ -136,6 +141,7 @@ impl JobError {
             JobError::Locked { path, .. } => Some(format!(
                 "wait for it to end and run again; the lock ({path}) is released when that process ends, even if it is killed"
             )),
+            JobError::Partition { hint, .. } => hint.clone(),
             JobError::OpenItems { date, .. } => Some(format!(
                 "rerun the night of {date} with --force to rewrite its open items, or set recon.carry_open_items = false to run without them"
             )),
@@ -144,7 +150,7 @@ impl JobError {
     }
 }
 
-enum Parsed {
+pub(crate) enum Parsed {
     Orders(Vec<Order>),
     Channel(Vec<ChannelTransaction>),
     Bank(Vec<BankEntry>, Vec<settle_core::statement::CheckRecord>),
@@ -154,23 +160,23 @@ enum Parsed {
     PaidAccounts(Vec<settle_payout::files::PaidAccount>),
 }
 
-struct InputFile {
-    role: InputRole,
+pub(crate) struct InputFile {
+    pub(crate) role: InputRole,
     /// As written in the spec: this is what provenance and the manifest record.
-    spec_path: String,
-    bytes: u64,
-    sha256: String,
-    parsed: Parsed,
+    pub(crate) spec_path: String,
+    pub(crate) bytes: u64,
+    pub(crate) sha256: String,
+    pub(crate) parsed: Parsed,
     /// The profile a channel report or bank CSV was read with.
-    profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// A profile file of the job's it was read with: (path as in the spec, sha256).
-    profile_file: Option<(String, String)>,
+    pub(crate) profile_file: Option<(String, String)>,
     /// The file's checks that failed and its warnings, each naming the file and line.
-    notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Removes `.` and `dir/..` pairs lexically (for the paths settle prints; symlinks are not resolved).
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for component in path.components() {
@@ -203,7 +209,7 @@ fn fetch(
     }
 }
 
-fn read_input(
+pub(crate) fn read_input(
     base: &Path,
     role: InputRole,
     path: &Path,
@@ -383,6 +389,284 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
     })
 }
 
+/// channels.csv's rows: per channel, rows and how many matched in stages A and B; per channel and
+/// settlement currency, rows and fees.
+pub(crate) fn channel_progress(
+    channel: &[ChannelTransaction],
+    recon: &settle_recon::ReconResult,
+) -> (Vec<settle_report::html::ChannelProgress>, Vec<settle_report::html::ChannelFees>) {
+    let mut progress: BTreeMap<&str, settle_report::html::ChannelProgress> = BTreeMap::new();
+    let mut fees: BTreeMap<(&str, settle_core::Currency), (u64, settle_core::Decimal)> = BTreeMap::new();
+    for (tx, outcome) in channel.iter().zip(&recon.channel) {
+        let p = progress.entry(tx.channel.as_str()).or_insert_with(|| settle_report::html::ChannelProgress {
+            channel: tx.channel.to_string(),
+            rows: 0,
+            matched_a: 0,
+            matched_b: 0,
+        });
+        p.rows += 1;
+        p.matched_a += u64::from(outcome.stage_a == settle_recon::Place::Matched);
+        p.matched_b += u64::from(outcome.stage_b == settle_recon::Place::Matched);
+        let f = fees.entry((tx.channel.as_str(), tx.settlement_currency)).or_default();
+        f.0 += 1;
+        f.1 += tx.fee;
+    }
+    let progress: Vec<_> = progress.into_values().collect();
+    let fees: Vec<_> = fees
+        .into_iter()
+        .map(|((channel, currency), (rows, fees))| settle_report::html::ChannelFees {
+            channel: channel.to_string(),
+            currency,
+            rows,
+            fees,
+        })
+        .collect();
+    (progress, fees)
+}
+
+/// What the statements of account are made from.
+pub(crate) struct Statements<'a> {
+    pub orders: &'a [Order],
+    pub channel: &'a [ChannelTransaction],
+    pub recon: &'a settle_recon::ReconResult,
+    pub release: settle_payout::Release,
+    pub fee_plans: &'a [settle_payout::FeePlan],
+    pub payouts: &'a [settle_payout::Payout],
+}
+
+/// Stages every payout's statement of account (`payouts/statements/<beneficiary>.csv`).
+pub(crate) fn stage_statements(
+    staging: &mut crate::write::Staging,
+    s: &Statements<'_>,
+    rounding: settle_core::RoundingMode,
+    run_dir: &Path,
+) -> Result<(), JobError> {
+    let statement_rows = settle_payout::statement_rows(s.orders, s.channel, s.recon, s.release);
+    let order_of = |i: usize| s.recon.channel[i].order.map(|o| o as usize);
+    staging.put_many(
+        "payouts/statements",
+        s.payouts.len(),
+        |i| -> Result<(String, Vec<u8>), JobError> {
+            let payout = &s.payouts[i];
+            let rows = statement_rows.get(&payout.beneficiary_id).map_or(&[][..], Vec::as_slice);
+            let plan = payout
+                .beneficiary
+                .as_ref()
+                .and_then(|b| b.fee_plan.as_deref())
+                .and_then(|id| s.fee_plans.iter().find(|p| p.id == id));
+            let bytes = settle_report::statement_csv(payout, s.orders, s.channel, rows, &order_of, plan, rounding)?;
+            Ok((statement_name(&payout.beneficiary_id), bytes))
+        },
+        |name, source| JobError::Write { path: run_dir.join(name).display().to_string(), source },
+    )
+}
+
+/// A beneficiary's statement of account in the run directory.
+pub(crate) fn statement_name(beneficiary_id: &str) -> String {
+    format!("payouts/statements/{}.csv", file_safe(beneficiary_id))
+}
+
+/// What the commit of a night (a run, or a merge of partitions) needs besides its staged outputs.
+pub(crate) struct Night<'a> {
+    pub spec: &'a JobSpec,
+    pub job_path: &'a Path,
+    pub spec_bytes: &'a [u8],
+    pub business_date: Date,
+    pub previous_run: Option<Date>,
+    pub manifest_inputs: Vec<serde_json::Value>,
+    pub out_root: &'a Path,
+    pub job_dir: &'a Path,
+    pub run_dir: &'a Path,
+    /// Payouts in tonight's payout files.
+    pub payout_files: usize,
+    pub register: &'a mut settle_payout::files::Register,
+    pub register_path: &'a Path,
+    pub new_entries: &'a [settle_payout::files::RegisterEntry],
+    pub register_changed: bool,
+    /// Store the inputs in the archive (not on a replay).
+    pub archive: bool,
+    pub archived: &'a [(PathBuf, String)],
+    pub archived_bytes: &'a [(String, Vec<u8>)],
+    pub sign_key: Option<&'a crate::seal::SigningKey>,
+    pub started: std::time::Instant,
+}
+
+/// Commits a night's staged outputs: the payout register first (write-ahead), every output under its
+/// final name, the inputs into the archive, the manifest last (and its signature). (file, sha256) of
+/// every file written, manifest last.
+pub(crate) fn commit_night(
+    night: Night<'_>,
+    mut staging: crate::write::Staging,
+) -> Result<Vec<(String, String)>, JobError> {
+    let Night {
+        spec,
+        job_path,
+        spec_bytes,
+        business_date,
+        previous_run,
+        manifest_inputs,
+        out_root,
+        job_dir,
+        run_dir,
+        payout_files,
+        register,
+        register_path,
+        new_entries,
+        register_changed,
+        archive,
+        archived,
+        archived_bytes,
+        sign_key,
+        started,
+    } = night;
+    let write_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| JobError::Write { path, source }
+    };
+    let json_error = |table| move |source| settle_report::ReportError::Json { table, source };
+    let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
+    // The manifest lists the outputs in a fixed order: the tables, the Parquet copies, the payout files,
+    // then the statements of account.
+    const ORDER: [&str; 25] = [
+        "summary.json",
+        "matches.csv",
+        "exceptions.csv",
+        "payouts.csv",
+        "conversions.csv",
+        "fx_cost.csv",
+        "open_orders.csv",
+        "open_channel_transactions.csv",
+        "open_bank_entries.csv",
+        "open_earlier.csv",
+        "open_payouts.csv",
+        "written_off.csv",
+        carry::BALANCES,
+        "returned_payouts.csv",
+        carry::INDEX,
+        "report.html",
+        "tallies.csv",
+        "channels.csv",
+        "tables/matches.parquet",
+        "tables/exceptions.parquet",
+        "tables/payouts.parquet",
+        "tables/conversions.parquet",
+        "tables/fx_cost.parquet",
+        "tables/tallies.parquet",
+        "tables/channels.parquet",
+    ];
+    staging.sort_by_key(|name| match ORDER.iter().position(|n| *n == name) {
+        Some(i) => (0, i),
+        None if name.starts_with("payouts/statements/") => (2, 0),
+        None => (1, 0),
+    });
+    // An output missing from ORDER would land among the payout files unnoticed.
+    for file in staging.files() {
+        assert!(
+            ORDER.contains(&file.name.as_str()) || file.name.starts_with("payouts/"),
+            "output {} has no place in the manifest's order",
+            file.name
+        );
+    }
+    let manifest_outputs: Vec<_> =
+        staging.files().iter().map(|f| json!({"path": f.name, "bytes": f.bytes, "sha256": f.sha256})).collect();
+    let job_file_name = job_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let mut manifest = json!({
+        "settle_version": env!("CARGO_PKG_VERSION"),
+        "settle_commit": option_env!("SETTLE_BUILD_COMMIT").unwrap_or("unknown"),
+        "job": {"name": spec.job.name, "spec_file": job_file_name, "spec_sha256": sha256_hex(spec_bytes)},
+        "business_date": business_date.to_string(),
+        "previous_run": previous_run.map(|date| date.to_string()),
+        "inputs": manifest_inputs,
+        "outputs": manifest_outputs,
+        "payout_register": {
+            "path": format!("../{}", crate::register::FILE),
+            // Tonight's files' payouts, all in the register (the same on a rerun that adds none).
+            "payouts": payout_files,
+        },
+        "archive": format!("../../{}/sha256", crate::archive::DIR),
+    });
+    // One hash over everything above (its canonical JSON: sorted keys), so the manifest is proved whole
+    // by one value; `settle verify` checks it, and a signature signs the manifest's bytes.
+    let root = sha256_hex(&render_json(&manifest).map_err(json_error("manifest.json"))?);
+    manifest["root_sha256"] = json!(root);
+    let manifest_bytes = render_json(&manifest).map_err(json_error("manifest.json"))?;
+
+    tracing::debug!(
+        phase = "write",
+        files = staging.files().len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "writing the run directory"
+    );
+    // The payout register first, before the payout files it lists (a write-ahead record): at any point a
+    // run may stop, no payout file exists that the register does not hold, and the rerun that completes
+    // the run finds its payouts there and rebuilds the same files instead of emitting new ones.
+    // The job's lock is held: a temp file here is a crashed run's.
+    remove_stale_temps(job_dir).map_err(write_error(job_dir))?;
+    if !new_entries.is_empty() || register_changed {
+        register.entries.extend(new_entries.iter().cloned());
+        let bytes = crate::register::write(register).map_err(csv_error(crate::register::FILE))?;
+        write_atomic(job_dir, crate::register::FILE, &bytes).map_err(write_error(register_path))?;
+    }
+    // Every staged output under its final name, in order.
+    let mut written = staging.commit().map_err(write_error(run_dir))?;
+    tracing::debug!(
+        phase = "archive",
+        inputs = archived.len() + archived_bytes.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "archiving the inputs"
+    );
+    // The inputs into the archive (OUT/.archive), so the run can be replayed after they are gone; before
+    // the manifest, so a run with a manifest always has its inputs archived. A replay archives nothing.
+    if archive {
+        for (path, sha256) in archived {
+            crate::archive::store_file(out_root, path, sha256)?;
+        }
+        for (path, bytes) in archived_bytes {
+            crate::archive::store_bytes(out_root, bytes, &sha256_hex(bytes), Path::new(path))?;
+        }
+    }
+    // A signature from an earlier run of the date would not sign this manifest.
+    match fs::remove_file(run_dir.join(crate::seal::SIGNATURE)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(JobError::Write {
+                path: run_dir.join(crate::seal::SIGNATURE).display().to_string(),
+                source: e,
+            });
+        }
+        _ => {}
+    }
+    write_atomic(run_dir, "manifest.json", &manifest_bytes).map_err(write_error(&run_dir.join("manifest.json")))?;
+    written.push(("manifest.json".to_string(), sha256_hex(&manifest_bytes)));
+    if let Some(key) = sign_key {
+        let signature = key.sign(&manifest_bytes);
+        write_atomic(run_dir, crate::seal::SIGNATURE, signature.as_bytes())
+            .map_err(write_error(&run_dir.join(crate::seal::SIGNATURE)))?;
+        written.push((crate::seal::SIGNATURE.to_string(), sha256_hex(signature.as_bytes())));
+    }
+    Ok(written)
+}
+
+/// summary.json's `conversion_residuals`: per purpose and target currency, how many conversions and
+/// Σ (unrounded − rounded), so the sum of rounded amounts can be reconciled with the rounded sum.
+pub(crate) fn residuals_json<'a>(
+    conversions: impl Iterator<Item = (&'a str, &'a str, settle_core::Decimal)>,
+) -> serde_json::Value {
+    let mut residuals: BTreeMap<(&str, &str), (u64, settle_core::Decimal)> = BTreeMap::new();
+    for (purpose, currency, residual) in conversions {
+        let e = residuals.entry((purpose, currency)).or_default();
+        e.0 += 1;
+        e.1 += residual;
+    }
+    let mut residual_json = serde_json::Map::new();
+    for ((purpose, currency), (count, sum)) in &residuals {
+        let by_currency =
+            residual_json.entry(purpose.to_string()).or_insert_with(|| json!({})).as_object_mut().expect("object");
+        by_currency
+            .insert(currency.to_string(), json!({"conversions": count, "residual": sum.normalize().to_string()}));
+    }
+    serde_json::Value::Object(residual_json)
+}
+
 pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobError> {
     let job_display = job_path.display().to_string();
     let spec_bytes = fs::read(job_path).map_err(|source| JobError::SpecIo { path: job_display.clone(), source })?;
@@ -397,14 +681,46 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     };
     // A bad signing key stops the run before anything is written.
     let sign_key = options.sign_key.as_deref().map(crate::seal::SigningKey::read).transpose()?;
-    let run_dir = normalize(&out_root.join(&spec.job.name).join(business_date.to_string()));
-    // One run of a job at a time (two schedulers, a retry racing a slow run, a backfill beside tonight's).
-    let _lock = crate::lock::RunLock::acquire(&normalize(&out_root.join(&spec.job.name)), business_date)?;
+    let partition = options.partition;
+    if let Some(part) = partition {
+        if !spec.recon.stage_a.is_empty() {
+            return Err(JobError::Partition {
+                message: format!(
+                    "{job_display} has [[recon.stage_a]] rules: their keys may match a row to another partition's order"
+                ),
+                hint: Some("run the night whole (without --partition)".into()),
+            });
+        }
+        if options.replay.is_some() {
+            return Err(JobError::Partition {
+                message: format!("partition {}: a replay recomputes a whole run", part.dir_name()),
+                hint: None,
+            });
+        }
+    }
+    let job_dir = normalize(&out_root.join(&spec.job.name));
+    let run_dir = match partition {
+        None => normalize(&out_root.join(&spec.job.name).join(business_date.to_string())),
+        Some(part) => crate::partition::date_dir(&job_dir, business_date).join(part.dir_name()),
+    };
+    // One run of a job at a time (two schedulers, a retry racing a slow run, a backfill beside tonight's);
+    // partitions run side by side, each holding its own directory's lock.
+    let _lock = crate::lock::RunLock::acquire(if partition.is_some() { &run_dir } else { &job_dir }, business_date)?;
     let manifest_path = run_dir.join("manifest.json");
     let replaced = manifest_path.exists();
     let completed_interrupted = !replaced && run_dir.exists();
     if replaced && !options.force {
         return Err(JobError::AlreadyRun { dir: run_dir.display().to_string(), date: business_date });
+    }
+    if partition.is_some() {
+        // A partition is recomputed whenever it runs (its directory is settle's own); until its
+        // partial.json is written again, the merge does not take it.
+        match fs::remove_file(run_dir.join(crate::partition::PARTIAL)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(JobError::Write { path: run_dir.display().to_string(), source: e });
+            }
+            _ => {}
+        }
     }
 
     // The rates store's latest snapshot, as one more rates input after the spec's.
@@ -513,7 +829,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
 
     // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
-    let job_dir = normalize(&out_root.join(&spec.job.name));
     let previous_run: Option<(Date, PathBuf)> = match replay {
         Some(replay) => replay.previous_run.map(|date| (date, PathBuf::new())),
         None => carry::previous_run(&job_dir, business_date),
@@ -589,6 +904,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }));
         archived_bytes.push((register_key.clone(), bytes));
     }
+    let register_read_sha256 = register_bytes.as_deref().map(sha256_hex);
     drop(register_bytes);
     let rejected_ids = settle_payout::returns::rejected_payout_ids(&register, &statuses);
     prior.payouts.retain(|p| !rejected_ids.contains(&p.payout_id));
@@ -614,7 +930,66 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         elapsed_ms = started.elapsed().as_millis() as u64,
         "matching stages A, B and C"
     );
-    let recon = reconcile_nights(&orders, &channel, &bank, &prior, &spec.recon, &calendar)?;
+    // A partition keeps its shard's records in full and the other partitions' channel rows in brief, and
+    // where each kept record stands in the whole night's lists (the merge puts them back in that order).
+    let (mut order_pos, mut channel_pos): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+    let mut foreign: Vec<settle_recon::ForeignRow> = Vec::new();
+    if let Some(part) = partition {
+        let split = crate::partition::split(&orders, &channel, prior.orders, part);
+        let pos = |i: usize| u32::try_from(i).expect("the engine takes at most u32::MAX records");
+        let mut local_order = vec![u32::MAX; orders.len()];
+        let (mut kept, mut carried_kept) = (Vec::new(), 0usize);
+        for (i, (order, owned)) in std::mem::take(&mut orders).into_iter().zip(&split.orders).enumerate() {
+            if *owned {
+                local_order[i] = pos(kept.len());
+                order_pos.push(pos(i));
+                carried_kept += usize::from(i < prior.orders);
+                kept.push(order);
+            }
+        }
+        (orders, prior.orders) = (kept, carried_kept);
+        let earlier = std::mem::take(&mut prior.earlier);
+        let (mut kept, mut kept_earlier, mut carried_kept) = (Vec::new(), Vec::new(), 0usize);
+        for (i, (tx, owned)) in std::mem::take(&mut channel).into_iter().zip(&split.channel).enumerate() {
+            let mut e = earlier.get(i).copied().unwrap_or_default();
+            if !*owned {
+                foreign.push(settle_recon::ForeignRow::of(&tx, i < prior.channel, e.stage_b_matched));
+                continue;
+            }
+            if let Some((place, Some(o))) = e.stage_a {
+                let local = local_order[o as usize];
+                if local == u32::MAX {
+                    return Err(JobError::Partition {
+                        message: format!(
+                            "carried row {}:{} is linked to an order of another partition",
+                            tx.channel, tx.transaction_id
+                        ),
+                        hint: Some("run the night whole (without --partition)".into()),
+                    });
+                }
+                e.stage_a = Some((place, Some(local)));
+            }
+            kept_earlier.push(e);
+            channel_pos.push(pos(i));
+            carried_kept += usize::from(i < prior.channel);
+            kept.push(tx);
+        }
+        if !earlier.is_empty() {
+            prior.earlier = kept_earlier;
+        }
+        (channel, prior.channel) = (kept, carried_kept);
+        beneficiaries.retain(|b| crate::partition::shard_of(&b.beneficiary_id, part.count) == part.index);
+        tracing::debug!(
+            phase = "reconcile",
+            partition = part.dir_name(),
+            orders = orders.len(),
+            channel_transactions = channel.len(),
+            foreign_rows = foreign.len(),
+            "the partition's shard"
+        );
+    }
+    let recon = settle_recon::reconcile_shard(&orders, &channel, &foreign, &bank, &prior, &spec.recon, &calendar)?;
+    drop(foreign);
     tracing::debug!(
         phase = "reconcile",
         matches = recon.matches.len(),
@@ -633,6 +1008,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &calendar,
         spec.recon.write_off_after_business_days,
     );
+    if partition.is_some_and(|p| !p.writes_shared()) {
+        // What every partition decides alike, partition 0 writes.
+        open.bank.clear();
+        open.payouts.clear();
+        open.written_off.retain(|row| matches!(row[0].as_str(), "order" | "channel_transaction"));
+    }
     let conversion = ConversionPolicy { max_rate_age_days: spec.fx.max_rate_age_days, rounding: spec.job.rounding };
     // Payouts that did not reach their beneficiaries: rejected by a status report, or debited and
     // brought back by the bank (stage C). Their money is the beneficiaries' again, once.
@@ -653,6 +1034,9 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let returns = settle_payout::returns::apply_returns(&mut register, &statuses, &bank_returns, business_date);
     input_notes.extend(returns.notes.iter().cloned());
     balances_in.extend(returns.balances.iter().cloned());
+    if let Some(part) = partition {
+        balances_in.retain(|b| crate::partition::shard_of(&b.beneficiary_id, part.count) == part.index);
+    }
     let fee_plans = spec.payouts.fee_plans().expect("validated by JobSpec::parse");
     let release = match spec.payouts.release {
         crate::spec::ReleaseSpec::BankCredit => settle_payout::Release::BankCredit,
@@ -682,6 +1066,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // Payout files: the payable payouts a file can carry (the others are held, their status says why).
     tracing::debug!(phase = "pay", elapsed_ms = started.elapsed().as_millis() as u64, "payout files");
     let payment_run = match &spec.payouts.debtor {
+        // A partition's payouts get their statuses; the merge writes the files.
+        Some(debtor) if partition.is_some() => {
+            let debtor = debtor.debtor().expect("validated by JobSpec::parse");
+            settle_payout::files::hold_statuses(
+                &mut payouts,
+                &debtor,
+                business_date,
+                &register,
+                &spec.payouts.approve_bank_details,
+                &paid_accounts,
+            );
+            settle_payout::files::PaymentRun { files: Vec::new(), new_entries: Vec::new() }
+        }
         Some(debtor) => {
             let debtor = debtor.debtor().expect("validated by JobSpec::parse");
             let profile = spec.payouts.bank.profile().expect("validated by JobSpec::parse");
@@ -723,20 +1120,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             debited_on: None,
         });
     }
-    tracing::debug!(phase = "pay", elapsed_ms = started.elapsed().as_millis() as u64, "summary");
-    let mut summary = build_summary(&SummaryInput {
-        job_name: &spec.job.name,
-        business_date,
-        reporting_currency: spec.job.reporting_currency,
-        rounding: spec.job.rounding,
-        max_rate_age_days: spec.fx.max_rate_age_days,
-        input_rows: &input_rows,
-        tallies: &recon.tallies,
-        matches: &recon.matches,
-        exceptions: &recon.exceptions,
-        payouts: &payouts,
-        rates: &rate_table,
-    })?;
     let mut conversions: Vec<RecordedConversion> = Vec::new();
     for payout in &payouts {
         for component in &payout.components {
@@ -749,7 +1132,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             }
         }
     }
-    conversions.extend(summary.conversions.iter().cloned());
     // FX cost of the channels' own conversions against the reference rates; a transaction without a
     // reference rate is a note (the run ends with exit 1), never a guess.
     let fx_policy =
@@ -760,25 +1142,63 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         "FX cost of the channels' conversions"
     );
     let (fx_costs, fx_gaps) = settle_fx::cost::fx_costs(&channel, &rate_table, fx_policy);
+    let shared_notes = input_notes.len();
     input_notes.extend(fx_gaps.iter().map(|g| format!("fx cost of {} {}: {}", g.channel, g.transaction_id, g.reason)));
 
-    // Rounding residuals per purpose and target currency: Σ (unrounded − rounded) over the run's
-    // conversions, so the sum of rounded amounts can be reconciled with the rounded sum.
-    let mut residuals: BTreeMap<(&str, &str), (u64, settle_core::Decimal)> = BTreeMap::new();
-    for c in &conversions {
-        let e = residuals.entry((c.purpose, c.conversion.to.currency().code())).or_default();
-        e.0 += 1;
-        e.1 += c.conversion.residual;
+    if let Some(part) = partition {
+        let night = crate::merge::PartitionNight {
+            part,
+            spec: &spec,
+            spec_bytes: &spec_bytes,
+            business_date,
+            run_dir: &run_dir,
+            started,
+            input_rows: &input_rows,
+            manifest_inputs: &manifest_inputs,
+            previous_run: previous_run.as_ref().map(|(date, _)| *date),
+            archived_bytes: &archived_bytes,
+            notes: (&input_notes[..shared_notes], &input_notes[shared_notes..]),
+            orders: &orders,
+            channel: &channel,
+            order_pos: &order_pos,
+            channel_pos: &channel_pos,
+            recon: &recon,
+            recon_inputs,
+            rates: &rate_table,
+            conversion,
+            open: &open,
+            payouts: &payouts,
+            reserves: &reserves,
+            conversions: &conversions,
+            fx_costs: fx_costs.clone(),
+            register: &register,
+            register_read_sha256,
+            returns: &returns,
+            fee_plans: &fee_plans,
+            release,
+            calendar: &calendar,
+        };
+        return crate::merge::write_partition(&night);
     }
-    let mut residual_json = serde_json::Map::new();
-    for ((purpose, currency), (count, sum)) in &residuals {
-        let by_currency =
-            residual_json.entry(purpose.to_string()).or_insert_with(|| json!({})).as_object_mut().expect("object");
-        by_currency
-            .insert(currency.to_string(), json!({"conversions": count, "residual": sum.normalize().to_string()}));
-    }
+
+    tracing::debug!(phase = "pay", elapsed_ms = started.elapsed().as_millis() as u64, "summary");
+    let mut summary = build_summary(&SummaryInput {
+        job_name: &spec.job.name,
+        business_date,
+        reporting_currency: spec.job.reporting_currency,
+        rounding: spec.job.rounding,
+        max_rate_age_days: spec.fx.max_rate_age_days,
+        input_rows: &input_rows,
+        tallies: &recon.tallies,
+        counts: &settle_report::Counts::of(&recon.matches, &recon.exceptions, &payouts),
+        rates: &rate_table,
+    })?;
+    conversions.extend(summary.conversions.iter().cloned());
     if let Some(object) = summary.json.as_object_mut() {
-        object.insert("conversion_residuals".into(), serde_json::Value::Object(residual_json));
+        let residuals = residuals_json(
+            conversions.iter().map(|c| (c.purpose, c.conversion.to.currency().code(), c.conversion.residual)),
+        );
+        object.insert("conversion_residuals".into(), residuals);
     }
 
     tracing::debug!(
@@ -811,7 +1231,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // thread of its own (its first reading is sequential) while the other outputs render.
     let matches_parquet = {
         let mut writer = staging.writer("matches.csv").map_err(staged_error("matches.csv"))?;
-        settle_report::matches_csv_to(&recon, &recon_inputs, &rate_table, conversion, &mut writer)?;
+        settle_report::matches_csv_to(&recon, &recon_inputs, &rate_table, conversion, false, &mut writer)?;
         let temp = staging.finish(writer).map_err(staged_error("matches.csv"))?.temp_path().to_path_buf();
         std::thread::spawn(move || -> Result<Vec<u8>, settle_report::ReportError> {
             let mut parquet = Vec::new();
@@ -861,49 +1281,16 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     put(
         &mut staging,
         carry::INDEX,
-        &render_json(&json!({
-            "format": carry::FORMAT,
-            "version": carry::VERSION,
-            "business_date": business_date.to_string(),
-            "counts": {
-                "orders": open.orders.len(),
-                "channel_transactions": open.channel.len(),
-                "bank_entries": open.bank.len(),
-                "payouts": open.payouts.len(),
-                "written_off": open.written_off.len(),
-            },
-        }))
+        &render_json(&carry::index_json(
+            business_date,
+            [open.orders.len(), open.channel.len(), open.bank.len(), open.payouts.len(), open.written_off.len()],
+        ))
         .map_err(json_error(carry::INDEX))?,
     )?;
     tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "treasury report");
     // The treasury report, from the tables just rendered (so both say the same).
     settle_core::statement::cross_check(&mut statements);
-    let mut progress: BTreeMap<&str, settle_report::html::ChannelProgress> = BTreeMap::new();
-    let mut fees: BTreeMap<(&str, settle_core::Currency), (u64, settle_core::Decimal)> = BTreeMap::new();
-    for (tx, outcome) in channel.iter().zip(&recon.channel) {
-        let p = progress.entry(tx.channel.as_str()).or_insert_with(|| settle_report::html::ChannelProgress {
-            channel: tx.channel.to_string(),
-            rows: 0,
-            matched_a: 0,
-            matched_b: 0,
-        });
-        p.rows += 1;
-        p.matched_a += u64::from(outcome.stage_a == settle_recon::Place::Matched);
-        p.matched_b += u64::from(outcome.stage_b == settle_recon::Place::Matched);
-        let f = fees.entry((tx.channel.as_str(), tx.settlement_currency)).or_default();
-        f.0 += 1;
-        f.1 += tx.fee;
-    }
-    let progress: Vec<_> = progress.into_values().collect();
-    let fees: Vec<_> = fees
-        .into_iter()
-        .map(|((channel, currency), (rows, fees))| settle_report::html::ChannelFees {
-            channel: channel.to_string(),
-            currency,
-            rows,
-            fees,
-        })
-        .collect();
+    let (progress, fees) = channel_progress(&channel, &recon);
     let report = settle_report::html::report_html(&settle_report::html::ReportInput {
         job: &spec.job.name,
         business_date,
@@ -926,27 +1313,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     }
     tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account");
     // Statements of account: every payout's lines, one file per beneficiary.
-    {
-        let statement_rows = settle_payout::statement_rows(&orders, &channel, &recon, release);
-        let order_of = |i: usize| recon.channel[i].order.map(|o| o as usize);
-        staging.put_many(
-            "payouts/statements",
-            payouts.len(),
-            |i| -> Result<(String, Vec<u8>), JobError> {
-                let payout = &payouts[i];
-                let rows = statement_rows.get(&payout.beneficiary_id).map_or(&[][..], Vec::as_slice);
-                let plan = payout
-                    .beneficiary
-                    .as_ref()
-                    .and_then(|b| b.fee_plan.as_deref())
-                    .and_then(|id| fee_plans.iter().find(|p| p.id == id));
-                let bytes =
-                    settle_report::statement_csv(payout, &orders, &channel, rows, &order_of, plan, spec.job.rounding)?;
-                Ok((format!("payouts/statements/{}.csv", file_safe(&payout.beneficiary_id)), bytes))
-            },
-            |name, source| JobError::Write { path: run_dir.join(name).display().to_string(), source },
-        )?;
-    }
+    stage_statements(
+        &mut staging,
+        &Statements {
+            orders: &orders,
+            channel: &channel,
+            recon: &recon,
+            release,
+            fee_plans: &fee_plans,
+            payouts: &payouts,
+        },
+        spec.job.rounding,
+        &run_dir,
+    )?;
     tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account made");
     let parquet = matches_parquet.join().map_err(|_| {
         JobError::Report(settle_report::ReportError::Table {
@@ -956,124 +1335,30 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     })??;
     put(&mut staging, &parquet_name("matches.csv"), &parquet)?;
     drop(parquet);
-    // The manifest lists the outputs in a fixed order: the tables, the Parquet copies, the payout files,
-    // then the statements of account.
-    const ORDER: [&str; 25] = [
-        "summary.json",
-        "matches.csv",
-        "exceptions.csv",
-        "payouts.csv",
-        "conversions.csv",
-        "fx_cost.csv",
-        "open_orders.csv",
-        "open_channel_transactions.csv",
-        "open_bank_entries.csv",
-        "open_earlier.csv",
-        "open_payouts.csv",
-        "written_off.csv",
-        carry::BALANCES,
-        "returned_payouts.csv",
-        carry::INDEX,
-        "report.html",
-        "tallies.csv",
-        "channels.csv",
-        "tables/matches.parquet",
-        "tables/exceptions.parquet",
-        "tables/payouts.parquet",
-        "tables/conversions.parquet",
-        "tables/fx_cost.parquet",
-        "tables/tallies.parquet",
-        "tables/channels.parquet",
-    ];
-    staging.sort_by_key(|name| match ORDER.iter().position(|n| *n == name) {
-        Some(i) => (0, i),
-        None if name.starts_with("payouts/statements/") => (2, 0),
-        None => (1, 0),
-    });
-    // An output missing from ORDER would land among the payout files unnoticed.
-    for file in staging.files() {
-        assert!(
-            ORDER.contains(&file.name.as_str()) || file.name.starts_with("payouts/"),
-            "output {} has no place in the manifest's order",
-            file.name
-        );
-    }
-    let manifest_outputs: Vec<_> =
-        staging.files().iter().map(|f| json!({"path": f.name, "bytes": f.bytes, "sha256": f.sha256})).collect();
-    let job_file_name = job_path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let mut manifest = json!({
-        "settle_version": env!("CARGO_PKG_VERSION"),
-        "settle_commit": option_env!("SETTLE_BUILD_COMMIT").unwrap_or("unknown"),
-        "job": {"name": spec.job.name, "spec_file": job_file_name, "spec_sha256": sha256_hex(&spec_bytes)},
-        "business_date": business_date.to_string(),
-        "previous_run": previous_run.as_ref().map(|(date, _)| date.to_string()),
-        "inputs": manifest_inputs,
-        "outputs": manifest_outputs,
-        "payout_register": {
-            "path": format!("../{}", crate::register::FILE),
-            // Tonight's files' payouts, all in the register (the same on a rerun that adds none).
-            "payouts": payment_files.iter().map(|f| f.payout_ids.len()).sum::<usize>(),
+    let written = commit_night(
+        Night {
+            spec: &spec,
+            job_path,
+            spec_bytes: &spec_bytes,
+            business_date,
+            previous_run: previous_run.as_ref().map(|(date, _)| *date),
+            manifest_inputs,
+            out_root: &out_root,
+            job_dir: &job_dir,
+            run_dir: &run_dir,
+            payout_files: payment_files.iter().map(|f| f.payout_ids.len()).sum::<usize>(),
+            register: &mut register,
+            register_path: &register_path,
+            new_entries: &payment_run.new_entries,
+            register_changed: returns.changed,
+            archive: replay.is_none(),
+            archived: &archived,
+            archived_bytes: &archived_bytes,
+            sign_key: sign_key.as_ref(),
+            started,
         },
-        "archive": format!("../../{}/sha256", crate::archive::DIR),
-    });
-    // One hash over everything above (its canonical JSON: sorted keys), so the manifest is proved whole
-    // by one value; `settle verify` checks it, and a signature signs the manifest's bytes.
-    let root = sha256_hex(&render_json(&manifest).map_err(json_error("manifest.json"))?);
-    manifest["root_sha256"] = json!(root);
-    let manifest_bytes = render_json(&manifest).map_err(json_error("manifest.json"))?;
-
-    tracing::debug!(
-        phase = "write",
-        files = staging.files().len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "writing the run directory"
-    );
-    // The payout register first, before the payout files it lists (a write-ahead record): at any point a
-    // run may stop, no payout file exists that the register does not hold, and the rerun that completes
-    // the run finds its payouts there and rebuilds the same files instead of emitting new ones.
-    // The job's lock is held: a temp file here is a crashed run's.
-    remove_stale_temps(&job_dir).map_err(write_error(&job_dir))?;
-    if !payment_run.new_entries.is_empty() || returns.changed {
-        register.entries.extend(payment_run.new_entries.iter().cloned());
-        let bytes = crate::register::write(&register).map_err(csv_error(crate::register::FILE))?;
-        write_atomic(&job_dir, crate::register::FILE, &bytes).map_err(write_error(&register_path))?;
-    }
-    // Every staged output under its final name, in order.
-    let mut written = staging.commit().map_err(write_error(&run_dir))?;
-    tracing::debug!(
-        phase = "archive",
-        inputs = archived.len() + archived_bytes.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "archiving the inputs"
-    );
-    // The inputs into the archive (OUT/.archive), so the run can be replayed after they are gone; before
-    // the manifest, so a run with a manifest always has its inputs archived. A replay archives nothing.
-    if replay.is_none() {
-        for (path, sha256) in &archived {
-            crate::archive::store_file(&out_root, path, sha256)?;
-        }
-        for (path, bytes) in &archived_bytes {
-            crate::archive::store_bytes(&out_root, bytes, &sha256_hex(bytes), Path::new(path))?;
-        }
-    }
-    // A signature from an earlier run of the date would not sign this manifest.
-    match fs::remove_file(run_dir.join(crate::seal::SIGNATURE)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(JobError::Write {
-                path: run_dir.join(crate::seal::SIGNATURE).display().to_string(),
-                source: e,
-            });
-        }
-        _ => {}
-    }
-    write_atomic(&run_dir, "manifest.json", &manifest_bytes).map_err(write_error(&run_dir.join("manifest.json")))?;
-    written.push(("manifest.json".to_string(), sha256_hex(&manifest_bytes)));
-    if let Some(key) = &sign_key {
-        let signature = key.sign(&manifest_bytes);
-        write_atomic(&run_dir, crate::seal::SIGNATURE, signature.as_bytes())
-            .map_err(write_error(&run_dir.join(crate::seal::SIGNATURE)))?;
-        written.push((crate::seal::SIGNATURE.to_string(), sha256_hex(signature.as_bytes())));
-    }
+        staging,
+    )?;
     Ok(RunOutcome {
         run_dir,
         business_date,

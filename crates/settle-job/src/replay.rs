@@ -142,6 +142,7 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
         after_ingest: None,
         replay: Some(Replay { archive_root, inputs, previous_run, store_rates }),
         sign_key: None,
+        partition: None,
     };
     let outcome = run_job(&spec_path, &options)?;
     let recorded: BTreeMap<&str, &str> = manifest["outputs"]

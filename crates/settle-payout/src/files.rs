@@ -201,22 +201,23 @@ fn file_number(message_id: &str) -> usize {
     message_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
-/// Holds the payable payouts no file may carry (their status says why), rebuilds the files an earlier
-/// run of this business date emitted, and writes the payouts new to `register` as new pain.001 files per
-/// `profile`: one file per currency (the debtor account of that currency), cut per the profile.
-/// `approved_bank_changes`: beneficiary ids whose changed bank account the job approves.
-#[allow(clippy::too_many_arguments)]
-pub fn payment_files(
+/// The payable payouts of a night sorted out: those already in a file the register lists (by its
+/// MsgId), and the new ones by currency and batch; the others' status changed to why no file may carry
+/// them. Each payout's status depends on it, the debtor and the register only, so parts of a night
+/// (the partitions of a partitioned run) get the statuses the whole night gets.
+struct Decided {
+    reproduced: BTreeMap<String, Vec<usize>>,
+    fresh: BTreeMap<Currency, BTreeMap<BatchKey, Vec<usize>>>,
+}
+
+fn decide(
     payouts: &mut [Payout],
     debtor: &Debtor,
-    profile: &BankProfile,
-    job_name: &str,
     business_date: Date,
     register: &Register,
     approved_bank_changes: &[String],
     paid_before: &[PaidAccount],
-    codes: &TransferCodes,
-) -> Result<PaymentRun, PaymentFileError> {
+) -> Decided {
     let emitted: BTreeMap<&str, &RegisterEntry> = register.entries.iter().map(|e| (e.payout_id.as_str(), e)).collect();
     // The account each beneficiary's latest emitted payout went to (register order is emission order),
     // else the one it was last paid to before the register began.
@@ -228,12 +229,6 @@ pub fn payment_files(
     }
     for e in &register.entries {
         last_account.insert(e.beneficiary_id.as_str(), e.account.as_str());
-    }
-    // The highest file number emitted per currency for this business date.
-    let mut next_number: BTreeMap<Currency, usize> = BTreeMap::new();
-    for e in register.entries.iter().filter(|e| e.business_date == business_date) {
-        let n = next_number.entry(e.amount.currency()).or_insert(1);
-        *n = (*n).max(file_number(&e.message_id) + 1);
     }
     // Tonight's payouts: those already in an emitted file (by its MsgId), and the new ones by currency
     // and batch, in payout id order.
@@ -273,6 +268,47 @@ pub fn payment_files(
             PayoutStatus::Payable
         };
     }
+    Decided { reproduced, fresh }
+}
+
+/// The statuses `payment_files` gives `payouts` (held, already emitted, payable), without the files: what
+/// a partition of a partitioned run needs for its own payouts, whose files the merge writes.
+pub fn hold_statuses(
+    payouts: &mut [Payout],
+    debtor: &Debtor,
+    business_date: Date,
+    register: &Register,
+    approved_bank_changes: &[String],
+    paid_before: &[PaidAccount],
+) {
+    decide(payouts, debtor, business_date, register, approved_bank_changes, paid_before);
+}
+
+/// Holds the payable payouts no file may carry (their status says why), rebuilds the files an earlier
+/// run of this business date emitted, and writes the payouts new to `register` as new pain.001 files per
+/// `profile`: one file per currency (the debtor account of that currency), cut per the profile.
+/// `approved_bank_changes`: beneficiary ids whose changed bank account the job approves.
+#[allow(clippy::too_many_arguments)]
+pub fn payment_files(
+    payouts: &mut [Payout],
+    debtor: &Debtor,
+    profile: &BankProfile,
+    job_name: &str,
+    business_date: Date,
+    register: &Register,
+    approved_bank_changes: &[String],
+    paid_before: &[PaidAccount],
+    codes: &TransferCodes,
+) -> Result<PaymentRun, PaymentFileError> {
+    let Decided { reproduced, fresh } =
+        decide(payouts, debtor, business_date, register, approved_bank_changes, paid_before);
+    // The highest file number emitted per currency for this business date.
+    let mut next_number: BTreeMap<Currency, usize> = BTreeMap::new();
+    for e in register.entries.iter().filter(|e| e.business_date == business_date) {
+        let n = next_number.entry(e.amount.currency()).or_insert(1);
+        *n = (*n).max(file_number(&e.message_id) + 1);
+    }
+    let emitted: BTreeMap<&str, &RegisterEntry> = register.entries.iter().map(|e| (e.payout_id.as_str(), e)).collect();
     let by_id = |a: &usize, b: &usize| payouts[*a].payout_id.cmp(&payouts[*b].payout_id);
     let mut files = Vec::new();
     // Files emitted before: rebuilt whole, and they must come out the same.

@@ -85,6 +85,13 @@ pub enum Stage {
 }
 
 impl Stage {
+    pub const ALL: [Stage; 3] = [Stage::A, Stage::B, Stage::C];
+
+    /// The stage `as_str` writes as `text`.
+    pub fn parse(text: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::A => "A",
@@ -105,6 +112,19 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    pub const ALL: [RecordKind; 5] = [
+        RecordKind::Order,
+        RecordKind::ChannelTransaction,
+        RecordKind::PayoutBatch,
+        RecordKind::BankEntry,
+        RecordKind::Payout,
+    ];
+
+    /// The kind `as_str` writes as `text`.
+    pub fn parse(text: &str) -> Option<RecordKind> {
+        RecordKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Order => "order",

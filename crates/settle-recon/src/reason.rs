@@ -92,6 +92,11 @@ impl ReasonCode {
         ReasonCode::ReturnedPayout,
     ];
 
+    /// The reason `as_str` writes as `text`.
+    pub fn parse(text: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReasonCode::DuplicateOrder => "duplicate_order",

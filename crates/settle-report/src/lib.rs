@@ -13,7 +13,7 @@ use settle_fx::RecordedConversion;
 use settle_payout::Payout;
 use settle_recon::{Exception, Inputs, ReconResult, Side};
 
-pub use summary::{Summary, SummaryInput, build_summary, render_json};
+pub use summary::{Counts, Summary, SummaryInput, build_summary, render_json};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -222,15 +222,20 @@ fn decimal_text(value: Option<Decimal>, currency: Option<settle_core::Currency>)
 /// engine was given); stage A matches with their fees and FX difference against `rates` (see
 /// `ReconResult::fee_fx`). Written to `out` as it is rendered: rows in chunks rendered in parallel and
 /// written in order (the same bytes whatever the threads), a wave of chunks at a time, so that memory
-/// holds a wave (half a million rows), not the table.
+/// holds a wave (half a million rows), not the table. `shard_local_only`: only the stage A matches (a
+/// partition's own, see `Match::is_shard_local`).
 pub fn matches_csv_to(
     recon: &ReconResult,
     inputs: &Inputs<'_>,
     rates: &settle_fx::RateTable,
     policy: settle_fx::ConversionPolicy,
+    shard_local_only: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), ReportError> {
     use rayon::prelude::*;
+    // Matches are sorted by stage first: the shard-local ones (stage A) come first.
+    let count =
+        if shard_local_only { recon.matches.partition_point(|m| m.is_shard_local()) } else { recon.matches.len() };
     let table = "matches.csv";
     let err = |source| ReportError::Csv { table, source };
     let io = |source| ReportError::Io { table, source };
@@ -244,13 +249,13 @@ pub fn matches_csv_to(
     out.write_all(&finish(table, w)?).map_err(io)?;
     const CHUNK_ROWS: usize = 32 * 1024;
     const WAVE_CHUNKS: usize = 16;
-    let chunks = recon.matches.len().div_ceil(CHUNK_ROWS);
+    let chunks = count.div_ceil(CHUNK_ROWS);
     // Bounded: each wave renders WAVE_CHUNKS chunks of the `chunks`.
     for wave in (0..chunks).step_by(WAVE_CHUNKS) {
         let rendered: Vec<Vec<u8>> = (wave..(wave + WAVE_CHUNKS).min(chunks))
             .into_par_iter()
             .map(|chunk| {
-                let rows = chunk * CHUNK_ROWS..((chunk + 1) * CHUNK_ROWS).min(recon.matches.len());
+                let rows = chunk * CHUNK_ROWS..((chunk + 1) * CHUNK_ROWS).min(count);
                 // A stage A row with its fees and FX takes about 300 bytes.
                 let mut w = TableWriter::with_capacity(rows.len() * 320);
                 for n in rows {

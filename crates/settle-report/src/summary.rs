@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use settle_core::{Currency, Date, Money, RoundingMode, format_minor};
 use settle_fx::{ConversionPolicy, FxError, RateTable, RecordedConversion};
 use settle_payout::{Payout, PayoutStatus};
-use settle_recon::{CountSum, Exception, Match, Tallies};
+use settle_recon::{CountSum, Exception, Match, ReasonCode, Stage, Tallies};
 
 /// What the summary is built from.
 pub struct SummaryInput<'a> {
@@ -15,12 +15,56 @@ pub struct SummaryInput<'a> {
     pub reporting_currency: Currency,
     pub rounding: RoundingMode,
     pub max_rate_age_days: u32,
-    pub input_rows: &'a BTreeMap<&'static str, u64>,
+    pub input_rows: &'a BTreeMap<&'a str, u64>,
     pub tallies: &'a Tallies,
-    pub matches: &'a [Match],
-    pub exceptions: &'a [Exception],
-    pub payouts: &'a [Payout],
+    pub counts: &'a Counts,
     pub rates: &'a RateTable,
+}
+
+/// What the summary counts of matches, exceptions and payouts. Counts of parts of a night (the
+/// partitions of a partitioned run) add up to the whole night's (`Counts::add`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub matches_by_stage: BTreeMap<Stage, u64>,
+    pub exceptions: BTreeMap<(ReasonCode, Stage), u64>,
+    pub payouts: u64,
+    pub payouts_by_status: BTreeMap<String, u64>,
+    /// Σ payable payouts per currency.
+    pub payable_totals: BTreeMap<Currency, Money>,
+}
+
+impl Counts {
+    pub fn of(matches: &[Match], exceptions: &[Exception], payouts: &[Payout]) -> Counts {
+        let mut counts = Counts::default();
+        for m in matches {
+            counts.add_match(m.stage);
+        }
+        for e in exceptions {
+            counts.add_exception(e.reason, e.stage);
+        }
+        for p in payouts {
+            counts.add_payout(p.status.as_str(), p.amount);
+        }
+        counts
+    }
+
+    pub fn add_match(&mut self, stage: Stage) {
+        *self.matches_by_stage.entry(stage).or_default() += 1;
+    }
+
+    pub fn add_exception(&mut self, reason: ReasonCode, stage: Stage) {
+        *self.exceptions.entry((reason, stage)).or_default() += 1;
+    }
+
+    /// A payout of `status` (`PayoutStatus::as_str`) for `amount`.
+    pub fn add_payout(&mut self, status: &str, amount: Money) {
+        self.payouts += 1;
+        *self.payouts_by_status.entry(status.to_string()).or_default() += 1;
+        if status == PayoutStatus::Payable.as_str() {
+            let total = self.payable_totals.entry(amount.currency()).or_insert(Money::zero(amount.currency()));
+            *total = total.checked_add(&amount).expect("payout totals stay far below 10^28");
+        }
+    }
 }
 
 /// The summary and the conversions made for its reporting-currency totals.
@@ -92,12 +136,12 @@ pub fn build_summary(input: &SummaryInput<'_>) -> Result<Summary, FxError> {
     }
 
     let mut by_reason: BTreeMap<&str, (Value, BTreeMap<&str, u64>, u64)> = BTreeMap::new();
-    for e in input.exceptions {
-        let entry = by_reason.entry(e.reason.as_str()).or_insert_with(|| {
-            (json!({"status": e.reason.class().as_str(), "severity": e.reason.severity().as_str()}), BTreeMap::new(), 0)
+    for (&(reason, stage), &count) in &input.counts.exceptions {
+        let entry = by_reason.entry(reason.as_str()).or_insert_with(|| {
+            (json!({"status": reason.class().as_str(), "severity": reason.severity().as_str()}), BTreeMap::new(), 0)
         });
-        *entry.1.entry(e.stage.as_str()).or_default() += 1;
-        entry.2 += 1;
+        *entry.1.entry(stage.as_str()).or_default() += count;
+        entry.2 += count;
     }
     let exceptions_by_reason: Map<String, Value> = by_reason
         .into_iter()
@@ -108,22 +152,12 @@ pub fn build_summary(input: &SummaryInput<'_>) -> Result<Summary, FxError> {
         })
         .collect();
 
-    let mut matches_by_stage: BTreeMap<&str, u64> = BTreeMap::new();
-    for m in input.matches {
-        *matches_by_stage.entry(m.stage.as_str()).or_default() += 1;
-    }
-
-    let mut payout_status: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut payout_totals: BTreeMap<Currency, Money> = BTreeMap::new();
+    let matches_by_stage: BTreeMap<&str, u64> =
+        input.counts.matches_by_stage.iter().map(|(stage, n)| (stage.as_str(), *n)).collect();
+    let payout_status = &input.counts.payouts_by_status;
+    let payout_totals = &input.counts.payable_totals;
     let mut payable_reporting = Money::zero(input.reporting_currency);
-    for p in input.payouts {
-        *payout_status.entry(p.status.as_str()).or_default() += 1;
-        if p.status == PayoutStatus::Payable {
-            let total = payout_totals.entry(p.amount.currency()).or_insert(Money::zero(p.amount.currency()));
-            *total = total.checked_add(&p.amount).expect("payout totals stay far below 10^28");
-        }
-    }
-    for (currency, total) in &payout_totals {
+    for (currency, total) in payout_totals {
         let converted = to_reporting(*total, format!("payouts/payable/{currency}"))?;
         payable_reporting = payable_reporting.checked_add(&converted).expect("payout totals stay far below 10^28");
     }
@@ -143,7 +177,7 @@ pub fn build_summary(input: &SummaryInput<'_>) -> Result<Summary, FxError> {
         })
         .collect();
 
-    let all_settled = input.exceptions.is_empty();
+    let all_settled = input.counts.exceptions.is_empty();
     let json = json!({
         "job": input.job_name,
         "business_date": input.business_date.to_string(),
@@ -157,7 +191,7 @@ pub fn build_summary(input: &SummaryInput<'_>) -> Result<Summary, FxError> {
         "exceptions_by_reason": exceptions_by_reason,
         "stages": stages,
         "payouts": {
-            "count": input.payouts.len(),
+            "count": input.counts.payouts,
             "by_status": payout_status,
             "payable_totals": payout_totals.iter().map(|(c, m)| (c.code(), money_text(m.amount(), *c))).collect::<BTreeMap<_, _>>(),
         },

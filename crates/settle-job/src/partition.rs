@@ -1,0 +1,144 @@
+//! Partitioned runs: `settle run JOB --partition I/N` settles one shard of the night's beneficiaries into
+//! a partition directory, and `settle merge JOB` (`crate::merge`) makes the run directory from the N
+//! partition directories — the same bytes as one `settle run` of the whole night.
+//!
+//! The shard of a beneficiary id is the first 8 bytes of its SHA-256, read big-endian, mod N (so a
+//! scheduler or a SQL query can compute it too). An order goes with the beneficiary of the first order
+//! of its id (in the engine's file order), a channel row with the order id its merchant reference names,
+//! a row naming no order by `channel:transaction_id`. What is not local to a shard — stage B (a payout
+//! batch holds many beneficiaries' rows) and stage C (our payouts ↔ bank debits) — every partition
+//! decides alike from every bank entry and the other partitions' rows in brief (`settle_recon::ForeignRow`);
+//! partition 0 writes those results, the others only their own records'.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use settle_core::{ChannelTransaction, Order};
+use sha2::{Digest, Sha256};
+
+/// The directory, under the job's output directory, that holds the partitions of each business date.
+pub const DIR: &str = ".partitions";
+/// What a partition writes last (its completion mark), and merge reads first.
+pub const PARTIAL: &str = "partial.json";
+/// `partial.json`'s format and version.
+pub const FORMAT: &str = "settle-partition";
+pub const VERSION: u32 = 1;
+/// At most this many partitions.
+pub const COUNT_MAX: u32 = 4096;
+
+/// Partition `index` of `count` (`I/N` on the command line, 0 ≤ I < N).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Partition {
+    /// Reads `I/N`.
+    pub fn parse(text: &str) -> Result<Partition, String> {
+        let (index, count) =
+            text.split_once('/').ok_or_else(|| format!("{text:?} is not I/N (e.g. 0/4: partition 0 of 4)"))?;
+        let number = |s: &str, what: &str| {
+            s.trim().parse::<u32>().map_err(|_| format!("{what} {s:?} in {text:?} is not a whole number"))
+        };
+        let (index, count) = (number(index, "index")?, number(count, "count")?);
+        if count == 0 || count > COUNT_MAX {
+            return Err(format!("{text:?}: the count must be 1 to {COUNT_MAX}"));
+        }
+        if index >= count {
+            return Err(format!("{text:?}: partitions of {count} are numbered 0 to {}", count - 1));
+        }
+        Ok(Partition { index, count })
+    }
+
+    /// `I-of-N`: the partition's directory name.
+    pub fn dir_name(self) -> String {
+        format!("{}-of-{}", self.index, self.count)
+    }
+
+    /// Whether this partition writes what every partition decides alike (stage B and C results, bank
+    /// entries, awaited payouts): partition 0.
+    pub fn writes_shared(self) -> bool {
+        self.index == 0
+    }
+}
+
+/// The shard (0..count) of `key`: the first 8 bytes of SHA-256(key), big-endian, mod `count`.
+pub fn shard_of(key: &str, count: u32) -> u32 {
+    let digest = Sha256::digest(key.as_bytes());
+    let head = u64::from_be_bytes(digest[..8].try_into().expect("SHA-256 has 32 bytes"));
+    u32::try_from(head % u64::from(count)).expect("less than count")
+}
+
+/// `OUT/<job>/.partitions/<date>/`: the partitions of one business date.
+pub fn date_dir(job_dir: &Path, business_date: settle_core::Date) -> PathBuf {
+    job_dir.join(DIR).join(business_date.to_string())
+}
+
+/// Which records a partition owns: index-aligned with the orders and channel rows it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub orders: Vec<bool>,
+    pub channel: Vec<bool>,
+}
+
+/// Splits a night's records (the carried orders first: `carried_orders` of them) for `partition`.
+/// An order id's shard is its first order's beneficiary's, first as the engine's intake counts it (carried
+/// before tonight's, then by file and line), so duplicate order ids stay together.
+pub fn split(orders: &[Order], channel: &[ChannelTransaction], carried_orders: usize, partition: Partition) -> Split {
+    let count = partition.count;
+    let mut beneficiary_shard: HashMap<&str, u32> = HashMap::new();
+    // Order id → (the first order's file-order key, its shard).
+    type Key<'a> = (bool, &'a str, u64, Option<&'a str>, usize);
+    let key = |i: usize| -> Key<'_> {
+        let p = &orders[i].provenance;
+        (i >= carried_orders, &p.source_file, p.line_number(), p.xml_path.as_deref(), i)
+    };
+    let mut first: HashMap<&str, (Key<'_>, u32)> = HashMap::with_capacity(orders.len());
+    for (i, order) in orders.iter().enumerate() {
+        let k = key(i);
+        if first.get(order.order_id.as_str()).is_some_and(|best| best.0 <= k) {
+            continue;
+        }
+        let beneficiary = order.beneficiary_id.as_str();
+        let shard = *beneficiary_shard.entry(beneficiary).or_insert_with(|| shard_of(beneficiary, count));
+        first.insert(&order.order_id, (k, shard));
+    }
+    let owned = |shard: u32| shard == partition.index;
+    let order_owned = orders.iter().map(|o| owned(first[o.order_id.as_str()].1)).collect();
+    let channel_owned = channel
+        .iter()
+        .map(|tx| match tx.merchant_reference.as_deref().and_then(|r| first.get(r)) {
+            Some(&(_, shard)) => owned(shard),
+            None => owned(shard_of(&format!("{}:{}", tx.channel, tx.transaction_id), count)),
+        })
+        .collect();
+    Split { orders: order_owned, channel: channel_owned }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_are_read_as_index_of_count() {
+        assert_eq!(Partition::parse("0/4"), Ok(Partition { index: 0, count: 4 }));
+        assert_eq!(Partition::parse("3/4").map(Partition::dir_name), Ok("3-of-4".to_string()));
+        for bad in ["4/4", "1/0", "x/2", "2", "-1/3", "0/5000"] {
+            assert!(Partition::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_shard_is_the_sha256_head_mod_n() {
+        // SHA-256("B00001") = 1370d4006c28e0a0…, as `sha256sum` gives it: the rule a scheduler or a SQL
+        // query computes too.
+        let head = 0x1370_d400_6c28_e0a0_u64;
+        for (n, shard) in [(2u32, 0u32), (4, 0), (7, 1), (64, 32)] {
+            assert_eq!(shard_of("B00001", n), shard);
+            assert_eq!(u64::from(shard), head % u64::from(n));
+        }
+        assert_eq!(shard_of("anything", 1), 0);
+    }
+}
