@@ -1705,3 +1705,109 @@ fn history_over_thirty_generated_nights() {
     let rates = fs::read_to_string(work.path().join("h/match_rates.csv")).unwrap();
     assert_eq!(rates.lines().filter(|l| l.contains(",A,")).count(), 10, "{rates}");
 }
+
+/// Runs `job` as N partitions (`settle run --partition I/N` for every I) and merges them into `out`.
+fn run_partitioned(job: &Path, out: &Path, count: u32, date: Option<&str>) -> Output {
+    for index in 0..count {
+        let mut cmd = settle();
+        cmd.arg("run").arg(job).arg("--out").arg(out).arg("--partition").arg(format!("{index}/{count}"));
+        if let Some(date) = date {
+            cmd.args(["--date", date]);
+        }
+        let part = run_ok(&mut cmd);
+        assert_eq!(part.status.code(), Some(0), "partition {index}/{count}: {}", stderr(&part));
+        assert!(stdout(&part).contains(&format!("partition      {index} of {count}")), "{}", stdout(&part));
+    }
+    let mut cmd = settle();
+    cmd.arg("merge").arg(job).arg("--out").arg(out);
+    if let Some(date) = date {
+        cmd.args(["--date", date]);
+    }
+    run_ok(&mut cmd)
+}
+
+/// Everything a run leaves under OUT but the partitions: run directories, register, archive.
+fn out_bytes(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    dir_bytes(out).into_iter().filter(|(name, _)| !name.contains("/.partitions/")).collect()
+}
+
+fn assert_same_outputs(whole: &Path, merged: &Path, what: &str) {
+    let (a, b) = (out_bytes(whole), out_bytes(merged));
+    let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b), "{what}: the same files");
+    for (name, bytes) in &a {
+        assert!(bytes == &b[name], "{what}: {name} differs");
+    }
+}
+
+#[test]
+fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
+    // A generated day with every kind of exception, duplicates and batches across many beneficiaries.
+    let day = tempfile::tempdir().unwrap();
+    run_ok(settle().args(["gen", "--orders", "3000", "--seed", "11", "--out"]).arg(day.path()));
+    let job = day.path().join("job.toml");
+    let whole = tempfile::tempdir().unwrap();
+    let one = run_ok(settle().arg("run").arg(&job).arg("--out").arg(whole.path()));
+    assert_eq!(one.status.code(), Some(1), "{}", stderr(&one));
+    for count in [1u32, 3, 4] {
+        let merged = tempfile::tempdir().unwrap();
+        let merge = run_partitioned(&job, merged.path(), count, None);
+        assert_eq!(merge.status.code(), one.status.code(), "N = {count}: {}", stderr(&merge));
+        let report = |o: &Output, out: &Path| stdout(o).replace(&out.display().to_string(), "OUT");
+        assert_eq!(report(&merge, merged.path()), report(&one, whole.path()), "N = {count}: the same report");
+        assert_same_outputs(whole.path(), merged.path(), &format!("generated day, N = {count}"));
+    }
+
+    // Two demo nights: the second carries the first's open items, awaits its payouts' debits (stage C)
+    // and its held balances and reserves; each night whole and in 4 partitions.
+    let whole = tempfile::tempdir().unwrap();
+    let merged = tempfile::tempdir().unwrap();
+    let demo = root().join("jobs/demo.toml");
+    assert_eq!(run_demo(whole.path(), &[], false).status.code(), Some(1));
+    assert_eq!(run_partitioned(&demo, merged.path(), 4, None).status.code(), Some(1));
+    assert_same_outputs(whole.path(), merged.path(), "demo night 1");
+    let work = tempfile::tempdir().unwrap();
+    let credits = work.path().join("night2_bank.csv");
+    fs::write(
+        &credits,
+        "account_id,entry_id,booking_date,value_date,direction,amount,currency,reference\n\
+         DE44500105175407324931,2026110200001,2026-11-02,2026-11-02,CRDT,9576.52,EUR,po_1eca6b672d1348c072bbcb93\n\
+         GB33BUKB20201555555555,2026110200001,2026-11-02,2026-11-02,CRDT,5803.79,USD,8799\n",
+    )
+    .unwrap();
+    let spec = fs::read_to_string(&demo).unwrap();
+    let night2 = spec
+        .replace("business_date = \"2026-10-31\"", "business_date = \"2026-11-02\"")
+        .replace("orders = [\"../fixtures/demo/orders.csv\"]", "orders = []")
+        .replace(
+            "bank_entries = [\"../fixtures/demo/bank_statement_eur.xml\", \"../fixtures/demo/bank_statement_usd.sta\"]",
+            &format!("bank_entries = [{:?}]", credits.display().to_string()),
+        );
+    let night2 = night2.replace("../fixtures/", &format!("{}/", root().join("fixtures").display()));
+    let (start, end) = (night2.find("channel_transactions = [").unwrap(), night2.find("bank_entries =").unwrap());
+    let night2 = format!("{}channel_transactions = []\n{}", &night2[..start], &night2[end..]);
+    let night2_job = work.path().join("demo.toml");
+    fs::write(&night2_job, &night2).unwrap();
+    let second_whole = run_ok(settle().arg("run").arg(&night2_job).arg("--out").arg(whole.path()));
+    assert_eq!(second_whole.status.code(), Some(1), "{}", stderr(&second_whole));
+    let second_merged = run_partitioned(&night2_job, merged.path(), 4, None);
+    assert_eq!(second_merged.status.code(), Some(1), "{}", stderr(&second_merged));
+    let night2_run = whole.path().join("demo/2026-11-02");
+    let night2_matches = fs::read_to_string(night2_run.join("matches.csv")).unwrap();
+    assert!(night2_matches.contains("adyen:8799"), "{night2_matches}");
+    let night2_exceptions = fs::read_to_string(night2_run.join("exceptions.csv")).unwrap();
+    assert!(night2_exceptions.contains(",C,payout_not_debited,"), "{night2_exceptions}");
+    assert_same_outputs(whole.path(), merged.path(), "demo night 2");
+
+    // A missing partition, or a partition run with other inputs, is refused with what to do.
+    let partial = merged.path().join("demo/.partitions/2026-11-02/2-of-4/partial.json");
+    fs::remove_file(&partial).unwrap();
+    let refused = run_ok(settle().arg("merge").arg(&demo).args(["--out"]).arg(merged.path()).args([
+        "--date",
+        "2026-11-02",
+        "--force",
+    ]));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("partition 2-of-4 is not complete"), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("hint: run every partition"), "{}", stderr(&refused));
+}
