@@ -28,7 +28,10 @@ use settle_report::render_json;
 
 use crate::carry;
 use crate::partition::{self, Partition};
-use crate::pipeline::{JobError, RunOutcome, sha256_hex};
+use crate::pipeline::{
+    JobError, Report, RunOutcome, matches_parquet, payout_notes, put, put_matches_parquet, put_report, put_table,
+    sha256_hex,
+};
 use crate::spec::{InputRole, JobSpec};
 
 /// A partition's night, as `run_job` has it when the payouts are made.
@@ -150,8 +153,6 @@ pub(crate) fn write_partition(n: &PartitionNight<'_>) -> Result<RunOutcome, JobE
     );
     let mut staging = crate::write::Staging::begin(run_dir).map_err(write_error(run_dir))?;
     let staged = |name: &str| write_error(&run_dir.join(name));
-    let put =
-        |staging: &mut crate::write::Staging, name: &str, bytes: &[u8]| staging.put(name, bytes).map_err(staged(name));
     let mut writer = staging.writer("matches.csv").map_err(staged("matches.csv"))?;
     settle_report::matches_csv_to(n.recon, &n.recon_inputs, n.rates, n.conversion, !shared, &mut writer)?;
     staging.finish(writer).map_err(staged("matches.csv"))?;
@@ -639,13 +640,6 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
 
     let mut staging = crate::write::Staging::begin(&run_dir).map_err(write_error(&run_dir))?;
     let staged = |name: &str| write_error(&run_dir.join(name));
-    let put =
-        |staging: &mut crate::write::Staging, name: &str, bytes: &[u8]| staging.put(name, bytes).map_err(staged(name));
-    let parquet_name = |csv_name: &str| format!("tables/{}.parquet", csv_name.trim_end_matches(".csv"));
-    let put_table = |staging: &mut crate::write::Staging, name: &'static str, bytes: &[u8]| -> Result<(), JobError> {
-        put(staging, name, bytes)?;
-        put(staging, &parquet_name(name), &settle_report::tables::csv_to_parquet(name, bytes)?)
-    };
     let paths = |name: &str| -> Vec<PathBuf> { parts.iter().map(|(dir, _)| dir.join(name)).collect() };
     let shared_only =
         |name: &str| -> Result<Vec<u8>, JobError> { fs::read(dir0.join(name)).map_err(write_error(&dir0.join(name))) };
@@ -732,11 +726,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
             &mut writer,
         )?;
         let temp = staging.finish(writer).map_err(staged("matches.csv"))?.temp_path().to_path_buf();
-        std::thread::spawn(move || -> Result<Vec<u8>, settle_report::ReportError> {
-            let mut parquet = Vec::new();
-            settle_report::tables::csv_to_parquet_streamed("matches.csv", || fs::File::open(&temp), &mut parquet)?;
-            Ok(parquet)
-        })
+        matches_parquet(temp, started)
     };
 
     // exceptions.csv: stage, reason, left (id, source), right (id, source); numbered again.
@@ -977,22 +967,22 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
 
     // The treasury report.
     settle_core::statement::cross_check(&mut statements);
-    let report = settle_report::html::report_html(&settle_report::html::ReportInput {
-        job: &spec.job.name,
-        business_date,
-        version: env!("CARGO_PKG_VERSION"),
-        summary: &summary.json,
-        statements: &statements,
-        channels: &progress,
-        fees: &fees,
-        exceptions_csv: &exceptions_csv,
-        fx_cost_csv: &fx_cost_csv,
-        payouts_csv: &payouts_csv,
-        inputs: &p0.manifest_inputs,
-    })?;
-    put(&mut staging, "report.html", &report)?;
-    put_table(&mut staging, "tallies.csv", &settle_report::tallies_csv(&tallies)?)?;
-    put_table(&mut staging, "channels.csv", &settle_report::channels_csv(&progress, &fees)?)?;
+    put_report(
+        &mut staging,
+        &Report {
+            spec: &spec,
+            business_date,
+            summary: &summary.json,
+            statements: &statements,
+            channels: &progress,
+            fees: &fees,
+            exceptions_csv: &exceptions_csv,
+            fx_cost_csv: &fx_cost_csv,
+            payouts_csv: &payouts_csv,
+            inputs: &p0.manifest_inputs,
+            tallies: &tallies,
+        },
+    )?;
 
     // The payout files, from every partition's payable payouts; their statuses were decided in the
     // partitions and must come out the same here.
@@ -1025,16 +1015,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     for file in &payment_run.files {
         put(&mut staging, &file.name, file.written.xml.as_bytes())?;
     }
-    let payout_notes: Vec<String> = payment_run
-        .files
-        .iter()
-        .flat_map(|file| {
-            file.written
-                .transliterated
-                .iter()
-                .map(|t| format!("{}: {}: {:?} written as {:?} (SEPA character set)", file.name, t.path, t.from, t.to))
-        })
-        .collect();
+    let payout_notes = payout_notes(&payment_run.files);
     // The statements of account, as the partitions wrote them, in payout (beneficiary) order.
     let mut statement_files: Vec<(&str, PathBuf, &str)> = parts
         .iter()
@@ -1044,14 +1025,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     for (_, path, name) in &statement_files {
         put(&mut staging, name, &fs::read(path).map_err(write_error(path))?)?;
     }
-    let parquet = matches_parquet.join().map_err(|_| {
-        JobError::Report(settle_report::ReportError::Table {
-            table: "matches.csv",
-            message: "its Parquet conversion stopped".into(),
-        })
-    })??;
-    put(&mut staging, &parquet_name("matches.csv"), &parquet)?;
-    drop(parquet);
+    put_matches_parquet(&mut staging, matches_parquet)?;
 
     // The archive: the files the partitions read (the same in each), and partition 0's in-memory ones.
     let mut archived: Vec<(PathBuf, String)> = vec![(job_path.to_path_buf(), spec_sha256.clone())];

@@ -424,6 +424,97 @@ pub(crate) fn channel_progress(
     (progress, fees)
 }
 
+/// Stages output `name` of the run directory; an error names its final path.
+pub(crate) fn put(staging: &mut crate::write::Staging, name: &str, bytes: &[u8]) -> Result<(), JobError> {
+    staging
+        .put(name, bytes)
+        .map_err(|source| JobError::Write { path: staging.root().join(name).display().to_string(), source })
+}
+
+/// `tables/<table>.parquet`: a table's Parquet copy.
+pub(crate) fn parquet_name(csv_name: &str) -> String {
+    format!("tables/{}.parquet", csv_name.trim_end_matches(".csv"))
+}
+
+/// Stages a table as CSV and as Parquet (for BI tools and `settle history`), from the same bytes.
+pub(crate) fn put_table(staging: &mut crate::write::Staging, name: &'static str, bytes: &[u8]) -> Result<(), JobError> {
+    put(staging, name, bytes)?;
+    put(staging, &parquet_name(name), &settle_report::tables::csv_to_parquet(name, bytes)?)
+}
+
+type ParquetThread = std::thread::JoinHandle<Result<Vec<u8>, settle_report::ReportError>>;
+
+/// matches.csv's Parquet copy, read back from its staged temp file `temp` on a thread of its own (its
+/// first reading is sequential) while the other outputs render.
+pub(crate) fn matches_parquet(temp: PathBuf, started: std::time::Instant) -> ParquetThread {
+    std::thread::spawn(move || -> Result<Vec<u8>, settle_report::ReportError> {
+        let mut parquet = Vec::new();
+        settle_report::tables::csv_to_parquet_streamed("matches.csv", || fs::File::open(&temp), &mut parquet)?;
+        tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "matches.parquet made");
+        Ok(parquet)
+    })
+}
+
+/// Waits for `matches_parquet` and stages what it made.
+pub(crate) fn put_matches_parquet(staging: &mut crate::write::Staging, thread: ParquetThread) -> Result<(), JobError> {
+    let parquet = thread.join().map_err(|_| {
+        JobError::Report(settle_report::ReportError::Table {
+            table: "matches.csv",
+            message: "its Parquet conversion stopped".into(),
+        })
+    })??;
+    put(staging, &parquet_name("matches.csv"), &parquet)
+}
+
+/// The texts the payout files' character set changed (`file: XML path: "from" written as "to"`).
+pub(crate) fn payout_notes(files: &[settle_payout::files::PaymentFile]) -> Vec<String> {
+    files
+        .iter()
+        .flat_map(|file| {
+            file.written
+                .transliterated
+                .iter()
+                .map(|t| format!("{}: {}: {:?} written as {:?} (SEPA character set)", file.name, t.path, t.from, t.to))
+        })
+        .collect()
+}
+
+/// What the treasury report and the tallies and channels tables are made from.
+pub(crate) struct Report<'a> {
+    pub spec: &'a JobSpec,
+    pub business_date: Date,
+    pub summary: &'a serde_json::Value,
+    pub statements: &'a [settle_core::statement::CheckRecord],
+    pub channels: &'a [settle_report::html::ChannelProgress],
+    pub fees: &'a [settle_report::html::ChannelFees],
+    pub exceptions_csv: &'a [u8],
+    pub fx_cost_csv: &'a [u8],
+    pub payouts_csv: &'a [u8],
+    pub inputs: &'a [serde_json::Value],
+    pub tallies: &'a settle_recon::Tallies,
+}
+
+/// Stages report.html (from the tables just rendered, so both say the same), tallies.csv and
+/// channels.csv.
+pub(crate) fn put_report(staging: &mut crate::write::Staging, r: &Report<'_>) -> Result<(), JobError> {
+    let report = settle_report::html::report_html(&settle_report::html::ReportInput {
+        job: &r.spec.job.name,
+        business_date: r.business_date,
+        version: env!("CARGO_PKG_VERSION"),
+        summary: r.summary,
+        statements: r.statements,
+        channels: r.channels,
+        fees: r.fees,
+        exceptions_csv: r.exceptions_csv,
+        fx_cost_csv: r.fx_cost_csv,
+        payouts_csv: r.payouts_csv,
+        inputs: r.inputs,
+    })?;
+    put(staging, "report.html", &report)?;
+    put_table(staging, "tallies.csv", &settle_report::tallies_csv(r.tallies)?)?;
+    put_table(staging, "channels.csv", &settle_report::channels_csv(r.channels, r.fees)?)
+}
+
 /// What the statements of account are made from.
 pub(crate) struct Statements<'a> {
     pub orders: &'a [Order],
@@ -1098,15 +1189,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         None => settle_payout::files::PaymentRun { files: Vec::new(), new_entries: Vec::new() },
     };
     let payment_files = &payment_run.files;
-    let payout_notes: Vec<String> = payment_files
-        .iter()
-        .flat_map(|file| {
-            file.written
-                .transliterated
-                .iter()
-                .map(|t| format!("{}: {}: {:?} written as {:?} (SEPA character set)", file.name, t.path, t.from, t.to))
-        })
-        .collect();
+    let payout_notes = payout_notes(payment_files);
 
     // Tonight's payable payouts await their bank debit from the next night on (stage C).
     for payout in payouts.iter().filter(|p| p.status == settle_payout::PayoutStatus::Payable) {
@@ -1217,15 +1300,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
     let mut staging = crate::write::Staging::begin(&run_dir).map_err(write_error(&run_dir))?;
     let staged_error = |name: &str| write_error(&run_dir.join(name));
-    let put = |staging: &mut crate::write::Staging, name: &str, bytes: &[u8]| {
-        staging.put(name, bytes).map_err(staged_error(name))
-    };
-    // A table as CSV and as Parquet (for BI tools and `settle history`), from the same bytes.
-    let parquet_name = |csv_name: &str| format!("tables/{}.parquet", csv_name.trim_end_matches(".csv"));
-    let put_table = |staging: &mut crate::write::Staging, name: &'static str, bytes: &[u8]| -> Result<(), JobError> {
-        put(staging, name, bytes)?;
-        put(staging, &parquet_name(name), &settle_report::tables::csv_to_parquet(name, bytes)?)
-    };
     put(&mut staging, "summary.json", &render_json(&summary.json).map_err(json_error("summary.json"))?)?;
     // The largest table, streamed into its temp file; its Parquet copy is read back from there on a
     // thread of its own (its first reading is sequential) while the other outputs render.
@@ -1233,16 +1307,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         let mut writer = staging.writer("matches.csv").map_err(staged_error("matches.csv"))?;
         settle_report::matches_csv_to(&recon, &recon_inputs, &rate_table, conversion, false, &mut writer)?;
         let temp = staging.finish(writer).map_err(staged_error("matches.csv"))?.temp_path().to_path_buf();
-        std::thread::spawn(move || -> Result<Vec<u8>, settle_report::ReportError> {
-            let mut parquet = Vec::new();
-            settle_report::tables::csv_to_parquet_streamed("matches.csv", || fs::File::open(&temp), &mut parquet)?;
-            tracing::debug!(
-                phase = "render",
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "matches.parquet made"
-            );
-            Ok(parquet)
-        })
+        matches_parquet(temp, started)
     };
     // Tables the treasury report shows too: kept until it is rendered.
     let exceptions_csv = settle_report::exceptions_csv(&recon.exceptions, business_date, &calendar)?;
@@ -1291,23 +1356,23 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // The treasury report, from the tables just rendered (so both say the same).
     settle_core::statement::cross_check(&mut statements);
     let (progress, fees) = channel_progress(&channel, &recon);
-    let report = settle_report::html::report_html(&settle_report::html::ReportInput {
-        job: &spec.job.name,
-        business_date,
-        version: env!("CARGO_PKG_VERSION"),
-        summary: &summary.json,
-        statements: &statements,
-        channels: &progress,
-        fees: &fees,
-        exceptions_csv: &exceptions_csv,
-        fx_cost_csv: &fx_cost_csv,
-        payouts_csv: &payouts_csv,
-        inputs: &manifest_inputs,
-    })?;
+    put_report(
+        &mut staging,
+        &Report {
+            spec: &spec,
+            business_date,
+            summary: &summary.json,
+            statements: &statements,
+            channels: &progress,
+            fees: &fees,
+            exceptions_csv: &exceptions_csv,
+            fx_cost_csv: &fx_cost_csv,
+            payouts_csv: &payouts_csv,
+            inputs: &manifest_inputs,
+            tallies: &recon.tallies,
+        },
+    )?;
     drop((exceptions_csv, payouts_csv, fx_cost_csv));
-    put(&mut staging, "report.html", &report)?;
-    put_table(&mut staging, "tallies.csv", &settle_report::tallies_csv(&recon.tallies)?)?;
-    put_table(&mut staging, "channels.csv", &settle_report::channels_csv(&progress, &fees)?)?;
     for file in payment_files {
         put(&mut staging, &file.name, file.written.xml.as_bytes())?;
     }
@@ -1327,14 +1392,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &run_dir,
     )?;
     tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account made");
-    let parquet = matches_parquet.join().map_err(|_| {
-        JobError::Report(settle_report::ReportError::Table {
-            table: "matches.csv",
-            message: "its Parquet conversion stopped".into(),
-        })
-    })??;
-    put(&mut staging, &parquet_name("matches.csv"), &parquet)?;
-    drop(parquet);
+    put_matches_parquet(&mut staging, matches_parquet)?;
     let written = commit_night(
         Night {
             spec: &spec,

@@ -105,6 +105,11 @@ impl Staging {
         Ok(Staging { root: root.to_path_buf(), dirs: vec![String::new()], files: Vec::new(), created_root })
     }
 
+    /// The run directory it stages for.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The subdirectory `sub` of the run directory ("" for itself), made and cleaned of stale temp
     /// files the first time it is asked for.
     fn dir(&mut self, sub: &str) -> std::io::Result<PathBuf> {
