@@ -83,38 +83,64 @@ pub struct Split {
     pub channel: Vec<bool>,
 }
 
-/// Splits a night's records (the carried orders first: `carried_orders` of them) for `partition`.
-/// An order id's shard is its first order's beneficiary's, first as the engine's intake counts it (carried
-/// before tonight's, then by file and line), so duplicate order ids stay together.
-pub fn split(orders: &[Order], channel: &[ChannelTransaction], carried_orders: usize, partition: Partition) -> Split {
-    let count = partition.count;
-    let mut beneficiary_shard: HashMap<&str, u32> = HashMap::new();
-    // Order id → (the first order's file-order key, its shard).
-    type Key<'a> = (bool, &'a str, u64, Option<&'a str>, usize);
-    let key = |i: usize| -> Key<'_> {
-        let p = &orders[i].provenance;
-        (i >= carried_orders, &p.source_file, p.line_number(), p.xml_path.as_deref(), i)
-    };
-    let mut first: HashMap<&str, (Key<'_>, u32)> = HashMap::with_capacity(orders.len());
-    for (i, order) in orders.iter().enumerate() {
-        let k = key(i);
-        if first.get(order.order_id.as_str()).is_some_and(|best| best.0 <= k) {
-            continue;
+/// (tonight's, file, line, XML path, index): the engine's intake order of orders.
+type FileKey<'a> = (bool, &'a str, u64, Option<&'a str>, usize);
+
+/// Decides which records a partition owns. An order id's shard is its first order's beneficiary's,
+/// first as the engine's intake counts it (carried before tonight's, then by file and line), so
+/// duplicate order ids stay together; a channel row goes with the order id it names, else by
+/// `channel:transaction_id`.
+pub struct Sharder<'a> {
+    partition: Partition,
+    /// Order id → (its first order's intake key, that order's beneficiary's shard).
+    first: HashMap<&'a str, (FileKey<'a>, u32)>,
+}
+
+impl<'a> Sharder<'a> {
+    /// From every order of the night: the carried ones first (`carried` of them), then tonight's in
+    /// input order.
+    pub fn new(orders: impl Iterator<Item = &'a Order>, carried: usize, partition: Partition) -> Sharder<'a> {
+        let count = partition.count;
+        let mut beneficiary_shard: HashMap<&str, u32> = HashMap::new();
+        let mut first: HashMap<&str, (FileKey<'_>, u32)> = HashMap::new();
+        for (i, order) in orders.enumerate() {
+            let p = &order.provenance;
+            let key = (i >= carried, &*p.source_file, p.line_number(), p.xml_path.as_deref(), i);
+            if first.get(order.order_id.as_str()).is_some_and(|best| best.0 <= key) {
+                continue;
+            }
+            let beneficiary = order.beneficiary_id.as_str();
+            let shard = *beneficiary_shard.entry(beneficiary).or_insert_with(|| shard_of(beneficiary, count));
+            first.insert(&order.order_id, (key, shard));
         }
-        let beneficiary = order.beneficiary_id.as_str();
-        let shard = *beneficiary_shard.entry(beneficiary).or_insert_with(|| shard_of(beneficiary, count));
-        first.insert(&order.order_id, (k, shard));
+        Sharder { partition, first }
     }
-    let owned = |shard: u32| shard == partition.index;
-    let order_owned = orders.iter().map(|o| owned(first[o.order_id.as_str()].1)).collect();
-    let channel_owned = channel
-        .iter()
-        .map(|tx| match tx.merchant_reference.as_deref().and_then(|r| first.get(r)) {
-            Some(&(_, shard)) => owned(shard),
-            None => owned(shard_of(&format!("{}:{}", tx.channel, tx.transaction_id), count)),
-        })
-        .collect();
-    Split { orders: order_owned, channel: channel_owned }
+
+    fn owns(&self, shard: u32) -> bool {
+        shard == self.partition.index
+    }
+
+    /// Whether the partition owns `order` (one of the orders it was made from).
+    pub fn owns_order(&self, order: &Order) -> bool {
+        self.first.get(order.order_id.as_str()).is_some_and(|&(_, shard)| self.owns(shard))
+    }
+
+    /// Whether the partition owns channel row `tx`.
+    pub fn owns_row(&self, tx: &ChannelTransaction) -> bool {
+        match tx.merchant_reference.as_deref().and_then(|r| self.first.get(r)) {
+            Some(&(_, shard)) => self.owns(shard),
+            None => self.owns(shard_of(&format!("{}:{}", tx.channel, tx.transaction_id), self.partition.count)),
+        }
+    }
+}
+
+/// Splits a night's records (the carried orders first: `carried_orders` of them) for `partition`.
+pub fn split(orders: &[Order], channel: &[ChannelTransaction], carried_orders: usize, partition: Partition) -> Split {
+    let sharder = Sharder::new(orders.iter(), carried_orders, partition);
+    Split {
+        orders: orders.iter().map(|o| sharder.owns_order(o)).collect(),
+        channel: channel.iter().map(|tx| sharder.owns_row(tx)).collect(),
+    }
 }
 
 #[cfg(test)]

@@ -839,13 +839,74 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         store_snapshot = Some(path.to_string_lossy().replace('\\', "/"));
         inputs.push((InputRole::Rates, path, None));
     }
-    // Ingest: files in parallel, results kept in spec order.
+    // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
+    let previous_run: Option<(Date, PathBuf)> = match replay {
+        Some(replay) => replay.previous_run.map(|date| (date, PathBuf::new())),
+        None => carry::previous_run(&job_dir, business_date),
+    };
+    let carried_in = match &previous_run {
+        Some((date, dir)) if spec.recon.carry_open_items => Some((*date, read_open_items(*date, dir, replay)?)),
+        _ => None,
+    };
+
+    // Ingest: files in parallel, results kept in spec order. A partition reads the channel reports
+    // after the others, one at a time, and keeps of each only its shard's rows in full (the others' in
+    // brief), so it never holds the night's channel rows whole.
     let started = std::time::Instant::now();
     tracing::debug!(phase = "ingest", files = inputs.len(), "reading the inputs");
-    let files: Vec<InputFile> = inputs
-        .into_par_iter()
-        .map(|(role, path, profile)| read_input(&base, role, &path, profile, spec.mt940_encoding(), replay))
+    let deferred = |role: InputRole| partition.is_some() && role == InputRole::ChannelTransactions;
+    let mut slots: Vec<Option<InputFile>> = inputs
+        .par_iter()
+        .map(|(role, path, profile)| {
+            if deferred(*role) {
+                return Ok(None);
+            }
+            read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay).map(Some)
+        })
         .collect::<Result<_, _>>()?;
+    // Tonight's channel rows a partition does not own, and each kept row's index among tonight's rows.
+    let mut foreign: Vec<settle_recon::ForeignRow> = Vec::new();
+    let mut tonight_pos: Vec<u32> = Vec::new();
+    let mut channel_rows_read = 0u64;
+    if let Some(part) = partition {
+        let carried_orders = carried_in.as_ref().map_or(&[][..], |(_, c)| c.carry.orders.as_slice());
+        let tonight_orders = slots.iter().flatten().flat_map(|f| match &f.parsed {
+            Parsed::Orders(v) => v.as_slice(),
+            _ => &[],
+        });
+        let sharder =
+            crate::partition::Sharder::new(carried_orders.iter().chain(tonight_orders), carried_orders.len(), part);
+        let mut read: Vec<(usize, InputFile)> = Vec::new();
+        for (k, (role, path, profile)) in inputs.iter().enumerate() {
+            if !deferred(*role) {
+                continue;
+            }
+            let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay)?;
+            if let Parsed::Channel(rows) = &mut file.parsed {
+                let mut own = Vec::new();
+                for tx in std::mem::take(rows) {
+                    let index = u32::try_from(channel_rows_read).expect("the engine takes at most u32::MAX rows");
+                    channel_rows_read += 1;
+                    if sharder.owns_row(&tx) {
+                        tonight_pos.push(index);
+                        own.push(tx);
+                    } else {
+                        foreign.push(settle_recon::ForeignRow::of(&tx, false, false));
+                    }
+                }
+                *rows = own;
+            }
+            read.push((k, file));
+            if let Some(after_ingest) = options.after_ingest {
+                after_ingest();
+            }
+        }
+        drop(sharder);
+        for (k, file) in read {
+            slots[k] = Some(file);
+        }
+    }
+    let files: Vec<InputFile> = slots.into_iter().map(|f| f.expect("every input is read")).collect();
     let (mut orders_read, mut channel_read, mut bank_read, mut rates, mut beneficiaries) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut statuses, mut paid_accounts, mut statements) = (vec![], vec![], vec![]);
@@ -861,6 +922,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             Parsed::PaidAccounts(v) => v.len(),
         };
         *input_rows.entry(file.role.as_str()).or_default() += rows as u64;
+    }
+    if !foreign.is_empty() {
+        // What the partition's channel reports held, not only what it kept of them.
+        *input_rows.entry(InputRole::ChannelTransactions.as_str()).or_default() += foreign.len() as u64;
     }
     let mut manifest_inputs = Vec::with_capacity(files.len());
     let mut input_notes = Vec::new();
@@ -919,20 +984,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         after_ingest();
     }
 
-    // Open items the job's latest earlier run left: inputs before tonight's, with what they settled.
-    let previous_run: Option<(Date, PathBuf)> = match replay {
-        Some(replay) => replay.previous_run.map(|date| (date, PathBuf::new())),
-        None => carry::previous_run(&job_dir, business_date),
-    };
     let mut prior = Prior::default();
     let mut balances_in: Vec<settle_payout::CarriedBalance> = Vec::new();
     // Inputs read whole that the archive keeps from memory: (manifest path, bytes).
     let mut archived_bytes: Vec<(String, Vec<u8>)> = Vec::new();
-    if spec.recon.carry_open_items
-        && let Some((date, dir)) = &previous_run
-    {
-        let date = *date;
-        let carried = read_open_items(date, dir, replay)?;
+    if let Some((date, carried)) = carried_in {
         for (name, bytes) in carried.files.iter() {
             manifest_inputs.push(json!({
                 "role": "open_items",
@@ -1024,7 +1080,6 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // A partition keeps its shard's records in full and the other partitions' channel rows in brief, and
     // where each kept record stands in the whole night's lists (the merge puts them back in that order).
     let (mut order_pos, mut channel_pos): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
-    let mut foreign: Vec<settle_recon::ForeignRow> = Vec::new();
     if let Some(part) = partition {
         let split = crate::partition::split(&orders, &channel, prior.orders, part);
         let pos = |i: usize| u32::try_from(i).expect("the engine takes at most u32::MAX records");
@@ -1061,7 +1116,9 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                 e.stage_a = Some((place, Some(local)));
             }
             kept_earlier.push(e);
-            channel_pos.push(pos(i));
+            // Tonight's rows are the shard's already (cut as read): their place among all of tonight's.
+            let carried = prior.channel;
+            channel_pos.push(if i < carried { pos(i) } else { pos(carried) + tonight_pos[i - carried] });
             carried_kept += usize::from(i < prior.channel);
             kept.push(tx);
         }
