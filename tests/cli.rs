@@ -1766,6 +1766,22 @@ fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
     assert_eq!(run_demo(whole.path(), &[], false).status.code(), Some(1));
     assert_eq!(run_partitioned(&demo, merged.path(), 4, None).status.code(), Some(1));
     assert_same_outputs(whole.path(), merged.path(), "demo night 1");
+    // Once merged, the night's payouts are in the register: merging again needs the partitions run
+    // again (they then see them), and rebuilds the same files as already emitted, never new ones.
+    let again = run_ok(settle().arg("merge").arg(&demo).arg("--out").arg(merged.path()).arg("--force"));
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("payout register"), "{}", stderr(&again));
+    let before = out_bytes(merged.path());
+    for index in 0..4 {
+        let part = format!("{index}/4");
+        let rerun = run_ok(settle().arg("run").arg(&demo).arg("--out").arg(merged.path()).args(["--partition", &part]));
+        assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    }
+    let again = run_ok(settle().arg("merge").arg(&demo).arg("--out").arg(merged.path()).arg("--force"));
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    assert!(stdout(&again).contains("(already emitted by an earlier run of this date"), "{}", stdout(&again));
+    assert!(!stdout(&again).contains("(new)"), "{}", stdout(&again));
+    assert!(before == out_bytes(merged.path()), "a rerun of a merged night gives the same bytes");
     let work = tempfile::tempdir().unwrap();
     let credits = work.path().join("night2_bank.csv");
     fs::write(
