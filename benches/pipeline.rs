@@ -47,8 +47,9 @@ fn day() -> Day {
     // keep the canonical CSV of the channel rows and bank entries for the parsing benchmarks.
     let mut channel = Vec::new();
     for name in ["stripe_payout_reconciliation.csv", "adyen_settlement_details.csv"] {
-        let read = settle_job::profiles::read(name, &read(name), None, settle_tabular::RecordKind::ChannelTransactions)
-            .expect("channel report");
+        let read =
+            settle_job::profiles::read(name, &read(name), None, settle_tabular::RecordKind::ChannelTransactions, None)
+                .expect("channel report");
         channel.extend(read.channel_transactions);
     }
     let mut bank = Vec::new();

@@ -86,6 +86,7 @@ fn read_day(dir: &Path) -> (JobSpec, Vec<Order>, Vec<ChannelTransaction>, Vec<Ba
                         &bytes,
                         chosen.as_ref(),
                         settle_tabular::RecordKind::ChannelTransactions,
+                        None,
                     )
                     .expect("channel report")
                     .channel_transactions,

@@ -22,8 +22,8 @@ pub use compact_str::{ToCompactString, format_compact};
 pub use currency::{Currency, UnknownCurrency};
 pub use money::{Money, MoneyError, Rounded, RoundingMode, format_minor};
 pub use records::{
-    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, DetailMore, Direction, EntryStatus, ExchangeRate, Order,
-    OrderKind, PayoutInstruction, Provenance, Rate, TransactionDetail,
+    BankEntry, Beneficiary, ChannelKind, ChannelTransaction, DetailMore, Direction, EntryStatus, ExchangeRate,
+    ForeignRow, Order, OrderKind, PayoutInstruction, Provenance, Rate, TransactionDetail,
 };
 pub use rust_decimal::Decimal;
 pub use text::Text;

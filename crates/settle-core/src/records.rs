@@ -714,6 +714,47 @@ pub struct PayoutInstruction {
     pub provenance: Provenance,
 }
 
+/// A channel row another partition of a partitioned run owns (`settle run --partition`), in brief:
+/// what the matching engine needs of it where a stage is not local to one shard of beneficiaries —
+/// intake (a later row with its id is a duplicate) and stage B (its net is part of its payout batch's) —
+/// and what a channel report's own checks need (batch sums, duplicate ids). Its own partition keeps it
+/// in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignRow {
+    pub channel: Text,
+    pub transaction_id: Text,
+    pub kind: ChannelKind,
+    pub net: Decimal,
+    pub settlement_currency: Currency,
+    pub batch_id: Option<Text>,
+    pub booking_date: Date,
+    pub payout_date: Option<Date>,
+    pub provenance: Provenance,
+    /// Carried from an earlier night (it comes before tonight's rows in file order).
+    pub carried: bool,
+    /// Its batch was matched on an earlier night (it is in no batch tonight).
+    pub stage_b_carried: bool,
+}
+
+impl ForeignRow {
+    /// What stage B and intake need of `tx`.
+    pub fn of(tx: &ChannelTransaction, carried: bool, stage_b_carried: bool) -> ForeignRow {
+        ForeignRow {
+            channel: tx.channel.clone(),
+            transaction_id: tx.transaction_id.clone(),
+            kind: tx.kind,
+            net: tx.net,
+            settlement_currency: tx.settlement_currency,
+            batch_id: tx.batch_id.clone(),
+            booking_date: tx.booking_date,
+            payout_date: tx.payout_date,
+            provenance: tx.provenance.clone(),
+            carried,
+            stage_b_carried,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

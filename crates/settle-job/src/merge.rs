@@ -616,6 +616,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
             entry["profile"].as_str(),
             spec.mt940_encoding(),
             None,
+            None,
         )?;
         if Some(file.sha256.as_str()) != entry["sha256"].as_str() {
             return Err(merge_error(

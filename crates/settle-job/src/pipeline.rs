@@ -173,6 +173,9 @@ pub(crate) struct InputFile {
     pub(crate) profile_file: Option<(String, String)>,
     /// The file's checks that failed and its warnings, each naming the file and line.
     pub(crate) notes: Vec<String>,
+    /// A channel report read for a partition (`keep`): the rows it did not keep, in brief, and each kept
+    /// row's ordinal among the file's rows.
+    pub(crate) shard: Option<(Vec<settle_recon::ForeignRow>, Vec<u32>)>,
 }
 
 /// Removes `.` and `dir/..` pairs lexically (for the paths settle prints; symlinks are not resolved).
@@ -216,6 +219,7 @@ pub(crate) fn read_input(
     profile: Option<&str>,
     encoding: Option<TextEncoding>,
     replay: Option<&crate::replay::Replay>,
+    keep: Option<settle_tabular::Keep<'_>>,
 ) -> Result<InputFile, JobError> {
     let spec_path = path.to_string_lossy().replace('\\', "/");
     let bytes = fetch(replay, role.as_str(), &spec_path, &base.join(path))?;
@@ -224,6 +228,7 @@ pub(crate) fn read_input(
     let mut notes = Vec::new();
     let mut used_profile = None;
     let mut profile_file = None;
+    let mut shard = None;
     let mut profiled = |expected: RecordKind| -> Result<settle_tabular::ProfiledRead, JobError> {
         let chosen = match profile {
             // A profile file of the job's is an input too: hashed, archived, replayed.
@@ -240,7 +245,7 @@ pub(crate) fn read_input(
             Some(p) => crate::profiles::resolve(base, name, p)?,
             None => None,
         };
-        let read = crate::profiles::read(name, &bytes, chosen.as_ref(), expected)?;
+        let read = crate::profiles::read(name, &bytes, chosen.as_ref(), expected, keep)?;
         notes.extend(read.problems.iter().map(|p| format!("{name}:{}: {}: {}", p.line, p.check, p.message)));
         notes.extend(read.warnings.iter().cloned());
         used_profile = Some(read.profile.clone());
@@ -251,7 +256,11 @@ pub(crate) fn read_input(
         InputRole::Orders if profile.is_some() || parquet => Parsed::Orders(profiled(RecordKind::Orders)?.orders),
         InputRole::Orders => Parsed::Orders(settle_tabular::read_orders(name, &bytes)?),
         InputRole::ChannelTransactions => {
-            Parsed::Channel(profiled(RecordKind::ChannelTransactions)?.channel_transactions)
+            let read = profiled(RecordKind::ChannelTransactions)?;
+            if keep.is_some() {
+                shard = Some((read.foreign_rows, read.kept_ordinals));
+            }
+            Parsed::Channel(read.channel_transactions)
         }
         InputRole::BankEntries if profile.is_some() => {
             Parsed::Bank(profiled(RecordKind::BankEntries)?.bank_entries, Vec::new())
@@ -283,6 +292,7 @@ pub(crate) fn read_input(
         profile: used_profile,
         profile_file,
         notes,
+        shard,
     })
 }
 
@@ -861,13 +871,13 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             if deferred(*role) {
                 return Ok(None);
             }
-            read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay).map(Some)
+            read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, None).map(Some)
         })
         .collect::<Result<_, _>>()?;
     // Tonight's channel rows a partition does not own, and each kept row's index among tonight's rows.
     let mut foreign: Vec<settle_recon::ForeignRow> = Vec::new();
     let mut tonight_pos: Vec<u32> = Vec::new();
-    let mut channel_rows_read = 0u64;
+    let mut channel_rows_read = 0u32;
     if let Some(part) = partition {
         let carried_orders = carried_in.as_ref().map_or(&[][..], |(_, c)| c.carry.orders.as_slice());
         let tonight_orders = slots.iter().flatten().flat_map(|f| match &f.parsed {
@@ -881,21 +891,13 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             if !deferred(*role) {
                 continue;
             }
-            let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay)?;
-            if let Parsed::Channel(rows) = &mut file.parsed {
-                let mut own = Vec::new();
-                for tx in std::mem::take(rows) {
-                    let index = u32::try_from(channel_rows_read).expect("the engine takes at most u32::MAX rows");
-                    channel_rows_read += 1;
-                    if sharder.owns_row(&tx) {
-                        tonight_pos.push(index);
-                        own.push(tx);
-                    } else {
-                        foreign.push(settle_recon::ForeignRow::of(&tx, false, false));
-                    }
-                }
-                *rows = own;
-            }
+            let keep = |tx: &ChannelTransaction| sharder.owns_row(tx);
+            let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, Some(&keep))?;
+            let (briefs, ordinals) = file.shard.take().unwrap_or_default();
+            let file_rows = (ordinals.len() + briefs.len()) as u32;
+            tonight_pos.extend(ordinals.iter().map(|&o| channel_rows_read + o));
+            channel_rows_read += file_rows;
+            foreign.extend(briefs);
             read.push((k, file));
             if let Some(after_ingest) = options.after_ingest {
                 after_ingest();

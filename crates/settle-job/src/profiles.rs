@@ -44,12 +44,14 @@ pub fn resolve(base: &Path, input: &str, name: &str) -> Result<Option<Profile>, 
     }
 }
 
-/// Reads `bytes` with `profile`, or with the built-in profile its header fits.
+/// Reads `bytes` with `profile`, or with the built-in profile its header fits; with `keep`, only the
+/// channel rows it keeps in full (`settle_tabular::read_shard_with_profile`).
 pub fn read(
     name: &str,
     bytes: &[u8],
     profile: Option<&Profile>,
     expected: RecordKind,
+    keep: Option<settle_tabular::Keep<'_>>,
 ) -> Result<ProfiledRead, ProfiledError> {
     let builtin;
     let profile = match profile {
@@ -68,7 +70,10 @@ pub fn read(
             expected: expected.as_str(),
         });
     }
-    Ok(settle_tabular::read_with_profile(name, bytes, profile)?)
+    Ok(match keep {
+        Some(keep) => settle_tabular::read_shard_with_profile(name, bytes, profile, keep)?,
+        None => settle_tabular::read_with_profile(name, bytes, profile)?,
+    })
 }
 
 /// Reads files with `profile` (or the profile each one's header fits) in parallel (rayon), each file
@@ -84,7 +89,7 @@ pub fn read_files(
         .map(|(name, path)| {
             let bytes = std::fs::read(path)
                 .map_err(|source| ReadFileError::Io { path: name.clone(), message: source.to_string() })?;
-            read(name, &bytes, profile, expected).map_err(ReadFileError::Read)
+            read(name, &bytes, profile, expected, None).map_err(ReadFileError::Read)
         })
         .collect()
 }

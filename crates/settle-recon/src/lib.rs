@@ -75,6 +75,7 @@ use settle_core::{
 
 pub use reason::{Class, ReasonCode, Severity};
 pub use rules::{BatchMethod, BatchRule, OrderRule, ReconRules, RuleError, TextSource};
+pub use settle_core::ForeignRow;
 
 /// A, B (and C in a later version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -709,46 +710,6 @@ fn payout_side(p: &AwaitedPayout) -> Side {
         source: Text::from(p.source.as_str()),
         records: 1,
         date: p.execution_date,
-    }
-}
-
-/// A channel row another partition of a partitioned run owns (`settle run --partition`): it takes
-/// part here only where a stage is not local to one shard of beneficiaries — intake (a later row with
-/// its id is a duplicate) and stage B (its net is part of its payout batch's). It gets no place, match,
-/// exception or tally here: its own partition gives it those.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForeignRow {
-    pub channel: Text,
-    pub transaction_id: Text,
-    pub kind: ChannelKind,
-    pub net: Decimal,
-    pub settlement_currency: Currency,
-    pub batch_id: Option<Text>,
-    pub booking_date: Date,
-    pub payout_date: Option<Date>,
-    pub provenance: settle_core::Provenance,
-    /// Carried from an earlier night (it comes before tonight's rows in file order).
-    pub carried: bool,
-    /// Its batch was matched on an earlier night (it is in no batch tonight).
-    pub stage_b_carried: bool,
-}
-
-impl ForeignRow {
-    /// What stage B and intake need of `tx`.
-    pub fn of(tx: &ChannelTransaction, carried: bool, stage_b_carried: bool) -> ForeignRow {
-        ForeignRow {
-            channel: tx.channel.clone(),
-            transaction_id: tx.transaction_id.clone(),
-            kind: tx.kind,
-            net: tx.net,
-            settlement_currency: tx.settlement_currency,
-            batch_id: tx.batch_id.clone(),
-            booking_date: tx.booking_date,
-            payout_date: tx.payout_date,
-            provenance: tx.provenance.clone(),
-            carried,
-            stage_b_carried,
-        }
     }
 }
 

@@ -16,8 +16,8 @@ use std::sync::Arc;
 pub use parquet_input::is_parquet;
 pub use profile::{Profile, ProfileError, RecordKind, builtin_profiles, detect, profile_schema_json};
 pub use profiled::{
-    FileProblem, ProfiledRead, decode_text, detect_profile, header_of, read_with_profile, read_with_profile_threads,
-    zone_offset,
+    FileProblem, Keep, ProfiledRead, decode_text, detect_profile, header_of, read_shard_with_profile,
+    read_with_profile, read_with_profile_threads, zone_offset,
 };
 use settle_core::{
     BankEntry, Beneficiary, ChannelTransaction, Decimal, Direction, EntryStatus, Order, OrderKind, Provenance, Rate,

@@ -5,7 +5,9 @@ use std::str::FromStr;
 
 use settle_core::{ChannelKind, Decimal};
 
-use crate::{Profile, builtin_profiles, detect, header_of, read_with_profile, read_with_profile_threads};
+use crate::{
+    Profile, builtin_profiles, detect, header_of, read_shard_with_profile, read_with_profile, read_with_profile_threads,
+};
 
 fn samples() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/psp");
@@ -536,4 +538,32 @@ fn damaged_parquet_files_are_errors_not_crashes() {
         damaged += 1;
     }
     assert!(damaged >= 2);
+}
+
+#[test]
+fn a_shard_reading_keeps_its_rows_in_full_the_others_in_brief_and_checks_every_row() {
+    let p = profile("stripe_itemized");
+    let csv = large_stripe(60_000, None);
+    let whole = read_with_profile_threads("s.csv", csv.as_bytes(), &p, 1).unwrap();
+    // Both rows of the repeated id fall on either side in turn: the checks see them through the briefs.
+    for modulus in [2u64, 3] {
+        let keep = |tx: &settle_core::ChannelTransaction| tx.provenance.line_number().is_multiple_of(modulus);
+        let shard = read_shard_with_profile("s.csv", csv.as_bytes(), &p, &keep).unwrap();
+        assert_eq!(shard.problems, whole.problems, "every row is checked");
+        assert_eq!(shard.warnings, whole.warnings);
+        let kept: Vec<_> = whole.channel_transactions.iter().filter(|t| keep(t)).cloned().collect();
+        assert_eq!(shard.channel_transactions, kept);
+        let briefs: Vec<_> = whole
+            .channel_transactions
+            .iter()
+            .filter(|t| !keep(t))
+            .map(|t| settle_core::ForeignRow::of(t, false, false))
+            .collect();
+        assert_eq!(shard.foreign_rows, briefs);
+        let ordinals: Vec<u32> = (0..whole.channel_transactions.len() as u32)
+            .filter(|&i| keep(&whole.channel_transactions[i as usize]))
+            .collect();
+        assert_eq!(shard.kept_ordinals, ordinals);
+    }
+    assert!(whole.foreign_rows.is_empty() && whole.kept_ordinals.is_empty(), "a whole reading keeps every row");
 }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use settle_core::text::{TextEncoding, decode_single_byte};
 use settle_core::{
     AmountFormat, BankEntry, Beneficiary, ChannelKind, ChannelTransaction, Currency, Date, Decimal, DecimalSeparator,
-    Direction, EntryStatus, ExtraDigits, Money, Order, OrderKind, Provenance, RoundingMode, Text, parse_amount,
+    Direction, EntryStatus, ExtraDigits, ForeignRow, Money, Order, OrderKind, Provenance, RoundingMode, Text,
+    parse_amount,
 };
 
 use crate::profile::{AmountSource, Columns, FeeSign, Profile, RecordKind};
@@ -42,7 +43,18 @@ pub struct ProfiledRead {
     pub warnings: Vec<String>,
     /// Envelope rows skipped (PayPal section headers and footers, preamble lines).
     pub skipped_rows: u64,
+    /// Read with a `Keep` (`read_shard_with_profile`): the channel rows it did not keep, in brief, in
+    /// file order; and each kept row's ordinal among the file's rows (from 0).
+    pub foreign_rows: Vec<ForeignRow>,
+    pub kept_ordinals: Vec<u32>,
 }
+
+/// Which channel rows a reading keeps in full (the others it keeps in brief, `ForeignRow`): a partition
+/// of a partitioned run keeps its shard.
+pub type Keep<'k> = &'k (dyn Fn(&ChannelTransaction) -> bool + Sync);
+
+/// The tag of a row kept in brief in `Rows::order` (else the tag is the row's index in the full list).
+const BRIEF: u32 = 1 << 31;
 
 /// Turns the file's bytes into text per the profile's encoding. A file that is not valid in the declared
 /// encoding is an error naming the first bad byte and its line, never garbled text.
@@ -105,8 +117,30 @@ pub fn read_with_profile_threads(
     profile: &Profile,
     threads: usize,
 ) -> Result<ProfiledRead, TabularError> {
+    read_profiled(path, bytes, profile, threads, None)
+}
+
+/// `read_with_profile` of a channel report that keeps in full only the rows `keep` says, the others in
+/// brief (`ProfiledRead::foreign_rows`), as each chunk is read: the file's rows are never all held in
+/// full. The file's checks (batch sums, duplicate ids) still see every row.
+pub fn read_shard_with_profile(
+    path: &str,
+    bytes: &[u8],
+    profile: &Profile,
+    keep: Keep<'_>,
+) -> Result<ProfiledRead, TabularError> {
+    read_profiled(path, bytes, profile, rayon::current_num_threads(), Some(keep))
+}
+
+fn read_profiled(
+    path: &str,
+    bytes: &[u8],
+    profile: &Profile,
+    threads: usize,
+    keep: Option<Keep<'_>>,
+) -> Result<ProfiledRead, TabularError> {
     if crate::parquet_input::is_parquet(bytes) {
-        return read_parquet(path, bytes, profile);
+        return read_parquet(path, bytes, profile, keep);
     }
     let text = decode_text(path, bytes, &profile.csv.encoding)?;
     let reader = Reader::open(path, &text, profile)?;
@@ -120,7 +154,7 @@ pub fn read_with_profile_threads(
     let read_chunk = |(start, end, line): (usize, usize, u64), cols: Resolved, rows_max: usize| {
         let file: Arc<str> = Arc::from(path);
         let splitter = Splitter::at(&data[start..end], delimiter, quote, line);
-        read_rows(path, &file, profile, cols, line_base, splitter, rows_max)
+        read_rows(path, &file, profile, (cols, keep), line_base, splitter, rows_max)
     };
     // One row a line at most: lists sized to that never move while they are read.
     let lines = |start: usize, end: usize| memchr::memchr_iter(b'\n', &data.as_bytes()[start..end]).count() + 1;
@@ -177,6 +211,8 @@ fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -
         irregular_quotes: _,
         mut id_hashes,
         mut batch_runs,
+        mut foreign,
+        mut order,
     } = parts.next().unwrap_or_default();
     let mut out = ProfiledRead {
         profile: profile.name.clone(),
@@ -187,6 +223,8 @@ fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -
         problems,
         warnings: Vec::new(),
         skipped_rows: skipped_rows + first_skipped,
+        foreign_rows: Vec::new(),
+        kept_ordinals: Vec::new(),
     };
     let rest: Vec<Rows> = parts.collect();
     out.channel_transactions.reserve_exact(rest.iter().map(|r| r.channel_transactions.len()).sum());
@@ -196,6 +234,10 @@ fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -
     for part in rest {
         id_hashes.extend(part.id_hashes);
         batch_runs.extend(part.batch_runs);
+        // The chunk's tags, from its own lists' indices to the file's.
+        let (kept_before, brief_before) = (r32(out.channel_transactions.len()), r32(foreign.len()));
+        order.extend(part.order.iter().map(|&t| if t & BRIEF != 0 { t + brief_before } else { t + kept_before }));
+        foreign.extend(part.foreign);
         out.channel_transactions.extend(part.channel_transactions);
         out.bank_entries.extend(part.bank_entries);
         out.orders.extend(part.orders);
@@ -216,7 +258,16 @@ fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -
     }
     match profile.record {
         RecordKind::ChannelTransactions => {
-            check_channel_file(&out.channel_transactions, &id_hashes, batch_runs, &mut out.problems)
+            let rows = &out.channel_transactions;
+            let seen = |i: usize| match order.get(i) {
+                None => Seen::Full(&rows[i]),
+                Some(&t) if t & BRIEF != 0 => Seen::Brief(&foreign[(t & !BRIEF) as usize]),
+                Some(&t) => Seen::Full(&rows[t as usize]),
+            };
+            check_channel_file(&seen, &id_hashes, batch_runs, &mut out.problems);
+            out.kept_ordinals =
+                order.iter().enumerate().filter(|(_, t)| **t & BRIEF == 0).map(|(i, _)| r32(i)).collect();
+            out.foreign_rows = foreign;
         }
         RecordKind::Orders => check_unique_ids(
             out.orders.iter().map(|o| (o.order_id.as_str(), &o.provenance)),
@@ -235,7 +286,12 @@ fn assemble(path: &str, profile: &Profile, skipped_rows: u64, rows: Vec<Rows>) -
 }
 
 /// A Parquet file through `profile` (see `parquet_input`): one thread, rows numbered from 1.
-fn read_parquet(path: &str, bytes: &[u8], profile: &Profile) -> Result<ProfiledRead, TabularError> {
+fn read_parquet(
+    path: &str,
+    bytes: &[u8],
+    profile: &Profile,
+    keep: Option<Keep<'_>>,
+) -> Result<ProfiledRead, TabularError> {
     let file = crate::parquet_input::open(path, bytes)?;
     let typed = crate::parquet_input::typed_profile(profile);
     file.check_money_columns(path, &typed)?;
@@ -245,7 +301,7 @@ fn read_parquet(path: &str, bytes: &[u8], profile: &Profile) -> Result<ProfiledR
     let mut record = Record::default();
     file.for_each_row(path, |number, cells| {
         record.set_owned(cells);
-        rows.push(&RowView { path, line: number, record: &record, cols: &cols, profile: &typed }, &arc)
+        rows.push(&RowView { path, line: number, record: &record, cols: &cols, profile: &typed }, &arc, keep)
     })?;
     Ok(assemble(path, profile, 0, vec![rows]))
 }
@@ -267,6 +323,15 @@ struct Rows {
     /// (channel, id) per row, and its payout batch runs.
     id_hashes: Vec<u64>,
     batch_runs: Vec<BatchRun>,
+    /// Read with a `Keep`: the rows kept in brief, and every row's tag in file order (its index in
+    /// `channel_transactions`, or `BRIEF` | its index in `foreign`). Empty without one.
+    foreign: Vec<ForeignRow>,
+    order: Vec<u32>,
+}
+
+/// An index as a tag (a file has fewer than 2^31 rows: checked where rows are tagged).
+fn r32(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^31 rows in a file")
 }
 
 /// Consecutive channel transactions of one payout batch and settlement currency (rows without a batch
@@ -291,7 +356,7 @@ fn id_hash(tx: &ChannelTransaction) -> u64 {
 
 impl Rows {
     /// The canonical record of `row`, by the profile's record kind.
-    fn push(&mut self, row: &RowView<'_>, file: &Arc<str>) -> Result<(), TabularError> {
+    fn push(&mut self, row: &RowView<'_>, file: &Arc<str>, keep: Option<Keep<'_>>) -> Result<(), TabularError> {
         match row.profile.record {
             RecordKind::ChannelTransactions => {
                 let tx = row.channel_transaction(file, &mut self.unknown, &mut self.problems)?;
@@ -317,7 +382,25 @@ impl Rows {
                         run.rows_sum += tx.net;
                     }
                 }
-                self.channel_transactions.push(tx);
+                if keep.is_some() && self.order.len() >= BRIEF as usize {
+                    return Err(TabularError {
+                        path: row.path.to_string(),
+                        line: Some(row.line),
+                        column: None,
+                        message: "more than 2^31 rows in one part of a file".into(),
+                    });
+                }
+                match keep {
+                    None => self.channel_transactions.push(tx),
+                    Some(keep) if keep(&tx) => {
+                        self.order.push(r32(self.channel_transactions.len()));
+                        self.channel_transactions.push(tx);
+                    }
+                    Some(_) => {
+                        self.order.push(BRIEF | r32(self.foreign.len()));
+                        self.foreign.push(ForeignRow::of(&tx, false, false));
+                    }
+                }
             }
             RecordKind::BankEntries => self.bank_entries.push(row.bank_entry(file)?),
             RecordKind::Orders => self.orders.push(row.order(file)?),
@@ -333,7 +416,7 @@ fn read_rows(
     path: &str,
     file: &Arc<str>,
     profile: &Profile,
-    cols: Resolved,
+    (cols, keep): (Resolved, Option<Keep<'_>>),
     line_base: u64,
     mut splitter: Splitter<'_>,
     rows_max: usize,
@@ -354,7 +437,7 @@ fn read_rows(
             out.skipped_rows += 1;
             continue;
         }
-        out.push(&RowView { path, line, record: &record, cols: &cols, profile }, file)?;
+        out.push(&RowView { path, line, record: &record, cols: &cols, profile }, file, keep)?;
     }
     out.irregular_quotes = splitter.irregular_quotes();
     Ok(out)
@@ -1490,21 +1573,51 @@ impl std::hash::Hasher for PreHashed {
     }
 }
 
+/// A channel row as a report's checks see it: kept in full, or in brief.
+#[derive(Clone, Copy)]
+enum Seen<'a> {
+    Full(&'a ChannelTransaction),
+    Brief(&'a ForeignRow),
+}
+
+impl<'a> Seen<'a> {
+    fn key(self) -> (&'a str, &'a str) {
+        match self {
+            Seen::Full(t) => (&t.channel, &t.transaction_id),
+            Seen::Brief(b) => (&b.channel, &b.transaction_id),
+        }
+    }
+
+    fn line(self) -> u64 {
+        match self {
+            Seen::Full(t) => t.provenance.line_number(),
+            Seen::Brief(b) => b.provenance.line_number(),
+        }
+    }
+
+    /// (batch, payout row?, settlement currency, net)
+    fn batch(self) -> (Option<&'a Text>, bool, Currency, Decimal) {
+        match self {
+            Seen::Full(t) => (t.batch_id.as_ref(), t.kind.is_payout(), t.settlement_currency, t.net),
+            Seen::Brief(b) => (b.batch_id.as_ref(), b.kind.is_payout(), b.settlement_currency, b.net),
+        }
+    }
+}
+
 /// The file's checks across rows: per payout batch, the rows sum to the payout row; duplicate ids.
-/// `id_hashes[i]` is `id_hash(&rows[i])`; `runs` are the rows' batch runs in file order.
-fn check_channel_file(
-    rows: &[ChannelTransaction],
+/// `id_hashes[i]` is `id_hash` of row `i` (`rows(i)`, in file order); `runs` are the rows' batch runs in
+/// file order.
+fn check_channel_file<'a>(
+    rows: &dyn Fn(usize) -> Seen<'a>,
     id_hashes: &[u64],
     runs: Vec<BatchRun>,
     problems: &mut Vec<FileProblem>,
 ) {
-    debug_assert_eq!(rows.len(), id_hashes.len());
-    let line = |tx: &ChannelTransaction| tx.provenance.line_number();
     // Hash maps: only looked up, never iterated, so their order cannot reach an output. The main one
     // holds the hash of (channel, id) → first row (16 bytes an entry; a row is read only when another
     // has its hash); ids whose hash another id has are told apart exactly in `colliding`.
     let mut first_by_hash: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<PreHashed>> =
-        std::collections::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+        std::collections::HashMap::with_capacity_and_hasher(id_hashes.len(), Default::default());
     let mut colliding: std::collections::HashMap<(&str, &str), u64, foldhash::fast::FixedState> =
         std::collections::HashMap::with_hasher(foldhash::fast::FixedState::default());
     let mut duplicated_net: Vec<(Text, Currency, Decimal)> = Vec::new();
@@ -1514,18 +1627,18 @@ fn check_channel_file(
                 vacant.insert(index);
                 continue;
             }
-            std::collections::hash_map::Entry::Occupied(occupied) => &rows[*occupied.get()],
+            std::collections::hash_map::Entry::Occupied(occupied) => rows(*occupied.get()),
         };
-        let tx = &rows[index];
-        let key = (tx.channel.as_str(), tx.transaction_id.as_str());
-        let first_line = if (first.channel.as_str(), first.transaction_id.as_str()) == key {
-            Some(line(first))
+        let tx = rows(index);
+        let key = tx.key();
+        let first_line = if first.key() == key {
+            Some(first.line())
         } else {
-            colliding.entry((&first.channel, &first.transaction_id)).or_insert(line(first));
+            colliding.entry(first.key()).or_insert(first.line());
             match colliding.entry(key) {
                 std::collections::hash_map::Entry::Occupied(seen) => Some(*seen.get()),
                 std::collections::hash_map::Entry::Vacant(vacant) => {
-                    vacant.insert(line(tx));
+                    vacant.insert(tx.line());
                     None
                 }
             }
@@ -1533,15 +1646,13 @@ fn check_channel_file(
         if let Some(first) = first_line {
             problems.push(FileProblem {
                 check: "duplicate_id",
-                line: line(tx),
-                message: format!("transaction id {:?} already on line {first}", tx.transaction_id),
+                line: tx.line(),
+                message: format!("transaction id {:?} already on line {first}", key.1),
             });
             // A re-sent row is rejected by reconciliation and is not in its batch twice: the channel's
             // payout row does not count it, nor does the batch sum.
-            if let Some(batch) = &tx.batch_id
-                && !tx.kind.is_payout()
-            {
-                duplicated_net.push((batch.clone(), tx.settlement_currency, tx.net));
+            if let (Some(batch), false, currency, net) = tx.batch() {
+                duplicated_net.push((batch.clone(), currency, net));
             }
         }
     }
@@ -1657,7 +1768,7 @@ mod check_tests {
         let rows = [tx("X", 2), tx("Y", 3), tx("X", 4), tx("Y", 5), tx("Z", 6)];
         let mut problems = Vec::new();
         // Every row given one hash: the worst case of collisions.
-        check_channel_file(&rows, &[7; 5], Vec::new(), &mut problems);
+        check_channel_file(&|i| Seen::Full(&rows[i]), &[7; 5], Vec::new(), &mut problems);
         let found: Vec<(u64, &str)> = problems.iter().map(|p| (p.line, p.message.as_str())).collect();
         assert_eq!(
             found,
@@ -1666,7 +1777,7 @@ mod check_tests {
         // With real hashes: the same answer.
         let mut again = Vec::new();
         let hashes: Vec<u64> = rows.iter().map(id_hash).collect();
-        check_channel_file(&rows, &hashes, Vec::new(), &mut again);
+        check_channel_file(&|i| Seen::Full(&rows[i]), &hashes, Vec::new(), &mut again);
         assert_eq!(again, problems);
     }
 }
