@@ -83,35 +83,37 @@ pub struct Split {
     pub channel: Vec<bool>,
 }
 
-/// (tonight's, file, line, XML path, index): the engine's intake order of orders.
-type FileKey<'a> = (bool, &'a str, u64, Option<&'a str>, usize);
-
 /// Decides which records a partition owns. An order id's shard is its first order's beneficiary's,
 /// first as the engine's intake counts it (carried before tonight's, then by file and line), so
 /// duplicate order ids stay together; a channel row goes with the order id it names, else by
 /// `channel:transaction_id`.
 pub struct Sharder<'a> {
     partition: Partition,
-    /// Order id → (its first order's intake key, that order's beneficiary's shard).
-    first: HashMap<&'a str, (FileKey<'a>, u32)>,
+    /// Order id → (the index of its first order, that order's beneficiary's shard): 24 bytes an order
+    /// id (the first order's place is read from it when another order has the id).
+    first: HashMap<&'a str, (u32, u32)>,
 }
 
 impl<'a> Sharder<'a> {
     /// From every order of the night: the carried ones first (`carried` of them), then tonight's in
     /// input order.
     pub fn new(orders: impl Iterator<Item = &'a Order>, carried: usize, partition: Partition) -> Sharder<'a> {
-        let count = partition.count;
+        let orders: Vec<&Order> = orders.collect();
+        // (tonight's, file, line, XML path, index): the engine's intake order.
+        let key = |i: usize| {
+            let p = &orders[i].provenance;
+            (i >= carried, &*p.source_file, p.line_number(), p.xml_path.as_deref(), i)
+        };
         let mut beneficiary_shard: HashMap<&str, u32> = HashMap::new();
-        let mut first: HashMap<&str, (FileKey<'_>, u32)> = HashMap::new();
-        for (i, order) in orders.enumerate() {
-            let p = &order.provenance;
-            let key = (i >= carried, &*p.source_file, p.line_number(), p.xml_path.as_deref(), i);
-            if first.get(order.order_id.as_str()).is_some_and(|best| best.0 <= key) {
+        let mut first: HashMap<&str, (u32, u32)> = HashMap::with_capacity(orders.len());
+        for (i, order) in orders.iter().enumerate() {
+            let index = u32::try_from(i).expect("the engine takes at most u32::MAX orders");
+            if first.get(order.order_id.as_str()).is_some_and(|&(best, _)| key(best as usize) <= key(i)) {
                 continue;
             }
             let beneficiary = order.beneficiary_id.as_str();
-            let shard = *beneficiary_shard.entry(beneficiary).or_insert_with(|| shard_of(beneficiary, count));
-            first.insert(&order.order_id, (key, shard));
+            let shard = *beneficiary_shard.entry(beneficiary).or_insert_with(|| shard_of(beneficiary, partition.count));
+            first.insert(&order.order_id, (index, shard));
         }
         Sharder { partition, first }
     }
