@@ -13,8 +13,7 @@
 //! payout files per debtor account and the payout register, the Parquet copies) and commits as a run
 //! does: register first, manifest last.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -413,24 +412,42 @@ fn read_failed(path: &Path, e: csv::Error) -> JobError {
     merge_error(format!("{}: {e}", path.display()), Some("run that partition again"))
 }
 
-/// Merges one table's parts in the order `key` gives (ties: partition order), rewriting each row with
-/// `emit` (which may change a cell, e.g. number an id). Returns the header.
-fn merge_table<K: Ord>(
+/// A table's row as the merge compares it: the record and its place in the night's input lists (0 for
+/// tables without `.pos` files).
+type Row<'r> = (&'r csv::ByteRecord, u64);
+/// How two rows compare in the order one run writes the table.
+type RowOrder<'o> = dyn Fn(Row<'_>, Row<'_>) -> std::cmp::Ordering + 'o;
+
+/// The order of a key made from each row (small tables: it allocates the key at each comparison).
+fn by_key<K: Ord>(key: impl Fn(&csv::ByteRecord, u64) -> K) -> impl Fn(Row<'_>, Row<'_>) -> std::cmp::Ordering {
+    move |a, b| key(a.0, a.1).cmp(&key(b.0, b.1))
+}
+
+/// Rows compared cell by cell on `columns` (bytes), without copying them.
+fn by_cells(columns: Vec<usize>) -> impl Fn(Row<'_>, Row<'_>) -> std::cmp::Ordering {
+    move |a, b| {
+        columns.iter().map(|&c| a.0.get(c).cmp(&b.0.get(c))).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+/// Merges one table's parts in `order` (ties: partition order), rewriting each row with `emit` (which
+/// may change a cell, e.g. number an id). Returns the header.
+fn merge_table(
     paths: &[PathBuf],
     positioned: bool,
-    key: impl Fn(&csv::ByteRecord, u64) -> K,
+    order: &RowOrder<'_>,
     mut emit: impl FnMut(&csv::ByteRecord, &mut csv::Writer<&mut dyn Write>) -> Result<(), JobError>,
     out: &mut dyn Write,
 ) -> Result<csv::ByteRecord, JobError> {
-    merge_laid_out(paths, positioned, key, &mut emit, out, None)
+    merge_laid_out(paths, positioned, order, &mut emit, out, None)
 }
 
 /// `merge_table` of parts whose columns differ (`layout`: the merged header, and per part the merged
 /// column of each of its columns); cells a part does not have are empty.
-fn merge_laid_out<K: Ord>(
+fn merge_laid_out(
     paths: &[PathBuf],
     positioned: bool,
-    key: impl Fn(&csv::ByteRecord, u64) -> K,
+    order: &RowOrder<'_>,
     emit: &mut Emit<'_>,
     out: &mut dyn Write,
     layout: Option<(&csv::ByteRecord, &[Vec<usize>])>,
@@ -455,14 +472,24 @@ fn merge_laid_out<K: Ord>(
     let mut at: Vec<Option<usize>> = Vec::with_capacity(header.len());
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
     w.write_byte_record(&header).map_err(csv_error("merged table"))?;
-    let mut heap = BinaryHeap::new();
+    // The parts with a row left; the next row is the least of their rows (a scan: partitions are few).
+    let mut live: Vec<usize> = Vec::with_capacity(sources.len());
     for (i, source) in sources.iter_mut().enumerate() {
         if source.advance(&paths[i])? {
-            heap.push(Reverse((key(&source.record, source.position), i)));
+            live.push(i);
         }
     }
-    // Bounded by the rows of the parts: each row is pushed once.
-    while let Some(Reverse((_, i))) = heap.pop() {
+    fn row(s: &Source) -> Row<'_> {
+        (&s.record, s.position)
+    }
+    // Bounded by the rows of the parts: each pass writes one.
+    while let Some(&first) = live.first() {
+        let mut i = first;
+        for &j in &live[1..] {
+            if order(row(&sources[j]), row(&sources[i])).is_lt() {
+                i = j;
+            }
+        }
         match layout {
             None => emit(&sources[i].record, &mut w)?,
             Some((_, columns)) => {
@@ -480,8 +507,8 @@ fn merge_laid_out<K: Ord>(
                 emit(&laid, &mut w)?;
             }
         }
-        if sources[i].advance(&paths[i])? {
-            heap.push(Reverse((key(&sources[i].record, sources[i].position), i)));
+        if !sources[i].advance(&paths[i])? {
+            live.retain(|&j| j != i);
         }
     }
     w.flush().map_err(write_error(Path::new("merged table")))?;
@@ -503,22 +530,14 @@ fn text(record: &csv::ByteRecord, i: usize) -> &str {
     std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or("")
 }
 
-fn cells(record: &csv::ByteRecord, columns: &[usize]) -> Vec<Vec<u8>> {
-    columns.iter().map(|&i| record.get(i).unwrap_or_default().to_vec()).collect()
-}
-
 /// Merges a table whose rows need no change.
-fn merge_plain<K: Ord>(
-    paths: &[PathBuf],
-    positioned: bool,
-    key: impl Fn(&csv::ByteRecord, u64) -> K,
-) -> Result<(Vec<u8>, u64), JobError> {
+fn merge_plain(paths: &[PathBuf], positioned: bool, order: &RowOrder<'_>) -> Result<(Vec<u8>, u64), JobError> {
     let mut out = Vec::new();
     let mut rows = 0u64;
     merge_table(
         paths,
         positioned,
-        key,
+        order,
         |record, w| {
             rows += 1;
             w.write_byte_record(record).map_err(csv_error("merged table"))
@@ -649,8 +668,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     // payouts.csv, by beneficiary (each is in one partition).
     let payouts_paths = paths("payouts.csv");
     let beneficiary_col = column(&payouts_paths[0], "beneficiary_id")?;
-    let (payouts_csv, _) =
-        merge_plain(&payouts_paths, false, |r, _| r.get(beneficiary_col).unwrap_or_default().to_vec())?;
+    let (payouts_csv, _) = merge_plain(&payouts_paths, false, &by_cells(vec![beneficiary_col]))?;
     let mut payable: Vec<settle_payout::Payout> = Vec::new();
     let mut payout_rank: HashMap<String, usize> = HashMap::new();
     {
@@ -700,24 +718,25 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         }
     }
 
+    tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "payouts merged");
     // matches.csv: stage, left id, right id; numbered again.
     let match_paths = paths("matches.csv");
     let (stage_col, left_col, right_col) =
         (column(&match_paths[0], "stage")?, column(&match_paths[0], "left_id")?, column(&match_paths[0], "right_id")?);
     let matches_parquet = {
         let mut writer = staging.writer("matches.csv").map_err(staged("matches.csv"))?;
-        let mut n = 0usize;
+        let (mut n, mut row) = (0usize, csv::ByteRecord::new());
         merge_table(
             &match_paths,
             false,
-            |r, _| cells(r, &[stage_col, left_col, right_col]),
+            &by_cells(vec![stage_col, left_col, right_col]),
             |r, w| {
                 n += 1;
                 let stage = Stage::parse(text(r, stage_col))
                     .ok_or_else(|| merge_error(format!("matches.csv: stage {:?}", text(r, stage_col)), None))?;
                 counts.add_match(stage);
                 let id = format!("M{}{:06}", stage.as_str(), n);
-                let mut row = csv::ByteRecord::new();
+                row.clear();
                 row.push_field(id.as_bytes());
                 for cell in r.iter().skip(1) {
                     row.push_field(cell);
@@ -730,6 +749,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         matches_parquet(temp, started)
     };
 
+    tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "matches merged");
     // exceptions.csv: stage, reason, left (id, source), right (id, source); numbered again.
     let exception_paths = paths("exceptions.csv");
     let col = |name: &str| column(&exception_paths[0], name);
@@ -744,18 +764,22 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let (stage_col, reason_col) = (col("stage")?, col("reason_code")?);
     let mut exceptions_csv = Vec::new();
     {
-        let mut n = 0usize;
+        let (mut n, mut row) = (0usize, csv::ByteRecord::new());
         let mut bad: Option<JobError> = None;
         merge_table(
             &exception_paths,
             false,
-            |r, _| {
-                let reason = ReasonCode::parse(text(r, reason_col));
-                let side = |k: usize| {
-                    let present = !r.get(key_cols[k]).unwrap_or_default().is_empty();
-                    (present, cells(r, &[key_cols[k + 1], key_cols[k + 2]]))
-                };
-                (text(r, stage_col).to_string(), reason, side(0), side(3))
+            &|a: Row<'_>, b: Row<'_>| {
+                // Stage, reason (in the engine's order), then each side: absent first, id, source.
+                let reason = |r: &csv::ByteRecord| ReasonCode::parse(text(r, reason_col));
+                fn side(r: &csv::ByteRecord, cols: [usize; 3]) -> (bool, Option<&[u8]>, Option<&[u8]>) {
+                    (!r.get(cols[0]).unwrap_or_default().is_empty(), r.get(cols[1]), r.get(cols[2]))
+                }
+                let (left, right) = ([key_cols[0], key_cols[1], key_cols[2]], [key_cols[3], key_cols[4], key_cols[5]]);
+                (a.0.get(stage_col).cmp(&b.0.get(stage_col)))
+                    .then_with(|| reason(a.0).cmp(&reason(b.0)))
+                    .then_with(|| side(a.0, left).cmp(&side(b.0, left)))
+                    .then_with(|| side(a.0, right).cmp(&side(b.0, right)))
             },
             |r, w| {
                 n += 1;
@@ -767,7 +791,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
                 };
                 counts.add_exception(reason, stage);
                 let id = format!("E{}{:06}", stage.as_str(), n);
-                let mut row = csv::ByteRecord::new();
+                row.clear();
                 row.push_field(id.as_bytes());
                 for cell in r.iter().skip(1) {
                     row.push_field(cell);
@@ -781,6 +805,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         }
     }
 
+    tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "exceptions merged");
     // Tallies, channel progress and fees, FX costs: the partitions' parts added up.
     let mut tallies: Tallies = BTreeMap::new();
     let mut progress: BTreeMap<String, settle_report::html::ChannelProgress> = BTreeMap::new();
@@ -846,9 +871,11 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     // conversions.csv: the payouts' (in payout order), then the summary's.
     let conversion_paths = paths("conversions.csv");
     let reference_col = column(&conversion_paths[0], "reference")?;
-    let (mut conversions_csv, _) = merge_plain(&conversion_paths, false, |r, _| {
-        payout_rank.get(text(r, reference_col)).copied().unwrap_or(usize::MAX)
-    })?;
+    let (mut conversions_csv, _) = merge_plain(
+        &conversion_paths,
+        false,
+        &by_key(|r, _| payout_rank.get(text(r, reference_col)).copied().unwrap_or(usize::MAX)),
+    )?;
     let reporting_csv = settle_report::conversions_csv(&summary.conversions)?;
     let body = reporting_csv.iter().position(|&b| b == b'\n').map_or(reporting_csv.len(), |i| i + 1);
     conversions_csv.extend_from_slice(&reporting_csv[body..]);
@@ -880,8 +907,10 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     put_table(&mut staging, "conversions.csv", &conversions_csv)?;
     put_table(&mut staging, "fx_cost.csv", &fx_cost_csv)?;
 
+    tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "summary and the small tables");
     // The open items, in the order one run writes them.
-    let (open_orders_csv, orders_rows) = merge_plain(&paths("open_orders.csv"), true, |_, pos| pos)?;
+    let (open_orders_csv, orders_rows) =
+        merge_plain(&paths("open_orders.csv"), true, &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1))?;
     let (open_channel_csv, channel_rows) = {
         // Columns: the fixed ones, then the fee components and the metadata columns of all parts.
         let (mut fee_names, mut meta_names): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
@@ -923,7 +952,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         merge_laid_out(
             &paths("open_channel_transactions.csv"),
             true,
-            |_, pos| pos,
+            &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1),
             &mut |record, w| {
                 rows += 1;
                 w.write_byte_record(record).map_err(csv_error("open_channel_transactions.csv"))
@@ -933,7 +962,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         )?;
         (out, rows)
     };
-    let (open_earlier_csv, _) = merge_plain(&paths("open_earlier.csv"), true, |_, pos| pos)?;
+    let (open_earlier_csv, _) = merge_plain(&paths("open_earlier.csv"), true, &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1))?;
     if (orders_rows, channel_rows) != (open_orders, open_channel) {
         return Err(merge_error("the open items of the partitions do not add up to their partial.json".into(), None));
     }
@@ -942,17 +971,19 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let open_bank = shared_only("open_bank_entries.csv")?;
     put(&mut staging, "open_bank_entries.csv", &open_bank)?;
     put(&mut staging, "open_earlier.csv", &open_earlier_csv)?;
-    let (open_payouts_csv, open_payouts) = merge_plain(&paths("open_payouts.csv"), false, |r, _| cells(r, &[0, 1]))?;
+    let (open_payouts_csv, open_payouts) = merge_plain(&paths("open_payouts.csv"), false, &by_cells(vec![0, 1]))?;
     put(&mut staging, "open_payouts.csv", &open_payouts_csv)?;
     let written_off_paths = paths("written_off.csv");
     let (written_off_csv, written_off) =
-        merge_plain(&written_off_paths, false, |r, _| cells(r, &(0..r.len()).collect::<Vec<_>>()))?;
+        merge_plain(&written_off_paths, false, &|a: Row<'_>, b: Row<'_>| a.0.iter().cmp(b.0.iter()))?;
     put(&mut staging, "written_off.csv", &written_off_csv)?;
     let balances_paths = paths(carry::BALANCES);
     let status_col = column(&balances_paths[0], "status")?;
-    let (balances_csv, _) = merge_plain(&balances_paths, false, |r, _| {
-        (r.get(status_col) == Some(b"reserve".as_slice()), r.get(0).unwrap_or_default().to_vec())
-    })?;
+    let (balances_csv, _) = merge_plain(
+        &balances_paths,
+        false,
+        &by_key(|r, _| (r.get(status_col) == Some(b"reserve".as_slice()), r.get(0).unwrap_or_default().to_vec())),
+    )?;
     put(&mut staging, carry::BALANCES, &balances_csv)?;
     put(&mut staging, "returned_payouts.csv", &shared_only("returned_payouts.csv")?)?;
     let open_bank_rows = csv::Reader::from_reader(open_bank.as_slice()).byte_records().count();
@@ -966,6 +997,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         .map_err(|source| settle_report::ReportError::Json { table: carry::INDEX, source })?,
     )?;
 
+    tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "open items merged");
     // The treasury report.
     settle_core::statement::cross_check(&mut statements);
     put_report(
@@ -1017,6 +1049,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         put(&mut staging, &file.name, file.written.xml.as_bytes())?;
     }
     let payout_notes = payout_notes(&payment_run.files);
+    tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "report and payout files");
     // The statements of account, as the partitions wrote them, in payout (beneficiary) order.
     let mut statement_files: Vec<(&str, PathBuf, &str)> = parts
         .iter()
@@ -1026,6 +1059,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     for (_, path, name) in &statement_files {
         put(&mut staging, name, &fs::read(path).map_err(write_error(path))?)?;
     }
+    tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account copied");
     put_matches_parquet(&mut staging, matches_parquet)?;
 
     // The archive: the files the partitions read (the same in each), and partition 0's in-memory ones.
