@@ -6,11 +6,15 @@
 #   bash benches/e2e.sh                      # 100000 1000000 10000000
 #   bash benches/e2e.sh 100000 1000000       # chosen sizes
 #   SETTLE_E2E_DIR=/big/disk bash benches/e2e.sh
+#   SETTLE_E2E_PARTITIONS=4 bash benches/e2e.sh 1000000   # also as 4 partitions and a merge
 #
 # Each day is generated once (kept in $SETTLE_E2E_DIR/day-N, reused when its job.toml exists), run
 # SETTLE_E2E_REPEAT times (default 1) into a fresh output directory each time, and scored against its
 # truth.csv: a run that does not score 100 % fails the benchmark, so a fast wrong answer cannot be
 # reported. Needs python3 (for getrusage of the child: peak RSS and CPU time without GNU time).
+# With SETTLE_E2E_PARTITIONS=N each day is also run as N partitions one after the other (`settle run
+# --partition I/N`) and merged (`settle merge`): the slowest partition, all partitions' CPU and the merge
+# are recorded, and the merged OUT must be byte for byte the whole run's or the benchmark fails.
 # Results: benches/results/e2e-<date>.md (appended to when run again the same day).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +24,8 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000 10000000)
 work=${SETTLE_E2E_DIR:-$root/target/e2e}
 repeat=${SETTLE_E2E_REPEAT:-1}
+partitions=${SETTLE_E2E_PARTITIONS:-0}
+partitioned_rows=()
 mkdir -p "$work" "$root/benches/results"
 results="$root/benches/results/e2e-$(date -u +%Y-%m-%d).md"
 
@@ -109,9 +115,49 @@ cpu = m["user_s"] + m["sys_s"]
 print(f"| {n:,} | {rows:,} | {size / 1e6:,.0f} | {m['wall_s']:.1f} | {cpu:.1f} | {m['max_rss_kb'] / 1048576:.2f} "
       f"| {rows / m['wall_s']:,.0f} | {rows / cpu:,.0f} | {load} |".replace(",", " "))
 PY
+    if [ "$partitions" -gt 0 ]; then
+      parts="$work/parts-$n"
+      rm -rf "$parts"
+      slowest=0 slowest_rss=0 cpu_sum=0
+      for ((i = 0; i < partitions; i++)); do
+        echo "settle run --partition $i/$partitions: $n orders…" >&2
+        measure "$work/p.json" "$settle" -q run "$day/job.toml" --out "$parts" --partition "$i/$partitions"
+        [ "$(field "$work/p.json" exit)" = 0 ] || { echo "error: partition $i/$partitions exited $(field "$work/p.json" exit) (see $work/p.json.log)" >&2; exit 1; }
+        read -r wall rss cpu < <(python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['wall_s'], m['max_rss_kb'], m['user_s']+m['sys_s'])" "$work/p.json")
+        slowest=$(python3 -c "print(max($slowest, $wall))"); slowest_rss=$(python3 -c "print(max($slowest_rss, $rss))"); cpu_sum=$(python3 -c "print($cpu_sum + $cpu)")
+      done
+      echo "settle merge: $n orders…" >&2
+      measure "$work/mg.json" "$settle" -q merge "$day/job.toml" --out "$parts"
+      code=$(field "$work/mg.json" exit)
+      [ "$code" = 0 ] || [ "$code" = 1 ] || { echo "error: settle merge exited $code (see $work/mg.json.log)" >&2; exit 1; }
+      if ! diff -r -q -x .partitions "$out" "$parts" >"$work/diff-$n.txt"; then
+        echo "error: the merged night differs from the whole run (see $work/diff-$n.txt)" >&2
+        exit 1
+      fi
+      partitioned_rows+=("$(python3 - "$work/mg.json" "$n" "$partitions" "$slowest" "$slowest_rss" "$cpu_sum" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+n, parts, slowest, rss, cpu, load = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(float(sys.argv[5])), float(sys.argv[6]), sys.argv[7]
+print(f"| {n:,} | {parts} | {slowest:.1f} | {rss / 1048576:.2f} | {cpu:.1f} | {m['wall_s']:.1f} | {m['max_rss_kb'] / 1048576:.2f} "
+      f"| {m['user_s'] + m['sys_s']:.1f} | identical | {load} |".replace(",", " "))
+PY
+)")
+      rm -rf "$parts"
+    fi
     rm -rf "$out"
   done
 done
+if [ ${#partitioned_rows[@]} -gt 0 ]; then
+  {
+    echo
+    echo "Partitioned: the partitions one after the other on this machine, then the merge; the merged OUT"
+    echo "compared byte for byte with the whole run's."
+    echo
+    echo "| orders | partitions | slowest partition s | largest partition peak RSS GB | all partitions' CPU s | merge wall s | merge peak RSS GB | merge CPU s | merged vs whole | load after |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    printf '%s\n' "${partitioned_rows[@]}"
+  } >>"$results"
+fi
 echo >>"$results"
 echo "results: $results" >&2
-tail -n $(( ${#sizes[@]} * repeat + 2 )) "$results" >&2
+tail -n $(( ${#sizes[@]} * repeat + 2 + (${#partitioned_rows[@]} > 0 ? ${#partitioned_rows[@]} + 6 : 0) )) "$results" >&2
