@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use settle_core::{ChannelTransaction, Order};
+use settle_core::{ChannelTransaction, Order, Text};
 use sha2::{Digest, Sha256};
 
 /// The directory, under the job's output directory, that holds the partitions of each business date.
@@ -76,46 +76,46 @@ pub fn date_dir(job_dir: &Path, business_date: settle_core::Date) -> PathBuf {
     job_dir.join(DIR).join(business_date.to_string())
 }
 
-/// Which records a partition owns: index-aligned with the orders and channel rows it was given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Split {
-    pub orders: Vec<bool>,
-    pub channel: Vec<bool>,
-}
-
 /// Decides which records a partition owns. An order id's shard is its first order's beneficiary's,
 /// first as the engine's intake counts it (carried before tonight's, then by file and line), so
 /// duplicate order ids stay together; a channel row goes with the order id it names, else by
-/// `channel:transaction_id`.
-pub struct Sharder<'a> {
+/// `channel:transaction_id`. It owns what it needs (an id and its shard: ≈ 40 bytes an order id), so
+/// the orders of other shards can be dropped once it is made.
+pub struct Sharder {
     partition: Partition,
-    /// Order id → (the index of its first order, that order's beneficiary's shard): 24 bytes an order
-    /// id (the first order's place is read from it when another order has the id).
-    first: HashMap<&'a str, (u32, u32)>,
+    shard_of_id: HashMap<Text, u32>,
 }
 
-impl<'a> Sharder<'a> {
+impl Sharder {
     /// From every order of the night: the carried ones first (`carried` of them), then tonight's in
     /// input order.
-    pub fn new(orders: impl Iterator<Item = &'a Order>, carried: usize, partition: Partition) -> Sharder<'a> {
+    pub fn new<'a>(orders: impl Iterator<Item = &'a Order>, carried: usize, partition: Partition) -> Sharder {
         let orders: Vec<&Order> = orders.collect();
         // (tonight's, file, line, XML path, index): the engine's intake order.
         let key = |i: usize| {
             let p = &orders[i].provenance;
             (i >= carried, &*p.source_file, p.line_number(), p.xml_path.as_deref(), i)
         };
-        let mut beneficiary_shard: HashMap<&str, u32> = HashMap::new();
-        let mut first: HashMap<&str, (u32, u32)> = HashMap::with_capacity(orders.len());
+        // Order id → its first order's index.
+        let mut first: HashMap<&str, u32> = HashMap::with_capacity(orders.len());
         for (i, order) in orders.iter().enumerate() {
             let index = u32::try_from(i).expect("the engine takes at most u32::MAX orders");
-            if first.get(order.order_id.as_str()).is_some_and(|&(best, _)| key(best as usize) <= key(i)) {
-                continue;
+            match first.get_mut(order.order_id.as_str()) {
+                Some(best) if key(*best as usize) <= key(i) => {}
+                Some(best) => *best = index,
+                None => {
+                    first.insert(&order.order_id, index);
+                }
             }
-            let beneficiary = order.beneficiary_id.as_str();
-            let shard = *beneficiary_shard.entry(beneficiary).or_insert_with(|| shard_of(beneficiary, partition.count));
-            first.insert(&order.order_id, (index, shard));
         }
-        Sharder { partition, first }
+        let mut beneficiary_shard: HashMap<&str, u32> = HashMap::new();
+        let mut shard_of_id: HashMap<Text, u32> = HashMap::with_capacity(first.len());
+        for (id, index) in first {
+            let beneficiary = orders[index as usize].beneficiary_id.as_str();
+            let shard = *beneficiary_shard.entry(beneficiary).or_insert_with(|| shard_of(beneficiary, partition.count));
+            shard_of_id.insert(Text::from(id), shard);
+        }
+        Sharder { partition, shard_of_id }
     }
 
     fn owns(&self, shard: u32) -> bool {
@@ -124,24 +124,15 @@ impl<'a> Sharder<'a> {
 
     /// Whether the partition owns `order` (one of the orders it was made from).
     pub fn owns_order(&self, order: &Order) -> bool {
-        self.first.get(order.order_id.as_str()).is_some_and(|&(_, shard)| self.owns(shard))
+        self.shard_of_id.get(order.order_id.as_str()).is_some_and(|&shard| self.owns(shard))
     }
 
     /// Whether the partition owns channel row `tx`.
     pub fn owns_row(&self, tx: &ChannelTransaction) -> bool {
-        match tx.merchant_reference.as_deref().and_then(|r| self.first.get(r)) {
-            Some(&(_, shard)) => self.owns(shard),
+        match tx.merchant_reference.as_deref().and_then(|r| self.shard_of_id.get(r)) {
+            Some(&shard) => self.owns(shard),
             None => self.owns(shard_of(&format!("{}:{}", tx.channel, tx.transaction_id), self.partition.count)),
         }
-    }
-}
-
-/// Splits a night's records (the carried orders first: `carried_orders` of them) for `partition`.
-pub fn split(orders: &[Order], channel: &[ChannelTransaction], carried_orders: usize, partition: Partition) -> Split {
-    let sharder = Sharder::new(orders.iter(), carried_orders, partition);
-    Split {
-        orders: orders.iter().map(|o| sharder.owns_order(o)).collect(),
-        channel: channel.iter().map(|tx| sharder.owns_row(tx)).collect(),
     }
 }
 
@@ -168,5 +159,72 @@ mod tests {
             assert_eq!(u64::from(shard), head % u64::from(n));
         }
         assert_eq!(shard_of("anything", 1), 0);
+    }
+
+    fn order(id: &str, beneficiary: &str, file: &str, line: u64) -> Order {
+        Order {
+            order_id: id.into(),
+            kind: settle_core::OrderKind::Sale,
+            beneficiary_id: beneficiary.into(),
+            channel: "stripe".into(),
+            order_date: settle_core::parse_date("2026-10-30").unwrap(),
+            amount: settle_core::Decimal::ONE,
+            currency: settle_core::Currency::from_code("EUR").unwrap(),
+            provenance: settle_core::Provenance::line(file, line),
+        }
+    }
+
+    fn row(id: &str, reference: Option<&str>) -> ChannelTransaction {
+        ChannelTransaction {
+            merchant_reference: reference.map(Into::into),
+            ..ChannelTransaction::new(
+                "stripe",
+                id,
+                settle_core::ChannelKind::Charge,
+                settle_core::Decimal::ONE,
+                settle_core::Decimal::ZERO,
+                settle_core::Currency::from_code("EUR").unwrap(),
+                settle_core::parse_date("2026-10-30").unwrap(),
+                settle_core::Provenance::line("s.csv", 2),
+            )
+        }
+    }
+
+    #[test]
+    fn an_order_id_goes_with_its_first_order_and_a_row_with_the_order_it_names() {
+        let orders = [
+            // Carried: first of O1, whatever tonight's files say.
+            order("O1", "seller-carried", "2026-10-30/open_orders.csv", 2),
+            order("O1", "seller-b", "a.csv", 2),
+            // O2: a.csv comes before b.csv in file order, whatever the input order.
+            order("O2", "seller-c", "b.csv", 5),
+            order("O2", "seller-d", "a.csv", 9),
+            order("O3", "seller-e", "b.csv", 6),
+        ];
+        let rows = [row("t1", Some("O2")), row("t2", Some("O-none")), row("t3", None), row("t4", Some("O1"))];
+        for count in 1..=7u32 {
+            let mut owners = vec![0u32; orders.len() + rows.len()];
+            for index in 0..count {
+                let sharder = Sharder::new(orders.iter(), 1, Partition { index, count });
+                let owns = |beneficiary: &str| shard_of(beneficiary, count) == index;
+                for (o, order) in orders.iter().enumerate() {
+                    let first = match order.order_id.as_str() {
+                        "O1" => "seller-carried",
+                        "O2" => "seller-d",
+                        _ => "seller-e",
+                    };
+                    assert_eq!(sharder.owns_order(order), owns(first), "{count} parts, part {index}, order {o}");
+                    owners[o] += u32::from(sharder.owns_order(order));
+                }
+                assert_eq!(sharder.owns_row(&rows[0]), owns("seller-d"));
+                assert_eq!(sharder.owns_row(&rows[1]), owns("stripe:t2"), "an unknown order id: by the row's id");
+                assert_eq!(sharder.owns_row(&rows[2]), owns("stripe:t3"));
+                assert_eq!(sharder.owns_row(&rows[3]), owns("seller-carried"));
+                for (r, tx) in rows.iter().enumerate() {
+                    owners[orders.len() + r] += u32::from(sharder.owns_row(tx));
+                }
+            }
+            assert!(owners.iter().all(|&n| n == 1), "{count} parts: every record in exactly one: {owners:?}");
+        }
     }
 }

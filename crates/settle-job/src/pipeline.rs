@@ -878,20 +878,42 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     let mut foreign: Vec<settle_recon::ForeignRow> = Vec::new();
     let mut tonight_pos: Vec<u32> = Vec::new();
     let mut channel_rows_read = 0u32;
+    // Tonight's orders a partition keeps: each one's index among tonight's orders, and how many it dropped.
+    let (mut tonight_order_pos, mut orders_dropped): (Vec<u32>, u64) = (Vec::new(), 0);
+    let mut sharder: Option<crate::partition::Sharder> = None;
     if let Some(part) = partition {
         let carried_orders = carried_in.as_ref().map_or(&[][..], |(_, c)| c.carry.orders.as_slice());
         let tonight_orders = slots.iter().flatten().flat_map(|f| match &f.parsed {
             Parsed::Orders(v) => v.as_slice(),
             _ => &[],
         });
-        let sharder =
+        let shards =
             crate::partition::Sharder::new(carried_orders.iter().chain(tonight_orders), carried_orders.len(), part);
+        // Tonight's orders of other shards are dropped before the channel reports are read.
+        let mut index = 0u32;
+        for file in slots.iter_mut().flatten() {
+            if let Parsed::Orders(orders) = &mut file.parsed {
+                let all = std::mem::take(orders);
+                for order in all {
+                    if shards.owns_order(&order) {
+                        tonight_order_pos.push(index);
+                        orders.push(order);
+                    } else {
+                        orders_dropped += 1;
+                    }
+                    index += 1;
+                }
+            }
+        }
+        if let Some(after_ingest) = options.after_ingest {
+            after_ingest();
+        }
         let mut read: Vec<(usize, InputFile)> = Vec::new();
         for (k, (role, path, profile)) in inputs.iter().enumerate() {
             if !deferred(*role) {
                 continue;
             }
-            let keep = |tx: &ChannelTransaction| sharder.owns_row(tx);
+            let keep = |tx: &ChannelTransaction| shards.owns_row(tx);
             let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, Some(&keep))?;
             let (briefs, ordinals) = file.shard.take().unwrap_or_default();
             let file_rows = (ordinals.len() + briefs.len()) as u32;
@@ -903,10 +925,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                 after_ingest();
             }
         }
-        drop(sharder);
         for (k, file) in read {
             slots[k] = Some(file);
         }
+        sharder = Some(shards);
     }
     let files: Vec<InputFile> = slots.into_iter().map(|f| f.expect("every input is read")).collect();
     let (mut orders_read, mut channel_read, mut bank_read, mut rates, mut beneficiaries) =
@@ -925,9 +947,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         };
         *input_rows.entry(file.role.as_str()).or_default() += rows as u64;
     }
+    // What a partition's inputs held, not only what it kept of them.
     if !foreign.is_empty() {
-        // What the partition's channel reports held, not only what it kept of them.
         *input_rows.entry(InputRole::ChannelTransactions.as_str()).or_default() += foreign.len() as u64;
+    }
+    if orders_dropped > 0 {
+        *input_rows.entry(InputRole::Orders.as_str()).or_default() += orders_dropped;
     }
     let mut manifest_inputs = Vec::with_capacity(files.len());
     let mut input_notes = Vec::new();
@@ -1083,14 +1108,16 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // where each kept record stands in the whole night's lists (the merge puts them back in that order).
     let (mut order_pos, mut channel_pos): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
     if let Some(part) = partition {
-        let split = crate::partition::split(&orders, &channel, prior.orders, part);
+        // Tonight's records are the shard's already (cut as they were read); the carried ones are cut here.
+        let shards = sharder.take().expect("made while the inputs were read");
         let pos = |i: usize| u32::try_from(i).expect("the engine takes at most u32::MAX records");
         let mut local_order = vec![u32::MAX; orders.len()];
         let (mut kept, mut carried_kept) = (Vec::new(), 0usize);
-        for (i, (order, owned)) in std::mem::take(&mut orders).into_iter().zip(&split.orders).enumerate() {
-            if *owned {
+        let carried = prior.orders;
+        for (i, order) in std::mem::take(&mut orders).into_iter().enumerate() {
+            if shards.owns_order(&order) {
                 local_order[i] = pos(kept.len());
-                order_pos.push(pos(i));
+                order_pos.push(if i < carried { pos(i) } else { pos(carried) + tonight_order_pos[i - carried] });
                 carried_kept += usize::from(i < prior.orders);
                 kept.push(order);
             }
@@ -1098,9 +1125,9 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         (orders, prior.orders) = (kept, carried_kept);
         let earlier = std::mem::take(&mut prior.earlier);
         let (mut kept, mut kept_earlier, mut carried_kept) = (Vec::new(), Vec::new(), 0usize);
-        for (i, (tx, owned)) in std::mem::take(&mut channel).into_iter().zip(&split.channel).enumerate() {
+        for (i, tx) in std::mem::take(&mut channel).into_iter().enumerate() {
             let mut e = earlier.get(i).copied().unwrap_or_default();
-            if !*owned {
+            if !shards.owns_row(&tx) {
                 foreign.push(settle_recon::ForeignRow::of(&tx, i < prior.channel, e.stage_b_matched));
                 continue;
             }
