@@ -859,12 +859,13 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         _ => None,
     };
 
-    // Ingest: files in parallel, results kept in spec order. A partition reads the channel reports
-    // after the others, one at a time, and keeps of each only its shard's rows in full (the others' in
-    // brief), so it never holds the night's channel rows whole.
+    // Ingest: files in parallel, results kept in spec order; the channel reports (the largest files) after
+    // the others, one at a time (each is read in chunks on every thread), so that one report's bytes and
+    // parsing lists are held at a time. A partition keeps of each report only its shard's rows in full
+    // (the others' in brief), and drops the orders of other shards before.
     let started = std::time::Instant::now();
     tracing::debug!(phase = "ingest", files = inputs.len(), "reading the inputs");
-    let deferred = |role: InputRole| partition.is_some() && role == InputRole::ChannelTransactions;
+    let deferred = |role: InputRole| role == InputRole::ChannelTransactions;
     let mut slots: Vec<Option<InputFile>> = inputs
         .par_iter()
         .map(|(role, path, profile)| {
@@ -905,30 +906,32 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
                 }
             }
         }
-        if let Some(after_ingest) = options.after_ingest {
-            after_ingest();
+        sharder = Some(shards);
+    }
+    if let Some(after_ingest) = options.after_ingest {
+        after_ingest();
+    }
+    let mut read: Vec<(usize, InputFile)> = Vec::new();
+    for (k, (role, path, profile)) in inputs.iter().enumerate() {
+        if !deferred(*role) {
+            continue;
         }
-        let mut read: Vec<(usize, InputFile)> = Vec::new();
-        for (k, (role, path, profile)) in inputs.iter().enumerate() {
-            if !deferred(*role) {
-                continue;
-            }
-            let keep = |tx: &ChannelTransaction| shards.owns_row(tx);
-            let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, Some(&keep))?;
-            let (briefs, ordinals) = file.shard.take().unwrap_or_default();
-            let file_rows = (ordinals.len() + briefs.len()) as u32;
+        let keep = |tx: &ChannelTransaction| sharder.as_ref().is_none_or(|s| s.owns_row(tx));
+        let keep: Option<settle_tabular::Keep<'_>> = sharder.as_ref().map(|_| &keep as settle_tabular::Keep<'_>);
+        let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, keep)?;
+        if let Some((briefs, ordinals)) = file.shard.take() {
+            let file_rows = u32::try_from(ordinals.len() + briefs.len()).expect("at most u32::MAX rows");
             tonight_pos.extend(ordinals.iter().map(|&o| channel_rows_read + o));
             channel_rows_read += file_rows;
             foreign.extend(briefs);
-            read.push((k, file));
-            if let Some(after_ingest) = options.after_ingest {
-                after_ingest();
-            }
         }
-        for (k, file) in read {
-            slots[k] = Some(file);
+        read.push((k, file));
+        if let Some(after_ingest) = options.after_ingest {
+            after_ingest();
         }
-        sharder = Some(shards);
+    }
+    for (k, file) in read {
+        slots[k] = Some(file);
     }
     let files: Vec<InputFile> = slots.into_iter().map(|f| f.expect("every input is read")).collect();
     let (mut orders_read, mut channel_read, mut bank_read, mut rates, mut beneficiaries) =
