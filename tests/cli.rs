@@ -1815,6 +1815,29 @@ fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
     assert!(night2_exceptions.contains(",C,payout_not_debited,"), "{night2_exceptions}");
     assert_same_outputs(whole.path(), merged.path(), "demo night 2");
 
+    // Beneficiary ids a spreadsheet would run as formulas are escaped in payouts.csv ('-B3): the merge
+    // orders the payouts and finds the payees by the ids themselves.
+    let odd = tempfile::tempdir().unwrap();
+    fs::create_dir_all(odd.path().join("fixtures/demo")).unwrap();
+    fs::create_dir_all(odd.path().join("jobs")).unwrap();
+    for entry in fs::read_dir(root().join("fixtures/demo")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = fs::read(&path).unwrap();
+        if path.extension().is_some_and(|e| e == "csv") {
+            let text = String::from_utf8(bytes).unwrap();
+            bytes = text.replace("B00003", "-B3").replace("B00005", "=B5").replace("B00007", "(B7)").into_bytes();
+        }
+        fs::write(odd.path().join("fixtures/demo").join(path.file_name().unwrap()), bytes).unwrap();
+    }
+    fs::copy(&demo, odd.path().join("jobs/demo.toml")).unwrap();
+    let odd_job = odd.path().join("jobs/demo.toml");
+    let (odd_whole, odd_merged) = (odd.path().join("whole"), odd.path().join("merged"));
+    assert_eq!(run_ok(settle().arg("run").arg(&odd_job).arg("--out").arg(&odd_whole)).status.code(), Some(1));
+    assert_eq!(run_partitioned(&odd_job, &odd_merged, 4, None).status.code(), Some(1));
+    let payouts = fs::read_to_string(odd_whole.join("demo/2026-10-31/payouts.csv")).unwrap();
+    assert!(payouts.contains(",'-B3,") && payouts.contains(",'=B5,"), "{payouts}");
+    assert_same_outputs(&odd_whole, &odd_merged, "escaped beneficiary ids");
+
     // A missing partition, or a partition run with other inputs, is refused with what to do.
     let partial = merged.path().join("demo/.partitions/2026-11-02/2-of-4/partial.json");
     fs::remove_file(&partial).unwrap();

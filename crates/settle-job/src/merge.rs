@@ -115,11 +115,34 @@ struct Partial {
     /// The fee components and metadata columns of its open_channel_transactions.csv (each sorted): that
     /// table's columns after the fixed ones.
     open_channel_columns: (Vec<String>, Vec<String>),
-    /// The statements of account it wrote: (beneficiary id, file), in payout order.
+    /// The statements of account it wrote: (beneficiary id, file), one per payout, in payout order.
     statements: Vec<(String, String)>,
+    /// Its payable payouts, as the payout files need them (payouts.csv masks and escapes).
+    payable: Vec<PayableRef>,
+}
+
+/// A payable payout of a partition: what its payout file's transfer is made from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PayableRef {
+    payout_id: String,
+    end_to_end_id: String,
+    beneficiary_id: String,
+    business_date: String,
+    execution_date: String,
+    amount: String,
+    currency: Currency,
 }
 
 const REGISTER_COPY: &str = "payout_register.csv";
+
+/// A partition's file that cannot be read.
+fn read_error(path: &Path) -> impl FnOnce(std::io::Error) -> JobError + use<> {
+    let path = path.display().to_string();
+    move |source| JobError::Partition {
+        message: format!("cannot read {path}: {source}"),
+        hint: Some("run that partition again, then merge".into()),
+    }
+}
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> JobError + use<> {
     let path = path.display().to_string();
@@ -275,6 +298,20 @@ pub(crate) fn write_partition(n: &PartitionNight<'_>) -> Result<RunOutcome, JobE
             .iter()
             .map(|p| (p.beneficiary_id.clone(), crate::pipeline::statement_name(&p.beneficiary_id)))
             .collect(),
+        payable: n
+            .payouts
+            .iter()
+            .filter(|p| p.status == settle_payout::PayoutStatus::Payable)
+            .map(|p| PayableRef {
+                payout_id: p.payout_id.clone(),
+                end_to_end_id: p.end_to_end_id.clone(),
+                beneficiary_id: p.beneficiary_id.clone(),
+                business_date: p.business_date.to_string(),
+                execution_date: p.execution_date.to_string(),
+                amount: p.amount.amount().to_string(),
+                currency: p.amount.currency(),
+            })
+            .collect(),
     };
     let mut written = staging.commit().map_err(write_error(run_dir))?;
     // partial.json last: a partition without it is not complete, and the merge does not take it.
@@ -369,28 +406,44 @@ fn find_partitions(date_dir: &Path, count: Option<u32>) -> Result<Vec<(PathBuf, 
 /// What writes a merged row.
 type Emit<'e> = dyn FnMut(&csv::ByteRecord, &mut csv::Writer<&mut dyn Write>) -> Result<(), JobError> + 'e;
 
-/// One partition's table being merged: its reader, its rows' positions (when the table has them), and
+/// Where each row of a table stands in the order one run writes it, when its cells do not say.
+#[derive(Clone, Copy)]
+enum Places<'p> {
+    /// The order is in the cells.
+    Cells,
+    /// `<table>.pos` beside each part: a row's place in the night's input lists.
+    Files,
+    /// Given per part, a place per row.
+    Given(&'p [Vec<u64>]),
+}
+
+/// One partition's table being merged: its reader, its rows' places (when the table has them), and
 /// the row it is at.
-struct Source {
+struct Source<'p> {
     reader: csv::Reader<std::io::BufReader<fs::File>>,
     positions: Option<std::io::Lines<std::io::BufReader<fs::File>>>,
+    given: Option<std::slice::Iter<'p, u64>>,
     record: csv::ByteRecord,
     position: u64,
 }
 
-impl Source {
-    fn open(path: &Path, positioned: bool) -> Result<(Source, csv::ByteRecord), JobError> {
-        let file = fs::File::open(path).map_err(write_error(path))?;
+impl<'p> Source<'p> {
+    fn open(path: &Path, places: Places<'p>, part: usize) -> Result<(Source<'p>, csv::ByteRecord), JobError> {
+        let file = fs::File::open(path).map_err(read_error(path))?;
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(std::io::BufReader::new(file));
         let header = reader.byte_headers().map_err(|e| read_failed(path, e))?.clone();
-        let positions = if positioned {
+        let positions = if let Places::Files = places {
             let pos_path = PathBuf::from(format!("{}.pos", path.display()));
-            let file = fs::File::open(&pos_path).map_err(write_error(&pos_path))?;
+            let file = fs::File::open(&pos_path).map_err(read_error(&pos_path))?;
             Some(std::io::BufReader::new(file).lines())
         } else {
             None
         };
-        Ok((Source { reader, positions, record: csv::ByteRecord::new(), position: 0 }, header))
+        let given = match places {
+            Places::Given(all) => Some(all.get(part).map_or([].iter(), |p| p.iter())),
+            _ => None,
+        };
+        Ok((Source { reader, positions, given, record: csv::ByteRecord::new(), position: 0 }, header))
     }
 
     /// Moves to the next row; false at the end.
@@ -398,11 +451,13 @@ impl Source {
         if !self.reader.read_byte_record(&mut self.record).map_err(|e| read_failed(path, e))? {
             return Ok(false);
         }
+        let fewer = || merge_error(format!("{}: fewer places than rows", path.display()), None);
         if let Some(lines) = &mut self.positions {
-            let line = lines.next().transpose().map_err(write_error(path))?;
-            self.position = line
-                .and_then(|l| l.parse().ok())
-                .ok_or_else(|| merge_error(format!("{}.pos: fewer positions than rows", path.display()), None))?;
+            let line = lines.next().transpose().map_err(read_error(path))?;
+            self.position = line.and_then(|l| l.parse().ok()).ok_or_else(fewer)?;
+        }
+        if let Some(given) = &mut self.given {
+            self.position = *given.next().ok_or_else(fewer)?;
         }
         Ok(true)
     }
@@ -434,19 +489,19 @@ fn by_cells(columns: Vec<usize>) -> impl Fn(Row<'_>, Row<'_>) -> std::cmp::Order
 /// may change a cell, e.g. number an id). Returns the header.
 fn merge_table(
     paths: &[PathBuf],
-    positioned: bool,
+    places: Places<'_>,
     order: &RowOrder<'_>,
     mut emit: impl FnMut(&csv::ByteRecord, &mut csv::Writer<&mut dyn Write>) -> Result<(), JobError>,
     out: &mut dyn Write,
 ) -> Result<csv::ByteRecord, JobError> {
-    merge_laid_out(paths, positioned, order, &mut emit, out, None)
+    merge_laid_out(paths, places, order, &mut emit, out, None)
 }
 
 /// `merge_table` of parts whose columns differ (`layout`: the merged header, and per part the merged
 /// column of each of its columns); cells a part does not have are empty.
 fn merge_laid_out(
     paths: &[PathBuf],
-    positioned: bool,
+    places: Places<'_>,
     order: &RowOrder<'_>,
     emit: &mut Emit<'_>,
     out: &mut dyn Write,
@@ -454,8 +509,8 @@ fn merge_laid_out(
 ) -> Result<csv::ByteRecord, JobError> {
     let mut sources = Vec::with_capacity(paths.len());
     let mut header: Option<csv::ByteRecord> = None;
-    for path in paths {
-        let (source, h) = Source::open(path, positioned)?;
+    for (part, path) in paths.iter().enumerate() {
+        let (source, h) = Source::open(path, places, part)?;
         match &header {
             Some(first) if *first != h && layout.is_none() => {
                 return Err(merge_error(format!("{}: its header differs from partition 0's", path.display()), None));
@@ -479,7 +534,7 @@ fn merge_laid_out(
             live.push(i);
         }
     }
-    fn row(s: &Source) -> Row<'_> {
+    fn row<'s>(s: &'s Source<'_>) -> Row<'s> {
         (&s.record, s.position)
     }
     // Bounded by the rows of the parts: each pass writes one.
@@ -517,7 +572,7 @@ fn merge_laid_out(
 
 /// The index of column `name` in `header`.
 fn column(header_of: &Path, name: &str) -> Result<usize, JobError> {
-    let file = fs::File::open(header_of).map_err(write_error(header_of))?;
+    let file = fs::File::open(header_of).map_err(read_error(header_of))?;
     let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
     let header = reader.byte_headers().map_err(|e| read_failed(header_of, e))?;
     header
@@ -531,12 +586,12 @@ fn text(record: &csv::ByteRecord, i: usize) -> &str {
 }
 
 /// Merges a table whose rows need no change.
-fn merge_plain(paths: &[PathBuf], positioned: bool, order: &RowOrder<'_>) -> Result<(Vec<u8>, u64), JobError> {
+fn merge_plain(paths: &[PathBuf], places: Places<'_>, order: &RowOrder<'_>) -> Result<(Vec<u8>, u64), JobError> {
     let mut out = Vec::new();
     let mut rows = 0u64;
     merge_table(
         paths,
-        positioned,
+        places,
         order,
         |record, w| {
             rows += 1;
@@ -610,7 +665,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
             Some("run every partition again, then merge"),
         ));
     }
-    let register_bytes = fs::read(dir0.join(REGISTER_COPY)).map_err(write_error(&dir0.join(REGISTER_COPY)))?;
+    let register_bytes = fs::read(dir0.join(REGISTER_COPY)).map_err(read_error(&dir0.join(REGISTER_COPY)))?;
     let mut register = crate::register::read(&register_bytes)
         .map_err(|message| JobError::Register { path: dir0.join(REGISTER_COPY).display().to_string(), message })?;
 
@@ -662,14 +717,25 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let staged = |name: &str| write_error(&run_dir.join(name));
     let paths = |name: &str| -> Vec<PathBuf> { parts.iter().map(|(dir, _)| dir.join(name)).collect() };
     let shared_only =
-        |name: &str| -> Result<Vec<u8>, JobError> { fs::read(dir0.join(name)).map_err(write_error(&dir0.join(name))) };
+        |name: &str| -> Result<Vec<u8>, JobError> { fs::read(dir0.join(name)).map_err(read_error(&dir0.join(name))) };
     let mut counts = settle_report::Counts::default();
 
     // payouts.csv, by beneficiary (each is in one partition).
     let payouts_paths = paths("payouts.csv");
-    let beneficiary_col = column(&payouts_paths[0], "beneficiary_id")?;
-    let (payouts_csv, _) = merge_plain(&payouts_paths, false, &by_cells(vec![beneficiary_col]))?;
-    let mut payable: Vec<settle_payout::Payout> = Vec::new();
+    // Each payout's place: its beneficiary id as computed (payouts.csv escapes cells a spreadsheet would
+    // run) among every partition's, one payout a beneficiary.
+    let mut by_beneficiary: Vec<(&str, usize, usize)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(p, (_, partial))| partial.statements.iter().enumerate().map(move |(k, (b, _))| (b.as_str(), p, k)))
+        .collect();
+    by_beneficiary.sort_unstable();
+    let mut payout_places: Vec<Vec<u64>> = parts.iter().map(|(_, p)| vec![0; p.statements.len()]).collect();
+    for (place, &(_, p, k)) in by_beneficiary.iter().enumerate() {
+        payout_places[p][k] = place as u64;
+    }
+    let (payouts_csv, _) =
+        merge_plain(&payouts_paths, Places::Given(&payout_places), &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1))?;
     let mut payout_rank: HashMap<String, usize> = HashMap::new();
     {
         let mut reader = csv::Reader::from_reader(payouts_csv.as_slice());
@@ -680,42 +746,37 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
                 .position(|h| h == name)
                 .ok_or_else(|| merge_error(format!("payouts.csv: no column {name}"), None))
         };
-        let (id, e2e, ben, bday, exec, amount, currency, status) = (
-            col("payout_id")?,
-            col("end_to_end_id")?,
-            col("beneficiary_id")?,
-            col("business_date")?,
-            col("execution_date")?,
-            col("amount")?,
-            col("currency")?,
-            col("status")?,
-        );
+        let (id, amount, currency, status) = (col("payout_id")?, col("amount")?, col("currency")?, col("status")?);
         for (rank, row) in reader.records().enumerate() {
             let row = row.map_err(csv_error("payouts.csv"))?;
             let currency = Currency::from_code(&row[currency])
                 .map_err(|_| merge_error(format!("payouts.csv: currency {:?}", &row[currency]), None))?;
-            let money = Money::new(decimal(&row[amount], "payouts.csv amount")?, currency);
-            counts.add_payout(&row[status], money);
+            counts.add_payout(&row[status], Money::new(decimal(&row[amount], "payouts.csv amount")?, currency));
             payout_rank.insert(row[id].to_string(), rank);
-            if &row[status] != settle_payout::PayoutStatus::Payable.as_str() {
-                continue;
-            }
-            let date = |i: usize| {
-                settle_core::parse_date(&row[i])
-                    .map_err(|_| merge_error(format!("payouts.csv: date {:?}", &row[i]), None))
-            };
-            payable.push(settle_payout::Payout {
-                payout_id: row[id].to_string(),
-                end_to_end_id: row[e2e].to_string(),
-                beneficiary_id: row[ben].to_string(),
-                beneficiary: beneficiaries.get(&row[ben]).cloned(),
-                business_date: date(bday)?,
-                execution_date: date(exec)?,
-                amount: money,
-                status: settle_payout::PayoutStatus::Payable,
-                components: Vec::new(),
-            });
         }
+    }
+    // The payable payouts for the payout files, in beneficiary order.
+    let mut payable_refs: Vec<&PayableRef> = parts.iter().flat_map(|(_, p)| p.payable.iter()).collect();
+    payable_refs.sort_by(|a, b| a.beneficiary_id.cmp(&b.beneficiary_id));
+    let mut payable: Vec<settle_payout::Payout> = Vec::with_capacity(payable_refs.len());
+    for r in payable_refs {
+        let bad = |what: &str| merge_error(format!("partial.json: payout {}: {what}", r.payout_id), None);
+        let date = |text: &str| settle_core::parse_date(text).map_err(|_| bad("a date"));
+        let beneficiary = beneficiaries.get(&r.beneficiary_id).cloned();
+        if beneficiary.is_none() {
+            return Err(bad("its beneficiary is not in the beneficiaries files"));
+        }
+        payable.push(settle_payout::Payout {
+            payout_id: r.payout_id.clone(),
+            end_to_end_id: r.end_to_end_id.clone(),
+            beneficiary_id: r.beneficiary_id.clone(),
+            beneficiary,
+            business_date: date(&r.business_date)?,
+            execution_date: date(&r.execution_date)?,
+            amount: Money::new(decimal(&r.amount, "partial.json payout amount")?, r.currency),
+            status: settle_payout::PayoutStatus::Payable,
+            components: Vec::new(),
+        });
     }
 
     tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "payouts merged");
@@ -728,7 +789,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         let (mut n, mut row) = (0usize, csv::ByteRecord::new());
         merge_table(
             &match_paths,
-            false,
+            Places::Cells,
             &by_cells(vec![stage_col, left_col, right_col]),
             |r, w| {
                 n += 1;
@@ -768,7 +829,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         let mut bad: Option<JobError> = None;
         merge_table(
             &exception_paths,
-            false,
+            Places::Cells,
             &|a: Row<'_>, b: Row<'_>| {
                 // Stage, reason (in the engine's order), then each side: absent first, id, source.
                 let reason = |r: &csv::ByteRecord| ReasonCode::parse(text(r, reason_col));
@@ -873,7 +934,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let reference_col = column(&conversion_paths[0], "reference")?;
     let (mut conversions_csv, _) = merge_plain(
         &conversion_paths,
-        false,
+        Places::Cells,
         &by_key(|r, _| payout_rank.get(text(r, reference_col)).copied().unwrap_or(usize::MAX)),
     )?;
     let reporting_csv = settle_report::conversions_csv(&summary.conversions)?;
@@ -910,7 +971,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "summary and the small tables");
     // The open items, in the order one run writes them.
     let (open_orders_csv, orders_rows) =
-        merge_plain(&paths("open_orders.csv"), true, &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1))?;
+        merge_plain(&paths("open_orders.csv"), Places::Files, &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1))?;
     let (open_channel_csv, channel_rows) = {
         // Columns: the fixed ones, then the fee components and the metadata columns of all parts.
         let (mut fee_names, mut meta_names): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
@@ -951,7 +1012,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         let mut rows = 0u64;
         merge_laid_out(
             &paths("open_channel_transactions.csv"),
-            true,
+            Places::Files,
             &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1),
             &mut |record, w| {
                 rows += 1;
@@ -962,7 +1023,8 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         )?;
         (out, rows)
     };
-    let (open_earlier_csv, _) = merge_plain(&paths("open_earlier.csv"), true, &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1))?;
+    let (open_earlier_csv, _) =
+        merge_plain(&paths("open_earlier.csv"), Places::Files, &|a: Row<'_>, b: Row<'_>| a.1.cmp(&b.1))?;
     if (orders_rows, channel_rows) != (open_orders, open_channel) {
         return Err(merge_error("the open items of the partitions do not add up to their partial.json".into(), None));
     }
@@ -971,17 +1033,18 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let open_bank = shared_only("open_bank_entries.csv")?;
     put(&mut staging, "open_bank_entries.csv", &open_bank)?;
     put(&mut staging, "open_earlier.csv", &open_earlier_csv)?;
-    let (open_payouts_csv, open_payouts) = merge_plain(&paths("open_payouts.csv"), false, &by_cells(vec![0, 1]))?;
+    let (open_payouts_csv, open_payouts) =
+        merge_plain(&paths("open_payouts.csv"), Places::Cells, &by_cells(vec![0, 1]))?;
     put(&mut staging, "open_payouts.csv", &open_payouts_csv)?;
     let written_off_paths = paths("written_off.csv");
     let (written_off_csv, written_off) =
-        merge_plain(&written_off_paths, false, &|a: Row<'_>, b: Row<'_>| a.0.iter().cmp(b.0.iter()))?;
+        merge_plain(&written_off_paths, Places::Cells, &|a: Row<'_>, b: Row<'_>| a.0.iter().cmp(b.0.iter()))?;
     put(&mut staging, "written_off.csv", &written_off_csv)?;
     let balances_paths = paths(carry::BALANCES);
     let status_col = column(&balances_paths[0], "status")?;
     let (balances_csv, _) = merge_plain(
         &balances_paths,
-        false,
+        Places::Cells,
         &by_key(|r, _| (r.get(status_col) == Some(b"reserve".as_slice()), r.get(0).unwrap_or_default().to_vec())),
     )?;
     put(&mut staging, carry::BALANCES, &balances_csv)?;
@@ -1057,7 +1120,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         .collect();
     statement_files.sort_by(|a, b| a.0.cmp(b.0));
     for (_, path, name) in &statement_files {
-        put(&mut staging, name, &fs::read(path).map_err(write_error(path))?)?;
+        put(&mut staging, name, &fs::read(path).map_err(read_error(path))?)?;
     }
     tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account copied");
     put_matches_parquet(&mut staging, matches_parquet)?;
@@ -1074,7 +1137,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     }
     let mut archived_bytes = Vec::new();
     for (path, file) in &p0.archived_bytes {
-        archived_bytes.push((path.clone(), fs::read(dir0.join(file)).map_err(write_error(&dir0.join(file)))?));
+        archived_bytes.push((path.clone(), fs::read(dir0.join(file)).map_err(read_error(&dir0.join(file)))?));
     }
     let previous_run = p0
         .previous_run
