@@ -1815,8 +1815,8 @@ fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
     assert!(night2_exceptions.contains(",C,payout_not_debited,"), "{night2_exceptions}");
     assert_same_outputs(whole.path(), merged.path(), "demo night 2");
 
-    // Beneficiary ids a spreadsheet would run as formulas are escaped in payouts.csv ('-B3): the merge
-    // orders the payouts and finds the payees by the ids themselves.
+    // Ids a spreadsheet would run as formulas are escaped in the tables people open ('-B3, '=O3): the
+    // merge orders the rows and finds the payees by the ids themselves.
     let odd = tempfile::tempdir().unwrap();
     fs::create_dir_all(odd.path().join("fixtures/demo")).unwrap();
     fs::create_dir_all(odd.path().join("jobs")).unwrap();
@@ -1825,7 +1825,16 @@ fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
         let mut bytes = fs::read(&path).unwrap();
         if path.extension().is_some_and(|e| e == "csv") {
             let text = String::from_utf8(bytes).unwrap();
-            bytes = text.replace("B00003", "-B3").replace("B00005", "=B5").replace("B00007", "(B7)").into_bytes();
+            let ids = [
+                ("B00003", "-B3"),
+                ("B00005", "=B5"),
+                ("B00007", "(B7)"),
+                ("O261031-00000001", "-O1"),
+                ("O261031-00000002", "(O2)"),
+                ("O261031-00000003", "=O3"),
+                ("O261031-00000171", "+O171"),
+            ];
+            bytes = ids.iter().fold(text, |t, (from, to)| t.replace(from, to)).into_bytes();
         }
         fs::write(odd.path().join("fixtures/demo").join(path.file_name().unwrap()), bytes).unwrap();
     }
@@ -1836,6 +1845,8 @@ fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
     assert_eq!(run_partitioned(&odd_job, &odd_merged, 4, None).status.code(), Some(1));
     let payouts = fs::read_to_string(odd_whole.join("demo/2026-10-31/payouts.csv")).unwrap();
     assert!(payouts.contains(",'-B3,") && payouts.contains(",'=B5,"), "{payouts}");
+    let matches = fs::read_to_string(odd_whole.join("demo/2026-10-31/matches.csv")).unwrap();
+    assert!(matches.contains(",'-O1,") && matches.contains(",(O2),"), "{matches}");
     assert_same_outputs(&odd_whole, &odd_merged, "escaped beneficiary ids");
 
     // A missing partition, or a partition run with other inputs, is refused with what to do.

@@ -478,6 +478,28 @@ fn by_key<K: Ord>(key: impl Fn(&csv::ByteRecord, u64) -> K) -> impl Fn(Row<'_>, 
     move |a, b| key(a.0, a.1).cmp(&key(b.0, b.1))
 }
 
+/// A cell of a table people open as it was before `settle_report::safe_cell` escaped it (`'-x` → `-x`):
+/// the engine sorted the ids themselves.
+fn unescaped(cell: Option<&[u8]>) -> Option<&[u8]> {
+    match cell {
+        Some([b'\'', rest @ ..]) if matches!(rest.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')) => {
+            Some(rest)
+        }
+        other => other,
+    }
+}
+
+/// Rows of a table people open compared cell by cell on `columns`, as the ids were before escaping.
+fn by_table_cells(columns: Vec<usize>) -> impl Fn(Row<'_>, Row<'_>) -> std::cmp::Ordering {
+    move |a, b| {
+        columns
+            .iter()
+            .map(|&c| unescaped(a.0.get(c)).cmp(&unescaped(b.0.get(c))))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
 /// Rows compared cell by cell on `columns` (bytes), without copying them.
 fn by_cells(columns: Vec<usize>) -> impl Fn(Row<'_>, Row<'_>) -> std::cmp::Ordering {
     move |a, b| {
@@ -790,7 +812,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         merge_table(
             &match_paths,
             Places::Cells,
-            &by_cells(vec![stage_col, left_col, right_col]),
+            &by_table_cells(vec![stage_col, left_col, right_col]),
             |r, w| {
                 n += 1;
                 let stage = Stage::parse(text(r, stage_col))
@@ -834,7 +856,11 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
                 // Stage, reason (in the engine's order), then each side: absent first, id, source.
                 let reason = |r: &csv::ByteRecord| ReasonCode::parse(text(r, reason_col));
                 fn side(r: &csv::ByteRecord, cols: [usize; 3]) -> (bool, Option<&[u8]>, Option<&[u8]>) {
-                    (!r.get(cols[0]).unwrap_or_default().is_empty(), r.get(cols[1]), r.get(cols[2]))
+                    (
+                        !r.get(cols[0]).unwrap_or_default().is_empty(),
+                        unescaped(r.get(cols[1])),
+                        unescaped(r.get(cols[2])),
+                    )
                 }
                 let (left, right) = ([key_cols[0], key_cols[1], key_cols[2]], [key_cols[3], key_cols[4], key_cols[5]]);
                 (a.0.get(stage_col).cmp(&b.0.get(stage_col)))
