@@ -1063,8 +1063,9 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         merge_plain(&paths("open_payouts.csv"), Places::Cells, &by_cells(vec![0, 1]))?;
     put(&mut staging, "open_payouts.csv", &open_payouts_csv)?;
     let written_off_paths = paths("written_off.csv");
-    let (written_off_csv, written_off) =
-        merge_plain(&written_off_paths, Places::Cells, &|a: Row<'_>, b: Row<'_>| a.0.iter().cmp(b.0.iter()))?;
+    let (written_off_csv, written_off) = merge_plain(&written_off_paths, Places::Cells, &|a: Row<'_>, b: Row<'_>| {
+        a.0.iter().map(|c| unescaped(Some(c))).cmp(b.0.iter().map(|c| unescaped(Some(c))))
+    })?;
     put(&mut staging, "written_off.csv", &written_off_csv)?;
     let balances_paths = paths(carry::BALANCES);
     let status_col = column(&balances_paths[0], "status")?;
