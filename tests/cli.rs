@@ -964,6 +964,11 @@ fn settled_by_beneficiary(payouts_csv: &[u8]) -> BTreeMap<(String, String), sett
 /// Stripe and Adyen batches carried from night 1 match them, and their beneficiaries are paid tonight
 /// (stage A was settled on night 1, stage B tonight); what stays open ages. Night 1 then night 2 pays
 /// what one run over both nights' inputs pays.
+/// The demo's night after (Monday 2 November): the bank credits two batches the first night left open.
+const NIGHT2_CREDITS: &str = "account_id,entry_id,booking_date,value_date,direction,amount,currency,reference\n\
+     DE44500105175407324931,2026110200001,2026-11-02,2026-11-02,CRDT,9576.52,EUR,po_1eca6b672d1348c072bbcb93\n\
+     GB33BUKB20201555555555,2026110200001,2026-11-02,2026-11-02,CRDT,5803.79,USD,8799\n";
+
 #[test]
 fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
     let out = tempfile::tempdir().unwrap();
@@ -976,13 +981,7 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
 
     let work = tempfile::tempdir().unwrap();
     let credits = work.path().join("night2_bank.csv");
-    fs::write(
-        &credits,
-        "account_id,entry_id,booking_date,value_date,direction,amount,currency,reference\n\
-         DE44500105175407324931,2026110200001,2026-11-02,2026-11-02,CRDT,9576.52,EUR,po_1eca6b672d1348c072bbcb93\n\
-         GB33BUKB20201555555555,2026110200001,2026-11-02,2026-11-02,CRDT,5803.79,USD,8799\n",
-    )
-    .unwrap();
+    fs::write(&credits, NIGHT2_CREDITS).unwrap();
     let fixtures = root().join("fixtures/demo");
     let spec = |name: &str, date: &str, bank: &[&Path], with_night1: bool| {
         let list = |paths: Vec<PathBuf>| {
@@ -1784,13 +1783,7 @@ fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
     assert!(before == out_bytes(merged.path()), "a rerun of a merged night gives the same bytes");
     let work = tempfile::tempdir().unwrap();
     let credits = work.path().join("night2_bank.csv");
-    fs::write(
-        &credits,
-        "account_id,entry_id,booking_date,value_date,direction,amount,currency,reference\n\
-         DE44500105175407324931,2026110200001,2026-11-02,2026-11-02,CRDT,9576.52,EUR,po_1eca6b672d1348c072bbcb93\n\
-         GB33BUKB20201555555555,2026110200001,2026-11-02,2026-11-02,CRDT,5803.79,USD,8799\n",
-    )
-    .unwrap();
+    fs::write(&credits, NIGHT2_CREDITS).unwrap();
     let spec = fs::read_to_string(&demo).unwrap();
     let night2 = spec
         .replace("business_date = \"2026-10-31\"", "business_date = \"2026-11-02\"")

@@ -283,15 +283,9 @@ pub(crate) fn write_partition(n: &PartitionNight<'_>) -> Result<RunOutcome, JobE
         open_orders: open.orders.len() as u64,
         open_channel_transactions: open.channel.len() as u64,
         open_channel_columns: {
-            let mut fees: Vec<String> =
-                open.channel.iter().flat_map(|r| r.fee_components.iter().map(|(n, _)| n.to_string())).collect();
-            let mut meta: Vec<String> =
-                open.channel.iter().flat_map(|r| r.metadata.iter().map(|(n, _)| n.to_string())).collect();
-            fees.sort_unstable();
-            fees.dedup();
-            meta.sort_unstable();
-            meta.dedup();
-            (fees, meta)
+            let (fees, meta) = settle_tabular::channel_columns(open.channel.iter().copied());
+            let owned = |names: Vec<&str>| names.into_iter().map(String::from).collect();
+            (owned(fees), owned(meta))
         },
         statements: n
             .payouts
@@ -607,6 +601,23 @@ fn text(record: &csv::ByteRecord, i: usize) -> &str {
     std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or("")
 }
 
+/// Writes `record` with its first cell (its id, local to its partition) replaced by `id`, through `row`
+/// (a buffer kept from row to row).
+fn write_numbered(
+    w: &mut csv::Writer<&mut dyn Write>,
+    row: &mut csv::ByteRecord,
+    id: &str,
+    record: &csv::ByteRecord,
+    table: &'static str,
+) -> Result<(), JobError> {
+    row.clear();
+    row.push_field(id.as_bytes());
+    for cell in record.iter().skip(1) {
+        row.push_field(cell);
+    }
+    w.write_byte_record(row).map_err(csv_error(table))
+}
+
 /// Merges a table whose rows need no change.
 fn merge_plain(paths: &[PathBuf], places: Places<'_>, order: &RowOrder<'_>) -> Result<(Vec<u8>, u64), JobError> {
     let mut out = Vec::new();
@@ -818,13 +829,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
                 let stage = Stage::parse(text(r, stage_col))
                     .ok_or_else(|| merge_error(format!("matches.csv: stage {:?}", text(r, stage_col)), None))?;
                 counts.add_match(stage);
-                let id = format!("M{}{:06}", stage.as_str(), n);
-                row.clear();
-                row.push_field(id.as_bytes());
-                for cell in r.iter().skip(1) {
-                    row.push_field(cell);
-                }
-                w.write_byte_record(&row).map_err(csv_error("matches.csv"))
+                write_numbered(w, &mut row, &format!("M{}{:06}", stage.as_str(), n), r, "matches.csv")
             },
             &mut writer,
         )?;
@@ -877,13 +882,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
                     return Ok(());
                 };
                 counts.add_exception(reason, stage);
-                let id = format!("E{}{:06}", stage.as_str(), n);
-                row.clear();
-                row.push_field(id.as_bytes());
-                for cell in r.iter().skip(1) {
-                    row.push_field(cell);
-                }
-                w.write_byte_record(&row).map_err(csv_error("exceptions.csv"))
+                write_numbered(w, &mut row, &format!("E{}{:06}", stage.as_str(), n), r, "exceptions.csv")
             },
             &mut exceptions_csv,
         )?;
@@ -1010,16 +1009,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         meta_names.sort_unstable();
         meta_names.dedup();
         let fixed = settle_tabular::CHANNEL_OUTPUT_COLUMNS;
-        let mut header = csv::ByteRecord::new();
-        for c in fixed {
-            header.push_field(c.as_bytes());
-        }
-        for n in &fee_names {
-            header.push_field(format!("fee_{n}").as_bytes());
-        }
-        for n in &meta_names {
-            header.push_field(n.as_bytes());
-        }
+        let header = csv::ByteRecord::from(settle_tabular::channel_header(&fee_names, &meta_names));
         let columns: Vec<Vec<usize>> = parts
             .iter()
             .map(|(_, p)| {
@@ -1109,32 +1099,13 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
 
     // The payout files, from every partition's payable payouts; their statuses were decided in the
     // partitions and must come out the same here.
-    let payment_run = match &spec.payouts.debtor {
-        Some(debtor) => {
-            let debtor = debtor.debtor().expect("validated by JobSpec::parse");
-            let profile = spec.payouts.bank.profile().expect("validated by JobSpec::parse");
-            let run = settle_payout::files::payment_files(
-                &mut payable,
-                &debtor,
-                &profile,
-                &spec.job.name,
-                business_date,
-                &register,
-                &spec.payouts.approve_bank_details,
-                &paid_accounts,
-                &spec.payouts.transfer_codes().expect("validated by JobSpec::parse"),
-            )
-            .map_err(|e| JobError::PaymentFile { message: e.to_string() })?;
-            if let Some(p) = payable.iter().find(|p| p.status != settle_payout::PayoutStatus::Payable) {
-                return Err(merge_error(
-                    format!("payout {} was payable in its partition but is {} here", p.payout_id, p.status.as_str()),
-                    Some("run every partition again, then merge"),
-                ));
-            }
-            run
-        }
-        None => settle_payout::files::PaymentRun { files: Vec::new(), new_entries: Vec::new() },
-    };
+    let payment_run = crate::pipeline::payout_files(&spec, &mut payable, business_date, &register, &paid_accounts)?;
+    if let Some(p) = payable.iter().find(|p| p.status != settle_payout::PayoutStatus::Payable) {
+        return Err(merge_error(
+            format!("payout {} was payable in its partition but is {} here", p.payout_id, p.status.as_str()),
+            Some("run every partition again, then merge"),
+        ));
+    }
     for file in &payment_run.files {
         put(&mut staging, &file.name, file.written.xml.as_bytes())?;
     }

@@ -434,6 +434,33 @@ pub(crate) fn channel_progress(
     (progress, fees)
 }
 
+/// The pain.001 files of the payable `payouts` (one per debtor account; the others' status says why no
+/// file may carry them), checked against `register` (`settle_payout::files::payment_files`); none when
+/// the job names no debtor.
+pub(crate) fn payout_files(
+    spec: &JobSpec,
+    payouts: &mut [settle_payout::Payout],
+    business_date: Date,
+    register: &settle_payout::files::Register,
+    paid_accounts: &[settle_payout::files::PaidAccount],
+) -> Result<settle_payout::files::PaymentRun, JobError> {
+    let Some(debtor) = &spec.payouts.debtor else {
+        return Ok(settle_payout::files::PaymentRun { files: Vec::new(), new_entries: Vec::new() });
+    };
+    settle_payout::files::payment_files(
+        payouts,
+        &debtor.debtor().expect("validated by JobSpec::parse"),
+        &spec.payouts.bank.profile().expect("validated by JobSpec::parse"),
+        &spec.job.name,
+        business_date,
+        register,
+        &spec.payouts.approve_bank_details,
+        paid_accounts,
+        &spec.payouts.transfer_codes().expect("validated by JobSpec::parse"),
+    )
+    .map_err(|e| JobError::PaymentFile { message: e.to_string() })
+}
+
 /// Stages output `name` of the run directory; an error names its final path.
 pub(crate) fn put(staging: &mut crate::write::Staging, name: &str, bytes: &[u8]) -> Result<(), JobError> {
     staging
@@ -1259,23 +1286,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             );
             settle_payout::files::PaymentRun { files: Vec::new(), new_entries: Vec::new() }
         }
-        Some(debtor) => {
-            let debtor = debtor.debtor().expect("validated by JobSpec::parse");
-            let profile = spec.payouts.bank.profile().expect("validated by JobSpec::parse");
-            settle_payout::files::payment_files(
-                &mut payouts,
-                &debtor,
-                &profile,
-                &spec.job.name,
-                business_date,
-                &register,
-                &spec.payouts.approve_bank_details,
-                &paid_accounts,
-                &spec.payouts.transfer_codes().expect("validated by JobSpec::parse"),
-            )
-            .map_err(|e| JobError::PaymentFile { message: e.to_string() })?
-        }
-        None => settle_payout::files::PaymentRun { files: Vec::new(), new_entries: Vec::new() },
+        _ => payout_files(&spec, &mut payouts, business_date, &register, &paid_accounts)?,
     };
     let payment_files = &payment_run.files;
     let payout_notes = payout_notes(payment_files);

@@ -240,6 +240,28 @@ pub const CHANNEL_OUTPUT_COLUMNS: [&str; 22] = [
     "related_transaction_id",
 ];
 
+/// The columns `write_channel_transactions` writes after `CHANNEL_OUTPUT_COLUMNS` for `rows`: the fee
+/// components' names and the metadata columns, each sorted, once.
+pub fn channel_columns<'a>(rows: impl Iterator<Item = &'a ChannelTransaction> + Clone) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut fee_names: Vec<&str> =
+        rows.clone().flat_map(|r| r.fee_components.iter().map(|(n, _)| n.as_str())).collect();
+    fee_names.sort_unstable();
+    fee_names.dedup();
+    let mut meta_names: Vec<&str> = rows.flat_map(|r| r.metadata.iter().map(|(n, _)| n.as_str())).collect();
+    meta_names.sort_unstable();
+    meta_names.dedup();
+    (fee_names, meta_names)
+}
+
+/// The header of the canonical channel transactions layout with these fee components and metadata
+/// columns (`channel_columns`).
+pub fn channel_header<S: AsRef<str>>(fee_names: &[S], meta_names: &[S]) -> Vec<String> {
+    let mut header: Vec<String> = CHANNEL_OUTPUT_COLUMNS.iter().map(|c| c.to_string()).collect();
+    header.extend(fee_names.iter().map(|n| format!("fee_{}", n.as_ref())));
+    header.extend(meta_names.iter().map(|n| n.as_ref().to_string()));
+    header
+}
+
 /// Renders channel transactions as CSV: the canonical columns, then one `fee_<name>` column per fee
 /// component any row has, then the kept metadata columns, both sorted by name.
 /// `rows`: a slice, or any list of borrowed rows (read twice: once for the columns, once to write).
@@ -249,17 +271,9 @@ where
     I::IntoIter: Clone,
 {
     let rows = rows.into_iter();
-    let mut fee_names: Vec<&str> =
-        rows.clone().flat_map(|r| r.fee_components.iter().map(|(n, _)| n.as_str())).collect();
-    fee_names.sort_unstable();
-    fee_names.dedup();
-    let mut meta_names: Vec<&str> = rows.clone().flat_map(|r| r.metadata.iter().map(|(n, _)| n.as_str())).collect();
-    meta_names.sort_unstable();
-    meta_names.dedup();
+    let (fee_names, meta_names) = channel_columns(rows.clone());
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    let mut header: Vec<String> = CHANNEL_OUTPUT_COLUMNS.iter().map(|c| c.to_string()).collect();
-    header.extend(fee_names.iter().map(|n| format!("fee_{n}")));
-    header.extend(meta_names.iter().map(|n| n.to_string()));
+    let header = channel_header(&fee_names, &meta_names);
     w.write_record(&header)?;
     let decimal = |d: Option<Decimal>| d.map(|d| d.to_string()).unwrap_or_default();
     let mut record: Vec<String> = Vec::with_capacity(header.len());
