@@ -943,9 +943,9 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         if !deferred(*role) {
             continue;
         }
-        let keep = |tx: &ChannelTransaction| sharder.as_ref().is_none_or(|s| s.owns_row(tx));
-        let keep: Option<settle_tabular::Keep<'_>> = sharder.as_ref().map(|_| &keep as settle_tabular::Keep<'_>);
-        let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, keep)?;
+        let shards = sharder.as_ref().expect("only a partition defers the channel reports");
+        let keep = |tx: &ChannelTransaction| shards.owns_row(tx);
+        let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, Some(&keep))?;
         if let Some((briefs, ordinals)) = file.shard.take() {
             let file_rows = u32::try_from(ordinals.len() + briefs.len()).expect("at most u32::MAX rows");
             tonight_pos.extend(ordinals.iter().map(|&o| channel_rows_read + o));
