@@ -1446,68 +1446,136 @@ fn logs_for_schedulers_are_json_lines_and_quiet_is_quiet() {
     assert!(stderr(&error).starts_with("error: cannot read job spec"), "{}", stderr(&error));
 }
 
-/// Crash safety: the demo run is stopped (`abort`, as `kill -9` would) at every durable write in turn,
-/// half of that file written. After each crash no file under a final name differs from an undisturbed
-/// run's, no payout file exists that the register does not hold, the register never holds an id twice;
-/// a plain rerun then completes the run with every byte of the undisturbed one.
-#[test]
-fn a_run_killed_at_any_write_is_completed_by_a_rerun_with_the_same_bytes() {
+/// Crash and disk-fault safety: the demo run meets one fault (`SETTLE_FAULT`, crates/settle-job/src/fault.rs)
+/// at each of its points in turn. After each, no file under a final name differs from an undisturbed
+/// run's, no manifest exists, no payout file exists that the register does not hold, the register never
+/// holds an id twice; a plain rerun then completes the night with every byte of the undisturbed one
+/// (run directory, register and input archive). Returns how many points met the fault.
+fn fault_matrix(fault: &str, expected_code: Option<i32>, expected_stderr: &[&str]) -> usize {
     let reference = tempfile::tempdir().unwrap();
     assert_eq!(run_demo(reference.path(), &[], false).status.code(), Some(1));
-    let expected = dir_bytes(&reference.path().join("demo/2026-10-31"));
-    let expected_register = fs::read(reference.path().join("demo/payout_register.csv")).unwrap();
+    let final_files = |out: &Path| -> BTreeMap<String, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        for sub in ["demo", ".archive"] {
+            if out.join(sub).exists() {
+                for (name, bytes) in dir_bytes(&out.join(sub)) {
+                    files.insert(format!("{sub}/{name}"), bytes);
+                }
+            }
+        }
+        files
+    };
+    // Temp files and the job's lock file (a killed process leaves it; the next run takes it over).
+    let is_temp =
+        |name: &str| name == "demo/.lock" || name.rsplit('/').next().is_some_and(|leaf| leaf.starts_with(".settle-"));
+    let expected = final_files(reference.path());
     let register_ids = |bytes: &[u8]| -> Vec<String> {
         csv::Reader::from_reader(bytes).records().map(|r| r.unwrap()[0].to_string()).collect()
     };
-    let mut crashes = 0;
-    // Bounded: the demo run makes fewer durable writes than this; the loop ends at the first run that
-    // completes without reaching its crash point.
-    for at in 1..200 {
+    let mut points = 0;
+    // Bounded: the demo run has fewer points of each kind than this; the loop ends at the first run that
+    // completes without meeting its fault.
+    for at in 1..400 {
         let out = tempfile::tempdir().unwrap();
-        let crashed = settle()
+        let faulted = settle()
             .current_dir(root())
             .args(["run", "jobs/demo.toml", "--out"])
             .arg(out.path())
-            .env("SETTLE_FAULT_ABORT_AT_WRITE", at.to_string())
+            .env("SETTLE_FAULT", format!("{fault}:{at}"))
             .output()
             .unwrap();
-        if crashed.status.code() == Some(1) {
-            assert!(at > 41, "the demo run makes at least 41 durable writes, completed at {at}");
+        if faulted.status.code() == Some(1) {
             break;
         }
-        assert_eq!(crashed.status.code(), None, "write {at}: killed by a signal: {}", stderr(&crashed));
-        crashes += 1;
-        let run_dir = out.path().join("demo/2026-10-31");
-        let partial = if run_dir.exists() { dir_bytes(&run_dir) } else { BTreeMap::new() };
-        for (name, bytes) in &partial {
-            if name.contains("/.settle-") || name.starts_with(".settle-") {
-                continue; // a temp file, never a final name
-            }
-            assert_eq!(
-                Some(bytes),
-                expected.get(name),
-                "write {at}: {name} is visible under its final name half-written"
-            );
+        let label = format!("{fault}:{at}");
+        assert_eq!(faulted.status.code(), expected_code, "{label}: {}", stderr(&faulted));
+        for needle in expected_stderr {
+            assert!(stderr(&faulted).contains(needle), "{label}: {needle:?} not in {}", stderr(&faulted));
         }
-        assert!(!partial.contains_key("manifest.json"), "write {at}: a manifest before the run completed");
-        let register = fs::read(out.path().join("demo/payout_register.csv")).unwrap_or_default();
+        points += 1;
+        let partial = final_files(out.path());
+        for (name, bytes) in partial.iter().filter(|(n, _)| !is_temp(n)) {
+            assert_eq!(Some(bytes), expected.get(name), "{label}: {name} is visible under its final name half-written");
+        }
+        if partial.contains_key("demo/2026-10-31/manifest.json") {
+            // Only the fsync of the directory after the manifest's rename can fail after it: the night is
+            // complete, settle says it could not make it durable (exit 2), and a rerun is refused as done.
+            let complete: BTreeMap<String, Vec<u8>> =
+                partial.iter().filter(|(n, _)| !is_temp(n)).map(|(n, b)| (n.clone(), b.clone())).collect();
+            assert!(complete == expected, "{label}: a manifest before the run completed");
+            let rerun = run_demo(out.path(), &[], false);
+            assert_eq!(rerun.status.code(), Some(2), "{label}: {}", stderr(&rerun));
+            assert!(stderr(&rerun).contains("hint: pass --force"), "{label}: {}", stderr(&rerun));
+            continue;
+        }
+        let register = partial.get("demo/payout_register.csv").cloned().unwrap_or_default();
         let ids = if register.is_empty() { Vec::new() } else { register_ids(&register) };
         let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "write {at}: a payout id twice in the register");
-        for name in partial.keys().filter(|n| n.ends_with(".xml") && !n.contains("/.settle-")) {
+        assert_eq!(unique.len(), ids.len(), "{label}: a payout id twice in the register");
+        for name in partial.keys().filter(|n| n.ends_with(".xml") && !is_temp(n)) {
+            let file = name.trim_start_matches("demo/2026-10-31/");
             assert!(
-                String::from_utf8_lossy(&register).contains(&format!(",{name},")),
-                "write {at}: {name} exists but the register does not list it"
+                String::from_utf8_lossy(&register).contains(&format!(",{file},")),
+                "{label}: {name} exists but the register does not list it"
             );
         }
         let rerun = run_demo(out.path(), &[], false);
-        assert_eq!(rerun.status.code(), Some(1), "write {at}: {}", stderr(&rerun));
+        assert_eq!(rerun.status.code(), Some(1), "{label}: {}", stderr(&rerun));
         let completed: BTreeMap<String, Vec<u8>> =
-            dir_bytes(&run_dir).into_iter().filter(|(n, _)| !n.contains(".settle-")).collect();
-        assert_eq!(completed, expected, "write {at}: the rerun differs from an undisturbed run");
-        assert_eq!(fs::read(out.path().join("demo/payout_register.csv")).unwrap(), expected_register, "write {at}");
+            final_files(out.path()).into_iter().filter(|(n, _)| !is_temp(n)).collect();
+        assert_eq!(completed.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{label}");
+        assert!(completed == expected, "{label}: the rerun differs from an undisturbed run");
     }
-    assert!(crashes >= 41, "{crashes} crash points");
+    eprintln!("{fault}: {points} points met the fault");
+    points
+}
+
+/// A crash (`abort`, as `kill -9` would) in every durable write of the demo run, half of that file written.
+#[test]
+fn a_run_killed_at_any_write_is_completed_by_a_rerun_with_the_same_bytes() {
+    let points = fault_matrix("abort-write", None, &[]);
+    assert!(points >= 41, "the demo run makes at least 41 durable writes, {points} crashed");
+}
+
+/// Every durable write failing with EIO, then with ENOSPC (disk full), half its first buffer written:
+/// exit 2 with the file and the system's words, a hint, and nothing lost or paid twice.
+#[test]
+fn a_run_whose_write_fails_or_finds_the_disk_full_exits_2_and_a_rerun_completes_it() {
+    let hint = "hint: the night is incomplete";
+    let eio = fault_matrix("eio-write", Some(2), &["error: ", "Input/output error (os error 5)", hint]);
+    let enospc = fault_matrix("enospc-write", Some(2), &["error: ", "No space left on device (os error 28)", hint]);
+    assert!(eio >= 41 && enospc == eio, "write points: {eio} with EIO, {enospc} with ENOSPC");
+}
+
+/// Every fsync (files and directories) failing: the run stops with exit 2 before anything it could not
+/// make durable counts as done.
+#[test]
+fn a_run_whose_fsync_fails_exits_2_and_a_rerun_completes_it() {
+    let points = fault_matrix("eio-fsync", Some(2), &["error: ", "Input/output error (os error 5)"]);
+    assert!(points >= 41, "{points} fsyncs");
+}
+
+/// Every read of an input (job spec, statements, reports, rates, carried items, register) failing: exit 2
+/// naming what could not be read.
+#[test]
+fn a_run_whose_input_read_fails_exits_2_naming_it() {
+    let points = fault_matrix("eio-read", Some(2), &["error: cannot read", "Input/output error (os error 5)"]);
+    assert!(points >= 10, "{points} reads");
+}
+
+/// Writes that take only part of what they are given (as a pipe, a network file system or a signal can
+/// make them) still give every byte of an undisturbed run.
+#[test]
+fn short_writes_give_the_same_bytes() {
+    let reference = tempfile::tempdir().unwrap();
+    let short = tempfile::tempdir().unwrap();
+    assert_eq!(run_demo(reference.path(), &[], false).status.code(), Some(1));
+    let run = run_demo(short.path(), &[("SETTLE_FAULT", "short-writes")], false);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(stderr(&run).contains("WARN fault injection is on: SETTLE_FAULT=short-writes"));
+    for sub in ["demo", ".archive"] {
+        assert!(dir_bytes(&reference.path().join(sub)) == dir_bytes(&short.path().join(sub)), "{sub} differs");
+    }
 }
 
 /// The treasury report: one self-contained file (no script, no external asset), with the night's

@@ -17,6 +17,8 @@ pub const DIR: &str = ".archive";
 pub enum ArchiveError {
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error("cannot read {path} to archive it: {source}")]
+    Read { path: String, source: std::io::Error },
     #[error("{path} changed while the run read it: sha256 {found}, the run read {expected}")]
     Changed { path: String, expected: String, found: String },
     #[error("archived {what} {path} is missing (sha256 {sha256})")]
@@ -46,7 +48,7 @@ fn store_with(
     out_root: &Path,
     sha256: &str,
     what: &Path,
-    write: impl FnOnce(&mut fs::File) -> Result<String, ArchiveError>,
+    write: impl FnOnce(&mut dyn Write, &Path) -> Result<String, ArchiveError>,
 ) -> Result<(), ArchiveError> {
     let target = blob_path(out_root, sha256);
     if target.is_file() {
@@ -54,32 +56,41 @@ fn store_with(
     }
     let dir = target.parent().expect("a blob has a directory");
     fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io_error(dir))?;
-    crate::write::crash_point(temp.as_file_mut(), b"archived input");
-    let found = write(temp.as_file_mut())?;
+    // Named like the run directory's temp files, so a crash's leftovers are recognisable (not removed
+    // here: another job may be archiving into the same directory right now).
+    let mut temp = tempfile::Builder::new()
+        .prefix(crate::write::TEMP_PREFIX)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_error(dir))?;
+    let mut out = crate::fault::writer(temp.as_file_mut());
+    let found = write(&mut out, &target)?;
+    out.done().map_err(io_error(&target))?;
     if found != sha256 {
         return Err(ArchiveError::Changed { path: what.display().to_string(), expected: sha256.to_string(), found });
     }
-    temp.as_file().sync_all().map_err(io_error(&target))?;
+    crate::fault::sync(temp.as_file()).map_err(io_error(&target))?;
     temp.persist(&target).map_err(|e| ArchiveError::Io { path: target.display().to_string(), source: e.error })?;
+    crate::write::sync_dir(dir).map_err(io_error(dir))?;
     Ok(())
 }
 
 /// Archives the file at `source` whose content the run read as `sha256` (streamed, hashed on the way:
 /// a file changed since it was read is an error, never archived under the wrong hash).
 pub fn store_file(out_root: &Path, source: &Path, sha256: &str) -> Result<(), ArchiveError> {
-    store_with(out_root, sha256, source, |out| {
-        let mut input = fs::File::open(source).map_err(io_error(source))?;
+    store_with(out_root, sha256, source, |out, blob| {
+        let read_error = |e| ArchiveError::Read { path: source.display().to_string(), source: e };
+        let mut input = crate::fault::open(source).map_err(read_error)?;
         let mut hasher = Sha256::new();
         let mut buffer = vec![0u8; 1 << 20];
         // Bounded by the file's length: each round reads at least one byte or ends.
         loop {
-            let n = input.read(&mut buffer).map_err(io_error(source))?;
+            let n = input.read(&mut buffer).map_err(read_error)?;
             if n == 0 {
                 break;
             }
             hasher.update(&buffer[..n]);
-            out.write_all(&buffer[..n]).map_err(io_error(source))?;
+            out.write_all(&buffer[..n]).map_err(io_error(blob))?;
         }
         Ok(hex(&hasher.finalize()))
     })
@@ -87,8 +98,8 @@ pub fn store_file(out_root: &Path, source: &Path, sha256: &str) -> Result<(), Ar
 
 /// Archives `bytes` (an input the run derived or read whole, e.g. the carried open items).
 pub fn store_bytes(out_root: &Path, bytes: &[u8], sha256: &str, what: &Path) -> Result<(), ArchiveError> {
-    store_with(out_root, sha256, what, |out| {
-        out.write_all(bytes).map_err(io_error(what))?;
+    store_with(out_root, sha256, what, |out, blob| {
+        out.write_all(bytes).map_err(io_error(blob))?;
         Ok(hex(&Sha256::digest(bytes)))
     })
 }

@@ -56,7 +56,7 @@ pub struct CheckedFile {
 }
 
 fn open(path: &Path, name: &str) -> Result<BufReader<File>, BankFileError> {
-    File::open(path)
+    crate::fault::open(path)
         .map(|f| BufReader::with_capacity(1 << 16, f))
         .map_err(|source| BankFileError::Io { path: name.to_string(), source })
 }
@@ -123,7 +123,7 @@ fn prepend_file_warnings(records: &mut [CheckRecord], warnings: Vec<String>) {
 
 /// The check records of an MT940/MT942 file, one per message.
 fn check_mt940(name: &str, path: &Path, encoding: Option<TextEncoding>) -> Result<Vec<CheckRecord>, BankFileError> {
-    let bytes = std::fs::read(path).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
+    let bytes = crate::fault::read(path).map_err(|source| BankFileError::Io { path: name.to_string(), source })?;
     let mut records = Vec::new();
     let (_, warnings) = settle_mt940::read_mt940_with(name, &bytes, encoding, false, |m| {
         records.push(settle_mt940::check_record(name, &m, &settle_mt940::check_message(&m), &[]));

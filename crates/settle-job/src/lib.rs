@@ -9,6 +9,7 @@ pub mod archive;
 pub mod bankfiles;
 pub mod carry;
 pub mod diff;
+pub mod fault;
 mod lock;
 pub mod merge;
 pub mod partition;

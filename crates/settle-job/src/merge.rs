@@ -381,7 +381,7 @@ fn find_partitions(date_dir: &Path, count: Option<u32>) -> Result<Vec<(PathBuf, 
         let part = Partition { index, count };
         let dir = date_dir.join(part.dir_name());
         let path = dir.join(partition::PARTIAL);
-        let bytes = fs::read(&path).map_err(|e| {
+        let bytes = crate::fault::read(&path).map_err(|e| {
             merge_error(format!("partition {} is not complete ({}: {e})", part.dir_name(), path.display()), Some(rerun))
         })?;
         let partial: Partial =
@@ -423,12 +423,12 @@ struct Source<'p> {
 
 impl<'p> Source<'p> {
     fn open(path: &Path, places: Places<'p>, part: usize) -> Result<(Source<'p>, csv::ByteRecord), JobError> {
-        let file = fs::File::open(path).map_err(read_error(path))?;
+        let file = crate::fault::open(path).map_err(read_error(path))?;
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(std::io::BufReader::new(file));
         let header = reader.byte_headers().map_err(|e| read_failed(path, e))?.clone();
         let positions = if let Places::Files = places {
             let pos_path = PathBuf::from(format!("{}.pos", path.display()));
-            let file = fs::File::open(&pos_path).map_err(read_error(&pos_path))?;
+            let file = crate::fault::open(&pos_path).map_err(read_error(&pos_path))?;
             Some(std::io::BufReader::new(file).lines())
         } else {
             None
@@ -588,7 +588,7 @@ fn merge_laid_out(
 
 /// The index of column `name` in `header`.
 fn column(header_of: &Path, name: &str) -> Result<usize, JobError> {
-    let file = fs::File::open(header_of).map_err(read_error(header_of))?;
+    let file = crate::fault::open(header_of).map_err(read_error(header_of))?;
     let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
     let header = reader.byte_headers().map_err(|e| read_failed(header_of, e))?;
     header
@@ -643,7 +643,8 @@ fn decimal(text: &str, what: &str) -> Result<Decimal, JobError> {
 pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, JobError> {
     use crate::pipeline::normalize;
     let job_display = job_path.display().to_string();
-    let spec_bytes = fs::read(job_path).map_err(|source| JobError::SpecIo { path: job_display.clone(), source })?;
+    let spec_bytes =
+        crate::fault::read(job_path).map_err(|source| JobError::SpecIo { path: job_display.clone(), source })?;
     let spec = JobSpec::parse(&job_display, &String::from_utf8_lossy(&spec_bytes))?;
     let business_date =
         options.date.or(spec.job.business_date).ok_or(JobError::NoDate { path: job_display.clone() })?;
@@ -681,7 +682,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     }
     // The register must be as the partitions read it: a payout emitted since would be emitted again.
     let register_path = job_dir.join(crate::register::FILE);
-    let register_now = match fs::read(&register_path) {
+    let register_now = match crate::fault::read(&register_path) {
         Ok(bytes) => Some(sha256_hex(&bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => {
@@ -698,7 +699,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
             Some("run every partition again, then merge"),
         ));
     }
-    let register_bytes = fs::read(dir0.join(REGISTER_COPY)).map_err(read_error(&dir0.join(REGISTER_COPY)))?;
+    let register_bytes = crate::fault::read(dir0.join(REGISTER_COPY)).map_err(read_error(&dir0.join(REGISTER_COPY)))?;
     let mut register = crate::register::read(&register_bytes)
         .map_err(|message| JobError::Register { path: dir0.join(REGISTER_COPY).display().to_string(), message })?;
 
@@ -749,8 +750,9 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let mut staging = crate::write::Staging::begin(&run_dir).map_err(write_error(&run_dir))?;
     let staged = |name: &str| write_error(&run_dir.join(name));
     let paths = |name: &str| -> Vec<PathBuf> { parts.iter().map(|(dir, _)| dir.join(name)).collect() };
-    let shared_only =
-        |name: &str| -> Result<Vec<u8>, JobError> { fs::read(dir0.join(name)).map_err(read_error(&dir0.join(name))) };
+    let shared_only = |name: &str| -> Result<Vec<u8>, JobError> {
+        crate::fault::read(dir0.join(name)).map_err(read_error(&dir0.join(name)))
+    };
     let mut counts = settle_report::Counts::default();
 
     // payouts.csv, by beneficiary (each is in one partition).
@@ -1118,7 +1120,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         .collect();
     statement_files.sort_by(|a, b| a.0.cmp(b.0));
     for (_, path, name) in &statement_files {
-        put(&mut staging, name, &fs::read(path).map_err(read_error(path))?)?;
+        put(&mut staging, name, &crate::fault::read(path).map_err(read_error(path))?)?;
     }
     tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account copied");
     put_matches_parquet(&mut staging, matches_parquet)?;
@@ -1135,7 +1137,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     }
     let mut archived_bytes = Vec::new();
     for (path, file) in &p0.archived_bytes {
-        archived_bytes.push((path.clone(), fs::read(dir0.join(file)).map_err(read_error(&dir0.join(file)))?));
+        archived_bytes.push((path.clone(), crate::fault::read(dir0.join(file)).map_err(read_error(&dir0.join(file)))?));
     }
     let previous_run = p0
         .previous_run

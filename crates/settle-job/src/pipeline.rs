@@ -142,6 +142,11 @@ impl JobError {
                 "wait for it to end and run again; the lock ({path}) is released when that process ends, even if it is killed"
             )),
             JobError::Partition { hint, .. } => hint.clone(),
+            JobError::Write { .. }
+            | JobError::Archive(crate::archive::ArchiveError::Io { .. } | crate::archive::ArchiveError::Read { .. }) => Some(
+                "the night is incomplete (its run directory has no manifest.json); fix the disk (space, permissions) and run the same command again: it completes the night with the same bytes and never emits a payout twice"
+                    .into(),
+            ),
             JobError::OpenItems { date, .. } => Some(format!(
                 "rerun the night of {date} with --force to rewrite its open items, or set recon.carry_open_items = false to run without them"
             )),
@@ -208,7 +213,11 @@ fn fetch(
 ) -> Result<Vec<u8>, JobError> {
     match replay {
         Some(replay) => Ok(replay.load(role, key)?),
-        None => fs::read(disk).map_err(|source| JobError::InputIo { path: disk.display().to_string(), role, source }),
+        None => crate::fault::read(disk).map_err(|source| JobError::InputIo {
+            path: disk.display().to_string(),
+            role,
+            source,
+        }),
     }
 }
 
@@ -333,7 +342,7 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
     let read = |name: &str| -> Result<Vec<u8>, JobError> {
         match replay {
             Some(replay) => Ok(replay.load("open_items", &format!("{date}/{name}"))?),
-            None => fs::read(dir.join(name)).map_err(|e| error(name, e.to_string())),
+            None => crate::fault::read(dir.join(name)).map_err(|e| error(name, e.to_string())),
         }
     };
     // The index was checked when the recorded run read it; a replay reads what it read.
@@ -378,7 +387,7 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
     let balances_bytes = match replay {
         Some(replay) if !replay.has("open_items", &format!("{date}/{}", carry::BALANCES)) => None,
         Some(_) => Some(read(carry::BALANCES)?),
-        None => match fs::read(dir.join(carry::BALANCES)) {
+        None => match crate::fault::read(dir.join(carry::BALANCES)) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(error(carry::BALANCES, e.to_string())),
@@ -797,7 +806,8 @@ pub(crate) fn residuals_json<'a>(
 
 pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobError> {
     let job_display = job_path.display().to_string();
-    let spec_bytes = fs::read(job_path).map_err(|source| JobError::SpecIo { path: job_display.clone(), source })?;
+    let spec_bytes =
+        crate::fault::read(job_path).map_err(|source| JobError::SpecIo { path: job_display.clone(), source })?;
     let spec_text = String::from_utf8_lossy(&spec_bytes);
     let spec = JobSpec::parse(&job_display, &spec_text)?;
     let business_date =
@@ -1076,7 +1086,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             Some(replay.load("payout_register", &register_key)?)
         }
         Some(_) => None,
-        None => match fs::read(&register_path) {
+        None => match crate::fault::read(&register_path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(source) => {

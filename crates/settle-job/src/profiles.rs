@@ -29,7 +29,7 @@ pub fn resolve(base: &Path, input: &str, name: &str) -> Result<Option<Profile>, 
     }
     if name.ends_with(".toml") {
         let path = base.join(name);
-        let text = std::fs::read_to_string(&path)
+        let text = crate::fault::read_to_string(&path)
             .map_err(|source| ProfiledError::Io { path: path.display().to_string(), source })?;
         return Ok(Some(Profile::from_toml(&path.display().to_string(), &text)?));
     }
@@ -87,7 +87,7 @@ pub fn read_files(
     files
         .par_iter()
         .map(|(name, path)| {
-            let bytes = std::fs::read(path)
+            let bytes = crate::fault::read(path)
                 .map_err(|source| ReadFileError::Io { path: name.clone(), message: source.to_string() })?;
             read(name, &bytes, profile, expected, None).map_err(ReadFileError::Read)
         })

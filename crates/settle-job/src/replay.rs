@@ -83,7 +83,7 @@ fn field<'a>(manifest: &'a serde_json::Value, pointer: &str, path: &Path) -> Res
 /// `run_dir/manifest.json`: its path, bytes and parsed value (replay, verify and diff read it alike).
 pub(crate) fn read_manifest(run_dir: &Path) -> Result<(PathBuf, Vec<u8>, serde_json::Value), JobError> {
     let path = run_dir.join("manifest.json");
-    let bytes = fs::read(&path).map_err(|source| JobError::InputIo {
+    let bytes = crate::fault::read(&path).map_err(|source| JobError::InputIo {
         path: path.display().to_string(),
         role: "manifest",
         source,

@@ -13,29 +13,11 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()>
     sync_dir(dir)
 }
 
-/// Fault injection for the crash tests: with `SETTLE_FAULT_ABORT_AT_WRITE=N`, the Nth durable write of
-/// the process (an output, the payout register, an archived input; counted from 1) stops the process
-/// with `abort` after half its bytes reached its temp file, as a crash or `kill -9` would. Unset: never.
-pub fn crash_point(temp: &mut fs::File, bytes: &[u8]) {
-    static AT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
-    static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let Some(at) = *AT.get_or_init(|| std::env::var("SETTLE_FAULT_ABORT_AT_WRITE").ok().and_then(|n| n.parse().ok()))
-    else {
-        return;
-    };
-    if WRITES.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == at {
-        let _ = temp.write_all(&bytes[..bytes.len() / 2]);
-        let _ = temp.sync_all();
-        std::process::abort();
-    }
-}
-
 /// Temp file in `dir`, written, fsynced, renamed to `name` (the directory is not synced).
 fn write_file_renamed(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let mut temp = temp_in(dir, name)?;
-    crash_point(temp.as_file_mut(), bytes);
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
+    crate::fault::write_file(temp.as_file_mut(), bytes)?;
+    crate::fault::sync(temp.as_file())?;
     temp.persist(dir.join(name)).map_err(|e| e.error)?;
     Ok(())
 }
@@ -74,7 +56,7 @@ impl StagedFile {
 /// A staged output being written piece by piece (`Staging::writer`): hashed on the way.
 pub struct StagedWriter {
     name: String,
-    file: std::io::BufWriter<tempfile::NamedTempFile>,
+    file: std::io::BufWriter<crate::fault::Faulty<tempfile::NamedTempFile>>,
     hasher: sha2::Sha256,
     bytes: u64,
 }
@@ -140,7 +122,7 @@ impl Staging {
         let temp = temp_in(&dir, leaf)?;
         Ok(StagedWriter {
             name: name.to_string(),
-            file: std::io::BufWriter::with_capacity(1 << 20, temp),
+            file: std::io::BufWriter::with_capacity(1 << 20, crate::fault::writer(temp)),
             hasher: <sha2::Sha256 as sha2::Digest>::new(),
             bytes: 0,
         })
@@ -151,7 +133,8 @@ impl Staging {
         use sha2::Digest;
         let StagedWriter { name, file, hasher, bytes } = writer;
         let mut temp = file.into_inner().map_err(|e| e.into_error())?;
-        crash_point(temp.as_file_mut(), &[]);
+        temp.done()?;
+        let temp = temp.into_inner();
         self.files.push(StagedFile {
             name,
             bytes,
@@ -201,7 +184,7 @@ impl Staging {
     /// each, in order.
     pub fn commit(mut self) -> std::io::Result<Vec<(String, String)>> {
         let files = &self.files;
-        on_workers(files.len(), |i| fs::File::open(&files[i].temp).and_then(|f| f.sync_all()))?;
+        on_workers(files.len(), |i| fs::File::open(&files[i].temp).and_then(|f| crate::fault::sync(&f)))?;
         let mut out = Vec::with_capacity(self.files.len());
         for staged in std::mem::take(&mut self.files) {
             let path = self.root.join(&staged.name);
@@ -284,8 +267,7 @@ fn temp_in(dir: &Path, leaf: &str) -> std::io::Result<tempfile::NamedTempFile> {
 fn stage_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<StagedFile> {
     use sha2::Digest;
     let mut temp = temp_in(dir, split_name(name).1)?;
-    crash_point(temp.as_file_mut(), bytes);
-    temp.write_all(bytes)?;
+    crate::fault::write_file(temp.as_file_mut(), bytes)?;
     Ok(StagedFile {
         name: name.to_string(),
         bytes: bytes.len() as u64,
@@ -298,7 +280,7 @@ fn stage_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<StagedFil
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        fs::File::open(dir)?.sync_all()?;
+        crate::fault::sync(&fs::File::open(dir)?)?;
     }
     #[cfg(not(unix))]
     let _ = dir;
