@@ -446,7 +446,22 @@ fn parse_rate(text: &str) -> Result<Decimal, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     log::init(cli.log_format, cli.quiet, cli.verbose);
-    let code = match cli.command {
+    // A panic is a bug in settle, never an answer about the input: it ends with exit 2 (error), after
+    // the panic message and backtrace, not Rust's 101, so schedulers see one of the documented codes.
+    // Nothing half-done is visible: outputs become visible only at the commit, the manifest last.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli.command)));
+    let code = outcome.unwrap_or_else(|_| {
+        fail(
+            "settle stopped on an internal error (a bug; the panic message is above)",
+            Some("please report it with the command and, if you can, the input that caused it; rerunning after a fix completes the night with the same bytes".into()),
+        )
+    });
+    log::finish();
+    code
+}
+
+fn dispatch(command: Command) -> ExitCode {
+    match command {
         Command::Run(args) => run(args),
         Command::Merge(args) => merge(args),
         Command::Replay(args) => replay(args),
@@ -460,9 +475,7 @@ fn main() -> ExitCode {
         Command::Profiles(args) => profiles(args),
         Command::Convert(args) => convert(args),
         Command::Rates(args) => rates(args),
-    };
-    log::finish();
-    code
+    }
 }
 
 fn fetch_rates(source: &str, since: Option<Date>, store: &std::path::Path, url: &str) -> ExitCode {

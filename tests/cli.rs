@@ -1922,3 +1922,209 @@ fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
     assert!(stderr(&refused).contains("partition 2-of-4 is not complete"), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("hint: run every partition"), "{}", stderr(&refused));
 }
+
+/// Runs settle under `ulimit -v` (KiB of address space) and a deadline: a hang or an allocation beyond
+/// the limit fails the test instead of stalling or swapping the machine.
+fn bounded(args: &[&str], memory_kib: u64, seconds: u64) -> Output {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {memory_kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_settle"))
+        .args(args)
+        .current_dir(root())
+        // Thread stacks count against the address space: the same few threads on every host.
+        .env("RAYON_NUM_THREADS", "2")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    // Bounded by the deadline.
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("settle {args:?} ran over {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.code().is_some(), "settle {args:?} was killed (memory?): {}", stderr(&output));
+    output
+}
+
+/// The demo job with one input swapped for another (paths made absolute), in `dir`.
+fn demo_job_with(dir: &Path, name: &str, from: &str, to: &str) -> PathBuf {
+    let demo = fs::read_to_string(root().join("jobs/demo.toml")).unwrap();
+    let swapped = demo.replace(from, to);
+    assert!(swapped != demo, "{from} is not in the demo job");
+    let fixtures = root().join("fixtures");
+    let swapped = swapped
+        .replace("../fixtures/", &format!("{}/", fixtures.display()))
+        .replace("dir = \"../runs\"", &format!("dir = \"out-{name}\""));
+    let path = dir.join(format!("{name}.toml"));
+    fs::write(&path, swapped).unwrap();
+    path
+}
+
+/// Address space for a hostile file of a few KB: the demo run's threads and allocator reserve a few
+/// hundred MB of it; an entity expansion or a runaway buffer would need far more.
+const HOSTILE_KIB: u64 = 1_000_000;
+
+/// fixtures/hostile/: every file ends with the outcome fixtures/hostile/README.md gives it, within 30 s and
+/// 1 GB of address space, and never prints what an external entity would have pulled in.
+#[test]
+fn hostile_files_end_with_their_documented_outcome_in_bounded_time_and_memory() {
+    // (command, file, exit code, what stderr and stdout together must say)
+    let cases: &[(&str, &str, i32, &[&str])] = &[
+        ("check", "xxe_camt053.xml", 2, &["DOCTYPE declarations are refused"]),
+        ("check", "billion_laughs_camt053.xml", 2, &["DOCTYPE declarations are refused"]),
+        ("check", "deep_nesting_camt053.xml", 2, &["elements nested deeper than 64 levels"]),
+        ("check", "invalid_utf8_camt053.xml", 2, &["cannot decode input using UTF-8"]),
+        ("check", "nul_bytes_camt053.xml", 2, &["a NUL byte at byte 1835 (XML allows none)"]),
+        ("check", "truncated_camt053.xml", 2, &["Stmt[2]/TxsSummry", "malformed XML"]),
+        ("check", "nul_bytes_mt940.sta", 2, &["nul_bytes_mt940.sta:6: file: a NUL byte"]),
+        ("check", "truncated_mt940.sta", 2, &["truncated_mt940.sta:7: :62F:", "expected a date"]),
+        ("check", "out_of_order_same_day_camt053.xml", 0, &["269880.15", "292369.23"]),
+        ("check", "out_of_order_mt940.sta", 0, &["37853.51"]),
+        ("check", "overlapping_periods_mt940.sta", 1, &["chain gap: opening 37853.51 is not the closing 45152.90"]),
+        ("ingest", "invalid_utf8_stripe.csv", 2, &["invalid_utf8_stripe.csv:3: not UTF-8", "csv.encoding"]),
+        ("ingest", "nul_bytes_stripe.csv", 2, &["nul_bytes_stripe.csv:3: a NUL byte at byte 528"]),
+        ("ingest", "truncated_stripe.csv", 2, &["truncated_stripe.csv:6: column `currency`"]),
+        ("ingest", "impossible_date_stripe.csv", 2, &[":2: column `automatic_payout_effective_at`: \"2023-02-29\""]),
+        (
+            "ingest",
+            "decimal_over_range_stripe.csv",
+            2,
+            &[":3: column `gross`", "more than 18 digits before the decimal"],
+        ),
+        ("ingest", "decimal_edge_stripe.csv", 1, &["wrote 141 channel transactions"]),
+    ];
+    let out = tempfile::tempdir().unwrap();
+    let rows = out.path().join("rows.csv");
+    for (command, file, code, said) in cases {
+        let path = format!("fixtures/hostile/{file}");
+        let mut args = vec![*command, path.as_str()];
+        if *command == "ingest" {
+            args.extend(["--out", rows.to_str().unwrap()]);
+        }
+        let output = bounded(&args, HOSTILE_KIB, 30);
+        let text = format!("{}{}", stdout(&output), stderr(&output));
+        assert_eq!(output.status.code(), Some(*code), "{file}: {text}");
+        for s in *said {
+            assert!(text.contains(s), "{file}: {s:?} not in {text}");
+        }
+        assert!(!text.contains("root:x:0"), "{file}: an external entity was read");
+        assert!(!text.contains("panicked"), "{file}: {text}");
+    }
+    // Checked together: the same statement file under another name counts once.
+    let twice = bounded(
+        &["check", "fixtures/demo/bank_statement_eur.xml", "fixtures/hostile/statement_again_under_another_name.xml"],
+        HOSTILE_KIB,
+        30,
+    );
+    assert_eq!(twice.status.code(), Some(1));
+    assert_eq!(stdout(&twice).matches("duplicate of fixtures/demo/bank_statement_eur.xml").count(), 2);
+}
+
+/// A line of 1 GiB in a channel report: refused naming its line, holding the file's bytes and little
+/// more (2.5 GB of address space), in seconds.
+#[test]
+fn a_one_gigabyte_line_is_refused_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one_gigabyte_line.csv");
+    {
+        use std::io::Write;
+        let mut file = std::io::BufWriter::new(fs::File::create(&path).unwrap());
+        let header = fs::read_to_string(root().join("fixtures/demo/stripe_payout_reconciliation.csv")).unwrap();
+        file.write_all(header.lines().next().unwrap().as_bytes()).unwrap();
+        file.write_all(b"\n").unwrap();
+        let chunk = vec![b'7'; 1 << 20];
+        for _ in 0..1024 {
+            file.write_all(&chunk).unwrap();
+        }
+        file.write_all(b"\n").unwrap();
+    }
+    let rows = dir.path().join("rows.csv");
+    let output = bounded(&["ingest", path.to_str().unwrap(), "--out", rows.to_str().unwrap()], 2_500_000, 60);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("one_gigabyte_line.csv:2: the line is longer than 1048576 bytes"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// Hostile inputs inside a night: each run ends with the documented places, no panic, in bounded memory.
+#[test]
+fn hostile_inputs_in_a_night_end_in_their_documented_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, from: &str, to: &str| -> (Output, PathBuf) {
+        let job = demo_job_with(dir.path(), name, from, to);
+        let output = bounded(&["run", job.to_str().unwrap()], HOSTILE_KIB, 60);
+        assert!(!stderr(&output).contains("panicked"), "{name}: {}", stderr(&output));
+        (output, dir.path().join(format!("out-{name}/demo/2026-10-31")))
+    };
+    let line = |output: &Output, reason: &str| -> String {
+        stdout(output).lines().find(|l| l.trim_start().starts_with(reason)).unwrap_or_default().to_string()
+    };
+    // The EUR statement file delivered twice under another name: its three entries are rejected as
+    // duplicates, the three stage B matches stay.
+    let (twice, _) = run(
+        "twice",
+        "\"../fixtures/demo/bank_statement_eur.xml\"",
+        "\"../fixtures/demo/bank_statement_eur.xml\", \"../fixtures/hostile/statement_again_under_another_name.xml\"",
+    );
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(line(&twice, "duplicate_bank_entry").contains("3 (rejected, low)"), "{}", stdout(&twice));
+    assert!(stdout(&twice).contains("; 3 matches\n"), "{}", stdout(&twice));
+    // Overlapping MT940 periods: the repeated entry is rejected, and the cash position says the balances
+    // do not chain.
+    let (overlap, overlap_dir) = run(
+        "overlap",
+        "\"../fixtures/demo/bank_statement_usd.sta\"",
+        "\"../fixtures/hostile/overlapping_periods_mt940.sta\"",
+    );
+    assert_eq!(overlap.status.code(), Some(1), "{}", stderr(&overlap));
+    assert!(line(&overlap, "duplicate_bank_entry").contains("1 (rejected, low)"), "{}", stdout(&overlap));
+    let html = fs::read_to_string(overlap_dir.join("report.html")).unwrap();
+    assert!(html.contains("<td class=\"n\">45152.90</td><td class=\"bad\">no</td>"), "overlap not flagged");
+    // Statements of one day delivered last first: re-sequenced by their balances.
+    let (order, order_dir) = run(
+        "order",
+        "\"../fixtures/demo/bank_statement_eur.xml\"",
+        "\"../fixtures/hostile/out_of_order_same_day_camt053.xml\"",
+    );
+    assert_eq!(order.status.code(), Some(1));
+    let html = fs::read_to_string(order_dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("<td class=\"n\">269880.15</td><td class=\"n\">22489.08</td><td class=\"n\">0.00</td><td class=\"n\">292369.23</td><td class=\"ok\">yes</td>"),
+        "cash position not in chain order"
+    );
+    // A channel report re-sent with two new rows: its 140 known rows (and the demo's own repeated row)
+    // are rejected as duplicates, the two new ones are admitted (no order of ours: exceptions).
+    let (resent, _) = run(
+        "resent",
+        "{ path = \"../fixtures/demo/adyen_settlement_details.csv\"",
+        "{ path = \"../fixtures/hostile/resent_with_new_rows_stripe.csv\", profile = \"stripe_itemized\" },\n  { path = \"../fixtures/demo/adyen_settlement_details.csv\"",
+    );
+    assert_eq!(resent.status.code(), Some(1));
+    assert!(line(&resent, "duplicate_channel_transaction").contains("142 (rejected, low)"), "{}", stdout(&resent));
+    assert!(line(&resent, "no_order").contains("3 (exception, high)"), "{}", stdout(&resent));
+    // Amounts at the largest settle accepts (18 integer digits): summed, compared and reported, no overflow.
+    let (edge, edge_dir) = run(
+        "edge",
+        "\"../fixtures/demo/stripe_payout_reconciliation.csv\"",
+        "\"../fixtures/hostile/decimal_edge_stripe.csv\"",
+    );
+    assert_eq!(edge.status.code(), Some(1), "{}", stderr(&edge));
+    assert!(fs::read_to_string(edge_dir.join("matches.csv")).unwrap().contains("999999999999999999.99"));
+    // An order dated 2023-02-29: the night stops, naming the file, line and column.
+    let (feb29, _) =
+        run("feb29", "\"../fixtures/demo/orders.csv\"", "\"../fixtures/hostile/impossible_date_orders.csv\"");
+    assert_eq!(feb29.status.code(), Some(2));
+    assert!(
+        stderr(&feb29).contains("impossible_date_orders.csv:2: column `order_date`: invalid date \"2023-02-29\""),
+        "{}",
+        stderr(&feb29)
+    );
+}

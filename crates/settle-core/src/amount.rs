@@ -81,12 +81,26 @@ pub enum AmountProblem {
     TwoSigns,
     Exponent,
     NotANumber,
-    UnexpectedChar { found: char, index: usize },
+    UnexpectedChar {
+        found: char,
+        index: usize,
+    },
     MissingDigits,
     BadGrouping,
-    TooManyFractionDigits { found: usize, allowed: u8 },
+    TooManyFractionDigits {
+        found: usize,
+        allowed: u8,
+    },
     TooLarge,
+    /// More integer digits than `AMOUNT_INTEGER_DIGITS_MAX`.
+    OutOfRange,
 }
+
+/// An amount has at most this many digits before its decimal separator (|amount| < 10^18): ISO 20022's
+/// amounts have at most 18 digits in all (`ActiveOrHistoricCurrencyAndAmount`). The bound keeps every
+/// sum, tolerance and conversion settle makes far inside `Decimal`'s range (≈ 7.9 × 10^28) instead
+/// of overflowing on a hostile or garbled file.
+pub const AMOUNT_INTEGER_DIGITS_MAX: usize = 18;
 
 /// An amount's text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +126,9 @@ fn problem_text(problem: &AmountProblem) -> String {
             format!("{found} fraction digits, but the currency has {allowed} minor units")
         }
         AmountProblem::TooLarge => "it has more than 28 significant digits".into(),
+        AmountProblem::OutOfRange => {
+            format!("more than {AMOUNT_INTEGER_DIGITS_MAX} digits before the decimal separator (at most 10^18)")
+        }
     }
 }
 
@@ -214,6 +231,10 @@ fn parse_amount_general(
     }
     if significant > 28 || frac_len > 28 {
         return Err(fail(AmountProblem::TooLarge));
+    }
+    // Integer digits without the leading zeros.
+    if significant.saturating_sub(frac_len) > AMOUNT_INTEGER_DIGITS_MAX {
+        return Err(fail(AmountProblem::OutOfRange));
     }
     // Leading zeros add nothing to the mantissa, so the value is exactly mantissa / 10^frac_len.
     let signed = i128::try_from(mantissa).map_err(|_| fail(AmountProblem::TooLarge))?;
@@ -437,14 +458,20 @@ mod tests {
 
         #[test]
         fn agrees_with_decimal_from_str(text in "[+-]?[0-9]{1,20}(\\.[0-9]{1,7})?") {
-            let ours = parse_amount(&text, AmountFormat::POINT, cur("EUR"), ExtraDigits::Allow).unwrap();
+            let ours = parse_amount(&text, AmountFormat::POINT, cur("EUR"), ExtraDigits::Allow);
             let reference: Decimal = text.trim_start_matches('+').parse().unwrap();
-            prop_assert_eq!(ours.amount(), reference);
+            // At most 18 digits before the separator (leading zeros aside), else out of range.
+            if reference.abs() < Decimal::from(10u64.pow(18)) {
+                prop_assert_eq!(ours.unwrap().amount(), reference);
+            } else {
+                prop_assert_eq!(ours.unwrap_err().problem, AmountProblem::OutOfRange);
+            }
         }
 
         #[test]
         fn parse_after_format_is_identity(
-            minor in any::<i64>(),
+            // Every amount settle reads: |amount| < 10^18, in minor units of up to 4 decimals.
+            minor in -999_999_999_999_999_999i64..=999_999_999_999_999_999,
             code in prop::sample::select(vec!["EUR", "JPY", "KWD", "CLF"]),
             format in prop::sample::select(vec![AmountFormat::POINT, AmountFormat::COMMA, AmountFormat::POINT_COMMA_GROUPED, AmountFormat::COMMA_POINT_GROUPED]),
         ) {

@@ -16,7 +16,9 @@ pub mod records;
 pub mod statement;
 pub mod text;
 
-pub use amount::{AmountError, AmountFormat, DecimalSeparator, ExtraDigits, format_amount, parse_amount};
+pub use amount::{
+    AMOUNT_INTEGER_DIGITS_MAX, AmountError, AmountFormat, DecimalSeparator, ExtraDigits, format_amount, parse_amount,
+};
 pub use calendar::{Calendar, Date, DateError, PayoutSchedule, ScheduleError, parse_date};
 pub use compact_str::{ToCompactString, format_compact};
 pub use currency::{Currency, UnknownCurrency};

@@ -91,6 +91,8 @@ impl StatementCheck {
             sum_debits: text(self.sum_debits),
             balance_ok: self.balance_ok,
             duplicate_of: None,
+            chain_position: None,
+            chain_gap: false,
             problems: self.problems.clone(),
             warnings: warnings.into_iter().chain(self.warnings.iter().cloned()).collect(),
         }
@@ -119,8 +121,51 @@ pub struct CheckRecord {
     pub balance_ok: Option<bool>,
     /// This statement was already read from another file (same account, id, sequence and balances).
     pub duplicate_of: Option<String>,
+    /// Its place in its account's chain of statements (`cross_check`: by balances, then period), from 0.
+    #[serde(skip)]
+    pub chain_position: Option<usize>,
+    /// Its opening balance is not the closing balance of the statement before it in the chain.
+    #[serde(skip)]
+    pub chain_gap: bool,
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
+}
+
+/// Re-sequences one account's statements (`indices`, in period then sequence order) by balance chaining:
+/// the chain starts at the first statement whose opening balance is no other one's closing balance, and
+/// each next statement is the first (in period order) still unplaced whose opening balance is the last
+/// one's closing balance; where the balances break the chain, the next head in period order follows.
+/// Statements delivered out of order, or on the same day without sequence numbers, so come in the order
+/// the money went; intraday statements without movement keep their period order.
+fn chain_order(records: &[CheckRecord], indices: &[usize]) -> Vec<usize> {
+    let closings: BTreeMap<&str, usize> = indices.iter().fold(BTreeMap::new(), |mut m, &i| {
+        *m.entry(records[i].closing.as_deref().unwrap_or("")).or_default() += 1;
+        m
+    });
+    // A head: its opening is the closing of no other statement (one that closes where it opens counts
+    // only if another does too).
+    let is_head = |i: usize| {
+        let r = &records[i];
+        let others = closings.get(r.opening.as_deref().unwrap_or("")).copied().unwrap_or(0)
+            - usize::from(r.opening == r.closing);
+        others == 0
+    };
+    let mut placed = vec![false; indices.len()];
+    let mut order = Vec::with_capacity(indices.len());
+    // Bounded: each round places one statement.
+    for _ in 0..indices.len() {
+        let follows = order.last().map(|&last: &usize| records[last].closing.clone());
+        let pick = |want: &dyn Fn(usize) -> bool| (0..indices.len()).find(|&k| !placed[k] && want(indices[k]));
+        let next = follows
+            .as_ref()
+            .and_then(|closing| pick(&|i| records[i].opening.as_ref() == closing.as_ref()))
+            .or_else(|| pick(&is_head))
+            .or_else(|| pick(&|_| true))
+            .expect("an unplaced statement is left");
+        placed[next] = true;
+        order.push(indices[next]);
+    }
+    order
 }
 
 /// Across files: marks statements delivered twice (counted once) and chain gaps (an opening balance
@@ -161,7 +206,11 @@ pub fn cross_check(records: &mut [CheckRecord]) {
             (r.from.clone().or(r.to.clone()), seq)
         };
         indices.sort_by(|a, b| sort_key(&records[*a]).cmp(&sort_key(&records[*b])));
-        for pair in indices.windows(2) {
+        let chain = chain_order(records, indices);
+        for (position, &i) in chain.iter().enumerate() {
+            records[i].chain_position = Some(position);
+        }
+        for pair in chain.windows(2) {
             let (previous, next) = (&records[pair[0]], &records[pair[1]]);
             if previous.closing != next.opening {
                 let message = format!(
@@ -172,7 +221,71 @@ pub fn cross_check(records: &mut [CheckRecord]) {
                     previous.file
                 );
                 records[pair[1]].problems.push(message);
+                records[pair[1]].chain_gap = true;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(file: &str, id: &str, day: &str, opening: &str, closing: &str) -> CheckRecord {
+        CheckRecord {
+            file: file.into(),
+            format: "camt.053.001.08".into(),
+            location: format!("/Stmt[{id}]"),
+            account: Some("DE44500105175407324931".into()),
+            currency: Some("EUR".into()),
+            statement_id: Some(id.into()),
+            sequence: None,
+            from: Some(day.into()),
+            to: Some(day.into()),
+            opening: Some(opening.into()),
+            closing: Some(closing.into()),
+            entries: 1,
+            sum_credits: "0".into(),
+            sum_debits: "0".into(),
+            balance_ok: Some(true),
+            duplicate_of: None,
+            chain_position: None,
+            chain_gap: false,
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn statements_of_one_day_are_resequenced_by_their_balances() {
+        // Delivered last first, all of one day, no sequence numbers.
+        let mut records = vec![
+            statement("a.xml", "S3", "2026-10-29", "30.00", "40.00"),
+            statement("a.xml", "S1", "2026-10-29", "10.00", "20.00"),
+            statement("b.xml", "S2", "2026-10-29", "20.00", "30.00"),
+        ];
+        cross_check(&mut records);
+        let positions: Vec<Option<usize>> = records.iter().map(|r| r.chain_position).collect();
+        assert_eq!(positions, [Some(2), Some(0), Some(1)]);
+        assert!(records.iter().all(|r| !r.chain_gap && r.problems.is_empty()), "{records:?}");
+    }
+
+    #[test]
+    fn a_missing_or_overlapping_statement_is_a_chain_gap_and_a_copy_counts_once() {
+        let mut records = vec![
+            statement("a.xml", "S1", "2026-10-28", "10.00", "20.00"),
+            statement("a.xml", "S2", "2026-10-29", "20.00", "30.00"),
+            // The 29th again under another id: its period overlaps S2's, its opening is S1's closing.
+            statement("b.xml", "S2B", "2026-10-29", "20.00", "25.00"),
+            // S1 delivered again under another file name.
+            statement("c.xml", "S1", "2026-10-28", "10.00", "20.00"),
+        ];
+        cross_check(&mut records);
+        assert_eq!(records[3].duplicate_of.as_deref(), Some("a.xml /Stmt[S1]"));
+        assert_eq!(records[3].chain_position, None, "a copy is not in the chain");
+        let gaps: Vec<&str> =
+            records.iter().filter(|r| r.chain_gap).map(|r| r.statement_id.as_deref().unwrap()).collect();
+        assert_eq!(gaps, ["S2B"], "{records:?}");
+        assert!(records[2].problems[0].starts_with("chain gap: opening 20.00 is not the closing 30.00"));
     }
 }

@@ -20,7 +20,11 @@ use crate::xml::{Encoding, Limits, prepare};
 /// A camt file could not be read. `path` is the XML path of the element (with positions of
 /// statements, entries and details), `byte` the position in the (decoded) input where known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {path}{}: {message}", byte.map(|b| format!(" (byte {b})")).unwrap_or_default())]
+#[error(
+    "{file}: {}{}: {message}",
+    if path.is_empty() { "/" } else { path },
+    byte.map(|b| format!(" (byte {b})")).unwrap_or_default()
+)]
 pub struct CamtError {
     pub file: String,
     pub byte: Option<u64>,

@@ -158,6 +158,14 @@ impl<R: Read> Read for RunGuard<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(out)?;
         let data = &out[..n];
+        // XML 1.0 allows no NUL character, and a NUL is how truncated, padded or binary files show
+        // themselves: refused with its offset rather than passed on into a field.
+        if let Some(at) = memchr::memchr(0, data) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                GuardError(format!("a NUL byte at byte {} (XML allows none)", self.consumed + at as u64)),
+            ));
+        }
         let too_long = |max: usize| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -231,6 +239,14 @@ mod tests {
         assert!(
             decode(b"<?xml version=\"1.0\" encoding=\"EBCDIC\"?><a/>").unwrap_err().contains("unsupported encoding")
         );
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_with_their_offset() {
+        let (_, mut reader) = prepare(&b"<a>x\0y</a>"[..], Limits::default()).unwrap();
+        let mut out = String::new();
+        let err = reader.read_to_string(&mut out).unwrap_err();
+        assert!(err.to_string().contains("a NUL byte at byte 4 (XML allows none)"), "{err}");
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub fn read_mt940_with(
     parse_details: bool,
     on_message: impl FnMut(Message) -> Result<(), Mt940Error>,
 ) -> Result<(TextEncoding, Vec<String>), Mt940Error> {
+    check_bytes(file, bytes)?;
     let decoded = decode(bytes, declared);
     // Old Mac files end lines with CR alone.
     // (The `\n` test first: it stops at the first line end, where the `\r` test would read the whole text.)
@@ -85,6 +86,33 @@ pub fn read_mt940_with(
     };
     parse::for_each_parsed_message(file, &text, parse_details, on_message)?;
     Ok((decoded.encoding, decoded.warning.into_iter().collect()))
+}
+
+/// No MT940 line may be longer than this: SWIFT's lines have at most 65 characters, the longest bank
+/// dialects a few hundred; a longer one is a damaged or hostile file, refused before it is decoded.
+pub const LINE_BYTES_MAX: usize = 64 * 1024;
+
+/// One pass before decoding: no NUL byte (in no SWIFT character set: a binary, padded or damaged file)
+/// and no line longer than `LINE_BYTES_MAX`; errors name the line.
+fn check_bytes(file: &str, bytes: &[u8]) -> Result<(), Mt940Error> {
+    let fail = |line: u64, message: String| Mt940Error { file: file.to_string(), line, tag: "file".into(), message };
+    let (mut line, mut line_start) = (1u64, 0usize);
+    // Bounded by the file: each round moves past one NUL or line end, or ends.
+    for at in memchr::memchr3_iter(0, b'\n', b'\r', bytes).chain(std::iter::once(bytes.len())) {
+        if at - line_start > LINE_BYTES_MAX {
+            return Err(fail(line, format!("a line longer than {LINE_BYTES_MAX} bytes: a damaged file, not MT940")));
+        }
+        if at == bytes.len() {
+            break;
+        }
+        match bytes[at] {
+            0 => return Err(fail(line, format!("a NUL byte at byte {at} (not in any SWIFT character set)"))),
+            b'\n' => line += 1,
+            _ => {}
+        }
+        line_start = at + 1;
+    }
+    Ok(())
 }
 
 /// Checks one message.

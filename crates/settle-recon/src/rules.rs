@@ -142,8 +142,14 @@ fn within(expected: Money, actual: Money, tolerance_minor: u32, tolerance_bps: u
         return true;
     }
     let unit = Decimal::new(1, u32::from(expected.currency().minor_units().unwrap_or(0)));
+    // Checked: amounts are bounded (settle_core::AMOUNT_INTEGER_DIGITS_MAX) but sums of them need not be;
+    // a product out of range is no match rather than a panic.
+    let scaled = |a: Decimal, b: u32| a.checked_mul(Decimal::from(b));
     difference <= unit * Decimal::from(tolerance_minor)
-        || difference * Decimal::from(10_000u32) <= expected.amount().abs() * Decimal::from(tolerance_bps)
+        || matches!(
+            (scaled(difference, 10_000), scaled(expected.amount().abs(), tolerance_bps)),
+            (Some(d), Some(e)) if d <= e
+        )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]

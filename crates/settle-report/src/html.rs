@@ -171,13 +171,16 @@ pub fn report_html(input: &ReportInput<'_>) -> Result<Vec<u8>, ReportError> {
                 .or_default()
                 .push(r);
         }
-        for ((account, currency), records) in &by_account {
+        for ((account, currency), records) in by_account.iter_mut() {
+            // In the order the balances chain (statements delivered out of order), not as the files came.
+            records.sort_by_key(|r| r.chain_position.unwrap_or(usize::MAX));
             let sum = |f: fn(&CheckRecord) -> &str| -> Decimal {
                 records.iter().filter_map(|r| f(r).parse::<Decimal>().ok()).sum()
             };
             let first = records.first().expect("grouped");
             let last = records.last().expect("grouped");
-            let ok = records.iter().all(|r| r.balance_ok != Some(false));
+            // Each statement's balances, and the chain between them (overlapping or missing statements).
+            let ok = records.iter().all(|r| r.balance_ok != Some(false) && !r.chain_gap);
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"{}\">{}</td></tr>",

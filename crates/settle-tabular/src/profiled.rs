@@ -78,6 +78,7 @@ pub fn decode_text<'a>(path: &str, bytes: &'a [u8], encoding: &str) -> Result<Co
     if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
         return utf16(rest, false).map(Cow::Owned);
     }
+    check_text_bytes(path, bytes)?;
     match encoding {
         "windows-1252" => Ok(Cow::Owned(decode_single_byte(bytes, TextEncoding::Windows1252))),
         "iso-8859-1" => Ok(Cow::Owned(decode_single_byte(bytes, TextEncoding::Latin1))),
@@ -98,6 +99,40 @@ pub fn decode_text<'a>(path: &str, bytes: &'a [u8], encoding: &str) -> Result<Co
             })
         }
     }
+}
+
+/// No line of a CSV file may be longer than this (1 MiB): a real report's row is a few hundred bytes;
+/// a longer one is a damaged or hostile file, refused before a record buffer grows to hold it.
+pub const LINE_BYTES_MAX: usize = 1 << 20;
+
+/// The checks every CSV file passes before it is parsed, in one pass over its bytes: no NUL byte (a
+/// binary, padded or damaged file; outside UTF-16) and no line longer than `LINE_BYTES_MAX`. Errors
+/// name the line and byte.
+pub(crate) fn check_text_bytes(path: &str, bytes: &[u8]) -> Result<(), TabularError> {
+    let fail =
+        |line: u64, message: String| TabularError { path: path.to_string(), line: Some(line), column: None, message };
+    let (mut line, mut line_start) = (1u64, 0usize);
+    // Bounded by the file: each round moves past one NUL or newline, or ends.
+    for at in memchr::memchr2_iter(0, b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        if at - line_start > LINE_BYTES_MAX {
+            return Err(fail(
+                line,
+                format!(
+                    "the line is longer than {LINE_BYTES_MAX} bytes (at least {} bytes): a damaged file, not CSV rows",
+                    at - line_start
+                ),
+            ));
+        }
+        if at == bytes.len() {
+            break;
+        }
+        if bytes[at] == 0 {
+            return Err(fail(line, format!("a NUL byte at byte {at}: a binary or damaged file, not CSV text")));
+        }
+        line += 1;
+        line_start = at + 1;
+    }
+    Ok(())
 }
 
 /// Below this many bytes of rows a file is read on one thread.
@@ -496,6 +531,13 @@ pub fn header_of(
 /// The text detection reads: UTF-8 or UTF-16 (a BOM says which); single-byte files decode as
 /// Windows-1252.
 fn detection_text<'a>(path: &str, bytes: &'a [u8]) -> Cow<'a, str> {
+    // The header and the rows before it are at the head: detection reads at most its first 4 MiB, cut
+    // after a line end, so a huge or hostile file costs no more than that here.
+    const HEAD_BYTES_MAX: usize = 4 << 20;
+    let bytes = match bytes.get(..HEAD_BYTES_MAX) {
+        Some(head) => memchr::memrchr(b'\n', head).map_or(head, |end| &head[..=end]),
+        None => bytes,
+    };
     match decode_text(path, bytes, "utf-8") {
         Ok(text) => text,
         Err(_) => Cow::Owned(decode_single_byte(bytes, TextEncoding::Windows1252)),

@@ -77,6 +77,7 @@ impl<'a> Table<'a> {
     /// Extra columns are allowed and ignored; a duplicated header name is an error.
     pub fn open(path: &'a str, bytes: &'a [u8], layout: &'static Layout) -> Result<Table<'a>, TabularError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        crate::profiled::check_text_bytes(path, bytes)?;
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(bytes);
         let header_error =
             |message: String| TabularError { path: path.to_string(), line: Some(1), column: None, message };
