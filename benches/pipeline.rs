@@ -39,6 +39,7 @@ fn day() -> Day {
         short_credits: 1,
         stray_credits: 1,
         merchant_accounts: 1,
+        night: 0,
         job_name: "bench".into(),
     };
     settle_gen::generate(dir.path(), &options).expect("generate");

@@ -127,6 +127,7 @@ fn main() {
                 short_credits: 1,
                 stray_credits: 1,
                 merchant_accounts: env_u64("SETTLE_BENCH_MERCHANT_ACCOUNTS", 250),
+                night: 0,
                 job_name: "bench".into(),
             };
             settle_gen::generate(_temp.path(), &options).expect("generate");

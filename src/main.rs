@@ -73,6 +73,15 @@ enum Command {
     ///
     /// Exit codes: 0 intact; 1 something differs (each listed); 2 error.
     Verify(VerifyArgs),
+    /// Check the invariants of every completed run under OUT, from the files alone: each run against its
+    /// manifest; conservation per stage, record kind and currency (input = matched + open + exception +
+    /// rejected, in count and amount); every record placed by exactly one row of matches.csv or
+    /// exceptions.csv; every row read taken into its stage, or the open items carried in being exactly
+    /// what the previous night left; payout ids and EndToEndIds once in each payout register, each in
+    /// the pain.001 file it names, and no EndToEndId or MsgId in two files of the whole archive.
+    ///
+    /// Exit codes: 0 every invariant holds; 1 something is broken (each listed); 2 error (no runs).
+    CheckArchive(CheckArchiveArgs),
     /// Trends across nights from the Parquet tables of every run under OUT: match rates per stage and
     /// channel, open items by age, FX cost, payouts, exceptions opened and closed; as CSV files and
     /// history.html in --out (default OUT/history).
@@ -281,6 +290,12 @@ struct VerifyArgs {
 }
 
 #[derive(Args)]
+struct CheckArchiveArgs {
+    /// The output root: OUT/<job>/<business date>/ for every run, with OUT/.archive.
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct DiffArgs {
     /// The earlier (or reference) run directory.
     run_a: PathBuf,
@@ -424,6 +439,11 @@ struct GenArgs {
     /// statements hold about 2 channels × N accounts × 2 days credits (25 000 gives 100 000).
     #[arg(long, default_value_t = 1)]
     merchant_accounts: u64,
+    /// The night's place in a sequence of nights generated with one seed and run one after the other
+    /// into one OUT (consecutive --date values): the same beneficiaries every night, each night's own
+    /// rows, batch ids and bank entries, so carried open items never collide. 0: a day on its own.
+    #[arg(long, default_value_t = 0)]
+    night: u64,
 }
 
 fn parse_date_arg(text: &str) -> Result<Date, String> {
@@ -468,6 +488,7 @@ fn dispatch(command: Command) -> ExitCode {
         Command::Diff(args) => diff(args),
         Command::Score(args) => score(args),
         Command::Verify(args) => verify(args),
+        Command::CheckArchive(args) => check_archive(args),
         Command::History(args) => history(args),
         Command::Gen(args) => generate(args),
         Command::Check(args) => check(args),
@@ -687,6 +708,37 @@ fn verify(args: VerifyArgs) -> ExitCode {
     }
     print_data(&out);
     if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn check_archive(args: CheckArchiveArgs) -> ExitCode {
+    let check = match settle_job::audit::check_archive(&args.out) {
+        Ok(check) => check,
+        Err(err) => {
+            return fail(
+                &err.to_string(),
+                Some("point at the output root of `settle run` (OUT, holding OUT/<job>/<date>/)".into()),
+            );
+        }
+    };
+    print_data(&settle_job::audit::render(&check));
+    for note in &check.notes {
+        log::note(note);
+    }
+    let broken = check.runs.iter().filter(|r| !r.problems.is_empty()).count();
+    let what = format!(
+        "{} runs of {} jobs, {} payouts in {} pain.001 files",
+        check.runs.len(),
+        check.jobs,
+        check.payouts,
+        check.payout_files
+    );
+    if check.holds() {
+        log::status(&format!("every invariant holds: {what}"));
+        ExitCode::SUCCESS
+    } else {
+        log::status(&format!("invariants broken: {broken} runs, {} across runs ({what})", check.problems.len()));
+        ExitCode::from(1)
+    }
 }
 
 fn diff(args: DiffArgs) -> ExitCode {
@@ -1304,6 +1356,7 @@ fn generate(args: GenArgs) -> ExitCode {
         short_credits: args.short_credits,
         stray_credits: args.stray_credits,
         merchant_accounts: args.merchant_accounts,
+        night: args.night,
         job_name: args.job_name,
     };
     match settle_gen::generate(&args.out, &options) {

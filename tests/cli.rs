@@ -2128,3 +2128,102 @@ fn hostile_inputs_in_a_night_end_in_their_documented_places() {
         stderr(&feb29)
     );
 }
+
+/// 30 generated nights of one job (`settle gen --night`), run one after the other into one OUT with the
+/// demo's debtor accounts so that payouts are emitted, carried and awaited night after night:
+/// `settle check-archive` finds every invariant holding; then each kind of damage is found.
+#[test]
+fn check_archive_passes_on_thirty_nights_and_finds_what_breaks_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let demo = fs::read_to_string(root().join("jobs/demo.toml")).unwrap();
+    let debtor = &demo[demo.find("[payouts.debtor]").unwrap()..demo.find("[output]").unwrap()];
+    let nights: i64 = 30;
+    let first = settle_core::parse_date("2026-11-02").unwrap();
+    for night in 1..=nights {
+        let date = first.checked_add(jiff::Span::new().days(night - 1)).unwrap().to_string();
+        let day = dir.path().join(format!("night{night:02}"));
+        let generated =
+            run_ok(settle().args(["gen", "--orders", "150", "--seed", "11", "--job-name", "nightly"]).args([
+                "--night",
+                &night.to_string(),
+                "--date",
+                &date,
+                "--out",
+                day.to_str().unwrap(),
+            ]));
+        assert_eq!(generated.status.code(), Some(0), "{}", stderr(&generated));
+        let job = day.join("job.toml");
+        let spec = fs::read_to_string(&job).unwrap().replace("[output]", &format!("{debtor}[output]"));
+        fs::write(&job, spec).unwrap();
+        let run = run_ok(settle().args(["run", "-q", job.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+        assert_eq!(run.status.code(), Some(1), "night {night}: {}", stderr(&run));
+    }
+    let check = run_ok(settle().args(["check-archive", out.to_str().unwrap()]));
+    assert_eq!(check.status.code(), Some(0), "{}{}", stdout(&check), stderr(&check));
+    assert_eq!(stdout(&check).lines().filter(|l| l.starts_with("ok       nightly/")).count(), nights as usize);
+    let summary = stderr(&check);
+    assert!(summary.contains("every invariant holds: 30 runs of 1 jobs"), "{summary}");
+    let payouts: usize = summary.split(", ").nth(1).and_then(|p| p.split(' ').next()).unwrap().parse().unwrap();
+    assert!(payouts > 100, "payouts are emitted night after night: {summary}");
+
+    // Each damage on a copy of the archive, found and named.
+    let damaged = |name: &str, damage: &dyn Fn(&Path)| -> String {
+        let copy = dir.path().join(format!("damaged-{name}"));
+        let status = Command::new("cp").arg("-a").arg(&out).arg(&copy).status().unwrap();
+        assert!(status.success());
+        damage(&copy);
+        let check = run_ok(settle().args(["check-archive", copy.to_str().unwrap()]));
+        assert_eq!(check.status.code(), Some(1), "{name}: {}", stdout(&check));
+        stdout(&check)
+    };
+    let register = |root: &Path| root.join("nightly/payout_register.csv");
+    // A payout in the register twice (a retry that paid again).
+    let twice = damaged("register-twice", &|root| {
+        let text = fs::read_to_string(register(root)).unwrap();
+        let again = text.lines().nth(1).unwrap().to_string();
+        fs::write(register(root), format!("{text}{again}\n")).unwrap();
+    });
+    assert!(twice.contains("is in the register twice"), "{twice}");
+    // A payout file lost.
+    let lost = damaged("file-lost", &|root| {
+        let text = fs::read_to_string(register(root)).unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        fs::remove_file(root.join("nightly").join(row[6]).join(row[4])).unwrap();
+    });
+    assert!(lost.contains("which is not in the archive") && lost.contains("integrity:"), "{lost}");
+    // A pain.001 file copied into another night (the same transfers emitted twice).
+    let copied = damaged("file-twice", &|root| {
+        let text = fs::read_to_string(register(root)).unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        let from = root.join("nightly").join(row[6]).join(row[4]);
+        fs::copy(&from, root.join("nightly/2026-12-01/payouts/copy.xml")).unwrap();
+    });
+    assert!(
+        copied.contains("is in nightly/") && copied.contains("and in nightly/2026-12-01/payouts/copy.xml"),
+        "{copied}"
+    );
+    // A tally that no longer adds up (and no longer matches the manifest).
+    let tally = damaged("tally", &|root| {
+        let path = root.join("nightly/2026-11-10/tallies.csv");
+        let text = fs::read_to_string(&path).unwrap();
+        let line = text.lines().find(|l| l.starts_with("A,order,EUR,matched,")).unwrap().to_string();
+        let fields: Vec<&str> = line.split(',').collect();
+        let fewer = format!("A,order,EUR,matched,{},{}", fields[4].parse::<u64>().unwrap() - 1, fields[5]);
+        fs::write(&path, text.replace(&line, &fewer)).unwrap();
+    });
+    assert!(tally.contains("problem  nightly/2026-11-10  integrity:"), "{tally}");
+    assert!(tally.contains("conservation: stage A order EUR"), "{tally}");
+    assert!(tally.contains("places: stage A order matched"), "{tally}");
+    // The open items a night carried in, changed afterwards.
+    let carried = damaged("carried", &|root| {
+        let path = root.join("nightly/2026-11-20/open_orders.csv");
+        let text = fs::read_to_string(&path).unwrap();
+        let first_row = text.lines().nth(1).unwrap().to_string();
+        fs::write(&path, text.replace(&format!("{first_row}\n"), "")).unwrap();
+    });
+    assert!(
+        carried.contains("nightly/2026-11-21  rows: 2026-11-20/open_orders.csv is not the file this night carried in"),
+        "{carried}"
+    );
+}

@@ -49,6 +49,11 @@ pub struct GenOptions {
     /// beneficiary's sales go through one account.
     pub merchant_accounts: u64,
     pub job_name: String,
+    /// The night's place in a sequence of generated nights run one after the other into one OUT (0: a
+    /// day on its own). Nights of one seed share the world (beneficiaries, their accounts) but not their
+    /// rows: orders, channel rows, payout batch ids, bank entries and rates come from the night's own
+    /// stream, so a night's carried open items never collide with a later night's rows.
+    pub night: u64,
 }
 
 /// Per-kind injection rates, each a fraction of the orders in [0, 1]; counts are round(orders × rate).
@@ -367,6 +372,8 @@ struct DayWriters {
     seed: u64,
     calendar: Calendar,
     merchant_accounts: u64,
+    /// `GenOptions::night`: batch ids take account slots of their own per night.
+    night: u64,
     /// (channel index, booking date, merchant account) → (batch id, net, transactions)
     batches: BTreeMap<(usize, Date, u64), (String, Money, u64)>,
 }
@@ -402,7 +409,7 @@ impl DayWriters {
         let tx_id = channel.transaction_id(rng);
         let payment_reference = channel.payment_reference(rng);
         let account = order.beneficiary_index % self.merchant_accounts;
-        let batch_id = channel.batch_id(self.seed, booking, account);
+        let batch_id = channel.batch_id(self.seed, booking, account + self.night * self.merchant_accounts);
         let fields = ReportRow {
             channel,
             kind,
@@ -633,6 +640,8 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
     fs::create_dir_all(dir).map_err(|source| GenError::Io { path: dir.display().to_string(), source })?;
     let mut report = GenReport::default();
     let rng = Rng::new(options.seed);
+    // The night's rows come from a stream of their own (night 0: the seed's, as a single day always had).
+    let night_rng = if options.night == 0 { rng.clone() } else { rng.fork(0x000E_1647_0000 + options.night) };
     let calendar = Calendar::target2();
     let d = options.business_date;
     let day = |n: i64| d.checked_sub(jiff::Span::new().days(n)).expect("dates near the business date");
@@ -646,7 +655,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         CURRENCIES.iter().filter(|c| c.rate_source == "ECB" && c.code != "EUR").map(|c| c.code).collect();
     let mut ecb_days: Vec<(Date, Vec<String>)> = Vec::new();
     let mut rate_rows = Vec::new();
-    let mut rate_rng = rng.fork(1);
+    let mut rate_rng = night_rng.fork(1);
     let mut levels: Vec<Decimal> = CURRENCIES.iter().map(|c| c.eur_rate()).collect();
     for back in (0..=21).rev() {
         let date = day(back);
@@ -777,9 +786,10 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         seed: options.seed,
         calendar: calendar.clone(),
         merchant_accounts: options.merchant_accounts,
+        night: options.night,
         batches: BTreeMap::new(),
     };
-    let mut order_rng = rng.fork(2);
+    let mut order_rng = night_rng.fork(2);
     let mut remaining = options.orders;
     let channel_weights: Vec<u64> = CHANNELS.iter().map(|c| c.weight).collect();
     let currency_weights: Vec<u64> = CURRENCIES.iter().map(|c| c.weight).collect();
@@ -878,8 +888,11 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         let latest = day(1);
         let fee = Money::new(channel.monthly_fee(), channel.settlement_currency());
         let zero = Money::zero(channel.settlement_currency());
-        let batch = channel.batch_id(options.seed, latest, 0);
-        let fee_id = format!("txn_fee_{}", latest.strftime("%Y%m"));
+        let batch = channel.batch_id(options.seed, latest, options.night * options.merchant_accounts);
+        let fee_id = match options.night {
+            0 => format!("txn_fee_{}", latest.strftime("%Y%m")),
+            night => format!("txn_fee_{}_n{night}", latest.strftime("%Y%m")),
+        };
         let row = ReportRow {
             channel,
             kind: "fee",
@@ -929,7 +942,7 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
 
     // Bank credits: each batch is paid out on the next business day after its booking date; those not
     // yet booked by the business date have no bank credit yet.
-    let mut bank_rng = rng.fork(3);
+    let mut bank_rng = night_rng.fork(3);
     let credited: Vec<(usize, Date, u64)> = batches
         .iter()
         .filter(|((_, date, _), (_, net, _))| {
@@ -1013,7 +1026,10 @@ pub fn generate(dir: &Path, options: &GenOptions) -> Result<GenReport, GenError>
         let account = CHANNELS[credit.channel].account;
         let seq = sequence.entry((credit.channel, credit.booking)).or_default();
         *seq += 1;
-        let entry_id = format!("{}{:05}", credit.booking.strftime("%Y%m%d"), seq);
+        let entry_id = match options.night {
+            0 => format!("{}{:05}", credit.booking.strftime("%Y%m%d"), seq),
+            night => format!("{}N{night}-{:05}", credit.booking.strftime("%Y%m%d"), seq),
+        };
         let with = paired_with(credit.expected, &credit.batch);
         truth.row(["B", "bank_entry", &format!("{account}:{entry_id}"), credit.expected, with])?;
         if credit.channel == 0 {

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod archive;
+pub mod audit;
 pub mod bankfiles;
 pub mod carry;
 pub mod diff;
