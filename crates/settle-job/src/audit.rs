@@ -53,7 +53,7 @@ impl ArchiveCheck {
 }
 
 fn archive_error(message: String) -> JobError {
-    JobError::Replay { message }
+    JobError::Audit { message }
 }
 
 /// A CSV file of a run as (header, rows); a missing file is an error naming it.

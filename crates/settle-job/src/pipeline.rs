@@ -121,6 +121,12 @@ pub enum JobError {
     Locked { path: String, holder: String },
     #[error("partitioned run: {message}")]
     Partition { message: String, hint: Option<String> },
+    /// An invariant settle checks before it commits a night does not hold: a bug, never the input's
+    /// fault; nothing of the night was written.
+    #[error("invariant broken (a bug in settle; nothing of the night was written): {message}")]
+    Invariant { message: String },
+    #[error("{message}")]
+    Audit { message: String },
 }
 
 impl JobError {
@@ -741,6 +747,18 @@ pub(crate) fn commit_night(
     remove_stale_temps(job_dir).map_err(write_error(job_dir))?;
     if !new_entries.is_empty() || register_changed {
         register.entries.extend(new_entries.iter().cloned());
+        // Never the same payout twice: checked here, before anything is written, on every run.
+        let mut seen = std::collections::HashSet::with_capacity(register.entries.len());
+        for entry in &register.entries {
+            if !seen.insert((&entry.payout_id, 0u8)) || !seen.insert((&entry.end_to_end_id, 1u8)) {
+                return Err(JobError::Invariant {
+                    message: format!(
+                        "payout {} (EndToEndId {}) would be in the payout register twice",
+                        entry.payout_id, entry.end_to_end_id
+                    ),
+                });
+            }
+        }
         let bytes = crate::register::write(register).map_err(csv_error(crate::register::FILE))?;
         write_atomic(job_dir, crate::register::FILE, &bytes).map_err(write_error(register_path))?;
     }
