@@ -140,8 +140,12 @@ fn conservation(tally: &Tally, summary: &serde_json::Value, problems: &mut Vec<S
 fn placed(run_dir: &Path) -> Result<BTreeMap<(String, String, String), u64>, String> {
     let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     for (file, fixed_status) in [("matches.csv", Some("matched")), ("exceptions.csv", None)] {
+        // Streamed record by record: matches.csv of a 10^7-order night is gigabytes.
         let path = run_dir.join(file);
-        let (header, rows) = read_table(&path)?;
+        let input = fs::File::open(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(std::io::BufReader::new(input));
+        let header: Vec<String> =
+            reader.headers().map_err(|e| format!("{}: {e}", path.display()))?.iter().map(str::to_string).collect();
         let stage = column(&header, "stage", &path)?;
         let status = match fixed_status {
             Some(_) => None,
@@ -151,18 +155,25 @@ fn placed(run_dir: &Path) -> Result<BTreeMap<(String, String, String), u64>, Str
             (column(&header, "left_kind", &path)?, column(&header, "left_records", &path)?),
             (column(&header, "right_kind", &path)?, column(&header, "right_records", &path)?),
         ];
-        for (line, row) in rows.iter().enumerate() {
-            let status =
-                fixed_status.map_or_else(|| row[status.expect("exceptions have a status")].clone(), str::to_string);
+        let mut row = csv::StringRecord::new();
+        let mut line = 1u64;
+        // Bounded by the file: each round reads one record or ends.
+        while reader.read_record(&mut row).map_err(|e| format!("{}: {e}", path.display()))? {
+            line += 1;
+            let status = match status {
+                Some(at) => &row[at],
+                None => fixed_status.expect("matches have a fixed status"),
+            };
             for (kind, records) in sides {
                 if row[kind].is_empty() {
                     continue;
                 }
                 let n: u64 = row[records]
                     .parse()
-                    .map_err(|_| format!("{}:{}: records is not a whole number", path.display(), line + 2))?;
-                let kind = if row[kind] == "payout_batch" { "channel_transaction" } else { row[kind].as_str() };
-                *counts.entry((row[stage].clone(), kind.to_string(), status.clone())).or_default() += n;
+                    .map_err(|_| format!("{}:{line}: records is not a whole number", path.display()))?;
+                let kind = if &row[kind] == "payout_batch" { "channel_transaction" } else { &row[kind] };
+                let key = (row[stage].to_string(), kind.to_string(), status.to_string());
+                *counts.entry(key).or_default() += n;
             }
         }
     }
