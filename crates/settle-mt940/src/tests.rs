@@ -885,3 +885,22 @@ fn charges_in_supplementary_details_reach_the_canonical_entry() {
     assert_eq!(super::supplementary_charges("/OCMT/EUR11,85/"), None);
     assert_eq!(super::supplementary_charges("/CHGS/XX1,00/"), None);
 }
+
+/// Found by the hostile corpus (fixtures/hostile/nul_bytes_mt940.sta): a NUL byte was read into `:86:`.
+#[test]
+fn nul_byte_in_a_field_is_refused_with_its_line() {
+    let text = b":20:STMT1\r\n:25:DE89370400440532013000\r\n:28C:1/1\r\n:60F:C261028EUR10,00\r\n:86:A\0B\r\n-\r\n";
+    let err = crate::read_mt940_with("nul.sta", text, None, true, |_| Ok(())).unwrap_err();
+    assert_eq!(err.line, 5);
+    assert!(err.to_string().contains("a NUL byte at byte"), "{err}");
+}
+
+/// A 1 GiB `:86:` (tests/cli.rs makes one) is refused before decoding: no line over 64 KiB.
+#[test]
+fn a_line_over_64_kib_is_refused_before_decoding() {
+    let mut text = b":20:STMT1\n:25:DE89370400440532013000\n:86:".to_vec();
+    text.extend(std::iter::repeat_n(b'x', crate::LINE_BYTES_MAX + 1));
+    let err = crate::read_mt940_with("long.sta", &text, None, true, |_| Ok(())).unwrap_err();
+    assert_eq!(err.line, 3);
+    assert!(err.to_string().contains("a line longer than 65536 bytes"), "{err}");
+}

@@ -137,7 +137,9 @@ fn within(expected: Money, actual: Money, tolerance_minor: u32, tolerance_bps: u
     if expected.currency() != actual.currency() {
         return false;
     }
-    let difference = (actual.amount() - expected.amount()).abs();
+    let Some(difference) = actual.amount().checked_sub(expected.amount()).map(|d| d.abs()) else {
+        return false;
+    };
     if difference.is_zero() {
         return true;
     }
@@ -292,6 +294,19 @@ impl Compiled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the hostile corpus (28-digit amounts in a channel report): `difference × 10 000`
+    /// overflowed `Decimal` and the run panicked. Now checked: out of range is no match.
+    #[test]
+    fn tolerance_on_the_largest_amounts_does_not_overflow() {
+        let eur = settle_core::Currency::from_code("EUR").unwrap();
+        let huge = |text: &str| Money::new(text.parse().unwrap(), eur);
+        let max = "79228162514264337593543950335";
+        assert!(!within(huge("1"), huge(max), 0, 5));
+        assert!(!within(huge(max), huge("-1"), 0, u32::MAX));
+        assert!(within(huge("999999999999999999.99"), huge("999999999999999999.99"), 0, 0));
+        assert!(within(huge("999999999999999999.99"), huge("999999999999999999.98"), 1, 0));
+    }
 
     #[test]
     fn references_are_found_and_normalised() {

@@ -567,3 +567,27 @@ fn a_shard_reading_keeps_its_rows_in_full_the_others_in_brief_and_checks_every_r
     }
     assert!(whole.foreign_rows.is_empty() && whole.kept_ordinals.is_empty(), "a whole reading keeps every row");
 }
+
+/// Found by the hostile corpus (fixtures/hostile/nul_bytes_stripe.csv): a NUL byte was read into a cell
+/// (and a row's kind); now the file is refused with the line.
+#[test]
+fn nul_byte_in_a_cell_is_refused_with_its_line() {
+    let text = b"balance_transaction_id,gross,fee,net,reporting_category,currency\ntxn_1,1.00,0.00,1.00,char\0ge,eur\n";
+    let err = read_with_profile("nul.csv", text, &profile("stripe_itemized")).unwrap_err();
+    assert_eq!(err.line, Some(2));
+    assert!(err.to_string().contains("a NUL byte at byte"), "{err}");
+}
+
+/// Found by the hostile corpus (a 1 GiB line): profile detection decoded the whole file as Windows-1252
+/// when the UTF-8 reading failed, and the allocation aborted the process. Detection now reads the head.
+#[test]
+fn a_huge_line_is_refused_and_detection_reads_only_the_head() {
+    let mut text = b"balance_transaction_id,gross,fee,net,reporting_category,currency\n".to_vec();
+    text.extend(std::iter::repeat_n(b'7', crate::profiled::LINE_BYTES_MAX + 1));
+    let all: Vec<Profile> = crate::builtin_profiles();
+    let refs: Vec<&Profile> = all.iter().collect();
+    let found = crate::detect_profile("long.csv", &text, &refs).unwrap();
+    let err = read_with_profile("long.csv", &text, found).unwrap_err();
+    assert_eq!(err.line, Some(2));
+    assert!(err.to_string().contains("the line is longer than 1048576 bytes"), "{err}");
+}
