@@ -11,11 +11,11 @@ corpus() {
   mkdir -p "fuzz/corpus/$target"
   for f in "$@"; do [ -f "$f" ] && cp "$f" "fuzz/corpus/$target/" || true; done
 }
-corpus camt fixtures/demo/*.xml ../shared/samples/camt05*/*.xml
-corpus mt940 fixtures/demo/*.sta ../shared/samples/mt940/*.sta
+corpus camt fixtures/demo/*.xml fixtures/hostile/*.xml ../shared/samples/camt05*/*.xml
+corpus mt940 fixtures/demo/*.sta fixtures/hostile/*.sta ../shared/samples/mt940/*.sta
 corpus canonical_csv fixtures/demo/*.csv
 corpus job_spec jobs/*.toml fixtures/demo/job.toml
-corpus profiled_csv fixtures/demo/*.csv fixtures/bank_csv/*.csv fixtures/orders/*.csv ../shared/samples/psp/*.csv
+corpus profiled_csv fixtures/demo/*.csv fixtures/hostile/*.csv fixtures/bank_csv/*.csv fixtures/orders/*.csv ../shared/samples/psp/*.csv
 corpus ecb_rates fixtures/ecb/*
 corpus parquet_profiles fixtures/parquet/*.parquet
 corpus pain002 fixtures/pain002/*.xml ../shared/samples/pain002/*.xml
