@@ -254,7 +254,21 @@ impl<'f> Parser<'f> {
     fn path(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(96);
-        for name in &self.stack {
+        let mut unknown_run = 0usize;
+        for (at, name) in self.stack.iter().enumerate() {
+            // Elements the reader does not know are `?`; a run of them (deep nesting) is `?×N`.
+            if *name == "?" {
+                unknown_run += 1;
+                if self.stack.get(at + 1) == Some(&"?") {
+                    continue;
+                }
+                out.push_str("/?");
+                if unknown_run > 1 {
+                    let _ = write!(out, "×{unknown_run}");
+                }
+                unknown_run = 0;
+                continue;
+            }
             out.push('/');
             out.push_str(name);
             let index = match *name {
