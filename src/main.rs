@@ -908,6 +908,39 @@ fn merge(args: MergeArgs) -> ExitCode {
     }
 }
 
+/// Input notes as warnings, at most `NOTES_PER_CHECK_MAX` of one check in one file (`FILE:LINE: CHECK:
+/// …`): a report re-sent whole would otherwise print a line per row. The rest are counted in one line;
+/// every row is in exceptions.csv whatever stderr shows.
+fn warn_capped(notes: &[String]) {
+    const NOTES_PER_CHECK_MAX: usize = 20;
+    let key = |note: &str| -> Option<(String, String)> {
+        let (place, rest) = note.split_once(": ")?;
+        let (file, line) = place.rsplit_once(':')?;
+        line.parse::<u64>().ok()?;
+        let check = rest.split_once(": ")?.0;
+        (!check.contains(' ')).then(|| (file.to_string(), check.to_string()))
+    };
+    let mut shown: std::collections::BTreeMap<(String, String), usize> = std::collections::BTreeMap::new();
+    for note in notes {
+        match key(note) {
+            None => log::warning(note),
+            Some(k) => {
+                let n = shown.entry(k).or_default();
+                *n += 1;
+                if *n <= NOTES_PER_CHECK_MAX {
+                    log::warning(note);
+                }
+            }
+        }
+    }
+    for ((file, check), n) in shown.into_iter().filter(|(_, n)| *n > NOTES_PER_CHECK_MAX) {
+        log::warning(&format!(
+            "{file}: {} more {check} warnings not shown ({n} in all; each row is in exceptions.csv)",
+            n - NOTES_PER_CHECK_MAX
+        ));
+    }
+}
+
 /// What `settle run` and `settle merge` print of a completed run, and their exit code.
 fn report_run(outcome: &settle_job::RunOutcome) -> ExitCode {
     if outcome.completed_interrupted {
@@ -919,9 +952,7 @@ fn report_run(outcome: &settle_job::RunOutcome) -> ExitCode {
     if outcome.replaced {
         log::note(&format!("recomputed the existing run for {} (--force)", outcome.business_date));
     }
-    for note in &outcome.input_notes {
-        log::warning(note);
-    }
+    warn_capped(&outcome.input_notes);
     for note in &outcome.payout_notes {
         log::note(note);
     }
