@@ -2165,7 +2165,7 @@ fn hostile_inputs_in_a_night_end_in_their_documented_places() {
 
 /// 30 generated nights of one job (`settle gen --night`), run one after the other into one OUT with the
 /// demo's debtor accounts so that payouts are emitted, carried and awaited night after night:
-/// `settle check-archive` finds every invariant holding; then each kind of damage is found.
+/// `settle check-archive` finds every invariant holding; then each of six kinds of damage is found.
 #[test]
 fn check_archive_passes_on_thirty_nights_and_finds_what_breaks_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -2237,6 +2237,14 @@ fn check_archive_passes_on_thirty_nights_and_finds_what_breaks_them() {
         copied.contains("is in nightly/") && copied.contains("and in nightly/2026-12-01/payouts/copy.xml"),
         "{copied}"
     );
+    // A payout of one night listed again in another night's payouts.csv.
+    let again = damaged("payout-again", &|root| {
+        let from = fs::read_to_string(root.join("nightly/2026-11-05/payouts.csv")).unwrap();
+        let path = root.join("nightly/2026-11-06/payouts.csv");
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, format!("{text}{}\n", from.lines().nth(1).unwrap())).unwrap();
+    });
+    assert!(again.contains("is in nightly/2026-11-05/payouts.csv:2 and in nightly/2026-11-06/payouts.csv:"), "{again}");
     // A tally that no longer adds up (and no longer matches the manifest).
     let tally = damaged("tally", &|root| {
         let path = root.join("nightly/2026-11-10/tallies.csv");

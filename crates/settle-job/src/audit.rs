@@ -12,7 +12,8 @@
 //!   the files its previous night left (same sha256), so nothing is lost between nights;
 //! - **payouts**: in each job's payout register every payout id and EndToEndId appears once, each payout
 //!   is in the pain.001 file the register names (with the recorded sha256) and every pain.001 file's
-//!   transfers are in the register; across the whole archive no EndToEndId or MsgId is in two files.
+//!   transfers are in the register; across the whole archive no EndToEndId or MsgId is in two files and
+//!   no payout id in two nights' payouts.csv, and a night's payable payouts are in its payout files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -441,6 +442,7 @@ pub fn check_archive(out_root: &Path) -> Result<ArchiveCheck, JobError> {
     // Across the archive: EndToEndId and MsgId → the file that holds it.
     let mut e2e_places: BTreeMap<String, String> = BTreeMap::new();
     let mut message_places: BTreeMap<String, String> = BTreeMap::new();
+    let mut payout_places: BTreeMap<String, String> = BTreeMap::new();
     for job in &jobs {
         let job_dir = out_root.join(job);
         let dates = sorted_dirs(&job_dir, is_date)?;
@@ -459,6 +461,25 @@ pub fn check_archive(out_root: &Path) -> Result<ArchiveCheck, JobError> {
             }
             check.runs.push(check_run(job, date, &job_dir));
             let found = payout_files(job, date, &run_dir).map_err(archive_error)?;
+            // payouts.csv: each payout id in one night only; a payable payout of a night that wrote
+            // payout files is in one of them.
+            let night_e2e: BTreeSet<&str> =
+                found.iter().flat_map(|(_, f)| f.end_to_end_ids.iter().map(String::as_str)).collect();
+            let path = run_dir.join("payouts.csv");
+            let (header, rows) = read_table(&path).map_err(archive_error)?;
+            let at = |name| column(&header, name, &path).map_err(archive_error);
+            let (id, e2e, status) = (at("payout_id")?, at("end_to_end_id")?, at("status")?);
+            for (line, row) in rows.iter().enumerate() {
+                let place = format!("{job}/{date}/payouts.csv:{}", line + 2);
+                if let Some(first) = payout_places.insert(row[id].clone(), place.clone()) {
+                    check.problems.push(format!("payout id {} is in {first} and in {place}", row[id]));
+                }
+                if row[status] == "payable" && !found.is_empty() && !night_e2e.contains(row[e2e].as_str()) {
+                    check
+                        .problems
+                        .push(format!("{place}: payable payout {} is in none of the night's payout files", row[id]));
+                }
+            }
             for (file, f) in found {
                 for e in &f.end_to_end_ids {
                     if let Some(first) = e2e_places.insert(e.clone(), f.place.clone()) {
