@@ -27,7 +27,7 @@ for target in $targets; do
   echo "== fuzzing $target for ${seconds}s"
   if ! cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 >"fuzz/logs/$target.log" 2>&1; then
-    tail -40 "fuzz/logs/$target.log"
+    grep -E "panicked|ERROR|SUMMARY|Test unit written" "fuzz/logs/$target.log" | cut -c1-300 | head -20
     echo "fuzz: $target failed (log: fuzz/logs/$target.log); the input is in fuzz/artifacts/$target/"
     exit 1
   fi

@@ -93,7 +93,8 @@ fn sepa_keyword_before(text: &[u8], plus: usize) -> Option<(usize, usize, Sepa)>
             }
         }
     }
-    (plus >= 3 && &text[plus - 3..plus] == b"BIC").then_some((plus - 3, 4, Sepa::Bic))
+    // `then`, not `then_some`: the tuple must not be computed (`plus - 3` underflows) when `plus < 3`.
+    (plus >= 3 && &text[plus - 3..plus] == b"BIC").then(|| (plus - 3, 4, Sepa::Bic))
 }
 
 /// Tells the dialect of an `:86:` text (its lines as given).

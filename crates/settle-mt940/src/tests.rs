@@ -904,3 +904,16 @@ fn a_line_over_64_kib_is_refused_before_decoding() {
     assert_eq!(err.line, 3);
     assert!(err.to_string().contains("a line longer than 65536 bytes"), "{err}");
 }
+
+/// Found by the mt940 fuzz target (fuzz/artifacts/mt940/crash-66273822…): a German `:86:` whose
+/// remittance text has a `+` in its first three bytes made the SEPA keyword scan compute `plus - 3`
+/// eagerly (`then_some`) and panic on the underflow (release builds check overflow too).
+#[test]
+fn sepa_plus_at_the_start_of_the_remittance_does_not_underflow() {
+    for remittance in ["+", "+X", "A+", "AB+C", "+EREF+1"] {
+        let text = format!("166?00GUTSCHRIFT?20{remittance}");
+        let (detail, code) = crate::details::parse_information(&text, Direction::Credit);
+        assert_eq!(code.as_deref(), Some("166"), "{remittance}");
+        let _ = detail;
+    }
+}
