@@ -16,7 +16,7 @@
 //! their order; the statements of account are staged on a few threads, so among them "the Nth" may be
 //! another file from run to run — the tests only ask that some file fails there).
 //! The layer is compiled into every build (one atomic load per file when unset), so the tests exercise
-//! the binary that ships; a process with faults set says so on stderr.
+//! the binary that ships; a process with faults set says so (a warning in its log).
 
 use std::fs;
 use std::io::{self, Write};
@@ -72,7 +72,7 @@ fn plan() -> &'static Plan {
     PLAN.get_or_init(|| match std::env::var("SETTLE_FAULT") {
         Ok(text) => match parse(&text) {
             Ok(plan) => {
-                eprintln!("WARN fault injection is on: SETTLE_FAULT={text}");
+                tracing::warn!("fault injection is on: SETTLE_FAULT={text}");
                 plan
             }
             Err(e) => {
