@@ -4,7 +4,10 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+#[path = "parquet_guard.rs"]
+mod parquet_guard;
+
+fuzz_target!(init: parquet_guard::leave_parquet_panics_to_settles_guard(), |data: &[u8]| {
     let profiles = settle_tabular::builtin_profiles();
     for name in ["orders", "beneficiaries", "stripe_itemized"] {
         let profile = profiles.iter().find(|p| p.name == name).expect("built in");
