@@ -32,6 +32,138 @@ fn guarded<T>(path: &str, call: impl FnOnce() -> T) -> Result<T, TabularError> {
     })
 }
 
+/// Walks the footer (the file metadata, Thrift compact protocol) before the parquet crate decodes it,
+/// and refuses one whose lists, sets or maps declare more elements than bytes are left. The crate skips
+/// a list of booleans without consuming a byte per element, so a footer of a kilobyte declaring lists
+/// of 2^31 booleans kept it busy for seconds each (found by the parquet_profiles fuzz target: a
+/// 995-byte file took 2.5 s, several such lists would take minutes). Every element of a list takes at
+/// least one byte in the compact protocol, so the walk is bounded by the footer's length.
+fn check_footer(bytes: &[u8]) -> Result<(), String> {
+    let len = bytes.len();
+    if len < 12 {
+        return Err("shorter than a Parquet file's magic and footer".into());
+    }
+    let footer_len = u32::from_le_bytes([bytes[len - 8], bytes[len - 7], bytes[len - 6], bytes[len - 5]]) as usize;
+    let Some(start) = (len - 8).checked_sub(footer_len).filter(|s| *s >= 4) else {
+        return Err(format!("a footer of {footer_len} bytes does not fit in the file"));
+    };
+    let mut walk = CompactWalk { bytes: &bytes[start..len - 8], at: 0 };
+    walk.value(COMPACT_STRUCT, 0)
+}
+
+/// Thrift compact protocol types (of a field header, or of list, set and map elements).
+const COMPACT_STRUCT: u8 = 12;
+/// How deep structs and containers may nest (the parquet crate's own limit is of this order).
+const COMPACT_DEPTH_MAX: u32 = 64;
+
+struct CompactWalk<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl CompactWalk<'_> {
+    fn byte(&mut self) -> Result<u8, String> {
+        let b = *self.bytes.get(self.at).ok_or("the footer ends inside a value")?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        // Bounded: at most 10 bytes.
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            value |= u64::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a varint longer than 10 bytes in the footer".into())
+    }
+
+    fn skip(&mut self, n: u64) -> Result<(), String> {
+        let n = usize::try_from(n).map_err(|_| "a length beyond the footer")?;
+        match self.at.checked_add(n) {
+            Some(end) if end <= self.bytes.len() => {
+                self.at = end;
+                Ok(())
+            }
+            _ => Err(format!("a length of {n} bytes beyond the footer")),
+        }
+    }
+
+    /// `count` elements each needing at least a byte: no more than the bytes left.
+    fn elements(&self, count: u64) -> Result<u64, String> {
+        let left = (self.bytes.len() - self.at) as u64;
+        if count > left {
+            return Err(format!("a list of {count} elements in the {left} bytes left of the footer"));
+        }
+        Ok(count)
+    }
+
+    /// Walks one value of compact type `kind`; `in_container`: booleans take a byte (in a field
+    /// header they take none).
+    fn value_of(&mut self, kind: u8, depth: u32, in_container: bool) -> Result<(), String> {
+        if depth > COMPACT_DEPTH_MAX {
+            return Err(format!("the footer nests deeper than {COMPACT_DEPTH_MAX} levels"));
+        }
+        match kind {
+            1 | 2 if in_container => self.skip(1),
+            1 | 2 => Ok(()),
+            3 => self.skip(1),
+            4..=6 => self.varint().map(|_| ()),
+            7 => self.skip(8),
+            8 => {
+                let n = self.varint()?;
+                self.skip(n)
+            }
+            9 | 10 => {
+                let header = self.byte()?;
+                let count = match header >> 4 {
+                    15 => self.varint()?,
+                    short => u64::from(short),
+                };
+                let element = header & 0x0f;
+                // Bounded by the footer's length: each element takes at least a byte.
+                for _ in 0..self.elements(count)? {
+                    self.value_of(element, depth + 1, true)?;
+                }
+                Ok(())
+            }
+            11 => {
+                let count = self.varint()?;
+                if count == 0 {
+                    return Ok(());
+                }
+                let types = self.byte()?;
+                for _ in 0..self.elements(count.saturating_mul(2))? / 2 {
+                    self.value_of(types >> 4, depth + 1, true)?;
+                    self.value_of(types & 0x0f, depth + 1, true)?;
+                }
+                Ok(())
+            }
+            COMPACT_STRUCT => {
+                // Bounded by the footer's length: each field header takes a byte.
+                loop {
+                    let header = self.byte()?;
+                    if header == 0 {
+                        return Ok(());
+                    }
+                    if header >> 4 == 0 {
+                        self.varint()?; // a field id that is no small delta
+                    }
+                    self.value_of(header & 0x0f, depth + 1, false)?;
+                }
+            }
+            other => Err(format!("an unknown Thrift type {other} in the footer")),
+        }
+    }
+
+    fn value(&mut self, kind: u8, depth: u32) -> Result<(), String> {
+        self.value_of(kind, depth, false)
+    }
+}
+
 fn error(path: &str, line: Option<u64>, column: Option<&str>, message: String) -> TabularError {
     TabularError { path: path.to_string(), line, column: column.map(str::to_string), message }
 }
@@ -44,6 +176,7 @@ pub(crate) struct ParquetFile {
 
 /// Opens a Parquet file and lists its columns; nested columns are an error.
 pub(crate) fn open(path: &str, bytes: &[u8]) -> Result<ParquetFile, TabularError> {
+    check_footer(bytes).map_err(|message| error(path, None, None, format!("a damaged Parquet file: {message}")))?;
     let reader = guarded(path, || SerializedFileReader::new(Bytes::copy_from_slice(bytes)))?
         .map_err(|e| error(path, None, None, format!("not a readable Parquet file: {e}")))?;
     // The parquet crate asserts these instead of reporting them: check first (found by fuzzing).
