@@ -76,12 +76,12 @@ enum Command {
     /// Check the invariants of every completed run under OUT from its files alone: integrity,
     /// conservation, every record in one place, nothing lost between nights, no payout twice.
     ///
-    /// Each run against its manifest; conservation per stage, record kind and currency (input = matched
-    /// + open + exception + rejected, in count and amount); every record placed by exactly one row of
-    /// matches.csv or exceptions.csv; every row read taken into its stage, or the open items carried in
-    /// being exactly what the previous night left; payout ids and EndToEndIds once in each payout
-    /// register, each in the pain.001 file it names, no EndToEndId or MsgId in two files and no payout
-    /// id in two nights of the whole archive.
+    /// Each run against its manifest; conservation per stage, record kind and currency (input =
+    /// matched + open + exception + rejected, in count and amount); every record placed by exactly one
+    /// row of matches.csv or exceptions.csv; every row read taken into its stage, or the open items
+    /// carried in being exactly what the previous night left; payout ids and EndToEndIds once in each
+    /// payout register, each in the pain.001 file it names, no EndToEndId or MsgId in two files and no
+    /// payout id in two nights of the whole archive.
     ///
     /// Exit codes: 0 every invariant holds; 1 something is broken (each listed); 2 error (no runs).
     CheckArchive(CheckArchiveArgs),
