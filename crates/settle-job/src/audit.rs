@@ -327,7 +327,7 @@ fn payout_files(job: &str, date: &str, run_dir: &Path) -> Result<Vec<(String, Pa
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".xml") && !n.starts_with(crate::write::TEMP_PREFIX))
+        .filter(|n| n.ends_with(".xml") && !crate::write::is_temp_name(n))
         .collect();
     names.sort();
     let mut out = Vec::with_capacity(names.len());
@@ -428,7 +428,7 @@ fn stale_temps(root: &Path, dir: &Path, found: &mut Vec<String>, depth: usize) {
         let path = entry.path();
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             stale_temps(root, &path, found, depth + 1);
-        } else if name.starts_with(crate::write::TEMP_PREFIX) && name.ends_with(".tmp") {
+        } else if crate::write::is_temp_name(&name) {
             found.push(path.strip_prefix(root).unwrap_or(&path).display().to_string());
         }
     }

@@ -132,14 +132,6 @@ impl<W: Write> Faulty<W> {
         }
     }
 
-    pub fn get_ref(&self) -> &W {
-        &self.inner
-    }
-
-    pub fn get_mut(&mut self) -> &mut W {
-        &mut self.inner
-    }
-
     pub fn into_inner(self) -> W {
         self.inner
     }

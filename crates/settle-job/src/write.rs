@@ -287,13 +287,18 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether a file name is one of settle's temp files (`.settle-<name>.<random>.tmp`).
+pub(crate) fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp")
+}
+
 /// Removes temp files a crashed run left in `dir`.
 pub fn remove_stale_temps(dir: &Path) -> std::io::Result<()> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") {
+        if is_temp_name(&name) {
             fs::remove_file(entry.path())?;
         }
     }

@@ -92,27 +92,17 @@ pub fn read_mt940_with(
 /// dialects a few hundred; a longer one is a damaged or hostile file, refused before it is decoded.
 pub const LINE_BYTES_MAX: usize = 64 * 1024;
 
-/// One pass before decoding: no NUL byte (in no SWIFT character set: a binary, padded or damaged file)
+/// One pass before decoding (`settle_core::text::scan_lines`): no NUL byte (in no SWIFT character set)
 /// and no line longer than `LINE_BYTES_MAX`; errors name the line.
 fn check_bytes(file: &str, bytes: &[u8]) -> Result<(), Mt940Error> {
+    use settle_core::text::{LineFault, scan_lines};
     let fail = |line: u64, message: String| Mt940Error { file: file.to_string(), line, tag: "file".into(), message };
-    let (mut line, mut line_start) = (1u64, 0usize);
-    // Bounded by the file: each round moves past one NUL or line end, or ends.
-    for at in memchr::memchr3_iter(0, b'\n', b'\r', bytes).chain(std::iter::once(bytes.len())) {
-        if at - line_start > LINE_BYTES_MAX {
-            return Err(fail(line, format!("a line longer than {LINE_BYTES_MAX} bytes: a damaged file, not MT940")));
+    scan_lines(bytes, LINE_BYTES_MAX).map_err(|fault| match fault {
+        LineFault::TooLong { line, .. } => {
+            fail(line, format!("a line longer than {LINE_BYTES_MAX} bytes: a damaged file, not MT940"))
         }
-        if at == bytes.len() {
-            break;
-        }
-        match bytes[at] {
-            0 => return Err(fail(line, format!("a NUL byte at byte {at} (not in any SWIFT character set)"))),
-            b'\n' => line += 1,
-            _ => {}
-        }
-        line_start = at + 1;
-    }
-    Ok(())
+        LineFault::Nul { line, at } => fail(line, format!("a NUL byte at byte {at} (not in any SWIFT character set)")),
+    })
 }
 
 /// Checks one message.

@@ -105,34 +105,23 @@ pub fn decode_text<'a>(path: &str, bytes: &'a [u8], encoding: &str) -> Result<Co
 /// a longer one is a damaged or hostile file, refused before a record buffer grows to hold it.
 pub const LINE_BYTES_MAX: usize = 1 << 20;
 
-/// The checks every CSV file passes before it is parsed, in one pass over its bytes: no NUL byte (a
-/// binary, padded or damaged file; outside UTF-16) and no line longer than `LINE_BYTES_MAX`. Errors
-/// name the line and byte.
+/// The checks every CSV file passes before it is parsed (`settle_core::text::scan_lines`): no NUL byte
+/// (outside UTF-16) and no line longer than `LINE_BYTES_MAX`. Errors name the line and byte.
 pub(crate) fn check_text_bytes(path: &str, bytes: &[u8]) -> Result<(), TabularError> {
+    use settle_core::text::{LineFault, scan_lines};
     let fail =
         |line: u64, message: String| TabularError { path: path.to_string(), line: Some(line), column: None, message };
-    let (mut line, mut line_start) = (1u64, 0usize);
-    // Bounded by the file: each round moves past one NUL or newline, or ends.
-    for at in memchr::memchr2_iter(0, b'\n', bytes).chain(std::iter::once(bytes.len())) {
-        if at - line_start > LINE_BYTES_MAX {
-            return Err(fail(
-                line,
-                format!(
-                    "the line is longer than {LINE_BYTES_MAX} bytes (at least {} bytes): a damaged file, not CSV rows",
-                    at - line_start
-                ),
-            ));
+    scan_lines(bytes, LINE_BYTES_MAX).map_err(|fault| match fault {
+        LineFault::TooLong { line, length } => fail(
+            line,
+            format!(
+                "the line is longer than {LINE_BYTES_MAX} bytes (at least {length} bytes): a damaged file, not CSV rows"
+            ),
+        ),
+        LineFault::Nul { line, at } => {
+            fail(line, format!("a NUL byte at byte {at}: a binary or damaged file, not CSV text"))
         }
-        if at == bytes.len() {
-            break;
-        }
-        if bytes[at] == 0 {
-            return Err(fail(line, format!("a NUL byte at byte {at}: a binary or damaged file, not CSV text")));
-        }
-        line += 1;
-        line_start = at + 1;
-    }
-    Ok(())
+    })
 }
 
 /// Below this many bytes of rows a file is read on one thread.
