@@ -131,6 +131,31 @@ enum Command {
     /// Reference rates: `settle rates show --date DATE --rates FILE` lists the rates of the latest
     /// published day on or before DATE.
     Rates(RatesArgs),
+    /// The payout register (OUT/<job>/payout_register.csv): `settle register rebuild OUT/<job>` makes it
+    /// again from the job's run directories when it was deleted, cut back or restored from an older
+    /// backup (a night refuses to run against such a register).
+    ///
+    /// Each complete night's registered_payouts.csv (its payouts) and returned_payouts.csv (the payouts
+    /// it returned to balances) are checked against its manifest, put together in date order, checked
+    /// against every night again and written atomically under the job's lock; the register that was
+    /// there is kept as payout_register.csv.replaced. Exit codes: 0 rebuilt; 2 error (a night's files
+    /// differ from its manifest: named).
+    Register(RegisterArgs),
+}
+
+#[derive(Args)]
+struct RegisterArgs {
+    #[command(subcommand)]
+    action: RegisterAction,
+}
+
+#[derive(Subcommand)]
+enum RegisterAction {
+    /// Make the job's payout register again from its run directories.
+    Rebuild {
+        /// The job's directory: OUT/<job>, holding its run directories OUT/<job>/<business date>/.
+        job_dir: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -357,6 +382,12 @@ struct RunArgs {
     /// Every partition reads every input. See docs/scale-out.md.
     #[arg(long, value_parser = parse_partition_arg, value_name = "I/N")]
     partition: Option<settle_job::partition::Partition>,
+    /// Run this night although the job already has later nights, then recompute each later night after
+    /// it, in date order (as with --force). Without it such a night is refused: later nights were built
+    /// on it (open items, balances, reserves, the ledger). Payouts already emitted are never emitted
+    /// again: a later night whose payout files would change stops with an error.
+    #[arg(long)]
+    and_later: bool,
 }
 
 #[derive(Args)]
@@ -379,6 +410,10 @@ struct MergeArgs {
     /// Sign manifest.json with this ed25519 private key (as `settle run --sign-key`).
     #[arg(long)]
     sign_key: Option<PathBuf>,
+    /// Merge this night although the job has later nights (then recompute those with
+    /// `settle run --force --and-later`, one night at a time).
+    #[arg(long)]
+    and_later: bool,
 }
 
 fn parse_partition_arg(text: &str) -> Result<settle_job::partition::Partition, String> {
@@ -507,6 +542,33 @@ fn dispatch(command: Command) -> ExitCode {
         Command::Profiles(args) => profiles(args),
         Command::Convert(args) => convert(args),
         Command::Rates(args) => rates(args),
+        Command::Register(args) => register(args),
+    }
+}
+
+fn register(args: RegisterArgs) -> ExitCode {
+    let RegisterAction::Rebuild { job_dir } = args.action;
+    match settle_job::register::rebuild(&job_dir) {
+        Ok(done) => {
+            let mut out = String::new();
+            let _ = writeln!(out, "register       {}", done.path.display());
+            let _ = writeln!(
+                out,
+                "payouts        {} from {} nights ({} returned)",
+                done.payouts, done.nights, done.returned
+            );
+            if let Some(kept) = &done.kept {
+                let _ = writeln!(out, "replaced       kept as {}", kept.display());
+            }
+            print_data(&out);
+            for date in &done.incomplete {
+                log::warning(&format!(
+                    "the night of {date} is incomplete: its payouts are not in the register; run its command again to complete it (the same payout files, never new ones)"
+                ));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err.to_string(), err.hint()),
     }
 }
 
@@ -883,11 +945,15 @@ fn run(args: RunArgs) -> ExitCode {
         replay: None,
         sign_key: args.sign_key,
         partition: args.partition,
+        and_later: args.and_later,
     };
     let outcome = match settle_job::run_job(&args.job, &options) {
         Ok(outcome) => outcome,
-        Err(err) => return fail(&err.to_string(), err.hint()),
+        Err(err) => return run_failed(&err),
     };
+    if args.and_later && args.partition.is_none() {
+        return run_and_later(&args.job, &options, &outcome);
+    }
     if let Some(part) = args.partition {
         let s = &outcome.summary;
         let mut out = String::new();
@@ -905,6 +971,38 @@ fn run(args: RunArgs) -> ExitCode {
     report_run(&outcome)
 }
 
+/// A run that did not complete a night, or found it complete already (a success that wrote nothing).
+fn run_failed(err: &settle_job::JobError) -> ExitCode {
+    if let settle_job::JobError::AlreadyComplete { exit_code, .. } = err {
+        log::note(&err.to_string());
+        return ExitCode::from(*exit_code);
+    }
+    fail(&err.to_string(), err.hint())
+}
+
+/// `settle run --and-later`: the job's later nights recomputed after `first`, in date order; the exit
+/// code is the worst of them.
+fn run_and_later(job: &std::path::Path, options: &settle_job::RunOptions, first: &settle_job::RunOutcome) -> ExitCode {
+    let mut worst = report_code(first);
+    let job_dir = first.run_dir.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    for night in settle_job::nights::later(&job_dir, first.business_date) {
+        log::note(&format!("recomputing the later night of {} (--and-later)", night.date));
+        let options = settle_job::RunOptions { date: Some(night.date), force: true, ..options.clone() };
+        match settle_job::run_job(job, &options) {
+            Ok(outcome) => worst = worst.max(report_code(&outcome)),
+            Err(err) => {
+                let _ = run_failed(&err);
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::from(worst)
+}
+
+fn report_code(outcome: &settle_job::RunOutcome) -> u8 {
+    if report_run(outcome) == ExitCode::SUCCESS { 0 } else { 1 }
+}
+
 fn merge(args: MergeArgs) -> ExitCode {
     let options = settle_job::MergeOptions {
         date: args.date,
@@ -912,10 +1010,11 @@ fn merge(args: MergeArgs) -> ExitCode {
         force: args.force,
         partitions: args.partitions,
         sign_key: args.sign_key,
+        and_later: args.and_later,
     };
     match settle_job::merge_job(&args.job, &options) {
         Ok(outcome) => report_run(&outcome),
-        Err(err) => fail(&err.to_string(), err.hint()),
+        Err(err) => run_failed(&err),
     }
 }
 

@@ -197,6 +197,13 @@ fn places(tally: &Tally, run_dir: &Path, problems: &mut Vec<String>) -> Result<(
     if let Some(&n) = found.get(&key("A")) {
         *found.entry(key("B")).or_default() += n;
     }
+    // The engine tallies every bank entry in stage B, the debits that stage C matches to our payouts (or
+    // finds returned) included: matches.csv and exceptions.csv name those under stage C.
+    let stage_c: Vec<_> = found.keys().filter(|k| k.0 == "C" && k.1 == "bank_entry").cloned().collect();
+    for key in stage_c {
+        let n = found.remove(&key).unwrap_or(0);
+        *found.entry(("B".to_string(), key.1, key.2)).or_default() += n;
+    }
     let keys: BTreeSet<&(String, String, String)> = tallied.keys().chain(found.keys()).collect();
     for key in keys {
         let (t, f) = (tallied.get(key).copied().unwrap_or(0), found.get(key).copied().unwrap_or(0));
@@ -434,6 +441,81 @@ fn stale_temps(root: &Path, dir: &Path, found: &mut Vec<String>, depth: usize) {
     }
 }
 
+/// The money-level invariant across the output root, from every completed run's settlement-ledger key
+/// file: no record (order, channel transaction, bank entry) settled on two nights or by two jobs, and
+/// none held by two jobs. The files are merged in key order a record at a time (bounded memory).
+fn ledger_once(out_root: &Path, runs: &[(String, String)], problems: &mut Vec<String>) -> Result<(), String> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut cursors = Vec::with_capacity(runs.len());
+    for (job, date) in runs {
+        let path = out_root.join(job).join(date).join(crate::ledger::FILE);
+        if !path.exists() {
+            problems.push(format!("{job}/{date}: no {} (written by an earlier settle)", crate::ledger::FILE));
+            cursors.push(None);
+            continue;
+        }
+        cursors.push(Some(crate::ledger::Cursor::open(&path)?));
+    }
+    let mut heap = BinaryHeap::new();
+    for (i, cursor) in cursors.iter_mut().enumerate() {
+        if let Some(c) = cursor
+            && let Some((key, check, settled)) = c.next_entry()?
+        {
+            heap.push(Reverse((key, check, i, settled)));
+        }
+    }
+    let mut reported = 0usize;
+    // Bounded by the entries of all files: each round takes one off the heap.
+    while let Some(Reverse((key, check, first, settled))) = heap.pop() {
+        let mut group = vec![(first, settled)];
+        while let Some(Reverse((k, c, _, _))) = heap.peek()
+            && (*k, *c) == (key, check)
+        {
+            let Some(Reverse((_, _, i, s))) = heap.pop() else { break };
+            group.push((i, s));
+        }
+        for &(i, _) in &group {
+            if let Some(c) = cursors[i].as_mut()
+                && let Some((k, c2, s)) = c.next_entry()?
+            {
+                heap.push(Reverse((k, c2, i, s)));
+            }
+        }
+        if group.len() < 2 {
+            continue;
+        }
+        let name = |i: usize| format!("{}/{}", runs[i].0, runs[i].1);
+        let settled: Vec<usize> = group.iter().filter(|(_, s)| *s).map(|(i, _)| *i).collect();
+        let jobs: BTreeSet<&str> = group.iter().map(|(i, _)| runs[*i].0.as_str()).collect();
+        let problem = if settled.len() > 1 {
+            Some(format!(
+                "ledger: a record (key {key:016x}) is settled by {} and again by {}",
+                name(settled[0]),
+                name(settled[1])
+            ))
+        } else if jobs.len() > 1 {
+            Some(format!(
+                "ledger: a record (key {key:016x}) is held by two jobs: {} and {}",
+                name(group[0].0),
+                name(group.iter().find(|(i, _)| runs[*i].0 != runs[group[0].0].0).map_or(0, |(i, _)| *i))
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            reported += 1;
+            if reported <= 100 {
+                problems.push(problem);
+            }
+        }
+    }
+    if reported > 100 {
+        problems.push(format!("ledger: {} more records settled twice or held twice", reported - 100));
+    }
+    Ok(())
+}
+
 /// Checks every run of every job under `out_root` (see the module docs).
 pub fn check_archive(out_root: &Path) -> Result<ArchiveCheck, JobError> {
     let mut check = ArchiveCheck::default();
@@ -443,6 +525,8 @@ pub fn check_archive(out_root: &Path) -> Result<ArchiveCheck, JobError> {
     let mut e2e_places: BTreeMap<String, String> = BTreeMap::new();
     let mut message_places: BTreeMap<String, String> = BTreeMap::new();
     let mut payout_places: BTreeMap<String, String> = BTreeMap::new();
+    // Completed runs, (job, date), for the settlement ledger's check across them.
+    let mut complete: Vec<(String, String)> = Vec::new();
     for job in &jobs {
         let job_dir = out_root.join(job);
         let dates = sorted_dirs(&job_dir, is_date)?;
@@ -460,6 +544,7 @@ pub fn check_archive(out_root: &Path) -> Result<ArchiveCheck, JobError> {
                 continue;
             }
             check.runs.push(check_run(job, date, &job_dir));
+            complete.push((job.clone(), date.clone()));
             let found = payout_files(job, date, &run_dir).map_err(archive_error)?;
             // payouts.csv: each payout id in one night only; a payable payout of a night that wrote
             // payout files is in one of them.
@@ -496,7 +581,16 @@ pub fn check_archive(out_root: &Path) -> Result<ArchiveCheck, JobError> {
         }
         check.payout_files += files.len();
         check.payouts += check_register(job, &job_dir, &files, &mut check.problems).map_err(archive_error)?;
+        // The register is what the nights' manifests recorded (each night's registered_payouts.csv).
+        let register = match fs::read(job_dir.join(crate::register::FILE)) {
+            Ok(bytes) => crate::register::read(&bytes).unwrap_or_default(),
+            Err(_) => settle_payout::files::Register::default(),
+        };
+        if let Err(e) = crate::register::verify(&job_dir, &register, settle_core::Date::MIN) {
+            check.problems.push(format!("{job}: {e}"));
+        }
     }
+    ledger_once(out_root, &complete, &mut check.problems).map_err(archive_error)?;
     if check.runs.is_empty() {
         return Err(archive_error(format!(
             "no completed runs under {} (expected OUT/<job>/<business date>/manifest.json)",

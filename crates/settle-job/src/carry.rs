@@ -61,9 +61,10 @@ pub struct Open<'a> {
     pub orders: Vec<&'a Order>,
     pub channel: Vec<&'a ChannelTransaction>,
     pub bank: Vec<&'a BankEntry>,
-    /// Index-aligned with `orders` and `channel`: each one's index in the lists `carry` was given.
+    /// Index-aligned with `orders`, `channel` and `bank`: each one's index in the lists `carry` was given.
     pub order_index: Vec<u32>,
     pub channel_index: Vec<u32>,
+    pub bank_index: Vec<u32>,
     /// Index-aligned with `channel`.
     pub earlier: Vec<Earlier>,
     /// The order id of each carried row's earlier stage A link.
@@ -93,7 +94,7 @@ fn settled_a(place: Place) -> bool {
     matches!(place, Place::Matched | Place::Unmatched(ReasonCode::Chargeback) | Place::NotApplicable)
 }
 
-fn rejected(place: Place) -> bool {
+pub(crate) fn rejected(place: Place) -> bool {
     matches!(place, Place::Unmatched(reason) if reason.class() == Class::Rejected)
 }
 
@@ -166,11 +167,12 @@ pub fn carry<'a>(
             out.order_index.push(u32::try_from(o).expect("the engine takes at most u32::MAX orders"));
         }
     }
-    for (entry, place) in bank.iter().zip(&recon.bank) {
+    for (b, (entry, place)) in bank.iter().zip(&recon.bank).enumerate() {
         let id = || format!("{}:{}", entry.account_id, entry.entry_id);
         let settled = *place == Place::Matched || rejected(*place);
         if !settled && !write_off("bank_entry", entry.booking_date, entry.signed_money(), &id, &entry.provenance) {
             out.bank.push(entry);
+            out.bank_index.push(u32::try_from(b).expect("the engine takes at most u32::MAX entries"));
         }
     }
     for (payout, place) in awaited.iter().zip(&recon.payouts) {
@@ -222,7 +224,14 @@ pub fn prepend(
     orders.splice(0..0, carried.orders);
     channel.splice(0..0, carried.channel);
     bank.splice(0..0, carried.bank);
-    Ok(Prior { earlier, orders: counts.0, channel: counts.1, bank: counts.2, payouts: carried.payouts })
+    Ok(Prior {
+        earlier,
+        orders: counts.0,
+        channel: counts.1,
+        bank: counts.2,
+        payouts: carried.payouts,
+        known: Default::default(),
+    })
 }
 
 /// `open_earlier.csv`.

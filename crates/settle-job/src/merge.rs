@@ -36,6 +36,8 @@ use crate::spec::{InputRole, JobSpec};
 /// A partition's night, as `run_job` has it when the payouts are made.
 pub(crate) struct PartitionNight<'a> {
     pub part: Partition,
+    /// The partition's part of the night's settlement-ledger key file (`crate::ledger::write`).
+    pub ledger: &'a [u8],
     pub spec: &'a JobSpec,
     pub spec_bytes: &'a [u8],
     pub business_date: Date,
@@ -163,6 +165,9 @@ fn positions(rows: impl Iterator<Item = u32>) -> Vec<u8> {
 }
 
 /// Writes a partition's part of the night (`settle run --partition I/N`).
+/// A partition's part of the settlement ledger's key file: the merge joins the parts into one.
+const LEDGER_PART: &str = "ledger.part";
+
 pub(crate) fn write_partition(n: &PartitionNight<'_>) -> Result<RunOutcome, JobError> {
     let part = n.part;
     let shared = part.writes_shared();
@@ -184,6 +189,7 @@ pub(crate) fn write_partition(n: &PartitionNight<'_>) -> Result<RunOutcome, JobE
     drop(exceptions);
     put(&mut staging, "payouts.csv", &settle_report::payouts_csv(n.payouts)?)?;
     put(&mut staging, "conversions.csv", &settle_report::conversions_csv(n.conversions)?)?;
+    put(&mut staging, LEDGER_PART, n.ledger)?;
     let open = n.open;
     put(
         &mut staging,
@@ -342,6 +348,8 @@ pub struct MergeOptions {
     /// How many partitions the night was run in (else the one count the partition directories show).
     pub partitions: Option<u32>,
     pub sign_key: Option<PathBuf>,
+    /// Merge this night although the job has later nights (`settle run --and-later` recomputes them).
+    pub and_later: bool,
 }
 
 fn merge_error(message: String, hint: Option<&str>) -> JobError {
@@ -654,10 +662,14 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let job_dir = normalize(&out_root.join(&spec.job.name));
     let run_dir = job_dir.join(business_date.to_string());
     let _lock = crate::lock::RunLock::acquire(&job_dir, business_date)?;
+    crate::nights::check_order(&job_dir, business_date, options.and_later)?;
     let replaced = run_dir.join("manifest.json").exists();
     let completed_interrupted = !replaced && run_dir.exists();
+    let once_complete = run_dir.join(crate::nights::RETIRED).exists();
     if replaced && !options.force {
-        return Err(JobError::AlreadyRun { dir: run_dir.display().to_string(), date: business_date });
+        let inputs: Vec<(crate::spec::InputRole, PathBuf)> =
+            spec.inputs().into_iter().map(|(role, path, _)| (role, path.to_path_buf())).collect();
+        return Err(crate::nights::already_run(&run_dir, business_date, &sha256_hex(&spec_bytes), &base, &inputs));
     }
     let started = std::time::Instant::now();
     let parts = find_partitions(&partition::date_dir(&job_dir, business_date), options.partitions)?;
@@ -1124,11 +1136,23 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     }
     tracing::debug!(phase = "merge", elapsed_ms = started.elapsed().as_millis() as u64, "statements of account copied");
     put_matches_parquet(&mut staging, matches_parquet)?;
+    // The settlement ledger: the partitions' parts as one key file.
+    let mut entries = Vec::new();
+    for (dir, _) in &parts {
+        let path = dir.join(LEDGER_PART);
+        let bytes = crate::fault::read(&path).map_err(read_error(&path))?;
+        entries.extend(crate::ledger::read_entries(&bytes).map_err(|message| {
+            merge_error(format!("{}: {message}", path.display()), Some("run that partition again, then merge"))
+        })?);
+    }
+    let ledger = crate::ledger::write(entries, spec.output.ledger_horizon_days);
+    put(&mut staging, crate::ledger::FILE, &ledger.bytes)?;
 
     // The archive: the files the partitions read (the same in each), and partition 0's in-memory ones.
     let mut archived: Vec<(PathBuf, String)> = vec![(job_path.to_path_buf(), spec_sha256.clone())];
     for entry in &p0.manifest_inputs {
-        if matches!(entry["role"].as_str(), Some("open_items" | "payout_register")) {
+        // Open items and the register are archived from partition 0's copies; ledger files by their nights.
+        if matches!(entry["role"].as_str(), Some("open_items" | "payout_register" | "ledger")) {
             continue;
         }
         if let (Some(path), Some(sha256)) = (entry["path"].as_str(), entry["sha256"].as_str()) {
@@ -1172,6 +1196,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
             archived_bytes: &archived_bytes,
             sign_key: sign_key.as_ref(),
             started,
+            ledger: ledger.json,
         },
         staging,
     )?;
@@ -1187,6 +1212,10 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         summary: summary.json,
         input_notes,
         payout_notes,
-        payout_files: payment_run.files.iter().map(|f| (f.name.clone(), f.already_emitted)).collect(),
+        payout_files: payment_run
+            .files
+            .iter()
+            .map(|f| (f.name.clone(), f.already_emitted && (!completed_interrupted || once_complete)))
+            .collect(),
     })
 }

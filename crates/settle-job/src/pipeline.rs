@@ -41,6 +41,9 @@ pub struct RunOptions {
     /// Settle one shard of the night into its partition directory (`settle run --partition I/N`); the
     /// run directory is made by `crate::merge::merge_job` from all N.
     pub partition: Option<crate::partition::Partition>,
+    /// Run this night although the job has later nights (`settle run --and-later`, which recomputes them
+    /// after it, in order).
+    pub and_later: bool,
 }
 
 /// What a completed run did.
@@ -75,6 +78,8 @@ pub enum JobError {
     PaymentFile { message: String },
     #[error("payout register {path}: {message}")]
     Register { path: String, message: String },
+    #[error("payout register {path} is not what the night of {night} left: {message}")]
+    RegisterBehind { path: String, night: Date, message: String },
     #[error("cannot read job spec {path}: {source}")]
     SpecIo { path: String, source: std::io::Error },
     #[error("{0}")]
@@ -103,8 +108,15 @@ pub enum JobError {
     Report(#[from] settle_report::ReportError),
     #[error("business date {date}: {source}")]
     Calendar { date: Date, source: settle_core::calendar::CalendarError },
-    #[error("a run for {date} already exists in {dir}")]
-    AlreadyRun { dir: String, date: Date },
+    #[error("a run for {date} already exists in {dir}, read from other inputs ({changed} changed since)")]
+    AlreadyRun { dir: String, date: Date, changed: String },
+    /// Not a failure: the night is complete and its inputs are unchanged; nothing was written.
+    #[error("the night of {date} is already complete in {dir}, from these same inputs: nothing to do")]
+    AlreadyComplete { dir: String, date: Date, exit_code: u8 },
+    #[error("the job has nights after {date} ({later}): they were built on the nights before them")]
+    LaterNights { date: Date, later: String },
+    #[error("the job's night of {date} is incomplete ({dir} has no manifest.json): it may have written payout files")]
+    IncompleteEarlier { date: Date, dir: String },
     #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
     #[error("open items of the run of {date} ({path}): {message}")]
@@ -127,6 +139,8 @@ pub enum JobError {
     Invariant { message: String },
     #[error("{message}")]
     Audit { message: String },
+    #[error("{0}")]
+    Ledger(#[from] crate::ledger::LedgerError),
 }
 
 impl JobError {
@@ -134,9 +148,16 @@ impl JobError {
     pub fn hint(&self) -> Option<String> {
         match self {
             JobError::AlreadyRun { .. } => Some(
-                "pass --force to recompute it (the outputs are byte-identical when inputs and settle are unchanged)"
+                "pass --force to recompute it from tonight's inputs (payout files already emitted are rebuilt byte for byte or the run stops)"
                     .into(),
             ),
+            JobError::LaterNights { .. } => Some(
+                "pass --and-later to recompute the later nights after this one, in order (payouts already emitted are never emitted again); or run the latest night instead"
+                    .into(),
+            ),
+            JobError::IncompleteEarlier { date, .. } => Some(format!(
+                "complete the night of {date} first: run its command again (without --force)"
+            )),
             JobError::NoDate { .. } => Some("pass --date YYYY-MM-DD, or set business_date under [job]".into()),
             JobError::Input(_) => {
                 Some("the canonical CSV layouts are described column by column in docs/formats.md".into())
@@ -148,13 +169,18 @@ impl JobError {
                 "wait for it to end and run again; the lock ({path}) is released when that process ends, even if it is killed"
             )),
             JobError::Partition { hint, .. } => hint.clone(),
+            JobError::Ledger(e) => e.hint(),
+            JobError::RegisterBehind { path, .. } => Some(format!(
+                "never run a night against it: `settle register rebuild {}` makes the register again from the run directories (each night's registered_payouts.csv and returned_payouts.csv, checked against its manifest)",
+                Path::new(path).parent().map(|p| p.display().to_string()).unwrap_or_default()
+            )),
             JobError::Write { .. }
             | JobError::Archive(crate::archive::ArchiveError::Io { .. } | crate::archive::ArchiveError::Read { .. }) => Some(
                 "the night is incomplete (its run directory has no manifest.json); fix the disk (space, permissions) and run the same command again: it completes the night with the same bytes and never emits a payout twice"
                     .into(),
             ),
             JobError::OpenItems { date, .. } => Some(format!(
-                "rerun the night of {date} with --force to rewrite its open items, or set recon.carry_open_items = false to run without them"
+                "restore the run directory of {date} from a backup (`settle verify` on it lists what changed), or recompute it with `settle run --force --and-later --date {date}`"
             )),
             _ => None,
         }
@@ -351,9 +377,40 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
             None => crate::fault::read(dir.join(name)).map_err(|e| error(name, e.to_string())),
         }
     };
+    // What the previous night's manifest recorded of each file: a carried file is verified, never
+    // trusted (an edited open_balances.csv would otherwise pay or lose money silently).
+    let recorded: BTreeMap<String, String> = match replay {
+        Some(_) => BTreeMap::new(),
+        None => {
+            let (_, _, manifest) = crate::replay::read_manifest(dir)?;
+            manifest["outputs"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|o| Some((o["path"].as_str()?.to_string(), o["sha256"].as_str()?.to_string())))
+                .collect()
+        }
+    };
+    let verified = |name: &str, bytes: Vec<u8>| -> Result<Vec<u8>, JobError> {
+        if replay.is_some() {
+            return Ok(bytes);
+        }
+        let found = sha256_hex(&bytes);
+        match recorded.get(name) {
+            Some(sha256) if *sha256 == found => Ok(bytes),
+            Some(sha256) => Err(error(
+                name,
+                format!(
+                    "changed since its night wrote it: its content hashes to {found}, its manifest recorded {sha256}"
+                ),
+            )),
+            None => Err(error(name, "its night's manifest does not list it".into())),
+        }
+    };
     // The index was checked when the recorded run read it; a replay reads what it read.
     if replay.is_none() {
-        let index = read(carry::INDEX)?;
+        let index = verified(carry::INDEX, read(carry::INDEX)?)?;
         let index: serde_json::Value =
             serde_json::from_slice(&index).map_err(|e| error(carry::INDEX, e.to_string()))?;
         if index["format"] != carry::FORMAT || index["version"] != carry::VERSION {
@@ -371,7 +428,7 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
     }
     let mut files = Vec::new();
     for name in carry::FILES {
-        files.push((name, read(name)?));
+        files.push((name, verified(name, read(name)?)?));
     }
     // Records name their source as `<date>/<file>:<line>`, relative to the job's run directories.
     let source = |name: &str| format!("{date}/{name}");
@@ -394,7 +451,10 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
         Some(replay) if !replay.has("open_items", &format!("{date}/{}", carry::BALANCES)) => None,
         Some(_) => Some(read(carry::BALANCES)?),
         None => match crate::fault::read(dir.join(carry::BALANCES)) {
-            Ok(bytes) => Some(bytes),
+            Ok(bytes) => Some(verified(carry::BALANCES, bytes)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && recorded.contains_key(carry::BALANCES) => {
+                return Err(error(carry::BALANCES, "missing: its night's manifest lists it".into()));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(error(carry::BALANCES, e.to_string())),
         },
@@ -632,6 +692,8 @@ pub(crate) struct Night<'a> {
     pub archived_bytes: &'a [(String, Vec<u8>)],
     pub sign_key: Option<&'a crate::seal::SigningKey>,
     pub started: std::time::Instant,
+    /// The manifest's `ledger`: what the night's key file holds (`crate::ledger::write`).
+    pub ledger: serde_json::Value,
 }
 
 /// Commits a night's staged outputs: the payout register first (write-ahead), every output under its
@@ -661,6 +723,7 @@ pub(crate) fn commit_night(
         archived_bytes,
         sign_key,
         started,
+        ledger,
     } = night;
     let write_error = |path: &Path| {
         let path = path.display().to_string();
@@ -670,7 +733,7 @@ pub(crate) fn commit_night(
     let csv_error = |table| move |source| settle_report::ReportError::Csv { table, source };
     // The manifest lists the outputs in a fixed order: the tables, the Parquet copies, the payout files,
     // then the statements of account.
-    const ORDER: [&str; 25] = [
+    const ORDER: [&str; 27] = [
         "summary.json",
         "matches.csv",
         "exceptions.csv",
@@ -686,6 +749,8 @@ pub(crate) fn commit_night(
         carry::BALANCES,
         "returned_payouts.csv",
         carry::INDEX,
+        crate::ledger::FILE,
+        crate::register::SLICE,
         "report.html",
         "tallies.csv",
         "channels.csv",
@@ -697,6 +762,27 @@ pub(crate) fn commit_night(
         "tables/tallies.parquet",
         "tables/channels.parquet",
     ];
+    // The register as it will stand: tonight's new entries after the earlier ones.
+    if !new_entries.is_empty() {
+        register.entries.extend(new_entries.iter().cloned());
+    }
+    // Never the same payout twice: checked here, before anything is written, on every run.
+    let mut seen = std::collections::HashSet::with_capacity(register.entries.len());
+    for entry in &register.entries {
+        if !seen.insert((&entry.payout_id, 0u8)) || !seen.insert((&entry.end_to_end_id, 1u8)) {
+            return Err(JobError::Invariant {
+                message: format!(
+                    "payout {} (EndToEndId {}) would be in the payout register twice",
+                    entry.payout_id, entry.end_to_end_id
+                ),
+            });
+        }
+    }
+    drop(seen);
+    // Tonight's own entries: the next nights check the register against them, and `settle register
+    // rebuild` makes the register again from them.
+    let slice = crate::register::slice(register, business_date).map_err(csv_error(crate::register::SLICE))?;
+    staging.put(crate::register::SLICE, &slice).map_err(write_error(&run_dir.join(crate::register::SLICE)))?;
     staging.sort_by_key(|name| match ORDER.iter().position(|n| *n == name) {
         Some(i) => (0, i),
         None if name.starts_with("payouts/statements/") => (2, 0),
@@ -727,6 +813,7 @@ pub(crate) fn commit_night(
             "payouts": payout_files,
         },
         "archive": format!("../../{}/sha256", crate::archive::DIR),
+        "ledger": ledger,
     });
     // One hash over everything above (its canonical JSON: sorted keys), so the manifest is proved whole
     // by one value; `settle verify` checks it, and a signature signs the manifest's bytes.
@@ -740,38 +827,36 @@ pub(crate) fn commit_night(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "writing the run directory"
     );
-    // The payout register first, before the payout files it lists (a write-ahead record): at any point a
-    // run may stop, no payout file exists that the register does not hold, and the rerun that completes
-    // the run finds its payouts there and rebuilds the same files instead of emitting new ones.
     // The job's lock is held: a temp file here is a crashed run's.
     remove_stale_temps(job_dir).map_err(write_error(job_dir))?;
-    if !new_entries.is_empty() || register_changed {
-        register.entries.extend(new_entries.iter().cloned());
-        // Never the same payout twice: checked here, before anything is written, on every run.
-        let mut seen = std::collections::HashSet::with_capacity(register.entries.len());
-        for entry in &register.entries {
-            if !seen.insert((&entry.payout_id, 0u8)) || !seen.insert((&entry.end_to_end_id, 1u8)) {
-                return Err(JobError::Invariant {
-                    message: format!(
-                        "payout {} (EndToEndId {}) would be in the payout register twice",
-                        entry.payout_id, entry.end_to_end_id
-                    ),
-                });
-            }
+    // A forced rerun retires the night's manifest (and its signature) before anything of the new run
+    // reaches a final name: killed from here on, the night is incomplete, and a plain rerun completes it
+    // with the new bytes instead of leaving the old manifest beside a mix of old and new outputs.
+    // It is kept as `manifest.retired.json`: the night was complete once, its payout files announced.
+    let retire = |from: &str, to: Option<&str>| -> Result<(), JobError> {
+        let path = run_dir.join(from);
+        let done = match to {
+            Some(to) => fs::rename(&path, run_dir.join(to)),
+            None => fs::remove_file(&path),
+        };
+        match done {
+            Ok(()) => crate::write::sync_dir(run_dir).map_err(write_error(run_dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(JobError::Write { path: path.display().to_string(), source: e }),
         }
-        let bytes = crate::register::write(register).map_err(csv_error(crate::register::FILE))?;
-        write_atomic(job_dir, crate::register::FILE, &bytes).map_err(write_error(register_path))?;
-    }
-    // Every staged output under its final name, in order.
-    let mut written = staging.commit().map_err(write_error(run_dir))?;
+    };
+    retire("manifest.json", Some(crate::nights::RETIRED))?;
+    retire(crate::seal::SIGNATURE, None)?;
     tracing::debug!(
         phase = "archive",
         inputs = archived.len() + archived_bytes.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "archiving the inputs"
     );
-    // The inputs into the archive (OUT/.archive), so the run can be replayed after they are gone; before
-    // the manifest, so a run with a manifest always has its inputs archived. A replay archives nothing.
+    // The inputs into the archive (OUT/.archive), so the run can be replayed after they are gone; first,
+    // so that a failure here (a full or read-only archive) stops the night before any payout file or
+    // register entry exists. The night's own ledger key file goes there too: later nights that read it
+    // are replayed from it. A replay archives nothing.
     if archive {
         for (path, sha256) in archived {
             crate::archive::store_file(out_root, path, sha256)?;
@@ -779,19 +864,30 @@ pub(crate) fn commit_night(
         for (path, bytes) in archived_bytes {
             crate::archive::store_bytes(out_root, bytes, &sha256_hex(bytes), Path::new(path))?;
         }
+        if let Some(keys) = staging.files().iter().find(|f| f.name == crate::ledger::FILE) {
+            crate::archive::store_file(out_root, keys.temp_path(), &keys.sha256)?;
+        }
     }
-    // A signature from an earlier run of the date would not sign this manifest.
-    match fs::remove_file(run_dir.join(crate::seal::SIGNATURE)) {
+    // The payout register next, before the payout files it lists (a write-ahead record): at any point a
+    // run may stop, no payout file exists that the register does not hold, and the rerun that completes
+    // the run finds its payouts there and rebuilds the same files instead of emitting new ones.
+    if !new_entries.is_empty() || register_changed {
+        let bytes = crate::register::write(register).map_err(csv_error(crate::register::FILE))?;
+        write_atomic(job_dir, crate::register::FILE, &bytes).map_err(write_error(register_path))?;
+    }
+    // Every staged output under its final name, in order.
+    let mut written = staging.commit().map_err(write_error(run_dir))?;
+    write_atomic(run_dir, "manifest.json", &manifest_bytes).map_err(write_error(&run_dir.join("manifest.json")))?;
+    written.push(("manifest.json".to_string(), sha256_hex(&manifest_bytes)));
+    match fs::remove_file(run_dir.join(crate::nights::RETIRED)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             return Err(JobError::Write {
-                path: run_dir.join(crate::seal::SIGNATURE).display().to_string(),
+                path: run_dir.join(crate::nights::RETIRED).display().to_string(),
                 source: e,
             });
         }
         _ => {}
     }
-    write_atomic(run_dir, "manifest.json", &manifest_bytes).map_err(write_error(&run_dir.join("manifest.json")))?;
-    written.push(("manifest.json".to_string(), sha256_hex(&manifest_bytes)));
     if let Some(key) = sign_key {
         let signature = key.sign(&manifest_bytes);
         write_atomic(run_dir, crate::seal::SIGNATURE, signature.as_bytes())
@@ -862,11 +958,18 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     // One run of a job at a time (two schedulers, a retry racing a slow run, a backfill beside tonight's);
     // partitions run side by side, each holding its own directory's lock.
     let _lock = crate::lock::RunLock::acquire(if partition.is_some() { &run_dir } else { &job_dir }, business_date)?;
+    if options.replay.is_none() {
+        crate::nights::check_order(&job_dir, business_date, options.and_later)?;
+    }
     let manifest_path = run_dir.join("manifest.json");
     let replaced = manifest_path.exists();
     let completed_interrupted = !replaced && run_dir.exists();
+    // Its payout files were announced by a completed run before a forced rerun was interrupted.
+    let once_complete = run_dir.join(crate::nights::RETIRED).exists();
     if replaced && !options.force {
-        return Err(JobError::AlreadyRun { dir: run_dir.display().to_string(), date: business_date });
+        let inputs: Vec<(InputRole, PathBuf)> =
+            spec.inputs().into_iter().map(|(role, path, _)| (role, path.to_path_buf())).collect();
+        return Err(crate::nights::already_run(&run_dir, business_date, &sha256_hex(&spec_bytes), &base, &inputs));
     }
     if partition.is_some() {
         // A partition is recomputed whenever it runs (its directory is settle's own); until its
@@ -1136,9 +1239,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }));
         archived_bytes.push((register_key.clone(), bytes));
     }
+    if replay.is_none() {
+        let from = business_date
+            .checked_sub(jiff::Span::new().days(i64::from(spec.output.ledger_horizon_days)))
+            .unwrap_or(Date::MIN);
+        crate::register::verify(&job_dir, &register, from)?;
+    }
     let register_read_sha256 = register_bytes.as_deref().map(sha256_hex);
     drop(register_bytes);
-    let rejected_ids = settle_payout::returns::rejected_payout_ids(&register, &statuses);
+    // Payouts the bank statements already debited (watched for a return): a status report rejecting one
+    // of them contradicts the bank's own booking and is for a person, not a return.
+    let debited: BTreeMap<String, Date> =
+        prior.payouts.iter().filter_map(|p| Some((p.end_to_end_id.clone(), p.debited_on?))).collect();
+    let rejected_ids = settle_payout::returns::rejected_payout_ids(&register, &statuses, &debited);
     prior.payouts.retain(|p| !rejected_ids.contains(&p.payout_id));
 
     // Convert, reconcile, pay.
@@ -1223,6 +1336,37 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             "the partition's shard"
         );
     }
+    // The settlement ledger: tonight's own records (not the carried ones) against every completed night
+    // in the window, before anything is matched. A replay reads the files the recorded night read.
+    tracing::debug!(
+        phase = "ledger",
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "checking the settlement ledger"
+    );
+    let (ledger_files, ledger_source) = match replay {
+        Some(replay) => (replay.ledger.clone(), crate::ledger::Source::Archive(replay)),
+        None => (
+            crate::ledger::window(&out_root, &spec.job.name, business_date, spec.output.ledger_horizon_days)?,
+            crate::ledger::Source::Disk(&out_root),
+        ),
+    };
+    {
+        let tonight =
+            crate::ledger::Tonight::new(&orders, &channel, &foreign, &bank, (prior.orders, prior.channel, prior.bank));
+        prior.known = crate::ledger::check(&ledger_files, &out_root, &ledger_source, &tonight, &spec.job.name)?;
+    }
+    for file in &ledger_files {
+        manifest_inputs.push(crate::ledger::input_json(file));
+    }
+    tracing::debug!(
+        phase = "ledger",
+        nights = ledger_files.len(),
+        known_orders = prior.known.orders.len(),
+        known_channel_transactions = prior.known.channel.len(),
+        known_bank_entries = prior.known.bank.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "settlement ledger checked"
+    );
     let recon = settle_recon::reconcile_shard(&orders, &channel, &foreign, &bank, &prior, &spec.recon, &calendar)?;
     drop(foreign);
     tracing::debug!(
@@ -1243,9 +1387,23 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         &calendar,
         spec.recon.write_off_after_business_days,
     );
+    // What tonight admitted, for the settlement ledger (a partition records its shard, and partition 0
+    // the bank entries every partition sees).
+    let ledger_written = crate::ledger::write(
+        crate::ledger::night_entries(
+            &orders,
+            &channel,
+            &bank,
+            &recon,
+            &open,
+            partition.is_none_or(|p| p.writes_shared()),
+        ),
+        spec.output.ledger_horizon_days,
+    );
     if partition.is_some_and(|p| !p.writes_shared()) {
         // What every partition decides alike, partition 0 writes.
         open.bank.clear();
+        open.bank_index.clear();
         open.payouts.clear();
         open.written_off.retain(|row| matches!(row[0].as_str(), "order" | "channel_transaction"));
     }
@@ -1266,7 +1424,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             })
         })
         .collect();
-    let returns = settle_payout::returns::apply_returns(&mut register, &statuses, &bank_returns, business_date);
+    let returns =
+        settle_payout::returns::apply_returns(&mut register, &statuses, &bank_returns, &debited, business_date);
     input_notes.extend(returns.notes.iter().cloned());
     balances_in.extend(returns.balances.iter().cloned());
     if let Some(part) = partition {
@@ -1359,6 +1518,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     if let Some(part) = partition {
         let night = crate::merge::PartitionNight {
             part,
+            ledger: &ledger_written.bytes,
             spec: &spec,
             spec_bytes: &spec_bytes,
             business_date,
@@ -1480,6 +1640,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         ))
         .map_err(json_error(carry::INDEX))?,
     )?;
+    put(&mut staging, crate::ledger::FILE, &ledger_written.bytes)?;
+    let ledger_json = ledger_written.json;
     tracing::debug!(phase = "render", elapsed_ms = started.elapsed().as_millis() as u64, "treasury report");
     // The treasury report, from the tables just rendered (so both say the same).
     settle_core::statement::cross_check(&mut statements);
@@ -1542,6 +1704,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             archived_bytes: &archived_bytes,
             sign_key: sign_key.as_ref(),
             started,
+            ledger: ledger_json,
         },
         staging,
     )?;
@@ -1555,7 +1718,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         summary: summary.json,
         input_notes,
         payout_notes,
-        payout_files: payment_files.iter().map(|f| (f.name.clone(), f.already_emitted)).collect(),
+        // A file only an interrupted first run had written was never announced: it is new tonight.
+        payout_files: payment_files
+            .iter()
+            .map(|f| (f.name.clone(), f.already_emitted && (!completed_interrupted || once_complete)))
+            .collect(),
     })
 }
 

@@ -12,6 +12,9 @@
 use settle_core::{Currency, Money, parse_date};
 use settle_payout::files::{PaidAccount, Register, RegisterEntry, Returned};
 
+/// A night's own register entries, in its run directory (see `slice`).
+pub const SLICE: &str = "registered_payouts.csv";
+
 pub const FILE: &str = "payout_register.csv";
 
 const COLUMNS: [&str; 13] = [
@@ -46,6 +49,58 @@ pub fn before(register: &Register, business_date: settle_core::Date) -> Register
         })
         .collect();
     Register { entries }
+}
+
+/// Checks the payout register against the job's complete nights dated `from` or later: each one's
+/// entries (`slice`) must be the ones its run directory's `registered_payouts.csv` holds, as its manifest
+/// recorded it. A register deleted, cut back, restored from an older backup or edited is refused: it is
+/// the guard against paying twice.
+pub fn verify(job_dir: &std::path::Path, register: &Register, from: settle_core::Date) -> Result<(), crate::JobError> {
+    let path = job_dir.join(FILE).display().to_string();
+    for night in crate::nights::nights(job_dir).into_iter().filter(|n| n.complete && n.date >= from) {
+        let behind =
+            |message: String| crate::JobError::RegisterBehind { path: path.clone(), night: night.date, message };
+        let (manifest_path, _, manifest) = crate::replay::read_manifest(&night.dir)?;
+        let recorded = manifest["outputs"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .find(|o| o["path"] == SLICE)
+            .and_then(|o| o["sha256"].as_str());
+        let Some(recorded) = recorded else {
+            return Err(behind(format!(
+                "{} lists no {SLICE} (written by an earlier settle): the register cannot be proved whole",
+                manifest_path.display()
+            )));
+        };
+        let bytes = slice(register, night.date).map_err(|e| behind(format!("cannot serialize it: {e}")))?;
+        if crate::pipeline::sha256_hex(&bytes) != recorded {
+            let found = register.entries.iter().filter(|e| e.business_date == night.date).count();
+            let was = crate::fault::read(night.dir.join(SLICE))
+                .ok()
+                .and_then(|b| read(&b).ok())
+                .map_or_else(|| "(unreadable)".to_string(), |r| r.entries.len().to_string());
+            return Err(behind(format!(
+                "it holds {found} payouts of that night, its run directory's {SLICE} {was}{}",
+                if found.to_string() == was { ", with other content" } else { "" }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `registered_payouts.csv`: the register's entries of `date` (a night's payouts in its payout files),
+/// returns cleared (the night that returns one says so in its returned_payouts.csv). `settle register
+/// rebuild` makes the register again from these.
+pub fn slice(register: &Register, date: settle_core::Date) -> Result<Vec<u8>, csv::Error> {
+    let entries = register
+        .entries
+        .iter()
+        .filter(|e| e.business_date == date)
+        .map(|e| RegisterEntry { returned: None, ..e.clone() })
+        .collect();
+    write(&Register { entries })
 }
 
 /// The register's bytes.
@@ -218,4 +273,109 @@ mod tests {
         assert_eq!(read(&twice).unwrap_err(), "line 3: payout id PO1 is in the register twice");
         assert!(read(b"payout_id\nx\n").unwrap_err().starts_with("line 1: expected the columns"));
     }
+}
+
+/// What `settle register rebuild` did.
+#[derive(Debug, Clone)]
+pub struct Rebuilt {
+    pub path: std::path::PathBuf,
+    /// Payouts in the rebuilt register, and the nights they came from.
+    pub payouts: usize,
+    pub nights: usize,
+    /// Payouts marked returned (from the nights' returned_payouts.csv).
+    pub returned: usize,
+    /// Where the register that was there went (`payout_register.csv.replaced`), if there was one.
+    pub kept: Option<std::path::PathBuf>,
+    /// Incomplete nights: their payouts are not in it (their rerun rebuilds the same files).
+    pub incomplete: Vec<settle_core::Date>,
+}
+
+/// Makes the job's payout register again from its complete run directories (`job_dir` is
+/// `OUT/<job>`): each night's `registered_payouts.csv` and `returned_payouts.csv`, each checked against
+/// its night's manifest, in date order; then checks the result against every night (`verify`) and
+/// writes it atomically under the job's lock. The register it replaces is kept beside it.
+pub fn rebuild(job_dir: &std::path::Path) -> Result<Rebuilt, crate::JobError> {
+    use crate::JobError;
+    let nights = crate::nights::nights(job_dir);
+    let Some(last) = nights.last() else {
+        return Err(JobError::Audit {
+            message: format!("{}: no run directories (OUT/<job>/YYYY-MM-DD)", job_dir.display()),
+        });
+    };
+    let _lock = crate::lock::RunLock::acquire(job_dir, last.date)?;
+    let mut entries: Vec<RegisterEntry> = Vec::new();
+    let mut returns: Vec<(String, Returned)> = Vec::new();
+    let mut incomplete = Vec::new();
+    let mut complete = 0usize;
+    for night in &nights {
+        if !night.complete {
+            incomplete.push(night.date);
+            continue;
+        }
+        complete += 1;
+        let (manifest_path, _, manifest) = crate::replay::read_manifest(&night.dir)?;
+        let recorded = |name: &str| {
+            manifest["outputs"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .find(|o| o["path"] == name)
+                .and_then(|o| o["sha256"].as_str())
+                .map(str::to_string)
+        };
+        let read_checked = |name: &str| -> Result<Vec<u8>, JobError> {
+            let path = night.dir.join(name);
+            let bad = |message: String| JobError::Register { path: path.display().to_string(), message };
+            let Some(sha256) = recorded(name) else {
+                return Err(bad(format!(
+                    "{} does not list it (written by an earlier settle)",
+                    manifest_path.display()
+                )));
+            };
+            let bytes = crate::fault::read(&path).map_err(|e| bad(e.to_string()))?;
+            let found = crate::pipeline::sha256_hex(&bytes);
+            if found != sha256 {
+                return Err(bad(format!("its content hashes to {found}, its manifest recorded {sha256}")));
+            }
+            Ok(bytes)
+        };
+        let slice_path = night.dir.join(SLICE).display().to_string();
+        let slice = read(&read_checked(SLICE)?).map_err(|message| JobError::Register { path: slice_path, message })?;
+        entries.extend(slice.entries);
+        let returned = read_checked("returned_payouts.csv")?;
+        let mut reader = csv::Reader::from_reader(&returned[..]);
+        let returned_path = night.dir.join("returned_payouts.csv").display().to_string();
+        for record in reader.records() {
+            let record =
+                record.map_err(|e| JobError::Register { path: returned_path.clone(), message: e.to_string() })?;
+            if record.get(10) == Some("true") {
+                let reason = record.get(8).unwrap_or("").to_string();
+                returns.push((record.get(0).unwrap_or("").to_string(), Returned { on: night.date, reason }));
+            }
+        }
+    }
+    let mut returned = 0usize;
+    for (payout_id, r) in returns {
+        if let Some(e) = entries.iter_mut().find(|e| e.payout_id == payout_id) {
+            e.returned = Some(r);
+            returned += 1;
+        }
+    }
+    let register = Register { entries };
+    // The postcondition: every complete night agrees with what was rebuilt.
+    verify(job_dir, &register, settle_core::Date::MIN)?;
+    let bytes = write(&register).map_err(|e| JobError::Register { path: FILE.into(), message: e.to_string() })?;
+    let path = job_dir.join(FILE);
+    let kept = if path.exists() {
+        let aside = job_dir.join(format!("{FILE}.replaced"));
+        std::fs::rename(&path, &aside)
+            .map_err(|source| JobError::Write { path: aside.display().to_string(), source })?;
+        Some(aside)
+    } else {
+        None
+    };
+    crate::write::write_atomic(job_dir, FILE, &bytes)
+        .map_err(|source| JobError::Write { path: path.display().to_string(), source })?;
+    Ok(Rebuilt { path, payouts: register.entries.len(), nights: complete, returned, kept, incomplete })
 }

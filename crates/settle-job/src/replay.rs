@@ -27,6 +27,8 @@ pub struct Replay {
     pub previous_run: Option<Date>,
     /// Rates inputs that came from the job's rates store (not listed in the spec), in manifest order.
     pub store_rates: Vec<String>,
+    /// The settlement ledger's key files the recorded run read (from the archive).
+    pub ledger: Vec<crate::ledger::NightFile>,
 }
 
 impl Replay {
@@ -94,6 +96,25 @@ pub(crate) fn read_manifest(run_dir: &Path) -> Result<(PathBuf, Vec<u8>, serde_j
 }
 
 pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobError> {
+    // A replay writes only into its own folder: never into an output root (runs, a payout register, the
+    // ledger's key files, the archive), where it would rewrite real runs and cut the register back.
+    if let Some(keep) = keep {
+        let not_empty = match fs::read_dir(keep) {
+            Ok(mut entries) => entries.next().is_some(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(source) => return Err(JobError::Write { path: keep.display().to_string(), source }),
+        };
+        if not_empty {
+            {
+                return Err(JobError::Replay {
+                    message: format!(
+                        "--keep {}: the folder is not empty (a replay writes a whole output root there and must not touch runs, payout registers or ledgers)",
+                        keep.display()
+                    ),
+                });
+            }
+        }
+    }
     let (manifest_path, _, manifest) = read_manifest(run_dir)?;
     let job = field(&manifest, "/job/name", &manifest_path)?.to_string();
     let spec_file = field(&manifest, "/job/spec_file", &manifest_path)?.to_string();
@@ -129,6 +150,14 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
         ),
         None => None,
     };
+    let ledger =
+        crate::ledger::from_manifest_inputs(manifest["inputs"].as_array().map(Vec::as_slice).unwrap_or_default())
+            .ok_or_else(|| JobError::Replay {
+                message: format!(
+                    "{}: a `ledger` input without job, business_date, records or checksums",
+                    manifest_path.display()
+                ),
+            })?;
     let spec_bytes = archive::load(&archive_root, &spec_sha, "job spec", &spec_file)?;
     let temp = tempfile::tempdir().map_err(|source| JobError::Write { path: "temporary directory".into(), source })?;
     let out = keep.map_or_else(|| temp.path().join("out"), Path::to_path_buf);
@@ -140,9 +169,10 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
         out: Some(out),
         force: keep.is_some(),
         after_ingest: None,
-        replay: Some(Replay { archive_root, inputs, previous_run, store_rates }),
+        replay: Some(Replay { archive_root, inputs, previous_run, store_rates, ledger }),
         sign_key: None,
         partition: None,
+        and_later: true,
     };
     let outcome = run_job(&spec_path, &options)?;
     let recorded: BTreeMap<&str, &str> = manifest["outputs"]

@@ -456,6 +456,15 @@ pub struct OutputSection {
     /// Root of run directories, relative to the job file's directory. `settle run --out` overrides it.
     #[serde(default = "default_output_dir")]
     pub dir: PathBuf,
+    /// How many calendar days back a night checks the settlement ledger (the key files of every job's
+    /// nights writing into the same output root): a record settled within it is never settled again.
+    /// Default 50 (more than 35 TARGET2 business nights); docs/reliability.md says what expiry means.
+    #[serde(default = "default_ledger_horizon_days")]
+    pub ledger_horizon_days: u32,
+}
+
+fn default_ledger_horizon_days() -> u32 {
+    crate::ledger::DEFAULT_HORIZON_DAYS
 }
 
 fn default_output_dir() -> PathBuf {
@@ -464,7 +473,7 @@ fn default_output_dir() -> PathBuf {
 
 impl Default for OutputSection {
     fn default() -> Self {
-        OutputSection { dir: default_output_dir() }
+        OutputSection { dir: default_output_dir(), ledger_horizon_days: default_ledger_horizon_days() }
     }
 }
 

@@ -9,7 +9,7 @@
 //! that date, so a later night given the same report again does not return the payout twice, and a
 //! rerun of the same night returns it the same way.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use settle_core::Date;
 use settle_iso20022::pain002::{PaymentStatus, StatusLevel};
@@ -54,7 +54,11 @@ pub struct BankReturn {
 
 /// Which register entries the rejections of `statuses` cover: (reason, report id) per entry, and notes
 /// for rejections that name nothing in the register.
-fn covered(register: &Register, statuses: &[PaymentStatus]) -> (Vec<Option<(String, String)>>, Vec<String>) {
+fn covered(
+    register: &Register,
+    statuses: &[PaymentStatus],
+    debited: &BTreeMap<String, Date>,
+) -> (Vec<Option<(String, String)>>, Vec<String>) {
     let mut rejected: Vec<Option<(String, String)>> = vec![None; register.entries.len()];
     let mut notes = Vec::new();
     for status in statuses.iter().filter(|s| s.status == "RJCT") {
@@ -75,6 +79,15 @@ fn covered(register: &Register, statuses: &[PaymentStatus]) -> (Vec<Option<(Stri
         for (i, e) in register.entries.iter().enumerate() {
             if covers(e) {
                 found = true;
+                // The bank's statement already debited it: the status report contradicts the bank's own
+                // booking. Returning it would pay it twice if the money did leave; a person decides.
+                if let Some(on) = debited.get(&e.end_to_end_id) {
+                    notes.push(format!(
+                        "status report {} ({}): rejects payout {} (EndToEndId {}), which the bank statement debited on {on}: not returned to {}'s balance; needs a person (ask the bank whether the money left)",
+                        status.report_id, status.xml_path, e.payout_id, e.end_to_end_id, e.beneficiary_id
+                    ));
+                    continue;
+                }
                 if rejected[i].is_none() {
                     rejected[i] = Some((reason.clone(), status.report_id.clone()));
                 }
@@ -100,18 +113,24 @@ fn covered(register: &Register, statuses: &[PaymentStatus]) -> (Vec<Option<(Stri
 }
 
 /// The payout ids the rejections of `statuses` cover (they no longer await a bank debit).
-pub fn rejected_payout_ids(register: &Register, statuses: &[PaymentStatus]) -> BTreeSet<String> {
-    let (rejected, _) = covered(register, statuses);
+pub fn rejected_payout_ids(
+    register: &Register,
+    statuses: &[PaymentStatus],
+    debited: &BTreeMap<String, Date>,
+) -> BTreeSet<String> {
+    let (rejected, _) = covered(register, statuses, debited);
     rejected.iter().zip(&register.entries).filter(|(r, _)| r.is_some()).map(|(_, e)| e.payout_id.clone()).collect()
 }
 
 /// Applies the rejections of `statuses` and the bank returns to `register` for the night of
 /// `business_date` (see the module docs); returns of this date from an earlier run of it are
-/// recomputed from tonight's inputs.
+/// recomputed from tonight's inputs. `debited`: EndToEndIds the bank statements debited (and when): a
+/// status report's rejection of one of those is not applied but noted for a person.
 pub fn apply_returns(
     register: &mut Register,
     statuses: &[PaymentStatus],
     bank_returns: &[BankReturn],
+    debited: &BTreeMap<String, Date>,
     business_date: Date,
 ) -> Returns {
     // Only the returns can change here: what they were, to tell whether anything changed.
@@ -121,7 +140,7 @@ pub fn apply_returns(
             e.returned = None;
         }
     }
-    let (mut rejected, notes) = covered(register, statuses);
+    let (mut rejected, notes) = covered(register, statuses, debited);
     for r in bank_returns {
         let entry = register.entries.iter().position(|e| e.end_to_end_id == r.end_to_end_id);
         if let Some(i) = entry.filter(|&i| rejected[i].is_none()) {
@@ -206,7 +225,7 @@ mod tests {
             status(StatusLevel::Group, "M3", None, None, "RJCT"),
             status(StatusLevel::Transaction, "M9", None, Some("P9"), "RJCT"),
         ];
-        let out = apply_returns(&mut register, &statuses, &[], night);
+        let out = apply_returns(&mut register, &statuses, &[], &BTreeMap::new(), night);
         let returned: Vec<&str> = out.balances.iter().map(|b| b.beneficiary_id.as_str()).collect();
         assert_eq!(returned, ["B-P1", "B-P3", "B-P4"]);
         assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
@@ -215,22 +234,48 @@ mod tests {
         assert!(out.changed);
         // A rerun of the same night returns the same (the register as it was); a later night does not
         // return them again.
-        let again = apply_returns(&mut register, &statuses, &[], night);
+        let again = apply_returns(&mut register, &statuses, &[], &BTreeMap::new(), night);
         assert_eq!(again.balances, out.balances);
         assert!(!again.changed);
-        let later = apply_returns(&mut register, &statuses, &[], parse_date("2026-11-04").unwrap());
+        let later = apply_returns(&mut register, &statuses, &[], &BTreeMap::new(), parse_date("2026-11-04").unwrap());
         assert!(later.balances.is_empty());
         assert_eq!(later.rejections.iter().filter(|r| !r.applied).count(), 3);
         assert_eq!(register.entries[0].returned.as_ref().unwrap().on, night);
         // A rerun of the night without the report takes the return back.
-        apply_returns(&mut register, &[], &[], night);
+        apply_returns(&mut register, &[], &[], &BTreeMap::new(), night);
         assert!(register.entries.iter().all(|e| e.returned.is_none()));
         // A debited payout the bank statement brings back is returned the same way, once.
         let back = [BankReturn { end_to_end_id: "P2".into(), reason: "AC06".into(), source: "ACC:E1".into() }];
-        let out = apply_returns(&mut register, &statuses, &back, night);
+        let out = apply_returns(&mut register, &statuses, &back, &BTreeMap::new(), night);
         assert_eq!(out.balances.len(), 4);
         assert_eq!(register.entries[1].returned, Some(Returned { on: night, reason: "AC06".into() }));
         assert_eq!(out.rejections[1].source, "ACC:E1");
-        assert_eq!(rejected_payout_ids(&register, &statuses).into_iter().collect::<Vec<_>>(), ["P1", "P3", "P4"]);
+        assert_eq!(
+            rejected_payout_ids(&register, &statuses, &BTreeMap::new()).into_iter().collect::<Vec<_>>(),
+            ["P1", "P3", "P4"]
+        );
+    }
+
+    /// A status report that rejects a payout the bank statement already debited contradicts the bank's
+    /// own booking: it is noted for a person and not returned (returning it would pay it twice if the
+    /// money did leave), and the payout stays awaited/watched.
+    #[test]
+    fn a_rejection_of_a_debited_payout_is_noted_not_returned() {
+        let mut register = Register { entries: vec![entry("P1", "M1", 1), entry("P2", "M1", 1)] };
+        let night = parse_date("2026-11-04").unwrap();
+        let statuses = [
+            status(StatusLevel::Transaction, "M1", Some("M1-1"), Some("P1"), "RJCT"),
+            status(StatusLevel::Transaction, "M1", Some("M1-1"), Some("P2"), "RJCT"),
+        ];
+        let debited: BTreeMap<String, Date> = [("P1".to_string(), parse_date("2026-11-02").unwrap())].into();
+        let out = apply_returns(&mut register, &statuses, &[], &debited, night);
+        assert_eq!(out.balances.iter().map(|b| b.beneficiary_id.as_str()).collect::<Vec<_>>(), ["B-P2"]);
+        assert!(register.entries[0].returned.is_none());
+        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+        assert!(
+            out.notes[0].contains("rejects payout P1 (EndToEndId P1), which the bank statement debited on 2026-11-02")
+        );
+        assert!(out.notes[0].contains("needs a person"));
+        assert_eq!(rejected_payout_ids(&register, &statuses, &debited).into_iter().collect::<Vec<_>>(), ["P2"]);
     }
 }

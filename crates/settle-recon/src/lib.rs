@@ -677,6 +677,44 @@ pub struct Prior {
     pub bank: usize,
     /// Payouts earlier nights issued whose bank debit has not been seen (stage C).
     pub payouts: Vec<AwaitedPayout>,
+    /// Tonight's records the settlement ledger already holds: rejected at intake, never matched.
+    pub known: Known,
+}
+
+/// Records the settlement ledger holds (an earlier night settled them, or another job holds them): each
+/// list is `(index, note)` sorted by index — into `orders`, into `channel` followed by `foreign` (one index
+/// space, as the engine numbers them), into `bank`.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub orders: Vec<(u32, KnownNote)>,
+    pub channel: Vec<(u32, KnownNote)>,
+    pub bank: Vec<(u32, KnownNote)>,
+}
+
+/// Why the ledger knows a record: what the exception's detail says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownNote {
+    /// The ledger holds the record with other content (`settled_record_changed`), else `already_settled`.
+    pub changed: bool,
+    /// Names the job, night and run directory.
+    pub detail: String,
+}
+
+impl Known {
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty() && self.channel.is_empty() && self.bank.is_empty()
+    }
+
+    fn find(list: &[(u32, KnownNote)], i: usize) -> Option<&KnownNote> {
+        let i = u32::try_from(i).ok()?;
+        list.binary_search_by_key(&i, |(k, _)| *k).ok().map(|at| &list[at].1)
+    }
+}
+
+impl KnownNote {
+    fn reason(&self) -> ReasonCode {
+        if self.changed { ReasonCode::SettledRecordChanged } else { ReasonCode::AlreadySettled }
+    }
 }
 
 /// A payout we issued (a pain.001 credit transfer), awaiting its bank debit.
@@ -795,6 +833,19 @@ pub fn reconcile_shard(
     let mut order_by_id = IdIndex::with_capacity(orders.len(), order_key);
     for i in file_order(orders, |o| &o.provenance, prior.orders).into_iter().map(|i| i as usize) {
         let order = &orders[i];
+        // A record the ledger holds is not admitted (nor is a later row with its id: the ledger holds it).
+        if let Some(note) = Known::find(&prior.known.orders, i) {
+            order_places[i] = Place::Unmatched(note.reason());
+            exceptions.push(exception(
+                Stage::A,
+                note.reason(),
+                Some(order_side(order)),
+                None,
+                Some(order.order_id.to_string()),
+                note.detail.clone(),
+            ));
+            continue;
+        }
         if let Some(first) = order_by_id.insert((&order.order_id, ""), r32(i)) {
             order_places[i] = Place::Unmatched(ReasonCode::DuplicateOrder);
             exceptions.push(exception(
@@ -841,6 +892,20 @@ pub fn reconcile_shard(
             },
         );
     for i in rows_file_order.iter().map(|&i| i as usize) {
+        if let Some(note) = Known::find(&prior.known.channel, i) {
+            if i >= n {
+                admitted_foreign[i - n] = false;
+                continue;
+            }
+            let tx = &channel[i];
+            admitted_channel[i] = false;
+            let stage = if takes_part_in_stage_a(tx.kind) { Stage::A } else { Stage::B };
+            let place = Place::Unmatched(note.reason());
+            outcomes[i].stage_a = if takes_part_in_stage_a(tx.kind) { place } else { Place::NotApplicable };
+            outcomes[i].stage_b = place;
+            exceptions.push(exception(stage, note.reason(), None, Some(channel_side(tx)), None, note.detail.clone()));
+            continue;
+        }
         let Some(first) = seen_tx.insert(tx_key(r32(i)), r32(i)) else { continue };
         if i >= n {
             admitted_foreign[i - n] = false;
@@ -877,6 +942,19 @@ pub fn reconcile_shard(
     let bank_file_order = file_order(bank, |e| &e.provenance, prior.bank);
     for i in bank_file_order.iter().map(|&i| i as usize) {
         let entry = &bank[i];
+        if let Some(note) = Known::find(&prior.known.bank, i) {
+            admitted_bank[i] = false;
+            bank_places[i] = Place::Unmatched(note.reason());
+            exceptions.push(exception(
+                Stage::B,
+                note.reason(),
+                None,
+                Some(bank_side(entry)),
+                None,
+                note.detail.clone(),
+            ));
+            continue;
+        }
         if let Some(first) = seen_entry.get(&(entry.account_id.as_str(), entry.entry_id.as_str())) {
             admitted_bank[i] = false;
             bank_places[i] = Place::Unmatched(ReasonCode::DuplicateBankEntry);

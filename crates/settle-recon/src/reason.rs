@@ -66,10 +66,12 @@ pub enum ReasonCode {
     OutsideDateWindow,
     PayoutNotDebited,
     ReturnedPayout,
+    AlreadySettled,
+    SettledRecordChanged,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 20] = [
+    pub const ALL: [ReasonCode; 22] = [
         ReasonCode::DuplicateOrder,
         ReasonCode::DuplicateChannelTransaction,
         ReasonCode::DuplicateBankEntry,
@@ -90,6 +92,8 @@ impl ReasonCode {
         ReasonCode::OutsideDateWindow,
         ReasonCode::PayoutNotDebited,
         ReasonCode::ReturnedPayout,
+        ReasonCode::AlreadySettled,
+        ReasonCode::SettledRecordChanged,
     ];
 
     /// The reason `as_str` writes as `text`.
@@ -119,6 +123,8 @@ impl ReasonCode {
             ReasonCode::OutsideDateWindow => "outside_date_window",
             ReasonCode::PayoutNotDebited => "payout_not_debited",
             ReasonCode::ReturnedPayout => "returned_payout",
+            ReasonCode::AlreadySettled => "already_settled",
+            ReasonCode::SettledRecordChanged => "settled_record_changed",
         }
     }
 
@@ -131,7 +137,9 @@ impl ReasonCode {
             ReasonCode::DuplicateOrder
             | ReasonCode::DuplicateChannelTransaction
             | ReasonCode::DuplicateBankEntry
-            | ReasonCode::OrderAlreadyMatched => "DUPLICATE",
+            | ReasonCode::OrderAlreadyMatched
+            | ReasonCode::AlreadySettled
+            | ReasonCode::SettledRecordChanged => "DUPLICATE",
             ReasonCode::NoChannelTransaction => "MISSING_IN_CHANNEL",
             ReasonCode::NoOrder => "MISSING_IN_ORDERS",
             ReasonCode::AmountMismatch => "AMOUNT_MISMATCH",
@@ -152,9 +160,11 @@ impl ReasonCode {
 
     pub fn class(self) -> Class {
         match self {
-            ReasonCode::DuplicateOrder | ReasonCode::DuplicateChannelTransaction | ReasonCode::DuplicateBankEntry => {
-                Class::Rejected
-            }
+            ReasonCode::DuplicateOrder
+            | ReasonCode::DuplicateChannelTransaction
+            | ReasonCode::DuplicateBankEntry
+            | ReasonCode::AlreadySettled
+            | ReasonCode::SettledRecordChanged => Class::Rejected,
             ReasonCode::NoChannelTransaction
             | ReasonCode::NotInPayoutBatch
             | ReasonCode::NoBankCredit
@@ -168,6 +178,7 @@ impl ReasonCode {
         match self {
             ReasonCode::DuplicateChannelTransaction
             | ReasonCode::DuplicateBankEntry
+            | ReasonCode::AlreadySettled
             | ReasonCode::NotInPayoutBatch
             | ReasonCode::NotBooked => Severity::Low,
             ReasonCode::NoChannelTransaction
@@ -217,6 +228,12 @@ impl ReasonCode {
             ReasonCode::PayoutNotDebited => "a payout we issued whose bank debit has not been seen yet",
             ReasonCode::ReturnedPayout => {
                 "a payout we issued came back: a bank credit carries its EndToEndId (camt return information)"
+            }
+            ReasonCode::AlreadySettled => {
+                "the settlement ledger holds this record: an earlier night (of this job, or another job writing into the same output root) settled it or holds it open; it is not matched, summed or paid again"
+            }
+            ReasonCode::SettledRecordChanged => {
+                "a record the settlement ledger holds arrives again with other content (amount, currency, kind or references); it is not matched or paid: a person decides which is right"
             }
         }
     }

@@ -477,3 +477,35 @@ fn shards_decide_what_the_whole_night_decides() {
         }
     }
 }
+
+/// Records the settlement ledger holds are not admitted: a known order, channel row and bank credit are
+/// rejected (`already_settled`, or `settled_record_changed` when their content differs), nothing of them
+/// is matched, and the night's other records match as they would without them.
+#[test]
+fn records_the_ledger_holds_are_rejected_at_intake_and_never_matched() {
+    let orders = vec![order("O1", OrderKind::Sale, "10.00", "EUR", 2), order("O2", OrderKind::Sale, "20.00", "EUR", 3)];
+    let channel = vec![
+        tx("ch_1", ChannelKind::Charge, Some("O1"), "10.00", "EUR", "9.50", Some("po_1"), 2),
+        tx("ch_2", ChannelKind::Charge, Some("O2"), "20.00", "EUR", "19.00", Some("po_2"), 3),
+    ];
+    let bank = vec![credit("E1", "9.50", "po_1", 2), credit("E2", "19.00", "po_2", 3)];
+    let note = |changed: bool| KnownNote { changed, detail: "already settled by this job on 2026-10-29".into() };
+    let prior = Prior {
+        known: Known { orders: vec![(1, note(false))], channel: vec![(1, note(true))], bank: vec![(1, note(false))] },
+        ..Prior::default()
+    };
+    let rules = ReconRules::default();
+    let result = reconcile_nights(&orders, &channel, &bank, &prior, &rules, &Calendar::target2()).unwrap();
+    assert_eq!(result.orders, [Place::Matched, Place::Unmatched(ReasonCode::AlreadySettled)]);
+    assert_eq!(result.channel[0].stage_b, Place::Matched);
+    assert_eq!(result.channel[1].stage_a, Place::Unmatched(ReasonCode::SettledRecordChanged));
+    assert_eq!(result.channel[1].stage_b, Place::Unmatched(ReasonCode::SettledRecordChanged));
+    assert_eq!(result.bank, [Place::Matched, Place::Unmatched(ReasonCode::AlreadySettled)]);
+    let mut found = reasons(&result);
+    found.sort();
+    assert_eq!(found, [("A", "already_settled"), ("A", "settled_record_changed"), ("B", "already_settled")]);
+    assert!(result.exceptions.iter().all(|e| e.detail == "already settled by this job on 2026-10-29"));
+    // Counted as rejected, never matched: conservation holds with them in.
+    let rejected: u64 = result.tallies.values().map(|t| t.rejected.count).sum();
+    assert_eq!(rejected, 4, "the order (A), the channel row (A and B), the bank entry (B)");
+}

@@ -1,0 +1,710 @@
+//! The settlement ledger: the memory of what every night of every job writing into one output root
+//! admitted, keyed by the record's identity (order id; channel and transaction id; account and entry id),
+//! so that the same money is never settled twice — not by a rerun under another business date, not by a
+//! report sent again or an overlapping export, not by a second job over the same inputs.
+//!
+//! Each completed night leaves one immutable key file in its run directory (`ledger.keys`, an output the
+//! manifest lists, archived by content like the inputs). The manifest's `ledger` object records the
+//! file's record count and the XXH3-128 of each of its two sections, so a reader verifies what it reads
+//! while it streams it (an XXH3 pass costs little beside the read; the sha256 in the manifest's outputs
+//! stays what `settle verify` checks).
+//!
+//! Before matching, a night reads the key files of every completed night in its window — its own job's
+//! nights before it and every other job's nights, dated no more than `output.ledger_horizon_days` before
+//! it — and checks tonight's records against them: tonight's keys sorted once, each file merge-joined
+//! against them as it streams (`check`). A record of tonight found there is not admitted
+//! (`already_settled`, or `settled_record_changed` when its content differs), when the ledger says it was
+//! settled on an earlier night of this job, or another job holds it at all (settled or open). A record
+//! this job only holds open is the carried open item's business (it is admitted from the carry, and
+//! tonight's copy is a duplicate). The files a night read are listed in its manifest (role `ledger`,
+//! with their sha256), so a replay reads the same ones from the archive.
+//!
+//! File layout (little-endian): a 32-byte header (`settle-ledger-v1`, record count u64, 8 bytes zero),
+//! then the keys section (count × u64, ascending), then the rest section (count × u64, in key order:
+//! identity check u32 << 32 | content hash u24 << 8 | flags u8). Identity is XXH3-128 of the record's
+//! kind and id: the key is its high 64 bits, the check the next 32 (96 bits in all: two different ids
+//! alike in all of them is a chance of about 10^-13 per night at 10^7 records against a full window).
+//! Flags: bits 0–1 the kind (order, channel transaction, bank entry), bit 2 set when the record left the
+//! open items that night (matched through, or written off by age) rather than being carried.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use settle_core::{BankEntry, ChannelTransaction, Date, ForeignRow, Order};
+use settle_recon::{Known, KnownNote};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
+
+/// The key file's name in a run directory.
+pub const FILE: &str = "ledger.keys";
+const MAGIC: &[u8; 16] = b"settle-ledger-v1";
+const HEADER: u64 = 32;
+/// How far back a night looks by default: 50 calendar days, more than 35 TARGET2 business nights.
+pub const DEFAULT_HORIZON_DAYS: u32 = 50;
+
+/// A record's kind, as the flags write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Order = 0,
+    Channel = 1,
+    Bank = 2,
+}
+
+const SETTLED: u8 = 1 << 2;
+
+/// Why the ledger could not be read or written. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("settlement ledger {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("settlement ledger {path}: {message}")]
+    Damaged { path: String, message: String },
+    #[error("{dir} was written without a settlement ledger (its manifest has no `ledger`)")]
+    NoLedger { dir: String },
+    #[error("the night in {dir} is incomplete (no manifest.json): it may have written payout files")]
+    Incomplete { dir: String },
+    #[error("{0}")]
+    Archive(#[from] crate::archive::ArchiveError),
+}
+
+impl LedgerError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LedgerError::Damaged { .. } => Some(
+                "the file differs from what its night's manifest recorded (damaged, or restored from another copy): restore that run directory from a backup, or recompute that night with `settle run --force`"
+                    .into(),
+            ),
+            LedgerError::NoLedger { .. } => Some(
+                "recompute that night with `settle run --force` so it records what it settled; until then settle cannot prove tonight safe"
+                    .into(),
+            ),
+            LedgerError::Incomplete { .. } => Some(
+                "complete that night first: run its command again (without --force); a night that crashed is completed with the same bytes"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// One night's key file, as its manifest describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NightFile {
+    pub job: String,
+    pub date: Date,
+    /// `<job>/<date>/ledger.keys`, relative to the output root: the manifest's path, and the exceptions'.
+    pub path: String,
+    pub records: u64,
+    pub keys_xxh3: String,
+    pub rest_xxh3: String,
+    /// The file's sha256 as its night's manifest lists it (the archive's key).
+    pub sha256: String,
+}
+
+/// The manifest's input entry for a key file a night read (role `ledger`).
+pub fn input_json(file: &NightFile) -> serde_json::Value {
+    serde_json::json!({
+        "role": "ledger",
+        "path": file.path,
+        "sha256": file.sha256,
+        "job": file.job,
+        "business_date": file.date.to_string(),
+        "records": file.records,
+        "keys_xxh3": file.keys_xxh3,
+        "rest_xxh3": file.rest_xxh3,
+    })
+}
+
+/// The key files a recorded night read, from its manifest's inputs (for a replay).
+pub fn from_manifest_inputs(inputs: &[serde_json::Value]) -> Option<Vec<NightFile>> {
+    let mut files = Vec::new();
+    for input in inputs.iter().filter(|i| i["role"] == "ledger") {
+        files.push(NightFile {
+            job: input["job"].as_str()?.to_string(),
+            date: settle_core::parse_date(input["business_date"].as_str()?).ok()?,
+            path: input["path"].as_str()?.to_string(),
+            records: input["records"].as_u64()?,
+            keys_xxh3: input["keys_xxh3"].as_str()?.to_string(),
+            rest_xxh3: input["rest_xxh3"].as_str()?.to_string(),
+            sha256: input["sha256"].as_str()?.to_string(),
+        });
+    }
+    Some(files)
+}
+
+/// A record's identity: (key, check).
+fn identity(kind: Kind, parts: [&str; 2]) -> (u64, u32) {
+    let mut bytes = Vec::with_capacity(2 + parts[0].len() + parts[1].len() + 8);
+    bytes.push(kind as u8);
+    for part in parts {
+        bytes.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(part.as_bytes());
+    }
+    let hash = xxh3_128(&bytes);
+    ((hash >> 64) as u64, (hash >> 32) as u32)
+}
+
+fn content(fields: &[&str]) -> u32 {
+    let mut bytes = Vec::with_capacity(64);
+    for field in fields {
+        bytes.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(field.as_bytes());
+    }
+    (xxh3_64(&bytes) & 0x00ff_ffff) as u32
+}
+
+fn decimal(d: settle_core::Decimal) -> String {
+    d.normalize().to_string()
+}
+
+pub fn order_identity(o: &Order) -> (u64, u32) {
+    identity(Kind::Order, [&o.order_id, ""])
+}
+
+/// What must not change about a settled order: kind, beneficiary, channel, amount and currency.
+pub fn order_content(o: &Order) -> u32 {
+    content(&[&format!("{:?}", o.kind), &o.beneficiary_id, &o.channel, &decimal(o.amount), o.currency.code()])
+}
+
+pub fn channel_identity(channel: &str, transaction_id: &str) -> (u64, u32) {
+    identity(Kind::Channel, [channel, transaction_id])
+}
+
+/// Kind, order reference, gross, fee, net, settlement currency and batch.
+pub fn channel_content(tx: &ChannelTransaction) -> u32 {
+    content(&[
+        &format!("{:?}", tx.kind),
+        tx.merchant_reference.as_deref().unwrap_or(""),
+        &decimal(tx.gross),
+        &decimal(tx.fee),
+        &decimal(tx.net),
+        tx.settlement_currency.code(),
+        tx.batch_id.as_deref().unwrap_or(""),
+    ])
+}
+
+pub fn bank_identity(e: &BankEntry) -> (u64, u32) {
+    identity(Kind::Bank, [&e.account_id, &e.entry_id])
+}
+
+/// Direction, amount, currency and reference.
+pub fn bank_content(e: &BankEntry) -> u32 {
+    content(&[
+        &format!("{:?}", e.direction),
+        &decimal(e.amount),
+        e.currency.code(),
+        e.reference.as_deref().unwrap_or(""),
+    ])
+}
+
+/// One record of a night's key file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Entry {
+    pub key: u64,
+    pub rest: u64,
+}
+
+impl Entry {
+    pub fn new((key, check): (u64, u32), content: u32, kind: Kind, settled: bool) -> Entry {
+        let flags = kind as u8 | if settled { SETTLED } else { 0 };
+        Entry { key, rest: (u64::from(check) << 32) | (u64::from(content & 0x00ff_ffff) << 8) | u64::from(flags) }
+    }
+    fn check(self) -> u32 {
+        (self.rest >> 32) as u32
+    }
+    fn content(self) -> u32 {
+        ((self.rest >> 8) & 0x00ff_ffff) as u32
+    }
+    fn settled(self) -> bool {
+        self.rest & u64::from(SETTLED) != 0
+    }
+}
+
+/// A night's key file: its bytes, and what its manifest records of it (`records`, the sections' XXH3).
+pub struct Written {
+    pub bytes: Vec<u8>,
+    pub json: serde_json::Value,
+}
+
+fn hex128(h: u128) -> String {
+    format!("{h:032x}")
+}
+
+/// The key file of `entries` (any order: sorted here).
+pub fn write(mut entries: Vec<Entry>, horizon_days: u32) -> Written {
+    entries.sort_unstable();
+    entries.dedup();
+    let n = entries.len();
+    let mut bytes = Vec::with_capacity(HEADER as usize + 16 * n);
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&(n as u64).to_le_bytes());
+    bytes.extend_from_slice(&[0u8; 8]);
+    for e in &entries {
+        bytes.extend_from_slice(&e.key.to_le_bytes());
+    }
+    for e in &entries {
+        bytes.extend_from_slice(&e.rest.to_le_bytes());
+    }
+    let keys = &bytes[HEADER as usize..HEADER as usize + 8 * n];
+    let rest = &bytes[HEADER as usize + 8 * n..];
+    let json = serde_json::json!({
+        "path": FILE,
+        "records": n,
+        "keys_xxh3": hex128(xxh3_128(keys)),
+        "rest_xxh3": hex128(xxh3_128(rest)),
+        "horizon_days": horizon_days,
+    });
+    Written { bytes, json }
+}
+
+/// What tonight admitted, as its key file records it: every order, channel row and bank entry of the
+/// night's lists (carried and tonight's) that was not rejected, settled when tonight's open items do not
+/// carry it on. `bank`: whether the bank entries are this part's to record (a partition's part records
+/// the bank entries in partition 0 only).
+pub fn night_entries(
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    bank: &[BankEntry],
+    recon: &settle_recon::ReconResult,
+    open: &crate::carry::Open<'_>,
+    with_bank: bool,
+) -> Vec<Entry> {
+    use crate::carry::rejected;
+    let carried_on = |n: usize, index: &[u32]| {
+        let mut set = vec![false; n];
+        for &i in index {
+            set[i as usize] = true;
+        }
+        set
+    };
+    let mut entries = Vec::with_capacity(orders.len() + channel.len() + if with_bank { bank.len() } else { 0 });
+    let open_orders = carried_on(orders.len(), &open.order_index);
+    for (i, (o, place)) in orders.iter().zip(&recon.orders).enumerate() {
+        if !rejected(*place) {
+            entries.push(Entry::new(order_identity(o), order_content(o), Kind::Order, !open_orders[i]));
+        }
+    }
+    let open_channel = carried_on(channel.len(), &open.channel_index);
+    for (i, (tx, outcome)) in channel.iter().zip(&recon.channel).enumerate() {
+        if !rejected(outcome.stage_a) && !rejected(outcome.stage_b) {
+            let identity = channel_identity(&tx.channel, &tx.transaction_id);
+            entries.push(Entry::new(identity, channel_content(tx), Kind::Channel, !open_channel[i]));
+        }
+    }
+    if with_bank {
+        let open_bank = carried_on(bank.len(), &open.bank_index);
+        for (i, (e, place)) in bank.iter().zip(&recon.bank).enumerate() {
+            if !rejected(*place) {
+                entries.push(Entry::new(bank_identity(e), bank_content(e), Kind::Bank, !open_bank[i]));
+            }
+        }
+    }
+    entries
+}
+
+/// A key file read in key order: its entries one at a time (two buffered readers, one per section), for
+/// merging many files without holding them.
+pub struct Cursor {
+    keys: std::io::BufReader<std::fs::File>,
+    rest: std::io::BufReader<std::fs::File>,
+    left: u64,
+}
+
+impl Cursor {
+    pub fn open(path: &Path) -> Result<Cursor, String> {
+        let open = || crate::fault::open(path).map_err(|e| format!("{}: {e}", path.display()));
+        let mut keys = std::io::BufReader::with_capacity(1 << 16, open()?);
+        let mut header = [0u8; HEADER as usize];
+        keys.read_exact(&mut header).map_err(|e| format!("{}: header: {e}", path.display()))?;
+        if &header[..16] != MAGIC {
+            return Err(format!("{}: not a settle ledger key file (version 1)", path.display()));
+        }
+        let count = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
+        let mut rest = std::io::BufReader::with_capacity(1 << 16, open()?);
+        rest.seek(SeekFrom::Start(HEADER + 8 * count)).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Cursor { keys, rest, left: count })
+    }
+
+    /// The next entry: (key, check, settled), or `None` at the end.
+    pub fn next_entry(&mut self) -> Result<Option<(u64, u32, bool)>, String> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let (mut k, mut r) = ([0u8; 8], [0u8; 8]);
+        self.keys.read_exact(&mut k).map_err(|e| format!("keys section cut short: {e}"))?;
+        self.rest.read_exact(&mut r).map_err(|e| format!("rest section cut short: {e}"))?;
+        let entry = Entry { key: u64::from_le_bytes(k), rest: u64::from_le_bytes(r) };
+        Ok(Some((entry.key, entry.check(), entry.settled())))
+    }
+}
+
+/// The entries of a key file's bytes (a partition's part, read back by the merge).
+pub fn read_entries(bytes: &[u8]) -> Result<Vec<Entry>, String> {
+    if bytes.len() < HEADER as usize || &bytes[..16] != MAGIC {
+        return Err("not a settle ledger key file (version 1)".into());
+    }
+    let count = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
+    let n = usize::try_from(count).map_err(|_| format!("{count} records"))?;
+    if (bytes.len() as u64 - HEADER) != count.saturating_mul(16) {
+        return Err(format!("{count} records in {} bytes", bytes.len()));
+    }
+    let keys = &bytes[HEADER as usize..HEADER as usize + 8 * n];
+    let rest = &bytes[HEADER as usize + 8 * n..];
+    Ok(keys
+        .chunks_exact(8)
+        .zip(rest.chunks_exact(8))
+        .map(|(k, r)| Entry {
+            key: u64::from_le_bytes(k.try_into().expect("8 bytes")),
+            rest: u64::from_le_bytes(r.try_into().expect("8 bytes")),
+        })
+        .collect())
+}
+
+/// Tonight's records to check, each with its identity: (key, check, index in one space — orders, then
+/// channel rows followed by foreign rows, then bank entries), sorted by key.
+pub struct Tonight {
+    keys: Vec<(u64, u32, u32)>,
+    orders: u32,
+    channel: u32,
+    contents: Vec<u32>,
+}
+
+impl Tonight {
+    /// Tonight's fresh records (`carried` of each list come first and are not checked: they are the
+    /// job's own open items).
+    pub fn new(
+        orders: &[Order],
+        channel: &[ChannelTransaction],
+        foreign: &[ForeignRow],
+        bank: &[BankEntry],
+        carried: (usize, usize, usize),
+    ) -> Tonight {
+        let no = u32::try_from(orders.len()).expect("the engine takes at most u32::MAX records");
+        let nc = u32::try_from(channel.len() + foreign.len()).expect("the engine takes at most u32::MAX records");
+        let total = no as usize + nc as usize + bank.len();
+        let mut keys = Vec::with_capacity(total - carried.0 - carried.1 - carried.2);
+        // Indexed by the record's index in the one space (only fresh records' are read).
+        let mut contents = vec![0u32; total];
+        let mut push = |key: (u64, u32), index: usize, content: u32| {
+            keys.push((key.0, key.1, index as u32));
+            contents[index] = content;
+        };
+        for (i, o) in orders.iter().enumerate().skip(carried.0) {
+            push(order_identity(o), i, order_content(o));
+        }
+        for (i, tx) in channel.iter().enumerate().skip(carried.1) {
+            push(channel_identity(&tx.channel, &tx.transaction_id), no as usize + i, channel_content(tx));
+        }
+        for (i, row) in foreign.iter().enumerate().filter(|(_, r)| !r.carried) {
+            // A foreign row's content is its owner partition's to compare: only whether it is known counts.
+            push(channel_identity(&row.channel, &row.transaction_id), no as usize + channel.len() + i, u32::MAX);
+        }
+        for (i, e) in bank.iter().enumerate().skip(carried.2) {
+            push(bank_identity(e), (no + nc) as usize + i, bank_content(e));
+        }
+        keys.par_sort_unstable();
+        Tonight { keys, orders: no, channel: nc, contents }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// A key file's bytes, from disk or (a replay) the archive.
+pub enum Source<'a> {
+    Disk(&'a Path),
+    Archive(&'a crate::replay::Replay),
+}
+
+/// The completed nights whose key files tonight (`job`, `date`) reads from `out_root`: every job's
+/// nights no more than `horizon_days` before `date`, the job's own only before `date`. A night of
+/// another job (or an earlier one of this job) that is incomplete, or that has no ledger, is an error:
+/// settle cannot prove tonight safe beside it.
+pub fn window(out_root: &Path, job: &str, date: Date, horizon_days: u32) -> Result<Vec<NightFile>, LedgerError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| LedgerError::Io { path, source }
+    };
+    let from = date.checked_sub(jiff::Span::new().days(i64::from(horizon_days))).unwrap_or(Date::MIN);
+    let mut files = Vec::new();
+    let jobs = match std::fs::read_dir(out_root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => return Err(io(out_root)(e)),
+    };
+    let mut job_dirs: Vec<(String, PathBuf)> = Vec::new();
+    for entry in jobs {
+        let entry = entry.map_err(io(out_root))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') || !entry.path().is_dir() {
+            continue;
+        }
+        job_dirs.push((name, entry.path()));
+    }
+    job_dirs.sort();
+    for (job_name, job_dir) in job_dirs {
+        let mut nights = Vec::new();
+        for entry in std::fs::read_dir(&job_dir).map_err(io(&job_dir))? {
+            let entry = entry.map_err(io(&job_dir))?;
+            let Ok(night) = settle_core::parse_date(&entry.file_name().to_string_lossy()) else { continue };
+            if !entry.path().is_dir() || night < from || (job_name == job && night >= date) {
+                continue;
+            }
+            nights.push((night, entry.path()));
+        }
+        nights.sort();
+        for (night, dir) in nights {
+            let shown = format!("{job_name}/{night}");
+            let manifest_path = dir.join("manifest.json");
+            let bytes = match crate::fault::read(&manifest_path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(LedgerError::Incomplete { dir: shown });
+                }
+                Err(e) => return Err(io(&manifest_path)(e)),
+            };
+            let manifest: ManifestLedger = serde_json::from_slice(&bytes).map_err(|e| LedgerError::Damaged {
+                path: manifest_path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            // Another output root's runs copied in under this job's name are not this job's nights.
+            let Some(ledger) = manifest.ledger else { return Err(LedgerError::NoLedger { dir: shown }) };
+            let sha256 =
+                manifest.outputs.iter().find(|o| o.path == FILE).map(|o| o.sha256.clone()).ok_or_else(|| {
+                    LedgerError::Damaged {
+                        path: manifest_path.display().to_string(),
+                        message: format!("the manifest lists no {FILE}"),
+                    }
+                })?;
+            files.push(NightFile {
+                job: manifest.job.name,
+                date: night,
+                path: format!("{shown}/{FILE}"),
+                records: ledger.records,
+                keys_xxh3: ledger.keys_xxh3,
+                rest_xxh3: ledger.rest_xxh3,
+                sha256,
+            });
+        }
+    }
+    Ok(files)
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestLedger {
+    job: ManifestJob,
+    #[serde(default)]
+    ledger: Option<LedgerMeta>,
+    #[serde(default)]
+    outputs: Vec<ManifestOutput>,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestJob {
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct LedgerMeta {
+    records: u64,
+    keys_xxh3: String,
+    rest_xxh3: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestOutput {
+    path: String,
+    sha256: String,
+}
+
+/// A hit: tonight's entry (its position in `Tonight::keys`) is in `file` with this entry.
+struct Hit {
+    tonight: u32,
+    entry: Entry,
+}
+
+trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+fn open(file: &NightFile, out_root: &Path, source: &Source<'_>) -> Result<Box<dyn ReadSeek>, LedgerError> {
+    match source {
+        Source::Disk(_) => {
+            let path = out_root.join(&file.path);
+            let f = crate::fault::open(&path).map_err(|source| LedgerError::Io { path: file.path.clone(), source })?;
+            Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
+        }
+        Source::Archive(replay) => {
+            let bytes = replay.load("ledger", &file.path)?;
+            Ok(Box::new(std::io::Cursor::new(bytes)))
+        }
+    }
+}
+
+/// Streams one key file, verifying both sections, and returns tonight's entries found in it.
+fn scan(file: &NightFile, out_root: &Path, source: &Source<'_>, tonight: &Tonight) -> Result<Vec<Hit>, LedgerError> {
+    let damaged = |message: String| LedgerError::Damaged { path: file.path.clone(), message };
+    let io = |source| LedgerError::Io { path: file.path.clone(), source };
+    let mut reader = open(file, out_root, source)?;
+    let mut header = [0u8; HEADER as usize];
+    reader.read_exact(&mut header).map_err(|e| damaged(format!("header: {e}")))?;
+    if &header[..16] != MAGIC {
+        return Err(damaged("not a settle ledger key file (version 1)".into()));
+    }
+    let count = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
+    if count != file.records {
+        return Err(damaged(format!("{count} records, its manifest says {}", file.records)));
+    }
+    let keys = &tonight.keys;
+    let mut hits_at: Vec<(u64, u32)> = Vec::new();
+    let mut hasher = Xxh3::new();
+    let mut buffer = vec![0u8; 1 << 19];
+    let (mut position, mut t, mut previous) = (0u64, 0usize, 0u64);
+    while position < count {
+        let take = ((count - position) as usize).min(buffer.len() / 8);
+        let chunk = &mut buffer[..take * 8];
+        reader.read_exact(chunk).map_err(|e| damaged(format!("keys section cut short: {e}")))?;
+        hasher.update(chunk);
+        for word in chunk.chunks_exact(8) {
+            let key = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            if key < previous {
+                return Err(damaged(format!("keys out of order at record {position}")));
+            }
+            previous = key;
+            while t < keys.len() && keys[t].0 < key {
+                t += 1;
+            }
+            let mut j = t;
+            while j < keys.len() && keys[j].0 == key {
+                hits_at.push((position, j as u32));
+                j += 1;
+            }
+            position += 1;
+        }
+    }
+    if hex128(hasher.digest128()) != file.keys_xxh3 {
+        return Err(damaged("its keys are not the ones its night's manifest recorded".into()));
+    }
+    if hits_at.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Tonight's records are in this file: read its rest section whole, verified, for their entries.
+    reader.seek(SeekFrom::Start(HEADER + 8 * count)).map_err(io)?;
+    let mut hasher = Xxh3::new();
+    let mut hits = Vec::with_capacity(hits_at.len());
+    let (mut position, mut next) = (0u64, 0usize);
+    while position < count {
+        let take = ((count - position) as usize).min(buffer.len() / 8);
+        let chunk = &mut buffer[..take * 8];
+        reader.read_exact(chunk).map_err(|e| damaged(format!("rest section cut short: {e}")))?;
+        hasher.update(chunk);
+        let end = position + take as u64;
+        while next < hits_at.len() && hits_at[next].0 < end {
+            let at = (hits_at[next].0 - position) as usize * 8;
+            let rest = u64::from_le_bytes(chunk[at..at + 8].try_into().expect("8 bytes"));
+            let key = keys[hits_at[next].1 as usize].0;
+            hits.push(Hit { tonight: hits_at[next].1, entry: Entry { key, rest } });
+            next += 1;
+        }
+        position = end;
+    }
+    if hex128(hasher.digest128()) != file.rest_xxh3 {
+        return Err(damaged("its records are not the ones its night's manifest recorded".into()));
+    }
+    Ok(hits)
+}
+
+/// Checks tonight's records against the key files of `files` (read from disk under `out_root`, or from
+/// the archive): what the engine must not admit, and why.
+pub fn check(
+    files: &[NightFile],
+    out_root: &Path,
+    source: &Source<'_>,
+    tonight: &Tonight,
+    job: &str,
+) -> Result<Known, LedgerError> {
+    if tonight.is_empty() || files.is_empty() {
+        return Ok(Known::default());
+    }
+    let scanned: Vec<Vec<Hit>> =
+        files.par_iter().map(|f| scan(f, out_root, source, tonight)).collect::<Result<_, _>>()?;
+    // Per tonight's entry: the hit that decides, by (settled by this job or held by another, latest date).
+    let mut best: std::collections::BTreeMap<u32, (Date, &NightFile, Entry)> = std::collections::BTreeMap::new();
+    for (file, hits) in files.iter().zip(&scanned) {
+        for hit in hits {
+            let (_, check, _) = tonight.keys[hit.tonight as usize];
+            if hit.entry.check() != check {
+                continue;
+            }
+            let own = file.job == job;
+            if own && !hit.entry.settled() {
+                // The job's own open item: its carry admits it, tonight's copy is a duplicate of it.
+                continue;
+            }
+            let slot = best.entry(hit.tonight).or_insert((file.date, file, hit.entry));
+            if (file.date, &file.job) > (slot.0, &slot.1.job) {
+                *slot = (file.date, file, hit.entry);
+            }
+        }
+    }
+    let mut known = Known::default();
+    for (position, (date, file, entry)) in best {
+        let (_, _, index) = tonight.keys[position as usize];
+        let content = tonight.contents[index as usize];
+        let changed = content != u32::MAX && content != entry.content();
+        let dir = format!("{}/{}", file.job, date);
+        let mut detail = match (file.job == job, entry.settled()) {
+            (true, _) => format!("already settled by this job on {date} (run directory {dir})"),
+            (false, true) => format!("already settled by job `{}` on {date} (run directory {dir})", file.job),
+            (false, false) => {
+                format!("held open by job `{}` since its night of {date} (run directory {dir})", file.job)
+            }
+        };
+        if changed {
+            detail.push_str("; it arrives again with other content (amount, currency, kind or references)");
+        }
+        let note = KnownNote { changed, detail };
+        if index < tonight.orders {
+            known.orders.push((index, note));
+        } else if index < tonight.orders + tonight.channel {
+            known.channel.push((index - tonight.orders, note));
+        } else {
+            known.bank.push((index - tonight.orders - tonight.channel, note));
+        }
+    }
+    for list in [&mut known.orders, &mut known.channel, &mut known.bank] {
+        list.sort_by_key(|(i, _)| *i);
+    }
+    Ok(known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_file_round_trips_and_a_changed_byte_is_found() {
+        let entries = vec![
+            Entry::new(channel_identity("stripe", "ch_1"), 7, Kind::Channel, true),
+            Entry::new(channel_identity("stripe", "ch_2"), 8, Kind::Channel, false),
+            Entry::new(identity(Kind::Order, ["O1", ""]), 9, Kind::Order, true),
+        ];
+        let written = write(entries.clone(), 50);
+        assert_eq!(written.bytes.len(), 32 + 16 * 3);
+        assert_eq!(written.json["records"], 3);
+        // Sorted by key whatever order they came in.
+        let again = write(entries.into_iter().rev().collect(), 50);
+        assert_eq!(written.bytes, again.bytes);
+    }
+
+    #[test]
+    fn identities_differ_by_kind_and_part_boundaries() {
+        assert_ne!(identity(Kind::Order, ["ab", "c"]), identity(Kind::Order, ["a", "bc"]));
+        assert_ne!(identity(Kind::Order, ["x", ""]), identity(Kind::Bank, ["x", ""]));
+    }
+}
