@@ -5,6 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+// Themes of their own, in the same test binary (tests/cli/).
+#[path = "cli/ledger.rs"]
+mod ledger;
+
 fn settle() -> Command {
     Command::new(env!("CARGO_BIN_EXE_settle"))
 }

@@ -132,69 +132,88 @@ pub fn from_manifest_inputs(inputs: &[serde_json::Value]) -> Option<Vec<NightFil
     Some(files)
 }
 
-/// A record's identity: (key, check).
-fn identity(kind: Kind, parts: [&str; 2]) -> (u64, u32) {
-    let mut bytes = Vec::with_capacity(2 + parts[0].len() + parts[1].len() + 8);
-    bytes.push(kind as u8);
-    for part in parts {
-        bytes.extend_from_slice(&(part.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(part.as_bytes());
+/// The bytes a record's hashes are taken over: each field length-prefixed, decimals as their normalized
+/// mantissa and scale (not their text), so the hashes do not depend on how a file wrote an amount. One
+/// scratch buffer per thread: hashing ten million records allocates nothing per record.
+#[derive(Default)]
+pub struct Hasher {
+    bytes: Vec<u8>,
+}
+
+impl Hasher {
+    fn field(&mut self, field: &[u8]) -> &mut Hasher {
+        self.bytes.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(field);
+        self
     }
-    let hash = xxh3_128(&bytes);
-    ((hash >> 64) as u64, (hash >> 32) as u32)
-}
 
-fn content(fields: &[&str]) -> u32 {
-    let mut bytes = Vec::with_capacity(64);
-    for field in fields {
-        bytes.extend_from_slice(&(field.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(field.as_bytes());
+    fn text(&mut self, text: &str) -> &mut Hasher {
+        self.field(text.as_bytes())
     }
-    (xxh3_64(&bytes) & 0x00ff_ffff) as u32
-}
 
-fn decimal(d: settle_core::Decimal) -> String {
-    d.normalize().to_string()
-}
+    fn decimal(&mut self, d: settle_core::Decimal) -> &mut Hasher {
+        let d = d.normalize();
+        let mut cell = [0u8; 20];
+        cell[..16].copy_from_slice(&d.mantissa().to_le_bytes());
+        cell[16..].copy_from_slice(&d.scale().to_le_bytes());
+        self.field(&cell)
+    }
 
-pub fn order_identity(o: &Order) -> (u64, u32) {
-    identity(Kind::Order, [&o.order_id, ""])
-}
+    /// A record's identity, (key, check): the high 64 and the next 32 bits of XXH3-128 over its kind
+    /// and id parts.
+    fn identity(&mut self, kind: Kind, parts: [&str; 2]) -> (u64, u32) {
+        self.bytes.clear();
+        self.bytes.push(kind as u8);
+        self.text(parts[0]).text(parts[1]);
+        let hash = xxh3_128(&self.bytes);
+        ((hash >> 64) as u64, (hash >> 32) as u32)
+    }
 
-/// What must not change about a settled order: kind, beneficiary, channel, amount and currency.
-pub fn order_content(o: &Order) -> u32 {
-    content(&[&format!("{:?}", o.kind), &o.beneficiary_id, &o.channel, &decimal(o.amount), o.currency.code()])
-}
+    fn finish_content(&mut self) -> u32 {
+        (xxh3_64(&self.bytes) & 0x00ff_ffff) as u32
+    }
 
-pub fn channel_identity(channel: &str, transaction_id: &str) -> (u64, u32) {
-    identity(Kind::Channel, [channel, transaction_id])
-}
+    pub fn order_identity(&mut self, o: &Order) -> (u64, u32) {
+        self.identity(Kind::Order, [&o.order_id, ""])
+    }
 
-/// Kind, order reference, gross, fee, net, settlement currency and batch.
-pub fn channel_content(tx: &ChannelTransaction) -> u32 {
-    content(&[
-        &format!("{:?}", tx.kind),
-        tx.merchant_reference.as_deref().unwrap_or(""),
-        &decimal(tx.gross),
-        &decimal(tx.fee),
-        &decimal(tx.net),
-        tx.settlement_currency.code(),
-        tx.batch_id.as_deref().unwrap_or(""),
-    ])
-}
+    /// What must not change about a settled order: kind, beneficiary, channel, amount and currency.
+    pub fn order_content(&mut self, o: &Order) -> u32 {
+        self.bytes.clear();
+        self.text(o.kind.as_str()).text(&o.beneficiary_id).text(&o.channel).decimal(o.amount).text(o.currency.code());
+        self.finish_content()
+    }
 
-pub fn bank_identity(e: &BankEntry) -> (u64, u32) {
-    identity(Kind::Bank, [&e.account_id, &e.entry_id])
-}
+    pub fn channel_identity(&mut self, channel: &str, transaction_id: &str) -> (u64, u32) {
+        self.identity(Kind::Channel, [channel, transaction_id])
+    }
 
-/// Direction, amount, currency and reference.
-pub fn bank_content(e: &BankEntry) -> u32 {
-    content(&[
-        &format!("{:?}", e.direction),
-        &decimal(e.amount),
-        e.currency.code(),
-        e.reference.as_deref().unwrap_or(""),
-    ])
+    /// Kind, order reference, gross, fee, net, settlement currency and batch.
+    pub fn channel_content(&mut self, tx: &ChannelTransaction) -> u32 {
+        self.bytes.clear();
+        self.text(tx.kind.as_str())
+            .text(tx.merchant_reference.as_deref().unwrap_or(""))
+            .decimal(tx.gross)
+            .decimal(tx.fee)
+            .decimal(tx.net)
+            .text(tx.settlement_currency.code())
+            .text(tx.batch_id.as_deref().unwrap_or(""));
+        self.finish_content()
+    }
+
+    pub fn bank_identity(&mut self, e: &BankEntry) -> (u64, u32) {
+        self.identity(Kind::Bank, [&e.account_id, &e.entry_id])
+    }
+
+    /// Direction, amount, currency and reference.
+    pub fn bank_content(&mut self, e: &BankEntry) -> u32 {
+        self.bytes.clear();
+        self.text(e.direction.as_str())
+            .decimal(e.amount)
+            .text(e.currency.code())
+            .text(e.reference.as_deref().unwrap_or(""));
+        self.finish_content()
+    }
 }
 
 /// One record of a night's key file.
@@ -277,25 +296,36 @@ pub fn night_entries(
         }
         set
     };
-    let mut entries = Vec::with_capacity(orders.len() + channel.len() + if with_bank { bank.len() } else { 0 });
+    // Hashed on every thread (ten million records a night); the file sorts them, so order is free.
     let open_orders = carried_on(orders.len(), &open.order_index);
-    for (i, (o, place)) in orders.iter().zip(&recon.orders).enumerate() {
-        if !rejected(*place) {
-            entries.push(Entry::new(order_identity(o), order_content(o), Kind::Order, !open_orders[i]));
-        }
-    }
+    let mut entries: Vec<Entry> = orders
+        .par_iter()
+        .zip(&recon.orders)
+        .enumerate()
+        .filter(|(_, (_, place))| !rejected(**place))
+        .map_init(Hasher::default, |h, (i, (o, _))| {
+            Entry::new(h.order_identity(o), h.order_content(o), Kind::Order, !open_orders[i])
+        })
+        .collect();
+    drop(open_orders);
     let open_channel = carried_on(channel.len(), &open.channel_index);
-    for (i, (tx, outcome)) in channel.iter().zip(&recon.channel).enumerate() {
-        if !rejected(outcome.stage_a) && !rejected(outcome.stage_b) {
-            let identity = channel_identity(&tx.channel, &tx.transaction_id);
-            entries.push(Entry::new(identity, channel_content(tx), Kind::Channel, !open_channel[i]));
-        }
-    }
+    entries.par_extend(
+        channel
+            .par_iter()
+            .zip(&recon.channel)
+            .enumerate()
+            .filter(|(_, (_, outcome))| !rejected(outcome.stage_a) && !rejected(outcome.stage_b))
+            .map_init(Hasher::default, |h, (i, (tx, _))| {
+                let identity = h.channel_identity(&tx.channel, &tx.transaction_id);
+                Entry::new(identity, h.channel_content(tx), Kind::Channel, !open_channel[i])
+            }),
+    );
     if with_bank {
         let open_bank = carried_on(bank.len(), &open.bank_index);
+        let mut h = Hasher::default();
         for (i, (e, place)) in bank.iter().zip(&recon.bank).enumerate() {
             if !rejected(*place) {
-                entries.push(Entry::new(bank_identity(e), bank_content(e), Kind::Bank, !open_bank[i]));
+                entries.push(Entry::new(h.bank_identity(e), h.bank_content(e), Kind::Bank, !open_bank[i]));
             }
         }
     }
@@ -383,28 +413,47 @@ impl Tonight {
         let no = u32::try_from(orders.len()).expect("the engine takes at most u32::MAX records");
         let nc = u32::try_from(channel.len() + foreign.len()).expect("the engine takes at most u32::MAX records");
         let total = no as usize + nc as usize + bank.len();
-        let mut keys = Vec::with_capacity(total - carried.0 - carried.1 - carried.2);
+        // (key, check, index) and the content hash of each fresh record, hashed on every thread.
+        let fresh_orders =
+            orders[carried.0.min(orders.len())..].par_iter().enumerate().map_init(Hasher::default, |h, (i, o)| {
+                let (key, check) = h.order_identity(o);
+                ((key, check, (carried.0 + i) as u32), h.order_content(o))
+            });
+        let fresh_channel =
+            channel[carried.1.min(channel.len())..].par_iter().enumerate().map_init(Hasher::default, |h, (i, tx)| {
+                let (key, check) = h.channel_identity(&tx.channel, &tx.transaction_id);
+                ((key, check, no + (carried.1 + i) as u32), h.channel_content(tx))
+            });
+        // A foreign row's content is its owner partition's to compare: only whether it is known counts.
+        let fresh_foreign =
+            foreign.par_iter().enumerate().filter(|(_, r)| !r.carried).map_init(Hasher::default, |h, (i, row)| {
+                let (key, check) = h.channel_identity(&row.channel, &row.transaction_id);
+                ((key, check, no + (channel.len() + i) as u32), u32::MAX)
+            });
+        let fresh_bank =
+            bank[carried.2.min(bank.len())..].par_iter().enumerate().map_init(Hasher::default, |h, (i, e)| {
+                let (key, check) = h.bank_identity(e);
+                ((key, check, no + nc + (carried.2 + i) as u32), h.bank_content(e))
+            });
+        let hashed: Vec<((u64, u32, u32), u32)> =
+            fresh_orders.chain(fresh_channel).chain(fresh_foreign).chain(fresh_bank).collect();
         // Indexed by the record's index in the one space (only fresh records' are read).
         let mut contents = vec![0u32; total];
-        let mut push = |key: (u64, u32), index: usize, content: u32| {
-            keys.push((key.0, key.1, index as u32));
-            contents[index] = content;
-        };
-        for (i, o) in orders.iter().enumerate().skip(carried.0) {
-            push(order_identity(o), i, order_content(o));
-        }
-        for (i, tx) in channel.iter().enumerate().skip(carried.1) {
-            push(channel_identity(&tx.channel, &tx.transaction_id), no as usize + i, channel_content(tx));
-        }
-        for (i, row) in foreign.iter().enumerate().filter(|(_, r)| !r.carried) {
-            // A foreign row's content is its owner partition's to compare: only whether it is known counts.
-            push(channel_identity(&row.channel, &row.transaction_id), no as usize + channel.len() + i, u32::MAX);
-        }
-        for (i, e) in bank.iter().enumerate().skip(carried.2) {
-            push(bank_identity(e), (no + nc) as usize + i, bank_content(e));
+        let mut keys = Vec::with_capacity(hashed.len());
+        for (key, content) in hashed {
+            contents[key.2 as usize] = content;
+            keys.push(key);
         }
         keys.par_sort_unstable();
         Tonight { keys, orders: no, channel: nc, contents }
+    }
+
+    /// Tonight's keys hashed already, (key, check, index), with how many of the indices are orders and
+    /// channel rows (the rest bank entries): for benchmarks of the check on synthetic keys.
+    pub fn from_keys(mut keys: Vec<(u64, u32, u32)>, orders: u32, channel: u32) -> Tonight {
+        let total = keys.iter().map(|k| k.2 as usize + 1).max().unwrap_or(0);
+        keys.par_sort_unstable();
+        Tonight { keys, orders, channel, contents: vec![0; total] }
     }
 
     pub fn len(&self) -> usize {
@@ -690,9 +739,9 @@ mod tests {
     #[test]
     fn a_key_file_round_trips_and_a_changed_byte_is_found() {
         let entries = vec![
-            Entry::new(channel_identity("stripe", "ch_1"), 7, Kind::Channel, true),
-            Entry::new(channel_identity("stripe", "ch_2"), 8, Kind::Channel, false),
-            Entry::new(identity(Kind::Order, ["O1", ""]), 9, Kind::Order, true),
+            Entry::new(Hasher::default().channel_identity("stripe", "ch_1"), 7, Kind::Channel, true),
+            Entry::new(Hasher::default().channel_identity("stripe", "ch_2"), 8, Kind::Channel, false),
+            Entry::new(Hasher::default().identity(Kind::Order, ["O1", ""]), 9, Kind::Order, true),
         ];
         let written = write(entries.clone(), 50);
         assert_eq!(written.bytes.len(), 32 + 16 * 3);
@@ -704,7 +753,8 @@ mod tests {
 
     #[test]
     fn identities_differ_by_kind_and_part_boundaries() {
-        assert_ne!(identity(Kind::Order, ["ab", "c"]), identity(Kind::Order, ["a", "bc"]));
-        assert_ne!(identity(Kind::Order, ["x", ""]), identity(Kind::Bank, ["x", ""]));
+        let mut h = Hasher::default();
+        assert_ne!(h.identity(Kind::Order, ["ab", "c"]), h.identity(Kind::Order, ["a", "bc"]));
+        assert_ne!(h.identity(Kind::Order, ["x", ""]), h.identity(Kind::Bank, ["x", ""]));
     }
 }
