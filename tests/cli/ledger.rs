@@ -126,6 +126,32 @@ fn the_same_night_under_two_job_names_pays_once() {
     assert!(exceptions.lines().skip(1).all(|l| l.contains(",already_settled,")), "{exceptions}");
     let check = check_archive(&out);
     assert_eq!(check.status.code(), Some(0), "{}{}", stdout(&check), stderr(&check));
+
+    // Both jobs started at once (two cron lines at 02:30): the output root's ledger lock makes one wait
+    // for the other's commit, so one of them pays and the other finds everything settled.
+    let together = layout.path().join("together");
+    let children: Vec<_> = ["jobs/demo.toml", "jobs/demo2.toml"]
+        .iter()
+        .map(|job| {
+            settle()
+                .current_dir(layout.path())
+                .args(["run", job, "--out"])
+                .arg(&together)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    }
+    let files =
+        pain_files(&together.join("demo/2026-10-31")).len() + pain_files(&together.join("demo2/2026-10-31")).len();
+    assert_eq!(files, 4, "one job's payout files, not both");
+    let check = check_archive(&together);
+    assert_eq!(check.status.code(), Some(0), "{}{}", stdout(&check), stderr(&check));
 }
 
 /// Case 3: a payout register deleted, cut back or restored from an older backup is refused before
@@ -413,6 +439,7 @@ fn a_forced_rerun_killed_at_any_write_leaves_a_night_a_plain_rerun_completes() {
         assert_eq!(check.status.code(), Some(0), "{label}: {}{}", stdout(&check), stderr(&check));
         fs::remove_dir_all(&out).unwrap();
     }
+    eprintln!("forced rerun: {points} points met abort-write");
     assert!(points >= 40, "a forced rerun makes at least 40 durable writes, {points} crashed");
 }
 

@@ -121,3 +121,51 @@ impl Drop for RunLock {
         }
     }
 }
+
+/// The output root's ledger lock (`OUT/.ledger.lock`), held by a whole run or a merge from its ledger
+/// check to its commit: two jobs writing into one root at once would each check the ledger before the
+/// other recorded its night, and both settle the same records. A second job waits for it (nights of
+/// different jobs in one root run one after the other); the OS releases it when the holder ends, however
+/// it ends. The file stays (removing it would let two runs lock two files of one name).
+pub struct LedgerLock {
+    file: File,
+}
+
+impl LedgerLock {
+    pub fn acquire(out_root: &Path) -> Result<LedgerLock, JobError> {
+        let write_error = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| JobError::Write { path, source }
+        };
+        fs::create_dir_all(out_root).map_err(write_error(out_root))?;
+        let path = out_root.join(".ledger.lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(write_error(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                tracing::warn!(
+                    phase = "ledger",
+                    "waiting for another night in this output root to commit (the settlement ledger's lock, {})",
+                    path.display()
+                );
+                file.lock().map_err(write_error(&path))?;
+            }
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(JobError::Write { path: path.display().to_string(), source });
+            }
+        }
+        Ok(LedgerLock { file })
+    }
+}
+
+impl Drop for LedgerLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}

@@ -663,6 +663,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let run_dir = job_dir.join(business_date.to_string());
     let _lock = crate::lock::RunLock::acquire(&job_dir, business_date)?;
     crate::nights::check_order(&job_dir, business_date, options.and_later)?;
+    let _ledger_lock = crate::lock::LedgerLock::acquire(&out_root)?;
     let replaced = run_dir.join("manifest.json").exists();
     let completed_interrupted = !replaced && run_dir.exists();
     let once_complete = run_dir.join(crate::nights::RETIRED).exists();
@@ -691,6 +692,18 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         if p.manifest_inputs != p0.manifest_inputs || p.register_read_sha256 != p0.register_read_sha256 {
             return Err(differs("inputs"));
         }
+    }
+    // The settlement ledger must be as the partitions read it (under the lock now): a night committed
+    // into the output root since could have settled the same records.
+    let window = crate::ledger::window(&out_root, &spec.job.name, business_date, spec.output.ledger_horizon_days)?;
+    let read: Vec<&Value> = p0.manifest_inputs.iter().filter(|i| i["role"] == "ledger").collect();
+    let now: Vec<Value> = window.iter().map(crate::ledger::input_json).collect();
+    if read.len() != now.len() || read.iter().zip(&now).any(|(a, b)| **a != *b) {
+        return Err(merge_error(
+            "the settlement ledger changed since the partitions ran (a night was committed into the output root)"
+                .into(),
+            Some("run every partition again, then merge"),
+        ));
     }
     // The register must be as the partitions read it: a payout emitted since would be emitted again.
     let register_path = job_dir.join(crate::register::FILE);

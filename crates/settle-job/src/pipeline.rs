@@ -961,6 +961,12 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     if options.replay.is_none() {
         crate::nights::check_order(&job_dir, business_date, options.and_later)?;
     }
+    // A whole run holds the output root's ledger lock from its ledger check to its commit (partitions
+    // read the ledger and the merge checks it is unchanged, under the lock, before it commits).
+    let _ledger_lock = match (&options.replay, partition) {
+        (None, None) => Some(crate::lock::LedgerLock::acquire(&out_root)?),
+        _ => None,
+    };
     let manifest_path = run_dir.join("manifest.json");
     let replaced = manifest_path.exists();
     let completed_interrupted = !replaced && run_dir.exists();
