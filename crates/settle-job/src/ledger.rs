@@ -513,6 +513,12 @@ pub fn window(out_root: &Path, job: &str, date: Date, horizon_days: u32) -> Resu
             let manifest_path = dir.join("manifest.json");
             let bytes = match crate::fault::read(&manifest_path) {
                 Ok(bytes) => bytes,
+                // A night another process is running right now (its job's lock is held: a partition
+                // reads the ledger without the root's lock) is not settled yet; the merge checks, under
+                // that lock, that the ledger is still what its partitions read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && job_name != job && in_progress(&job_dir) => {
+                    continue;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(LedgerError::Incomplete { dir: shown });
                 }
@@ -543,6 +549,19 @@ pub fn window(out_root: &Path, job: &str, date: Date, horizon_days: u32) -> Resu
         }
     }
     Ok(files)
+}
+
+/// Whether a process holds the job's run lock now (`OUT/<job>/.lock`).
+fn in_progress(job_dir: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(job_dir.join(".lock")) else { return false };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        Err(std::fs::TryLockError::Error(_)) => false,
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -141,6 +141,12 @@ pub enum JobError {
     Audit { message: String },
     #[error("{0}")]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// The commit stopped after the payout register was written: some of the night's payout files may be
+    /// under their final names, but the night is incomplete and they are not announced.
+    #[error(
+        "{source}; the night is incomplete: its payout files may be under their final names ({files}) but are not announced: upload none of them until a rerun completes the night and lists them as new"
+    )]
+    PayoutFilesUnannounced { source: Box<JobError>, files: String },
 }
 
 impl JobError {
@@ -170,6 +176,7 @@ impl JobError {
             )),
             JobError::Partition { hint, .. } => hint.clone(),
             JobError::Ledger(e) => e.hint(),
+            JobError::PayoutFilesUnannounced { source, .. } => source.hint(),
             JobError::RegisterBehind { path, .. } => Some(format!(
                 "never run a night against it: `settle register rebuild {}` makes the register again from the run directories (each night's registered_payouts.csv and returned_payouts.csv, checked against its manifest)",
                 Path::new(path).parent().map(|p| p.display().to_string()).unwrap_or_default()
@@ -875,9 +882,21 @@ pub(crate) fn commit_night(
         let bytes = crate::register::write(register).map_err(csv_error(crate::register::FILE))?;
         write_atomic(job_dir, crate::register::FILE, &bytes).map_err(write_error(register_path))?;
     }
-    // Every staged output under its final name, in order.
-    let mut written = staging.commit().map_err(write_error(run_dir))?;
-    write_atomic(run_dir, "manifest.json", &manifest_bytes).map_err(write_error(&run_dir.join("manifest.json")))?;
+    // Every staged output under its final name, in order. From here until the manifest, payout files may
+    // reach their final names in a night that is not complete: an error says so.
+    let staged_payout_files: Vec<String> =
+        staging.files().iter().filter(|f| f.name.ends_with(".xml")).map(|f| f.name.clone()).collect();
+    let unannounced = |error: JobError| {
+        if staged_payout_files.is_empty() {
+            error
+        } else {
+            JobError::PayoutFilesUnannounced { source: Box::new(error), files: staged_payout_files.join(", ") }
+        }
+    };
+    let mut written = staging.commit().map_err(write_error(run_dir)).map_err(unannounced)?;
+    write_atomic(run_dir, "manifest.json", &manifest_bytes)
+        .map_err(write_error(&run_dir.join("manifest.json")))
+        .map_err(unannounced)?;
     written.push(("manifest.json".to_string(), sha256_hex(&manifest_bytes)));
     match fs::remove_file(run_dir.join(crate::nights::RETIRED)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
