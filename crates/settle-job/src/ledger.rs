@@ -701,41 +701,54 @@ pub fn check(
     }
     let scanned: Vec<Vec<Hit>> =
         files.par_iter().map(|f| scan(f, out_root, source, tonight)).collect::<Result<_, _>>()?;
-    // Per tonight's entry: the hit that decides, by (settled by this job or held by another, latest date).
-    let mut best: std::collections::BTreeMap<u32, (Date, &NightFile, Entry)> = std::collections::BTreeMap::new();
-    for (file, hits) in files.iter().zip(&scanned) {
-        for hit in hits {
+    // Every hit that counts: (tonight's position, the file's place in the window, the entry). The one that
+    // decides for a record is its latest night's (then the greatest job name): sorted, the last of its run.
+    let mut hits: Vec<(u32, u32, Entry)> = Vec::new();
+    for (f, (file, found)) in files.iter().zip(&scanned).enumerate() {
+        for hit in found {
             let (_, check, _) = tonight.keys[hit.tonight as usize];
-            if hit.entry.check() != check {
-                continue;
-            }
-            let own = file.job == job;
-            if own && !hit.entry.settled() {
-                // The job's own open item: its carry admits it, tonight's copy is a duplicate of it.
-                continue;
-            }
-            let slot = best.entry(hit.tonight).or_insert((file.date, file, hit.entry));
-            if (file.date, &file.job) > (slot.0, &slot.1.job) {
-                *slot = (file.date, file, hit.entry);
+            // The job's own open item is its carry's business: the carried copy is admitted, tonight's is
+            // a duplicate of it.
+            if hit.entry.check() == check && (file.job != job || hit.entry.settled()) {
+                hits.push((hit.tonight, f as u32, hit.entry));
             }
         }
     }
+    drop(scanned);
+    let rank = |f: u32| (files[f as usize].date, files[f as usize].job.as_str());
+    hits.sort_unstable_by(|a, b| (a.0, rank(a.1), a.2).cmp(&(b.0, rank(b.1), b.2)));
     let mut known = Known::default();
-    for (position, (date, file, entry)) in best {
+    // One detail per (file, settled, changed): a handful a night, shared by all the records they name.
+    let mut details: std::collections::BTreeMap<(u32, bool, bool), u32> = std::collections::BTreeMap::new();
+    let mut at = 0;
+    while at < hits.len() {
+        let mut last = at;
+        while last + 1 < hits.len() && hits[last + 1].0 == hits[at].0 {
+            last += 1;
+        }
+        let (position, f, entry) = hits[last];
+        at = last + 1;
         let (_, _, index) = tonight.keys[position as usize];
         let content = tonight.contents[index as usize];
         let changed = content != u32::MAX && content != entry.content();
-        let dir = format!("{}/{}", file.job, date);
-        let mut detail = match (file.job == job, entry.settled()) {
-            (true, _) => format!("already settled by this job on {date} (run directory {dir})"),
-            (false, true) => format!("already settled by job `{}` on {date} (run directory {dir})", file.job),
-            (false, false) => {
-                format!("held open by job `{}` since its night of {date} (run directory {dir})", file.job)
+        let file = &files[f as usize];
+        let detail = *details.entry((f, entry.settled(), changed)).or_insert_with(|| {
+            let dir = format!("{}/{}", file.job, file.date);
+            let mut text = match (file.job == job, entry.settled()) {
+                (true, _) => format!("already settled by this job on {} (run directory {dir})", file.date),
+                (false, true) => {
+                    format!("already settled by job `{}` on {} (run directory {dir})", file.job, file.date)
+                }
+                (false, false) => {
+                    format!("held open by job `{}` since its night of {} (run directory {dir})", file.job, file.date)
+                }
+            };
+            if changed {
+                text.push_str("; it arrives again with other content (amount, currency, kind or references)");
             }
-        };
-        if changed {
-            detail.push_str("; it arrives again with other content (amount, currency, kind or references)");
-        }
+            known.details.push(text);
+            (known.details.len() - 1) as u32
+        });
         let note = KnownNote { changed, detail };
         if index < tonight.orders {
             known.orders.push((index, note));
@@ -746,7 +759,7 @@ pub fn check(
         }
     }
     for list in [&mut known.orders, &mut known.channel, &mut known.bank] {
-        list.sort_by_key(|(i, _)| *i);
+        list.sort_unstable_by_key(|(i, _)| *i);
     }
     Ok(known)
 }

@@ -683,21 +683,23 @@ pub struct Prior {
 
 /// Records the settlement ledger holds (an earlier night settled them, or another job holds them): each
 /// list is `(index, note)` sorted by index — into `orders`, into `channel` followed by `foreign` (one index
-/// space, as the engine numbers them), into `bank`.
+/// space, as the engine numbers them), into `bank`. The notes' texts are in `details` (a night's file
+/// gives a handful of them, whatever the number of records).
 #[derive(Debug, Clone, Default)]
 pub struct Known {
     pub orders: Vec<(u32, KnownNote)>,
     pub channel: Vec<(u32, KnownNote)>,
     pub bank: Vec<(u32, KnownNote)>,
+    pub details: Vec<String>,
 }
 
 /// Why the ledger knows a record: what the exception's detail says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownNote {
     /// The ledger holds the record with other content (`settled_record_changed`), else `already_settled`.
     pub changed: bool,
-    /// Names the job, night and run directory.
-    pub detail: String,
+    /// Index into `Known::details`: names the job, night and run directory.
+    pub detail: u32,
 }
 
 impl Known {
@@ -705,9 +707,13 @@ impl Known {
         self.orders.is_empty() && self.channel.is_empty() && self.bank.is_empty()
     }
 
-    fn find(list: &[(u32, KnownNote)], i: usize) -> Option<&KnownNote> {
+    fn find(list: &[(u32, KnownNote)], i: usize) -> Option<KnownNote> {
         let i = u32::try_from(i).ok()?;
-        list.binary_search_by_key(&i, |(k, _)| *k).ok().map(|at| &list[at].1)
+        list.binary_search_by_key(&i, |(k, _)| *k).ok().map(|at| list[at].1)
+    }
+
+    fn detail(&self, note: KnownNote) -> String {
+        self.details.get(note.detail as usize).cloned().unwrap_or_default()
     }
 }
 
@@ -842,7 +848,7 @@ pub fn reconcile_shard(
                 Some(order_side(order)),
                 None,
                 Some(order.order_id.to_string()),
-                note.detail.clone(),
+                prior.known.detail(note),
             ));
             continue;
         }
@@ -903,7 +909,8 @@ pub fn reconcile_shard(
             let place = Place::Unmatched(note.reason());
             outcomes[i].stage_a = if takes_part_in_stage_a(tx.kind) { place } else { Place::NotApplicable };
             outcomes[i].stage_b = place;
-            exceptions.push(exception(stage, note.reason(), None, Some(channel_side(tx)), None, note.detail.clone()));
+            let detail = prior.known.detail(note);
+            exceptions.push(exception(stage, note.reason(), None, Some(channel_side(tx)), None, detail));
             continue;
         }
         let Some(first) = seen_tx.insert(tx_key(r32(i)), r32(i)) else { continue };
@@ -951,7 +958,7 @@ pub fn reconcile_shard(
                 None,
                 Some(bank_side(entry)),
                 None,
-                note.detail.clone(),
+                prior.known.detail(note),
             ));
             continue;
         }
