@@ -32,7 +32,9 @@ fn final_files(out: &Path) -> BTreeMap<String, Vec<u8>> {
     dir_bytes(out)
         .into_iter()
         .filter(|(n, _)| {
-            !n.ends_with("/.lock") && !n.rsplit('/').next().is_some_and(|leaf| leaf.starts_with(".settle-"))
+            !n.ends_with("/.lock")
+                && n != ".ledger.lock"
+                && !n.rsplit('/').next().is_some_and(|leaf| leaf.starts_with(".settle-"))
         })
         .collect()
 }

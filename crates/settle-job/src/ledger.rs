@@ -287,6 +287,7 @@ pub fn night_entries(
     recon: &settle_recon::ReconResult,
     open: &crate::carry::Open<'_>,
     with_bank: bool,
+    hashes: &Hashes,
 ) -> Vec<Entry> {
     use crate::carry::rejected;
     let carried_on = |n: usize, index: &[u32]| {
@@ -304,7 +305,9 @@ pub fn night_entries(
         .enumerate()
         .filter(|(_, (_, place))| !rejected(**place))
         .map_init(Hasher::default, |h, (i, (o, _))| {
-            Entry::new(h.order_identity(o), h.order_content(o), Kind::Order, !open_orders[i])
+            let (identity, content) =
+                if i >= hashes.carried.0 { hashes.get(i) } else { (h.order_identity(o), h.order_content(o)) };
+            Entry::new(identity, content, Kind::Order, !open_orders[i])
         })
         .collect();
     drop(open_orders);
@@ -316,8 +319,12 @@ pub fn night_entries(
             .enumerate()
             .filter(|(_, (_, outcome))| !rejected(outcome.stage_a) && !rejected(outcome.stage_b))
             .map_init(Hasher::default, |h, (i, (tx, _))| {
-                let identity = h.channel_identity(&tx.channel, &tx.transaction_id);
-                Entry::new(identity, h.channel_content(tx), Kind::Channel, !open_channel[i])
+                let (identity, content) = if i >= hashes.carried.1 {
+                    hashes.get(hashes.orders + i)
+                } else {
+                    (h.channel_identity(&tx.channel, &tx.transaction_id), h.channel_content(tx))
+                };
+                Entry::new(identity, content, Kind::Channel, !open_channel[i])
             }),
     );
     if with_bank {
@@ -325,7 +332,12 @@ pub fn night_entries(
         let mut h = Hasher::default();
         for (i, (e, place)) in bank.iter().zip(&recon.bank).enumerate() {
             if !rejected(*place) {
-                entries.push(Entry::new(h.bank_identity(e), h.bank_content(e), Kind::Bank, !open_bank[i]));
+                let (identity, content) = if i >= hashes.carried.2 {
+                    hashes.get(hashes.orders + hashes.channel + i)
+                } else {
+                    (h.bank_identity(e), h.bank_content(e))
+                };
+                entries.push(Entry::new(identity, content, Kind::Bank, !open_bank[i]));
             }
         }
     }
@@ -398,6 +410,26 @@ pub struct Tonight {
     orders: u32,
     channel: u32,
     contents: Vec<u32>,
+    /// Each fresh record's identity by its index (`carried` of each list are not hashed): the night's
+    /// key file takes them from here instead of hashing them again (`Hashes`).
+    by_index: (Vec<u64>, Vec<u32>),
+    carried: (usize, usize, usize),
+}
+
+/// What `Tonight` hashed, kept for the night's key file once the check is done (tonight's sorted keys
+/// freed): 16 bytes a record.
+pub struct Hashes {
+    by_index: (Vec<u64>, Vec<u32>),
+    contents: Vec<u32>,
+    orders: usize,
+    channel: usize,
+    carried: (usize, usize, usize),
+}
+
+impl Hashes {
+    fn get(&self, index: usize) -> ((u64, u32), u32) {
+        ((self.by_index.0[index], self.by_index.1[index]), self.contents[index])
+    }
 }
 
 impl Tonight {
@@ -439,13 +471,27 @@ impl Tonight {
             fresh_orders.chain(fresh_channel).chain(fresh_foreign).chain(fresh_bank).collect();
         // Indexed by the record's index in the one space (only fresh records' are read).
         let mut contents = vec![0u32; total];
+        let mut by_index = (vec![0u64; total], vec![0u32; total]);
         let mut keys = Vec::with_capacity(hashed.len());
         for (key, content) in hashed {
             contents[key.2 as usize] = content;
+            by_index.0[key.2 as usize] = key.0;
+            by_index.1[key.2 as usize] = key.1;
             keys.push(key);
         }
         keys.par_sort_unstable();
-        Tonight { keys, orders: no, channel: nc, contents }
+        Tonight { keys, orders: no, channel: nc, contents, by_index, carried }
+    }
+
+    /// Tonight's hashes by record, its sorted keys freed.
+    pub fn into_hashes(self) -> Hashes {
+        Hashes {
+            by_index: self.by_index,
+            contents: self.contents,
+            orders: self.orders as usize,
+            channel: self.channel as usize,
+            carried: self.carried,
+        }
     }
 
     /// Tonight's keys hashed already, (key, check, index), with how many of the indices are orders and
@@ -453,7 +499,14 @@ impl Tonight {
     pub fn from_keys(mut keys: Vec<(u64, u32, u32)>, orders: u32, channel: u32) -> Tonight {
         let total = keys.iter().map(|k| k.2 as usize + 1).max().unwrap_or(0);
         keys.par_sort_unstable();
-        Tonight { keys, orders, channel, contents: vec![0; total] }
+        Tonight {
+            keys,
+            orders,
+            channel,
+            contents: vec![0; total],
+            by_index: (Vec::new(), Vec::new()),
+            carried: (0, 0, 0),
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -126,9 +126,12 @@ impl Drop for RunLock {
 /// check to its commit: two jobs writing into one root at once would each check the ledger before the
 /// other recorded its night, and both settle the same records. A second job waits for it (nights of
 /// different jobs in one root run one after the other); the OS releases it when the holder ends, however
-/// it ends. The file stays (removing it would let two runs lock two files of one name).
+/// it ends. As with the job's lock, the file is removed by its holder while held, and a waiter that wakes
+/// on a removed file takes the new one; directories it created are removed when left empty.
 pub struct LedgerLock {
     file: File,
+    path: PathBuf,
+    created: Vec<PathBuf>,
 }
 
 impl LedgerLock {
@@ -137,35 +140,62 @@ impl LedgerLock {
             let path = path.display().to_string();
             move |source| JobError::Write { path, source }
         };
-        fs::create_dir_all(out_root).map_err(write_error(out_root))?;
-        let path = out_root.join(".ledger.lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(write_error(&path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                tracing::warn!(
-                    phase = "ledger",
-                    "waiting for another night in this output root to commit (the settlement ledger's lock, {})",
-                    path.display()
-                );
-                file.lock().map_err(write_error(&path))?;
-            }
-            Err(fs::TryLockError::Error(source)) => {
-                return Err(JobError::Write { path: path.display().to_string(), source });
+        let mut created = Vec::new();
+        let mut missing = out_root.to_path_buf();
+        // Bounded by the path's depth.
+        while !missing.exists() {
+            created.push(missing.clone());
+            match missing.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => missing = parent.to_path_buf(),
+                _ => break,
             }
         }
-        Ok(LedgerLock { file })
+        fs::create_dir_all(out_root).map_err(write_error(out_root))?;
+        let path = out_root.join(".ledger.lock");
+        let mut said = false;
+        // Bounded: each round either holds the file at the path or waited for a holder that removed it.
+        for _ in 0..64 {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(write_error(&path))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    if !said {
+                        tracing::warn!(
+                            phase = "ledger",
+                            "waiting for another night in this output root to commit (the settlement ledger's lock, {})",
+                            path.display()
+                        );
+                        said = true;
+                    }
+                    file.lock().map_err(write_error(&path))?;
+                }
+                Err(fs::TryLockError::Error(source)) => {
+                    return Err(JobError::Write { path: path.display().to_string(), source });
+                }
+            }
+            if same_file(&file, &path) {
+                return Ok(LedgerLock { file, path, created });
+            }
+        }
+        Err(JobError::Locked {
+            path: path.display().to_string(),
+            holder: "runs that keep replacing the lock file".to_string(),
+        })
     }
 }
 
 impl Drop for LedgerLock {
     fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
         let _ = self.file.unlock();
+        for dir in &self.created {
+            let _ = fs::remove_dir(dir);
+        }
     }
 }

@@ -1375,11 +1375,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             crate::ledger::Source::Disk(&out_root),
         ),
     };
-    {
-        let tonight =
-            crate::ledger::Tonight::new(&orders, &channel, &foreign, &bank, (prior.orders, prior.channel, prior.bank));
-        prior.known = crate::ledger::check(&ledger_files, &out_root, &ledger_source, &tonight, &spec.job.name)?;
-    }
+    let tonight =
+        crate::ledger::Tonight::new(&orders, &channel, &foreign, &bank, (prior.orders, prior.channel, prior.bank));
+    prior.known = crate::ledger::check(&ledger_files, &out_root, &ledger_source, &tonight, &spec.job.name)?;
+    // Kept for the night's key file (16 bytes a record), tonight's sorted keys freed.
+    let hashes = tonight.into_hashes();
     for file in &ledger_files {
         manifest_inputs.push(crate::ledger::input_json(file));
     }
@@ -1422,9 +1422,11 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             &recon,
             &open,
             partition.is_none_or(|p| p.writes_shared()),
+            &hashes,
         ),
         spec.output.ledger_horizon_days,
     );
+    drop(hashes);
     if partition.is_some_and(|p| !p.writes_shared()) {
         // What every partition decides alike, partition 0 writes.
         open.bank.clear();
