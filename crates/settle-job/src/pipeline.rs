@@ -703,9 +703,10 @@ pub(crate) struct Night<'a> {
     pub ledger: serde_json::Value,
 }
 
-/// Commits a night's staged outputs: the payout register first (write-ahead), every output under its
-/// final name, the inputs into the archive, the manifest last (and its signature). (file, sha256) of
-/// every file written, manifest last.
+/// Commits a night's staged outputs: retires the manifest of a night being recomputed, stores the inputs
+/// (and the night's ledger key file) in the archive, writes the payout register (write-ahead), every
+/// output under its final name, the manifest last (and its signature). (file, sha256) of every file
+/// written, manifest last.
 pub(crate) fn commit_night(
     night: Night<'_>,
     mut staging: crate::write::Staging,
