@@ -369,6 +369,40 @@ fn an_edited_carried_file_is_refused_not_carried() {
     assert_eq!(demo_on(out.path(), "2026-11-02", &[]).status.code(), Some(1));
 }
 
+/// The ledger's own files are verified, never trusted: a night's key file deleted, or changed by one
+/// byte, stops every later night (it cannot prove itself safe), naming the file, with what to do.
+#[test]
+fn a_missing_or_damaged_ledger_file_stops_the_next_night() {
+    let out = tempfile::tempdir().unwrap();
+    assert_eq!(run_demo(out.path(), &[], false).status.code(), Some(1));
+    let keys = out.path().join("demo/2026-10-31/ledger.keys");
+    let good = fs::read(&keys).unwrap();
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    fs::write(&keys, &flipped).unwrap();
+    let refused = demo_on(out.path(), "2026-11-02", &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("settlement ledger demo/2026-10-31/ledger.keys: its records are not the ones"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("hint: the file differs from what its night's manifest recorded"),
+        "{}",
+        stderr(&refused)
+    );
+    fs::remove_file(&keys).unwrap();
+    let refused = demo_on(out.path(), "2026-11-02", &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("settlement ledger demo/2026-10-31/ledger.keys"), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("hint: a night's key file is missing"), "{}", stderr(&refused));
+    assert!(!out.path().join("demo/2026-11-02").exists(), "nothing written");
+    fs::write(&keys, good).unwrap();
+    assert_eq!(demo_on(out.path(), "2026-11-02", &[]).status.code(), Some(1));
+}
+
 /// Case 8: a `--force` rerun killed at any of its writes never leaves the old manifest beside new
 /// outputs: the night is incomplete (its manifest retired) until the new manifest is written, and a
 /// plain rerun completes it with every byte of an undisturbed forced rerun, never a payout twice.

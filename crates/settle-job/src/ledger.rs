@@ -76,6 +76,10 @@ impl LedgerError {
                 "the file differs from what its night's manifest recorded (damaged, or restored from another copy): restore that run directory from a backup, or recompute that night with `settle run --force`"
                     .into(),
             ),
+            LedgerError::Io { .. } => Some(
+                "a night's key file is missing or unreadable: restore that run directory from a backup (`settle verify` on it lists what is missing), or recompute that night with `settle run --force`; until then settle cannot prove tonight safe"
+                    .into(),
+            ),
             LedgerError::NoLedger { .. } => Some(
                 "recompute that night with `settle run --force` so it records what it settled; until then settle cannot prove tonight safe"
                     .into(),
