@@ -760,6 +760,61 @@ fn scan(file: &NightFile, out_root: &Path, source: &Source<'_>, tonight: &Tonigh
     Ok(hits)
 }
 
+/// Where a night's ledger check looks: the output root and the window's bounds, or a replay's archive.
+pub struct Night<'a> {
+    pub out_root: &'a Path,
+    pub job: &'a str,
+    pub business_date: Date,
+    pub horizon_days: u32,
+    pub replay: Option<&'a crate::replay::Replay>,
+}
+
+/// What a night's ledger check gives the night: what the engine must not admit, tonight's hashes for
+/// its own key file, and the manifest's input entries of the files read.
+pub struct Checked {
+    pub known: Known,
+    pub hashes: Hashes,
+    pub inputs: Vec<serde_json::Value>,
+}
+
+/// The night's ledger phase: the window's key files (from disk, or those a replayed night read, from the
+/// archive), tonight's fresh records hashed (the first `prior.orders`, `prior.channel`, `prior.bank` of
+/// each list are the carried ones), the check.
+pub fn check_night(
+    night: &Night<'_>,
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    foreign: &[ForeignRow],
+    bank: &[BankEntry],
+    prior: &settle_recon::Prior,
+    started: std::time::Instant,
+) -> Result<Checked, LedgerError> {
+    tracing::debug!(
+        phase = "ledger",
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "checking the settlement ledger"
+    );
+    let (files, source) = match night.replay {
+        Some(replay) => (replay.ledger.clone(), Source::Archive(replay)),
+        None => {
+            (window(night.out_root, night.job, night.business_date, night.horizon_days)?, Source::Disk(night.out_root))
+        }
+    };
+    let tonight = Tonight::new(orders, channel, foreign, bank, (prior.orders, prior.channel, prior.bank));
+    let known = check(&files, night.out_root, &source, &tonight, night.job)?;
+    tracing::debug!(
+        phase = "ledger",
+        nights = files.len(),
+        known_orders = known.orders.len(),
+        known_channel_transactions = known.channel.len(),
+        known_bank_entries = known.bank.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "settlement ledger checked"
+    );
+    // Kept for the night's key file (16 bytes a record), tonight's sorted keys freed.
+    Ok(Checked { known, hashes: tonight.into_hashes(), inputs: files.iter().map(input_json).collect() })
+}
+
 /// Checks tonight's records against the key files of `files` (read from disk under `out_root`, or from
 /// the archive): what the engine must not admit, and why.
 pub fn check(

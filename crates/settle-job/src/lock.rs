@@ -25,31 +25,11 @@ pub struct RunLock {
 impl RunLock {
     /// Takes the lock of `job_dir` for a run of `business_date`, or says who holds it.
     pub fn acquire(job_dir: &Path, business_date: Date) -> Result<RunLock, JobError> {
-        let mut created = Vec::new();
-        let mut missing = job_dir.to_path_buf();
-        // Bounded by the path's depth.
-        while !missing.exists() {
-            created.push(missing.clone());
-            match missing.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => missing = parent.to_path_buf(),
-                _ => break,
-            }
-        }
-        let write_error = |path: &Path| {
-            let path = path.display().to_string();
-            move |source| JobError::Write { path, source }
-        };
-        fs::create_dir_all(job_dir).map_err(write_error(job_dir))?;
+        let created = create_dirs(job_dir)?;
         let path = job_dir.join(".lock");
         // Bounded: a lock file removed between our open and our lock is retried a few times at most.
         for _ in 0..8 {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(write_error(&path))?;
+            let mut file = open_lock_file(&path)?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(fs::TryLockError::WouldBlock) => {
@@ -75,6 +55,10 @@ impl RunLock {
                 hostname(),
                 jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
             );
+            let write_error = |path: &Path| {
+                let path = path.display().to_string();
+                move |source| JobError::Write { path, source }
+            };
             file.set_len(0).map_err(write_error(&path))?;
             file.rewind().map_err(write_error(&path))?;
             file.write_all(holder.as_bytes()).map_err(write_error(&path))?;
@@ -85,6 +69,33 @@ impl RunLock {
             holder: "runs that keep replacing the lock file".to_string(),
         })
     }
+}
+
+/// Creates `dir` and returns the directories that did not exist (innermost first), for the holder to
+/// remove when it leaves them empty.
+fn create_dirs(dir: &Path) -> Result<Vec<PathBuf>, JobError> {
+    let mut created = Vec::new();
+    let mut missing = dir.to_path_buf();
+    // Bounded by the path's depth.
+    while !missing.exists() {
+        created.push(missing.clone());
+        match missing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => missing = parent.to_path_buf(),
+            _ => break,
+        }
+    }
+    fs::create_dir_all(dir).map_err(|source| JobError::Write { path: dir.display().to_string(), source })?;
+    Ok(created)
+}
+
+fn open_lock_file(path: &Path) -> Result<File, JobError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|source| JobError::Write { path: path.display().to_string(), source })
 }
 
 #[cfg(unix)]
@@ -140,28 +151,12 @@ impl LedgerLock {
             let path = path.display().to_string();
             move |source| JobError::Write { path, source }
         };
-        let mut created = Vec::new();
-        let mut missing = out_root.to_path_buf();
-        // Bounded by the path's depth.
-        while !missing.exists() {
-            created.push(missing.clone());
-            match missing.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => missing = parent.to_path_buf(),
-                _ => break,
-            }
-        }
-        fs::create_dir_all(out_root).map_err(write_error(out_root))?;
+        let created = create_dirs(out_root)?;
         let path = out_root.join(".ledger.lock");
         let mut said = false;
         // Bounded: each round either holds the file at the path or waited for a holder that removed it.
         for _ in 0..64 {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(write_error(&path))?;
+            let file = open_lock_file(&path)?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(fs::TryLockError::WouldBlock) => {

@@ -1362,37 +1362,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             "the partition's shard"
         );
     }
-    // The settlement ledger: tonight's own records (not the carried ones) against every completed night
-    // in the window, before anything is matched. A replay reads the files the recorded night read.
-    tracing::debug!(
-        phase = "ledger",
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "checking the settlement ledger"
-    );
-    let (ledger_files, ledger_source) = match replay {
-        Some(replay) => (replay.ledger.clone(), crate::ledger::Source::Archive(replay)),
-        None => (
-            crate::ledger::window(&out_root, &spec.job.name, business_date, spec.output.ledger_horizon_days)?,
-            crate::ledger::Source::Disk(&out_root),
-        ),
+    // The settlement ledger: tonight's own records against every completed night in the window, before
+    // anything is matched.
+    let night = crate::ledger::Night {
+        out_root: &out_root,
+        job: &spec.job.name,
+        business_date,
+        horizon_days: spec.output.ledger_horizon_days,
+        replay,
     };
-    let tonight =
-        crate::ledger::Tonight::new(&orders, &channel, &foreign, &bank, (prior.orders, prior.channel, prior.bank));
-    prior.known = crate::ledger::check(&ledger_files, &out_root, &ledger_source, &tonight, &spec.job.name)?;
-    // Kept for the night's key file (16 bytes a record), tonight's sorted keys freed.
-    let hashes = tonight.into_hashes();
-    for file in &ledger_files {
-        manifest_inputs.push(crate::ledger::input_json(file));
-    }
-    tracing::debug!(
-        phase = "ledger",
-        nights = ledger_files.len(),
-        known_orders = prior.known.orders.len(),
-        known_channel_transactions = prior.known.channel.len(),
-        known_bank_entries = prior.known.bank.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "settlement ledger checked"
-    );
+    let checked = crate::ledger::check_night(&night, &orders, &channel, &foreign, &bank, &prior, started)?;
+    prior.known = checked.known;
+    let hashes = checked.hashes;
+    manifest_inputs.extend(checked.inputs);
     let recon = settle_recon::reconcile_shard(&orders, &channel, &foreign, &bank, &prior, &spec.recon, &calendar)?;
     drop(foreign);
     tracing::debug!(
