@@ -403,6 +403,60 @@ fn a_missing_or_damaged_ledger_file_stops_the_next_night() {
     assert_eq!(demo_on(out.path(), "2026-11-02", &[]).status.code(), Some(1));
 }
 
+/// Expiry made safe: a night 76 days after the demo day, given the demo's files again. The demo night is
+/// beyond the default 50-day horizon, so the ledger no longer reads it; its records, dated before the
+/// horizon while that older night exists, are `beyond_ledger_horizon` (settle cannot prove it did not
+/// settle them), never paid. With the horizon raised to 100 days the ledger reads the night and finds
+/// them `already_settled`.
+#[test]
+fn records_older_than_the_ledger_horizon_are_refused_when_older_nights_exist() {
+    let layout = demo_layout();
+    let demo = fs::read_to_string(root().join("jobs/demo.toml"))
+        .unwrap()
+        .replace("max_rate_age_days = 4", "max_rate_age_days = 120");
+    fs::write(layout.path().join("jobs/demo.toml"), &demo).unwrap();
+    fs::write(
+        layout.path().join("jobs/wide.toml"),
+        demo.replace("# ledger_horizon_days = 50", "ledger_horizon_days = 100")
+            .replace("name = \"demo\"", "name = \"wide\""),
+    )
+    .unwrap();
+    let out = layout.path().join("out");
+    let run = |job: &str, date: &str| {
+        run_ok(settle().current_dir(layout.path()).args(["run", job, "--out"]).arg(&out).args(["--date", date]))
+    };
+    assert_eq!(run("jobs/demo.toml", "2026-10-31").status.code(), Some(1));
+    let late = run("jobs/demo.toml", "2027-01-15");
+    assert_eq!(late.status.code(), Some(1), "{}", stderr(&late));
+    let night = out.join("demo/2027-01-15");
+    let exceptions = fs::read_to_string(night.join("exceptions.csv")).unwrap();
+    assert!(
+        exceptions.lines().filter(|l| l.contains(",beyond_ledger_horizon,LEDGER_HORIZON,rejected,high,")).count() > 150,
+        "{exceptions}"
+    );
+    assert!(exceptions.contains("dated before 2026-11-26, the settlement ledger's horizon"), "{exceptions}");
+    assert!(!exceptions.contains(",already_settled,"), "the demo night is beyond the window: {exceptions}");
+    // Nothing of tonight's records is matched (what pays tonight is the demo night's carried balances).
+    let matches = fs::read_to_string(night.join("matches.csv")).unwrap();
+    assert_eq!(matches.lines().count(), 1, "{matches}");
+    let manifest: serde_json::Value = serde_json::from_slice(&fs::read(night.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["ledger_window"], serde_json::json!({"from": "2026-11-26", "older_nights": true}));
+    let replayed = run_ok(settle().arg("replay").arg(&night));
+    assert_eq!(replayed.status.code(), Some(0), "{}{}", stdout(&replayed), stderr(&replayed));
+    // A job whose horizon reaches the demo night reads it, and finds the records settled there.
+    let wide = run_ok(
+        settle()
+            .current_dir(layout.path())
+            .args(["run", "jobs/wide.toml", "--out"])
+            .arg(&out)
+            .args(["--date", "2027-01-15"]),
+    );
+    assert_eq!(wide.status.code(), Some(1), "{}", stderr(&wide));
+    let exceptions = fs::read_to_string(out.join("wide/2027-01-15/exceptions.csv")).unwrap();
+    assert!(exceptions.contains("already settled by job `demo` on 2026-10-31"), "{exceptions}");
+    assert!(!exceptions.contains(",beyond_ledger_horizon,"), "{exceptions}");
+}
+
 /// Case 8: a `--force` rerun killed at any of its writes never leaves the old manifest beside new
 /// outputs: the night is incomplete (its manifest retired) until the new manifest is written, and a
 /// plain rerun completes it with every byte of an undisturbed forced rerun, never a payout twice.

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use settle_core::{BankEntry, ChannelTransaction, Date, ForeignRow, Order};
-use settle_recon::{Known, KnownNote};
+use settle_recon::{Known, KnownNote, KnownReason};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
 
 /// The key file's name in a run directory.
@@ -770,11 +770,74 @@ pub struct Night<'a> {
 }
 
 /// What a night's ledger check gives the night: what the engine must not admit, tonight's hashes for
-/// its own key file, and the manifest's input entries of the files read.
+/// its own key file, the manifest's input entries of the files read, and its `ledger_window` (the
+/// horizon's first day, and whether older nights exist: a replay reads both back).
 pub struct Checked {
     pub known: Known,
     pub hashes: Hashes,
     pub inputs: Vec<serde_json::Value>,
+    pub window: serde_json::Value,
+}
+
+/// Whether any completed night of any job under `out_root` is dated before `from` (the ledger no
+/// longer reads it).
+pub fn older_nights(out_root: &Path, from: Date) -> bool {
+    let Ok(jobs) = std::fs::read_dir(out_root) else { return false };
+    jobs.flatten().filter(|j| !j.file_name().to_string_lossy().starts_with('.')).any(|job| {
+        let Ok(nights) = std::fs::read_dir(job.path()) else { return false };
+        nights.flatten().any(|n| {
+            settle_core::parse_date(&n.file_name().to_string_lossy()).is_ok_and(|d| d < from)
+                && n.path().join("manifest.json").is_file()
+        })
+    })
+}
+
+/// The `ledger_window` a recorded night's manifest gives: (the horizon's first day, older nights existed).
+pub fn window_from_manifest(manifest: &serde_json::Value) -> Option<(Date, bool)> {
+    let window = manifest.get("ledger_window")?;
+    Some((settle_core::parse_date(window["from"].as_str()?).ok()?, window["older_nights"].as_bool()?))
+}
+
+/// Tonight's fresh records dated before `from` that the ledger does not know already: when nights older
+/// than the horizon exist, the ledger cannot prove those did not settle them.
+fn beyond_horizon(
+    known: &mut Known,
+    from: Date,
+    orders: &[Order],
+    channel: &[ChannelTransaction],
+    foreign: &[ForeignRow],
+    bank: &[BankEntry],
+    prior: &settle_recon::Prior,
+) {
+    let detail = known.details.len() as u32;
+    let note = KnownNote { reason: KnownReason::BeyondHorizon, detail };
+    let mut added = 0usize;
+    let mut add = |list: &mut Vec<(u32, KnownNote)>, dates: &mut dyn Iterator<Item = (usize, Date, bool)>| {
+        let had: std::collections::BTreeSet<u32> = list.iter().map(|(i, _)| *i).collect();
+        for (i, date, fresh) in dates {
+            if fresh && date < from && !had.contains(&(i as u32)) {
+                list.push((i as u32, note));
+                added += 1;
+            }
+        }
+        list.sort_unstable_by_key(|(i, _)| *i);
+    };
+    add(&mut known.orders, &mut orders.iter().enumerate().map(|(i, o)| (i, o.order_date, i >= prior.orders)));
+    let n = channel.len();
+    add(
+        &mut known.channel,
+        &mut channel
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| (i, tx.booking_date, i >= prior.channel))
+            .chain(foreign.iter().enumerate().map(|(i, r)| (n + i, r.booking_date, !r.carried))),
+    );
+    add(&mut known.bank, &mut bank.iter().enumerate().map(|(i, e)| (i, e.booking_date, i >= prior.bank)));
+    if added > 0 {
+        known.details.push(format!(
+            "dated before {from}, the settlement ledger's horizon, while nights older than it exist in the output root: settle cannot prove none of them settled it"
+        ));
+    }
 }
 
 /// The night's ledger phase: the window's key files (from disk, or those a replayed night read, from the
@@ -801,7 +864,16 @@ pub fn check_night(
         }
     };
     let tonight = Tonight::new(orders, channel, foreign, bank, (prior.orders, prior.channel, prior.bank));
-    let known = check(&files, night.out_root, &source, &tonight, night.job)?;
+    let mut known = check(&files, night.out_root, &source, &tonight, night.job)?;
+    let from =
+        night.business_date.checked_sub(jiff::Span::new().days(i64::from(night.horizon_days))).unwrap_or(Date::MIN);
+    let older = match night.replay {
+        Some(replay) => replay.ledger_window.is_some_and(|(_, older)| older),
+        None => older_nights(night.out_root, from),
+    };
+    if older {
+        beyond_horizon(&mut known, from, orders, channel, foreign, bank, prior);
+    }
     tracing::debug!(
         phase = "ledger",
         nights = files.len(),
@@ -812,7 +884,8 @@ pub fn check_night(
         "settlement ledger checked"
     );
     // Kept for the night's key file (16 bytes a record), tonight's sorted keys freed.
-    Ok(Checked { known, hashes: tonight.into_hashes(), inputs: files.iter().map(input_json).collect() })
+    let window = serde_json::json!({"from": from.to_string(), "older_nights": older});
+    Ok(Checked { known, hashes: tonight.into_hashes(), inputs: files.iter().map(input_json).collect(), window })
 }
 
 /// Checks tonight's records against the key files of `files` (read from disk under `out_root`, or from
@@ -904,7 +977,7 @@ pub fn check(
             known.details.push(text);
             (known.details.len() - 1) as u32
         });
-        let note = KnownNote { changed, detail };
+        let note = KnownNote { reason: if changed { KnownReason::Changed } else { KnownReason::Settled }, detail };
         if index < tonight.orders {
             known.orders.push((index, note));
         } else if index < tonight.orders + tonight.channel {

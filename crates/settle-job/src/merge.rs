@@ -38,6 +38,7 @@ pub(crate) struct PartitionNight<'a> {
     pub part: Partition,
     /// The partition's part of the night's settlement-ledger key file (`crate::ledger::write`).
     pub ledger: &'a [u8],
+    pub ledger_window: &'a Value,
     pub spec: &'a JobSpec,
     pub spec_bytes: &'a [u8],
     pub business_date: Date,
@@ -97,6 +98,9 @@ struct Partial {
     spec_sha256: String,
     input_rows: BTreeMap<String, u64>,
     manifest_inputs: Vec<Value>,
+    /// The ledger window the partition checked against (the same in every partition).
+    #[serde(default)]
+    ledger_window: Value,
     previous_run: Option<String>,
     /// (path in the manifest, file in the partition directory): inputs the archive keeps from memory
     /// (open items of the previous night, the payout register as it was): partition 0's.
@@ -276,6 +280,7 @@ pub(crate) fn write_partition(n: &PartitionNight<'_>) -> Result<RunOutcome, JobE
         spec_sha256: sha256_hex(n.spec_bytes),
         input_rows: n.input_rows.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         manifest_inputs: n.manifest_inputs.to_vec(),
+        ledger_window: n.ledger_window.clone(),
         previous_run: n.previous_run.map(|d| d.to_string()),
         archived_bytes,
         register_read_sha256: n.register_read_sha256.clone(),
@@ -689,7 +694,10 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         if p.settle_version != env!("CARGO_PKG_VERSION") || p.business_date != business_date.to_string() {
             return Err(differs("a settle version or business date"));
         }
-        if p.manifest_inputs != p0.manifest_inputs || p.register_read_sha256 != p0.register_read_sha256 {
+        if p.manifest_inputs != p0.manifest_inputs
+            || p.register_read_sha256 != p0.register_read_sha256
+            || p.ledger_window != p0.ledger_window
+        {
             return Err(differs("inputs"));
         }
     }
@@ -1210,6 +1218,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
             sign_key: sign_key.as_ref(),
             started,
             ledger: ledger.json,
+            ledger_window: p0.ledger_window.clone(),
         },
         staging,
     )?;

@@ -701,6 +701,8 @@ pub(crate) struct Night<'a> {
     pub started: std::time::Instant,
     /// The manifest's `ledger`: what the night's key file holds (`crate::ledger::write`).
     pub ledger: serde_json::Value,
+    /// The manifest's `ledger_window` (`crate::ledger::Checked::window`).
+    pub ledger_window: serde_json::Value,
 }
 
 /// Commits a night's staged outputs: retires the manifest of a night being recomputed, stores the inputs
@@ -732,6 +734,7 @@ pub(crate) fn commit_night(
         sign_key,
         started,
         ledger,
+        ledger_window,
     } = night;
     let write_error = |path: &Path| {
         let path = path.display().to_string();
@@ -822,6 +825,7 @@ pub(crate) fn commit_night(
         },
         "archive": format!("../../{}/sha256", crate::archive::DIR),
         "ledger": ledger,
+        "ledger_window": ledger_window,
     });
     // One hash over everything above (its canonical JSON: sorted keys), so the manifest is proved whole
     // by one value; `settle verify` checks it, and a signature signs the manifest's bytes.
@@ -1375,6 +1379,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
     prior.known = checked.known;
     let hashes = checked.hashes;
     manifest_inputs.extend(checked.inputs);
+    let ledger_window = checked.window;
     let recon = settle_recon::reconcile_shard(&orders, &channel, &foreign, &bank, &prior, &spec.recon, &calendar)?;
     drop(foreign);
     tracing::debug!(
@@ -1529,6 +1534,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         let night = crate::merge::PartitionNight {
             part,
             ledger: &ledger_written.bytes,
+            ledger_window: &ledger_window,
             spec: &spec,
             spec_bytes: &spec_bytes,
             business_date,
@@ -1715,6 +1721,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             sign_key: sign_key.as_ref(),
             started,
             ledger: ledger_json,
+            ledger_window,
         },
         staging,
     )?;

@@ -29,6 +29,8 @@ pub struct Replay {
     pub store_rates: Vec<String>,
     /// The settlement ledger's key files the recorded run read (from the archive).
     pub ledger: Vec<crate::ledger::NightFile>,
+    /// The recorded run's ledger window: the horizon's first day, and whether older nights existed.
+    pub ledger_window: Option<(Date, bool)>,
 }
 
 impl Replay {
@@ -169,7 +171,14 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
         out: Some(out),
         force: keep.is_some(),
         after_ingest: None,
-        replay: Some(Replay { archive_root, inputs, previous_run, store_rates, ledger }),
+        replay: Some(Replay {
+            archive_root,
+            inputs,
+            previous_run,
+            store_rates,
+            ledger,
+            ledger_window: crate::ledger::window_from_manifest(&manifest),
+        }),
         sign_key: None,
         partition: None,
         and_later: true,

@@ -696,8 +696,7 @@ pub struct Known {
 /// Why the ledger knows a record: what the exception's detail says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownNote {
-    /// The ledger holds the record with other content (`settled_record_changed`), else `already_settled`.
-    pub changed: bool,
+    pub reason: KnownReason,
     /// Index into `Known::details`: names the job, night and run directory.
     pub detail: u32,
 }
@@ -717,9 +716,25 @@ impl Known {
     }
 }
 
+/// What the ledger says of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownReason {
+    /// It holds the record as it arrives (`already_settled`).
+    Settled,
+    /// It holds the record with other content (`settled_record_changed`).
+    Changed,
+    /// The record is dated before the ledger's horizon while older nights exist: the ledger cannot say
+    /// whether one of them settled it (`beyond_ledger_horizon`).
+    BeyondHorizon,
+}
+
 impl KnownNote {
     fn reason(&self) -> ReasonCode {
-        if self.changed { ReasonCode::SettledRecordChanged } else { ReasonCode::AlreadySettled }
+        match self.reason {
+            KnownReason::Settled => ReasonCode::AlreadySettled,
+            KnownReason::Changed => ReasonCode::SettledRecordChanged,
+            KnownReason::BeyondHorizon => ReasonCode::BeyondLedgerHorizon,
+        }
     }
 }
 

@@ -68,10 +68,11 @@ pub enum ReasonCode {
     ReturnedPayout,
     AlreadySettled,
     SettledRecordChanged,
+    BeyondLedgerHorizon,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 22] = [
+    pub const ALL: [ReasonCode; 23] = [
         ReasonCode::DuplicateOrder,
         ReasonCode::DuplicateChannelTransaction,
         ReasonCode::DuplicateBankEntry,
@@ -94,6 +95,7 @@ impl ReasonCode {
         ReasonCode::ReturnedPayout,
         ReasonCode::AlreadySettled,
         ReasonCode::SettledRecordChanged,
+        ReasonCode::BeyondLedgerHorizon,
     ];
 
     /// The reason `as_str` writes as `text`.
@@ -125,6 +127,7 @@ impl ReasonCode {
             ReasonCode::ReturnedPayout => "returned_payout",
             ReasonCode::AlreadySettled => "already_settled",
             ReasonCode::SettledRecordChanged => "settled_record_changed",
+            ReasonCode::BeyondLedgerHorizon => "beyond_ledger_horizon",
         }
     }
 
@@ -140,6 +143,7 @@ impl ReasonCode {
             | ReasonCode::OrderAlreadyMatched
             | ReasonCode::AlreadySettled
             | ReasonCode::SettledRecordChanged => "DUPLICATE",
+            ReasonCode::BeyondLedgerHorizon => "LEDGER_HORIZON",
             ReasonCode::NoChannelTransaction => "MISSING_IN_CHANNEL",
             ReasonCode::NoOrder => "MISSING_IN_ORDERS",
             ReasonCode::AmountMismatch => "AMOUNT_MISMATCH",
@@ -164,7 +168,8 @@ impl ReasonCode {
             | ReasonCode::DuplicateChannelTransaction
             | ReasonCode::DuplicateBankEntry
             | ReasonCode::AlreadySettled
-            | ReasonCode::SettledRecordChanged => Class::Rejected,
+            | ReasonCode::SettledRecordChanged
+            | ReasonCode::BeyondLedgerHorizon => Class::Rejected,
             ReasonCode::NoChannelTransaction
             | ReasonCode::NotInPayoutBatch
             | ReasonCode::NoBankCredit
@@ -234,6 +239,9 @@ impl ReasonCode {
             }
             ReasonCode::SettledRecordChanged => {
                 "a record the settlement ledger holds arrives again with other content (amount, currency, kind or references); it is not matched or paid: a person decides which is right"
+            }
+            ReasonCode::BeyondLedgerHorizon => {
+                "a record dated before the settlement ledger's horizon, while nights older than it exist: settle cannot prove they did not settle it; it is not matched or paid: a person decides (or raise output.ledger_horizon_days)"
             }
         }
     }

@@ -489,7 +489,10 @@ fn records_the_ledger_holds_are_rejected_at_intake_and_never_matched() {
         tx("ch_2", ChannelKind::Charge, Some("O2"), "20.00", "EUR", "19.00", Some("po_2"), 3),
     ];
     let bank = vec![credit("E1", "9.50", "po_1", 2), credit("E2", "19.00", "po_2", 3)];
-    let note = |changed: bool| KnownNote { changed, detail: 0 };
+    let note = |changed: bool| KnownNote {
+        reason: if changed { KnownReason::Changed } else { KnownReason::Settled },
+        detail: 0,
+    };
     let prior = Prior {
         known: Known {
             orders: vec![(1, note(false))],
