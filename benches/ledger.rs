@@ -162,7 +162,7 @@ fn main() {
     reset_peak_rss();
     let rss_before = peak_rss_kib();
     let t = Instant::now();
-    let window = ledger::window(&out, "tonight", tonight_date, 50).unwrap();
+    let window = ledger::window(&out, "tonight", tonight_date, 50).unwrap().files;
     let window_s = t.elapsed().as_secs_f64();
     assert_eq!(window.len() as u64, nights.min(50));
     let t = Instant::now();

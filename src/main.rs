@@ -985,7 +985,11 @@ fn run_failed(err: &settle_job::JobError) -> ExitCode {
 fn run_and_later(job: &std::path::Path, options: &settle_job::RunOptions, first: &settle_job::RunOutcome) -> ExitCode {
     let mut worst = report_code(first);
     let job_dir = first.run_dir.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
-    for night in settle_job::nights::later(&job_dir, first.business_date) {
+    let later = match settle_job::nights::later(&job_dir, first.business_date) {
+        Ok(later) => later,
+        Err(err) => return run_failed(&err),
+    };
+    for night in later {
         log::note(&format!("recomputing the later night of {} (--and-later)", night.date));
         let options = settle_job::RunOptions { date: Some(night.date), force: true, ..options.clone() };
         match settle_job::run_job(job, &options) {

@@ -365,18 +365,10 @@ pub fn written_off_csv(carry: &Open<'_>) -> Result<Vec<u8>, csv::Error> {
 /// The latest earlier run of the job (a `YYYY-MM-DD` directory before `business_date` under `job_dir`)
 /// that left open items; `None` when there is none.
 pub fn previous_run(job_dir: &Path, business_date: Date) -> Option<(Date, PathBuf)> {
-    let entries = std::fs::read_dir(job_dir).ok()?;
-    let mut best: Option<(Date, PathBuf)> = None;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Ok(date) = settle_core::parse_date(&name.to_string_lossy()) else { continue };
-        let dir = entry.path();
-        let complete = dir.join("manifest.json").is_file() && dir.join(INDEX).is_file();
-        if date < business_date && complete && best.as_ref().is_none_or(|(d, _)| date > *d) {
-            best = Some((date, dir));
-        }
-    }
-    best
+    let nights = crate::nights::nights(job_dir).ok()?;
+    let mut earlier =
+        nights.into_iter().filter(|n| n.date < business_date && n.complete && n.dir.join(INDEX).is_file());
+    earlier.next_back().map(|n| (n.date, n.dir))
 }
 
 /// An earlier decision as `open_earlier.csv` writes it: (channel, transaction id) → (stage A, order id,

@@ -44,6 +44,19 @@ const SCAN_STREAMS: usize = 6;
 /// How far back a night looks by default: 50 calendar days, more than 35 TARGET2 business nights.
 pub const DEFAULT_HORIZON_DAYS: u32 = 50;
 
+/// The first day a night dated `date` looks back to: `horizon_days` before it.
+pub fn horizon_start(date: Date, horizon_days: u32) -> Date {
+    date.checked_sub(jiff::Span::new().days(i64::from(horizon_days))).unwrap_or(Date::MIN)
+}
+
+/// The record count of a key file's 32-byte header, or why it is not one.
+fn header_count(header: &[u8]) -> Result<u64, &'static str> {
+    if header.len() < HEADER as usize || &header[..16] != MAGIC {
+        return Err("not a settle ledger key file (version 1)");
+    }
+    Ok(u64::from_le_bytes(header[16..24].try_into().expect("8 bytes")))
+}
+
 /// A record's kind, as the flags write it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
@@ -364,10 +377,7 @@ impl Cursor {
         let mut keys = std::io::BufReader::with_capacity(1 << 16, open()?);
         let mut header = [0u8; HEADER as usize];
         keys.read_exact(&mut header).map_err(|e| format!("{}: header: {e}", path.display()))?;
-        if &header[..16] != MAGIC {
-            return Err(format!("{}: not a settle ledger key file (version 1)", path.display()));
-        }
-        let count = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
+        let count = header_count(&header).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut rest = std::io::BufReader::with_capacity(1 << 16, open()?);
         rest.seek(SeekFrom::Start(HEADER + 8 * count)).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Cursor { keys, rest, left: count })
@@ -389,10 +399,7 @@ impl Cursor {
 
 /// The entries of a key file's bytes (a partition's part, read back by the merge).
 pub fn read_entries(bytes: &[u8]) -> Result<Vec<Entry>, String> {
-    if bytes.len() < HEADER as usize || &bytes[..16] != MAGIC {
-        return Err("not a settle ledger key file (version 1)".into());
-    }
-    let count = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
+    let count = header_count(bytes)?;
     let n = usize::try_from(count).map_err(|_| format!("{count} records"))?;
     if (bytes.len() as u64 - HEADER) != count.saturating_mul(16) {
         return Err(format!("{count} records in {} bytes", bytes.len()));
@@ -535,20 +542,36 @@ pub enum Source<'a> {
     Archive(&'a crate::replay::Replay),
 }
 
+/// The window of a night's ledger check: the key files it reads, and whether completed nights older than
+/// the horizon exist (then records dated before `from` cannot be proved unsettled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub files: Vec<NightFile>,
+    pub from: Date,
+    pub older_nights: bool,
+}
+
+impl Window {
+    /// The manifest's `ledger_window`.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({"from": self.from.to_string(), "older_nights": self.older_nights})
+    }
+}
+
 /// The completed nights whose key files tonight (`job`, `date`) reads from `out_root`: every job's
-/// nights no more than `horizon_days` before `date`, the job's own only before `date`. A night of
-/// another job (or an earlier one of this job) that is incomplete, or that has no ledger, is an error:
-/// settle cannot prove tonight safe beside it.
-pub fn window(out_root: &Path, job: &str, date: Date, horizon_days: u32) -> Result<Vec<NightFile>, LedgerError> {
+/// nights no more than `horizon_days` before `date`, the job's own only before `date`; and whether
+/// completed nights older than that exist. A night of another job (or an earlier one of this job) that
+/// is incomplete, or that has no ledger, is an error: settle cannot prove tonight safe beside it.
+pub fn window(out_root: &Path, job: &str, date: Date, horizon_days: u32) -> Result<Window, LedgerError> {
     let io = |path: &Path| {
         let path = path.display().to_string();
         move |source| LedgerError::Io { path, source }
     };
-    let from = date.checked_sub(jiff::Span::new().days(i64::from(horizon_days))).unwrap_or(Date::MIN);
-    let mut files = Vec::new();
+    let from = horizon_start(date, horizon_days);
+    let mut window = Window { files: Vec::new(), from, older_nights: false };
     let jobs = match std::fs::read_dir(out_root) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(window),
         Err(e) => return Err(io(out_root)(e)),
     };
     let mut job_dirs: Vec<(String, PathBuf)> = Vec::new();
@@ -562,37 +585,31 @@ pub fn window(out_root: &Path, job: &str, date: Date, horizon_days: u32) -> Resu
     }
     job_dirs.sort();
     for (job_name, job_dir) in job_dirs {
-        let mut nights = Vec::new();
-        for entry in std::fs::read_dir(&job_dir).map_err(io(&job_dir))? {
-            let entry = entry.map_err(io(&job_dir))?;
-            let Ok(night) = settle_core::parse_date(&entry.file_name().to_string_lossy()) else { continue };
-            if !entry.path().is_dir() || night < from || (job_name == job && night >= date) {
+        let nights = crate::nights::nights(&job_dir).map_err(io(&job_dir))?;
+        for night in nights {
+            if night.date < from {
+                window.older_nights |= night.complete;
                 continue;
             }
-            nights.push((night, entry.path()));
-        }
-        nights.sort();
-        for (night, dir) in nights {
-            let shown = format!("{job_name}/{night}");
-            let manifest_path = dir.join("manifest.json");
-            let bytes = match crate::fault::read(&manifest_path) {
-                Ok(bytes) => bytes,
+            if job_name == job && night.date >= date {
+                continue;
+            }
+            let shown = format!("{job_name}/{}", night.date);
+            if !night.complete {
                 // A night another process is running right now (its job's lock is held: a partition
                 // reads the ledger without the root's lock) is not settled yet; the merge checks, under
                 // that lock, that the ledger is still what its partitions read.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && job_name != job && in_progress(&job_dir) => {
+                if job_name != job && crate::lock::RunLock::is_held(&job_dir) {
                     continue;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(LedgerError::Incomplete { dir: shown });
-                }
-                Err(e) => return Err(io(&manifest_path)(e)),
-            };
+                return Err(LedgerError::Incomplete { dir: shown });
+            }
+            let manifest_path = night.dir.join("manifest.json");
+            let bytes = crate::fault::read(&manifest_path).map_err(io(&manifest_path))?;
             let manifest: ManifestLedger = serde_json::from_slice(&bytes).map_err(|e| LedgerError::Damaged {
                 path: manifest_path.display().to_string(),
                 message: e.to_string(),
             })?;
-            // Another output root's runs copied in under this job's name are not this job's nights.
             let Some(ledger) = manifest.ledger else { return Err(LedgerError::NoLedger { dir: shown }) };
             let sha256 =
                 manifest.outputs.iter().find(|o| o.path == FILE).map(|o| o.sha256.clone()).ok_or_else(|| {
@@ -601,9 +618,9 @@ pub fn window(out_root: &Path, job: &str, date: Date, horizon_days: u32) -> Resu
                         message: format!("the manifest lists no {FILE}"),
                     }
                 })?;
-            files.push(NightFile {
+            window.files.push(NightFile {
                 job: manifest.job.name,
-                date: night,
+                date: night.date,
                 path: format!("{shown}/{FILE}"),
                 records: ledger.records,
                 keys_xxh3: ledger.keys_xxh3,
@@ -612,20 +629,7 @@ pub fn window(out_root: &Path, job: &str, date: Date, horizon_days: u32) -> Resu
             });
         }
     }
-    Ok(files)
-}
-
-/// Whether a process holds the job's run lock now (`OUT/<job>/.lock`).
-fn in_progress(job_dir: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(job_dir.join(".lock")) else { return false };
-    match file.try_lock_shared() {
-        Ok(()) => {
-            let _ = file.unlock();
-            false
-        }
-        Err(std::fs::TryLockError::WouldBlock) => true,
-        Err(std::fs::TryLockError::Error(_)) => false,
-    }
+    Ok(window)
 }
 
 #[derive(serde::Deserialize)]
@@ -685,10 +689,7 @@ fn scan(file: &NightFile, out_root: &Path, source: &Source<'_>, tonight: &Tonigh
     let mut reader = open(file, out_root, source)?;
     let mut header = [0u8; HEADER as usize];
     reader.read_exact(&mut header).map_err(|e| damaged(format!("header: {e}")))?;
-    if &header[..16] != MAGIC {
-        return Err(damaged("not a settle ledger key file (version 1)".into()));
-    }
-    let count = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
+    let count = header_count(&header).map_err(|e| damaged(e.into()))?;
     if count != file.records {
         return Err(damaged(format!("{count} records, its manifest says {}", file.records)));
     }
@@ -779,19 +780,6 @@ pub struct Checked {
     pub window: serde_json::Value,
 }
 
-/// Whether any completed night of any job under `out_root` is dated before `from` (the ledger no
-/// longer reads it).
-pub fn older_nights(out_root: &Path, from: Date) -> bool {
-    let Ok(jobs) = std::fs::read_dir(out_root) else { return false };
-    jobs.flatten().filter(|j| !j.file_name().to_string_lossy().starts_with('.')).any(|job| {
-        let Ok(nights) = std::fs::read_dir(job.path()) else { return false };
-        nights.flatten().any(|n| {
-            settle_core::parse_date(&n.file_name().to_string_lossy()).is_ok_and(|d| d < from)
-                && n.path().join("manifest.json").is_file()
-        })
-    })
-}
-
 /// The `ledger_window` a recorded night's manifest gives: (the horizon's first day, older nights existed).
 pub fn window_from_manifest(manifest: &serde_json::Value) -> Option<(Date, bool)> {
     let window = manifest.get("ledger_window")?;
@@ -813,10 +801,12 @@ fn beyond_horizon(
     let note = KnownNote { reason: KnownReason::BeyondHorizon, detail };
     let mut added = 0usize;
     let mut add = |list: &mut Vec<(u32, KnownNote)>, dates: &mut dyn Iterator<Item = (usize, Date, bool)>| {
-        let had: std::collections::BTreeSet<u32> = list.iter().map(|(i, _)| *i).collect();
+        // The list is sorted by index: what it held before is searched, what is added goes after it.
+        let had = list.len();
         for (i, date, fresh) in dates {
-            if fresh && date < from && !had.contains(&(i as u32)) {
-                list.push((i as u32, note));
+            let i = i as u32;
+            if fresh && date < from && list[..had].binary_search_by_key(&i, |(k, _)| *k).is_err() {
+                list.push((i, note));
                 added += 1;
             }
         }
@@ -857,22 +847,21 @@ pub fn check_night(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "checking the settlement ledger"
     );
-    let (files, source) = match night.replay {
-        Some(replay) => (replay.ledger.clone(), Source::Archive(replay)),
+    let (window, source) = match night.replay {
+        Some(replay) => {
+            let older_nights = replay.ledger_window.is_some_and(|(_, older)| older);
+            let from = horizon_start(night.business_date, night.horizon_days);
+            (Window { files: replay.ledger.clone(), from, older_nights }, Source::Archive(replay))
+        }
         None => {
             (window(night.out_root, night.job, night.business_date, night.horizon_days)?, Source::Disk(night.out_root))
         }
     };
+    let files = &window.files;
     let tonight = Tonight::new(orders, channel, foreign, bank, (prior.orders, prior.channel, prior.bank));
-    let mut known = check(&files, night.out_root, &source, &tonight, night.job)?;
-    let from =
-        night.business_date.checked_sub(jiff::Span::new().days(i64::from(night.horizon_days))).unwrap_or(Date::MIN);
-    let older = match night.replay {
-        Some(replay) => replay.ledger_window.is_some_and(|(_, older)| older),
-        None => older_nights(night.out_root, from),
-    };
-    if older {
-        beyond_horizon(&mut known, from, orders, channel, foreign, bank, prior);
+    let mut known = check(files, night.out_root, &source, &tonight, night.job)?;
+    if window.older_nights {
+        beyond_horizon(&mut known, window.from, orders, channel, foreign, bank, prior);
     }
     tracing::debug!(
         phase = "ledger",
@@ -884,8 +873,12 @@ pub fn check_night(
         "settlement ledger checked"
     );
     // Kept for the night's key file (16 bytes a record), tonight's sorted keys freed.
-    let window = serde_json::json!({"from": from.to_string(), "older_nights": older});
-    Ok(Checked { known, hashes: tonight.into_hashes(), inputs: files.iter().map(input_json).collect(), window })
+    Ok(Checked {
+        known,
+        hashes: tonight.into_hashes(),
+        inputs: files.iter().map(input_json).collect(),
+        window: window.json(),
+    })
 }
 
 /// Checks tonight's records against the key files of `files` (read from disk under `out_root`, or from
@@ -905,7 +898,7 @@ pub fn check(
     // (A replay loads each file whole from the archive: two at a time.)
     let streams = if matches!(source, Source::Archive(_)) { 2 } else { SCAN_STREAMS }.min(files.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<(usize, Result<Vec<Hit>, LedgerError>)> = std::thread::scope(|scope| {
+    let mut results: Vec<(usize, Result<Vec<Hit>, LedgerError>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..streams)
             .map(|_| {
                 scope.spawn(|| {
@@ -922,13 +915,9 @@ pub fn check(
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("a ledger scan thread panicked")).collect()
     });
-    let mut scanned: Vec<Option<Result<Vec<Hit>, LedgerError>>> = (0..files.len()).map(|_| None).collect();
-    for (k, result) in results {
-        scanned[k] = Some(result);
-    }
-    // In window order, the first error in it wins (whatever thread met it first).
-    let scanned: Vec<Vec<Hit>> =
-        scanned.into_iter().map(|r| r.expect("every file is scanned")).collect::<Result<_, _>>()?;
+    // In window order (each file once), the first error in it wins, whatever thread met it first.
+    results.sort_unstable_by_key(|(k, _)| *k);
+    let scanned: Vec<Vec<Hit>> = results.into_iter().map(|(_, r)| r).collect::<Result<_, _>>()?;
     // Every hit that counts: (tonight's position, the file's place in the window, the entry). The one that
     // decides for a record is its latest night's (then the greatest job name): sorted, the last of its run.
     let mut hits: Vec<(u32, u32, Entry)> = Vec::new();

@@ -98,6 +98,21 @@ fn open_lock_file(path: &Path) -> Result<File, JobError> {
         .map_err(|source| JobError::Write { path: path.display().to_string(), source })
 }
 
+impl RunLock {
+    /// Whether a process holds the lock of `job_dir` now (a run of the job is in progress).
+    pub fn is_held(job_dir: &Path) -> bool {
+        let Ok(file) = File::open(job_dir.join(".lock")) else { return false };
+        match file.try_lock_shared() {
+            Ok(()) => {
+                let _ = file.unlock();
+                false
+            }
+            Err(fs::TryLockError::WouldBlock) => true,
+            Err(fs::TryLockError::Error(_)) => false,
+        }
+    }
+}
+
 #[cfg(unix)]
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;

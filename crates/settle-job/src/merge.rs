@@ -669,14 +669,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     let _lock = crate::lock::RunLock::acquire(&job_dir, business_date)?;
     crate::nights::check_order(&job_dir, business_date, options.and_later)?;
     let _ledger_lock = crate::lock::LedgerLock::acquire(&out_root)?;
-    let replaced = run_dir.join("manifest.json").exists();
-    let completed_interrupted = !replaced && run_dir.exists();
-    let once_complete = run_dir.join(crate::nights::RETIRED).exists();
-    if replaced && !options.force {
-        let inputs: Vec<(crate::spec::InputRole, PathBuf)> =
-            spec.inputs().into_iter().map(|(role, path, _)| (role, path.to_path_buf())).collect();
-        return Err(crate::nights::already_run(&run_dir, business_date, &sha256_hex(&spec_bytes), &base, &inputs));
-    }
+    let state = crate::nights::begin(&run_dir, business_date, options.force, &spec, &spec_bytes, &base)?;
     let started = std::time::Instant::now();
     let parts = find_partitions(&partition::date_dir(&job_dir, business_date), options.partitions)?;
     let (dir0, p0) = &parts[0];
@@ -705,8 +698,8 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
     // into the output root since could have settled the same records.
     let window = crate::ledger::window(&out_root, &spec.job.name, business_date, spec.output.ledger_horizon_days)?;
     let read: Vec<&Value> = p0.manifest_inputs.iter().filter(|i| i["role"] == "ledger").collect();
-    let now: Vec<Value> = window.iter().map(crate::ledger::input_json).collect();
-    if read.len() != now.len() || read.iter().zip(&now).any(|(a, b)| **a != *b) {
+    let now: Vec<Value> = window.files.iter().map(crate::ledger::input_json).collect();
+    if read.len() != now.len() || read.iter().zip(&now).any(|(a, b)| **a != *b) || p0.ledger_window != window.json() {
         return Err(merge_error(
             "the settlement ledger changed since the partitions ran (a night was committed into the output root)"
                 .into(),
@@ -1228,16 +1221,12 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         run_dir,
         business_date,
         all_settled: summary.all_settled && input_notes.is_empty(),
-        replaced,
-        completed_interrupted,
+        replaced: state.replaced,
+        completed_interrupted: state.completed_interrupted,
         outputs: written,
         summary: summary.json,
         input_notes,
         payout_notes,
-        payout_files: payment_run
-            .files
-            .iter()
-            .map(|f| (f.name.clone(), f.already_emitted && (!completed_interrupted || once_complete)))
-            .collect(),
+        payout_files: payment_run.files.iter().map(|f| (f.name.clone(), state.announced(f.already_emitted))).collect(),
     })
 }

@@ -24,31 +24,36 @@ pub struct NightDir {
     pub complete: bool,
 }
 
-/// The job's run directories (`YYYY-MM-DD` under `job_dir`) by date.
-pub fn nights(job_dir: &Path) -> Vec<NightDir> {
-    let Ok(entries) = std::fs::read_dir(job_dir) else { return Vec::new() };
-    let mut nights: Vec<NightDir> = entries
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let date = settle_core::parse_date(&e.file_name().to_string_lossy()).ok()?;
-            let dir = e.path();
-            Some(NightDir { date, complete: dir.join("manifest.json").is_file(), dir })
-        })
-        .collect();
+/// The job's run directories (`YYYY-MM-DD` under `job_dir`) by date; none when the job has no directory.
+/// A directory that cannot be listed is an error, never "no nights": every guard of the job's nights
+/// (their order, the register, the ledger) reads this list.
+pub fn nights(job_dir: &Path) -> std::io::Result<Vec<NightDir>> {
+    let entries = match std::fs::read_dir(job_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut nights = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let Ok(date) = settle_core::parse_date(&entry.file_name().to_string_lossy()) else { continue };
+        let dir = entry.path();
+        if dir.is_dir() {
+            nights.push(NightDir { date, complete: dir.join("manifest.json").is_file(), dir });
+        }
+    }
     nights.sort_by_key(|n| n.date);
-    nights
+    Ok(nights)
+}
+
+/// `nights`, its error naming the directory.
+pub fn listed(job_dir: &Path) -> Result<Vec<NightDir>, crate::JobError> {
+    nights(job_dir).map_err(|source| crate::JobError::RunDirectories { path: job_dir.display().to_string(), source })
 }
 
 /// The job's nights after `date` (complete or not): a night run now would change what they built on.
-pub fn later(job_dir: &Path, date: Date) -> Vec<NightDir> {
-    nights(job_dir).into_iter().filter(|n| n.date > date).collect()
-}
-
-/// The job's incomplete nights before `date`: a crash left them, maybe with payout files; tonight would
-/// read open items around them.
-pub fn incomplete_before(job_dir: &Path, date: Date) -> Vec<NightDir> {
-    nights(job_dir).into_iter().filter(|n| n.date < date && !n.complete).collect()
+pub fn later(job_dir: &Path, date: Date) -> Result<Vec<NightDir>, crate::JobError> {
+    Ok(listed(job_dir)?.into_iter().filter(|n| n.date > date).collect())
 }
 
 /// Whether a complete night's recorded inputs are the ones on disk now: `None` when every input of the
@@ -77,10 +82,11 @@ pub fn changed_input(
 
 /// Refuses a night that later nights built on (unless `and_later`), and one after an incomplete night.
 pub fn check_order(job_dir: &Path, date: Date, and_later: bool) -> Result<(), crate::JobError> {
-    if let Some(first) = incomplete_before(job_dir, date).into_iter().next() {
+    let nights = listed(job_dir)?;
+    if let Some(first) = nights.iter().find(|n| n.date < date && !n.complete) {
         return Err(crate::JobError::IncompleteEarlier { date: first.date, dir: first.dir.display().to_string() });
     }
-    let later = later(job_dir, date);
+    let later: Vec<&NightDir> = nights.iter().filter(|n| n.date > date).collect();
     if !later.is_empty() && !and_later {
         let names: Vec<String> = later
             .iter()
@@ -119,4 +125,48 @@ pub fn already_run(
         }
         Some(changed) => crate::JobError::AlreadyRun { dir, date, changed },
     }
+}
+
+/// What a night's run directory says before the night runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NightState {
+    /// It has a manifest: the night is recomputed (`--force`).
+    pub replaced: bool,
+    /// It exists without a manifest: an interrupted run is completed.
+    pub completed_interrupted: bool,
+    /// A forced rerun retired its manifest and was interrupted: its payout files were announced by the
+    /// completed run before.
+    pub once_complete: bool,
+}
+
+impl NightState {
+    /// Whether a payout file an earlier run of the night wrote was announced by a completed run (else the
+    /// run that completes the night announces it as new).
+    pub fn announced(self, already_emitted: bool) -> bool {
+        already_emitted && (!self.completed_interrupted || self.once_complete)
+    }
+}
+
+/// The state of `run_dir` for a run (or merge) of the night of `date`: without `force`, a complete night
+/// is `already_run`'s answer.
+pub fn begin(
+    run_dir: &Path,
+    date: Date,
+    force: bool,
+    spec: &crate::spec::JobSpec,
+    spec_bytes: &[u8],
+    base: &Path,
+) -> Result<NightState, crate::JobError> {
+    let replaced = run_dir.join("manifest.json").exists();
+    let state = NightState {
+        replaced,
+        completed_interrupted: !replaced && run_dir.exists(),
+        once_complete: run_dir.join(RETIRED).exists(),
+    };
+    if replaced && !force {
+        let inputs: Vec<(crate::spec::InputRole, PathBuf)> =
+            spec.inputs().into_iter().map(|(role, path, _)| (role, path.to_path_buf())).collect();
+        return Err(already_run(run_dir, date, &crate::pipeline::sha256_hex(spec_bytes), base, &inputs));
+    }
+    Ok(state)
 }

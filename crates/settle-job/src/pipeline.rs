@@ -78,6 +78,8 @@ pub enum JobError {
     PaymentFile { message: String },
     #[error("payout register {path}: {message}")]
     Register { path: String, message: String },
+    #[error("cannot list the run directories in {path}: {source}")]
+    RunDirectories { path: String, source: std::io::Error },
     #[error("payout register {path} is not what the night of {night} left: {message}")]
     RegisterBehind { path: String, night: Date, message: String },
     #[error("cannot read job spec {path}: {source}")]
@@ -386,33 +388,17 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
     };
     // What the previous night's manifest recorded of each file: a carried file is verified, never
     // trusted (an edited open_balances.csv would otherwise pay or lose money silently).
-    let recorded: BTreeMap<String, String> = match replay {
-        Some(_) => BTreeMap::new(),
-        None => {
-            let (_, _, manifest) = crate::replay::read_manifest(dir)?;
-            manifest["outputs"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|o| Some((o["path"].as_str()?.to_string(), o["sha256"].as_str()?.to_string())))
-                .collect()
-        }
+    let manifest = match replay {
+        Some(_) => None,
+        None => Some(crate::replay::read_manifest(dir)?.2),
     };
+    let recorded = manifest.as_ref().map(crate::replay::recorded_outputs);
     let verified = |name: &str, bytes: Vec<u8>| -> Result<Vec<u8>, JobError> {
-        if replay.is_some() {
-            return Ok(bytes);
-        }
-        let found = sha256_hex(&bytes);
-        match recorded.get(name) {
-            Some(sha256) if *sha256 == found => Ok(bytes),
-            Some(sha256) => Err(error(
-                name,
-                format!(
-                    "changed since its night wrote it: its content hashes to {found}, its manifest recorded {sha256}"
-                ),
-            )),
-            None => Err(error(name, "its night's manifest does not list it".into())),
+        match &recorded {
+            Some(outputs) => {
+                crate::replay::check_recorded(outputs, name, &bytes).map(|()| bytes).map_err(|m| error(name, m))
+            }
+            None => Ok(bytes),
         }
     };
     // The index was checked when the recorded run read it; a replay reads what it read.
@@ -459,7 +445,10 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
         Some(_) => Some(read(carry::BALANCES)?),
         None => match crate::fault::read(dir.join(carry::BALANCES)) {
             Ok(bytes) => Some(verified(carry::BALANCES, bytes)?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && recorded.contains_key(carry::BALANCES) => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && recorded.as_ref().is_some_and(|r| r.contains_key(carry::BALANCES)) =>
+            {
                 return Err(error(carry::BALANCES, "missing: its night's manifest lists it".into()));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -991,16 +980,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         (None, None) => Some(crate::lock::LedgerLock::acquire(&out_root)?),
         _ => None,
     };
-    let manifest_path = run_dir.join("manifest.json");
-    let replaced = manifest_path.exists();
-    let completed_interrupted = !replaced && run_dir.exists();
-    // Its payout files were announced by a completed run before a forced rerun was interrupted.
-    let once_complete = run_dir.join(crate::nights::RETIRED).exists();
-    if replaced && !options.force {
-        let inputs: Vec<(InputRole, PathBuf)> =
-            spec.inputs().into_iter().map(|(role, path, _)| (role, path.to_path_buf())).collect();
-        return Err(crate::nights::already_run(&run_dir, business_date, &sha256_hex(&spec_bytes), &base, &inputs));
-    }
+    let state = crate::nights::begin(&run_dir, business_date, options.force, &spec, &spec_bytes, &base)?;
     if partition.is_some() {
         // A partition is recomputed whenever it runs (its directory is settle's own); until its
         // partial.json is written again, the merge does not take it.
@@ -1270,9 +1250,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         archived_bytes.push((register_key.clone(), bytes));
     }
     if replay.is_none() {
-        let from = business_date
-            .checked_sub(jiff::Span::new().days(i64::from(spec.output.ledger_horizon_days)))
-            .unwrap_or(Date::MIN);
+        let from = crate::ledger::horizon_start(business_date, spec.output.ledger_horizon_days);
         crate::register::verify(&job_dir, &register, from)?;
     }
     let register_read_sha256 = register_bytes.as_deref().map(sha256_hex);
@@ -1729,17 +1707,14 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         run_dir,
         business_date,
         all_settled: summary.all_settled && input_notes.is_empty(),
-        replaced,
-        completed_interrupted,
+        replaced: state.replaced,
+        completed_interrupted: state.completed_interrupted,
         outputs: written,
         summary: summary.json,
         input_notes,
         payout_notes,
         // A file only an interrupted first run had written was never announced: it is new tonight.
-        payout_files: payment_files
-            .iter()
-            .map(|f| (f.name.clone(), f.already_emitted && (!completed_interrupted || once_complete)))
-            .collect(),
+        payout_files: payment_files.iter().map(|f| (f.name.clone(), state.announced(f.already_emitted))).collect(),
     })
 }
 

@@ -57,18 +57,11 @@ pub fn before(register: &Register, business_date: settle_core::Date) -> Register
 /// the guard against paying twice.
 pub fn verify(job_dir: &std::path::Path, register: &Register, from: settle_core::Date) -> Result<(), crate::JobError> {
     let path = job_dir.join(FILE).display().to_string();
-    for night in crate::nights::nights(job_dir).into_iter().filter(|n| n.complete && n.date >= from) {
+    for night in crate::nights::listed(job_dir)?.into_iter().filter(|n| n.complete && n.date >= from) {
         let behind =
             |message: String| crate::JobError::RegisterBehind { path: path.clone(), night: night.date, message };
         let (manifest_path, _, manifest) = crate::replay::read_manifest(&night.dir)?;
-        let recorded = manifest["outputs"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .find(|o| o["path"] == SLICE)
-            .and_then(|o| o["sha256"].as_str());
-        let Some(recorded) = recorded else {
+        let Some(recorded) = crate::replay::recorded_outputs(&manifest).get(SLICE).copied() else {
             return Err(behind(format!(
                 "{} lists no {SLICE} (written by an earlier settle): the register cannot be proved whole",
                 manifest_path.display()
@@ -296,7 +289,7 @@ pub struct Rebuilt {
 /// writes it atomically under the job's lock. The register it replaces is kept beside it.
 pub fn rebuild(job_dir: &std::path::Path) -> Result<Rebuilt, crate::JobError> {
     use crate::JobError;
-    let nights = crate::nights::nights(job_dir);
+    let nights = crate::nights::listed(job_dir)?;
     let Some(last) = nights.last() else {
         return Err(JobError::Audit {
             message: format!("{}: no run directories (OUT/<job>/YYYY-MM-DD)", job_dir.display()),
@@ -313,31 +306,13 @@ pub fn rebuild(job_dir: &std::path::Path) -> Result<Rebuilt, crate::JobError> {
             continue;
         }
         complete += 1;
-        let (manifest_path, _, manifest) = crate::replay::read_manifest(&night.dir)?;
-        let recorded = |name: &str| {
-            manifest["outputs"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .find(|o| o["path"] == name)
-                .and_then(|o| o["sha256"].as_str())
-                .map(str::to_string)
-        };
+        let (_, _, manifest) = crate::replay::read_manifest(&night.dir)?;
+        let outputs = crate::replay::recorded_outputs(&manifest);
         let read_checked = |name: &str| -> Result<Vec<u8>, JobError> {
             let path = night.dir.join(name);
             let bad = |message: String| JobError::Register { path: path.display().to_string(), message };
-            let Some(sha256) = recorded(name) else {
-                return Err(bad(format!(
-                    "{} does not list it (written by an earlier settle)",
-                    manifest_path.display()
-                )));
-            };
             let bytes = crate::fault::read(&path).map_err(|e| bad(e.to_string()))?;
-            let found = crate::pipeline::sha256_hex(&bytes);
-            if found != sha256 {
-                return Err(bad(format!("its content hashes to {found}, its manifest recorded {sha256}")));
-            }
+            crate::replay::check_recorded(&outputs, name, &bytes).map_err(bad)?;
             Ok(bytes)
         };
         let slice_path = night.dir.join(SLICE).display().to_string();

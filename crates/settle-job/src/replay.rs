@@ -97,6 +97,30 @@ pub(crate) fn read_manifest(run_dir: &Path) -> Result<(PathBuf, Vec<u8>, serde_j
     Ok((path, bytes, manifest))
 }
 
+/// A manifest's outputs: path → sha256.
+pub(crate) fn recorded_outputs(manifest: &serde_json::Value) -> BTreeMap<&str, &str> {
+    manifest["outputs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| Some((o["path"].as_str()?, o["sha256"].as_str()?)))
+        .collect()
+}
+
+/// Whether `bytes` are the output `name` as its night's manifest recorded it (`recorded_outputs`); the
+/// error says how they are not. What a night reads back of an earlier night's outputs is checked so.
+pub(crate) fn check_recorded(outputs: &BTreeMap<&str, &str>, name: &str, bytes: &[u8]) -> Result<(), String> {
+    let found = crate::pipeline::sha256_hex(bytes);
+    match outputs.get(name) {
+        Some(sha256) if *sha256 == found => Ok(()),
+        Some(sha256) => Err(format!(
+            "changed since its night wrote it: its content hashes to {found}, its manifest recorded {sha256}"
+        )),
+        None => Err("its night's manifest does not list it (written by an earlier settle, or not by settle)".into()),
+    }
+}
+
 pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobError> {
     // A replay writes only into its own folder: never into an output root (runs, a payout register, the
     // ledger's key files, the archive), where it would rewrite real runs and cut the register back.
@@ -184,13 +208,7 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
         and_later: true,
     };
     let outcome = run_job(&spec_path, &options)?;
-    let recorded: BTreeMap<&str, &str> = manifest["outputs"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|o| Some((o["path"].as_str()?, o["sha256"].as_str()?)))
-        .collect();
+    let recorded = recorded_outputs(&manifest);
     let recomputed: BTreeMap<&str, &str> = outcome
         .outputs
         .iter()
