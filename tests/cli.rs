@@ -1090,6 +1090,24 @@ fn open_items_carry_to_the_next_night_and_two_nights_pay_what_one_run_pays() {
     assert_eq!(nights, settled_by_beneficiary(&combined_payouts));
 }
 
+/// A pain.002 status report of `date` (its MsgId `STS-<date without dashes>-1`) rejecting (AC04) one
+/// transfer, `EndToEndId` of payment batch `batch_id` of message `message_id`; `extra` goes after the
+/// reason code.
+fn pain002_rejection(date: &str, message_id: &str, batch_id: &str, end_to_end_id: &str, extra: &str) -> String {
+    let id = date.replace('-', "");
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.10\"><CstmrPmtStsRpt>\
+         <GrpHdr><MsgId>STS-{id}-1</MsgId><CreDtTm>{date}T08:00:00</CreDtTm></GrpHdr>\
+         <OrgnlGrpInfAndSts><OrgnlMsgId>{message_id}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>\
+         <GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>\
+         <OrgnlPmtInfAndSts><OrgnlPmtInfId>{batch_id}</OrgnlPmtInfId>\
+         <TxInfAndSts><OrgnlEndToEndId>{end_to_end_id}</OrgnlEndToEndId><TxSts>RJCT</TxSts>\
+         <StsRsnInf><Rsn><Cd>AC04</Cd></Rsn>{extra}</StsRsnInf></TxInfAndSts>\
+         </OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>\n"
+    )
+}
+
 /// A payout the bank rejects comes back: the demo day emits B00001's payout; the bank's pain.002 rejects
 /// it (AC04, account closed); the next night returns it to B00001's balance with the reason on its
 /// statement, stops awaiting its bank debit, and records the return in the register; a later night
@@ -1107,17 +1125,7 @@ fn a_rejected_payout_returns_to_the_balance_once_through_a_pain_002() {
     let report = work.path().join("pain002.xml");
     fs::write(
         &report,
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.10\"><CstmrPmtStsRpt>\
-             <GrpHdr><MsgId>STS-20261102-1</MsgId><CreDtTm>2026-11-02T08:00:00</CreDtTm></GrpHdr>\
-             <OrgnlGrpInfAndSts><OrgnlMsgId>{message_id}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>\
-             <GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>\
-             <OrgnlPmtInfAndSts><OrgnlPmtInfId>{batch_id}</OrgnlPmtInfId>\
-             <TxInfAndSts><OrgnlEndToEndId>{payout_id}</OrgnlEndToEndId><TxSts>RJCT</TxSts>\
-             <StsRsnInf><Rsn><Cd>AC04</Cd></Rsn><AddtlInf>Account closed</AddtlInf></StsRsnInf></TxInfAndSts>\
-             </OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>\n"
-        ),
+        pain002_rejection("2026-11-02", message_id, batch_id, payout_id, "<AddtlInf>Account closed</AddtlInf>"),
     )
     .unwrap();
     // B00002's payout is debited on night 2 and comes back in the bank statement of night 3.

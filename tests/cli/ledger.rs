@@ -267,21 +267,7 @@ fn a_status_report_rejecting_a_payout_the_bank_debited_is_for_a_person() {
     )
     .unwrap();
     let report = work.path().join("pain002.xml");
-    fs::write(
-        &report,
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.10\"><CstmrPmtStsRpt>\
-             <GrpHdr><MsgId>STS-20261103-1</MsgId><CreDtTm>2026-11-03T08:00:00</CreDtTm></GrpHdr>\
-             <OrgnlGrpInfAndSts><OrgnlMsgId>{message_id}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>\
-             <GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>\
-             <OrgnlPmtInfAndSts><OrgnlPmtInfId>{batch_id}</OrgnlPmtInfId>\
-             <TxInfAndSts><OrgnlEndToEndId>{payout}</OrgnlEndToEndId><TxSts>RJCT</TxSts>\
-             <StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf></TxInfAndSts>\
-             </OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>\n"
-        ),
-    )
-    .unwrap();
+    fs::write(&report, pain002_rejection("2026-11-03", message_id, batch_id, payout, "")).unwrap();
     let fixtures = root().join("fixtures/demo");
     let spec = |date: &str, bank: &str, status: &str| {
         let path = work.path().join(format!("night_{date}.toml"));
