@@ -624,7 +624,9 @@ fn rate_table(sources: &RateSources) -> Result<settle_fx::RateTable, ExitCode> {
         let (mut read, _) = settle_job::rates::read_rate_file(&name, &bytes).map_err(|e| fail(&e.to_string(), None))?;
         rates.append(&mut read);
     }
-    settle_fx::RateTable::new(rates).map_err(|e| fail(&e.to_string(), None))
+    let table = settle_fx::RateTable::new(rates).map_err(|e| fail(&e.to_string(), None))?;
+    table.check_plausible(settle_fx::DEFAULT_MAX_RATE_CHANGE_PERCENT).map_err(|e| fail(&e.to_string(), None))?;
+    Ok(table)
 }
 
 fn convert(args: ConvertArgs) -> ExitCode {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 // Themes of their own, in the same test binary (tests/cli/).
+#[path = "cli/hostile.rs"]
+mod hostile;
 #[path = "cli/ledger.rs"]
 mod ledger;
 

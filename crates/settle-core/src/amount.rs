@@ -94,6 +94,8 @@ pub enum AmountProblem {
     TooLarge,
     /// More integer digits than `AMOUNT_INTEGER_DIGITS_MAX`.
     OutOfRange,
+    /// Zero or below where only a positive number makes sense (a rate).
+    NotPositive,
 }
 
 /// An amount has at most this many digits before its decimal separator (|amount| < 10^18): ISO 20022's
@@ -126,6 +128,7 @@ fn problem_text(problem: &AmountProblem) -> String {
             format!("{found} fraction digits, but the currency has {allowed} minor units")
         }
         AmountProblem::TooLarge => "it has more than 28 significant digits".into(),
+        AmountProblem::NotPositive => "it is not greater than zero".into(),
         AmountProblem::OutOfRange => {
             format!("more than {AMOUNT_INTEGER_DIGITS_MAX} digits before the decimal separator (at most 10^18)")
         }
@@ -156,6 +159,32 @@ pub fn parse_amount(
         return finish_plain(mantissa, frac_len, currency, extra).map_err(fail);
     }
     parse_amount_general(text, format, currency, extra)
+}
+
+/// Parses a reference rate: plain digits with at most one `.` (no sign, no grouping, no exponent —
+/// `1e12` is refused as amounts are), greater than zero, at most 18 integer digits. The rate's published
+/// precision is kept (`11.4710` stays `11.4710`).
+pub fn parse_rate(text: &str) -> Result<Decimal, AmountError> {
+    let xxx = Currency::from_code("XXX").expect("XXX is in the table");
+    let format = AmountFormat::POINT;
+    let trimmed = text.trim();
+    if trimmed.starts_with(['+', '-']) {
+        let found = trimmed.chars().next().unwrap_or('-');
+        return Err(AmountError {
+            text: text.to_string(),
+            problem: AmountProblem::UnexpectedChar { found, index: 0 },
+            expected: "a rate greater than zero, e.g. 1.0866".into(),
+        });
+    }
+    let value = parse_amount(trimmed, format, xxx, ExtraDigits::Allow)?.amount();
+    if value <= Decimal::ZERO {
+        return Err(AmountError {
+            text: text.to_string(),
+            problem: AmountProblem::NotPositive,
+            expected: "a rate greater than zero, e.g. 1.0866".into(),
+        });
+    }
+    Ok(value)
 }
 
 /// `parse_amount` without its fast path: signs, grouping, every error.

@@ -140,3 +140,153 @@ mod scan_tests {
         assert_eq!(scan_lines(b"abc\rabc\rabc", 3), Ok(()));
     }
 }
+
+/// Whether `c` has no place in an id, a code or a payment text: a control character (Unicode category
+/// Cc: C0 but tab, line feed and carriage return, DEL, C1), an invisible format character (Cf: the byte
+/// order mark U+FEFF, zero-width spaces and joiners, the bidirectional overrides U+202A–U+202E and
+/// isolates U+2066–U+2069 that reorder a name on screen, soft hyphens, tags), a surrogate or private-use
+/// code point, or a Unicode non-character (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF). XML 1.0 forbids most
+/// of them outright; the rest make two different texts look the same.
+pub fn is_hidden_or_control(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    if c.is_ascii() {
+        return c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r');
+    }
+    let code = u32::from(c);
+    let noncharacter = (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE;
+    noncharacter
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Control
+                | GeneralCategory::Format
+                | GeneralCategory::Surrogate
+                | GeneralCategory::PrivateUse
+        )
+}
+
+/// `text` without the characters `is_hidden_or_control` refuses (tab, line feed and carriage return
+/// become spaces when `spaces` is set); borrowed when there are none.
+pub fn without_hidden(text: &str, spaces: bool) -> std::borrow::Cow<'_, str> {
+    let changes = |c: char| is_hidden_or_control(c) || (spaces && matches!(c, '\t' | '\n' | '\r'));
+    if !text.chars().any(changes) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !is_hidden_or_control(c) {
+            out.push(if spaces && matches!(c, '\t' | '\n' | '\r') { ' ' } else { c });
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// At most `max_chars` characters of `text` for a message, with `…` and the full length when cut: a
+/// hostile 100 MB name is never echoed whole.
+pub fn brief(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} characters in all)", &text[..end], text.chars().count()))
+        }
+    }
+}
+
+/// One hidden or control character `strip_hidden` removed from a text file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stripped {
+    /// 1-based line.
+    pub line: u64,
+    pub character: char,
+}
+
+/// A UTF-8 text file (CSV) without the hidden and control characters of `is_hidden_or_control` (a
+/// leading byte order mark is kept: readers skip it), with each one removed and its line; `None` when
+/// there are none (the common case costs a scan for the lead bytes of such characters). Line breaks are
+/// never removed, so line numbers stay the file's; NUL bytes are left for the readers to refuse.
+pub fn strip_hidden(bytes: &[u8]) -> Option<(Vec<u8>, Vec<Stripped>)> {
+    let start = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    // ASCII controls other than tab/LF/CR, and the lead byte of any non-ASCII character: each is
+    // decoded and checked; nothing is copied unless one is hidden.
+    // NUL is left for the readers, which refuse the file: it is binary or damaged, not text.
+    let candidate = |b: u8| (b < 0x20 && !matches!(b, 0 | b'\t' | b'\n' | b'\r')) || b >= 0x7F;
+    let mut found: Vec<(usize, usize, char)> = Vec::new();
+    let mut at = start;
+    while let Some(offset) = bytes[at..].iter().position(|&b| candidate(b)) {
+        at += offset;
+        let width = match bytes[at] {
+            b if b < 0x80 => 1,
+            b if b >= 0xF0 => 4,
+            b if b >= 0xE0 => 3,
+            _ => 2,
+        };
+        // Not UTF-8 here: the file's reader reports it (or decodes its declared single-byte encoding).
+        let c = bytes.get(at..at + width).and_then(|s| std::str::from_utf8(s).ok())?.chars().next()?;
+        if is_hidden_or_control(c) {
+            found.push((at, width, c));
+        }
+        at += width;
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut stripped = Vec::with_capacity(found.len());
+    let (mut copied, mut line) = (0usize, 1u64);
+    for (at, width, character) in found {
+        line += memchr::memchr_iter(b'\n', &bytes[copied..at]).count() as u64;
+        out.extend_from_slice(&bytes[copied..at]);
+        copied = at + width;
+        stripped.push(Stripped { line, character });
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    Some((out, stripped))
+}
+
+#[cfg(test)]
+mod hidden_tests {
+    use super::*;
+
+    #[test]
+    fn hidden_and_control_characters_are_told_apart_from_text() {
+        for c in [
+            '\u{1}',
+            '\u{b}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{9f}',
+            '\u{feff}',
+            '\u{200b}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{ad}',
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{fdd0}',
+            '\u{e000}',
+            '\u{e0041}',
+            '\u{10fffe}',
+        ] {
+            assert!(is_hidden_or_control(c), "{:04X}", u32::from(c));
+        }
+        for c in ['a', ' ', '\t', '\n', '\r', 'é', 'ß', '€', '中', '\u{a0}', 'Ω', '\u{1f600}'] {
+            assert!(!is_hidden_or_control(c), "{:04X}", u32::from(c));
+        }
+        assert_eq!(without_hidden("Acme\u{202e}gnp.exe", true), "Acmegnp.exe");
+        assert_eq!(without_hidden("A\tB\u{1}C", true), "A BC");
+        assert!(matches!(without_hidden("Müller & Söhne", true), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_byte_order_mark_inside_a_csv_is_stripped_naming_its_line() {
+        let file = "\u{feff}order_id,amount\nO-1,1.00\n\u{feff}O-2,2.00\nO-\u{200b}3,3.00 €\n".as_bytes();
+        let (clean, stripped) = strip_hidden(file).unwrap();
+        assert_eq!(clean, "\u{feff}order_id,amount\nO-1,1.00\nO-2,2.00\nO-3,3.00 €\n".as_bytes());
+        assert_eq!(
+            stripped,
+            [Stripped { line: 3, character: '\u{feff}' }, Stripped { line: 4, character: '\u{200b}' }]
+        );
+        assert!(strip_hidden("\u{feff}a,b\n1,€ é\n".as_bytes()).is_none());
+        assert!(strip_hidden(b"a,b\n1,2\n").is_none());
+    }
+}

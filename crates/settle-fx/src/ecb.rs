@@ -10,10 +10,9 @@
 //! Every rate is 1 EUR = `rate` units of the currency, kept at its published precision (`Decimal`), with
 //! source `ECB` and the line (CSV) or the position (XML) it was read at.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
-use settle_core::{Currency, Date, Decimal, Provenance, Rate};
+use settle_core::{Currency, Date, Provenance, Rate};
 
 /// What a rate file turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,10 +221,8 @@ fn read_csv(path: &str, text: &str, format: RateFileFormat) -> Result<RateFile, 
             if cell.is_empty() || *cell == "N/A" {
                 continue;
             }
-            let rate = Decimal::from_str(cell)
-                .ok()
-                .filter(|r| *r > Decimal::ZERO)
-                .ok_or_else(|| err(number, Some(header[i]), format!("{cell:?}: expected a rate > 0 or N/A")))?;
+            let rate = settle_core::parse_rate(cell)
+                .map_err(|_| err(number, Some(header[i]), format!("{cell:?}: expected {RATE_TEXT}, or N/A")))?;
             rates.push(Rate {
                 date,
                 base: eur,
@@ -238,6 +235,9 @@ fn read_csv(path: &str, text: &str, format: RateFileFormat) -> Result<RateFile, 
     }
     Ok(RateFile { format, rates, unknown_currencies })
 }
+
+/// What a rate cell must be (`settle_core::parse_rate`).
+const RATE_TEXT: &str = "a rate > 0 in plain digits with at most one '.' (no sign, no exponent)";
 
 /// `30 October 2026` (the daily CSV's date).
 fn parse_long_date(text: &str) -> Option<Date> {
@@ -304,10 +304,8 @@ fn read_xml(path: &str, text: &str) -> Result<RateFile, RateFileError> {
             }
             continue;
         };
-        let rate = Decimal::from_str(&rate_text)
-            .ok()
-            .filter(|r| *r > Decimal::ZERO)
-            .ok_or_else(|| fail(at, format!("{code} rate {rate_text:?}: expected a rate > 0")))?;
+        let rate = settle_core::parse_rate(&rate_text)
+            .map_err(|_| fail(at, format!("{code} rate {rate_text:?}: expected {RATE_TEXT}")))?;
         rates.push(Rate {
             date,
             base: eur,

@@ -109,7 +109,21 @@ fn the_daily_csv_and_the_xml_feed() {
 fn bad_files_name_line_column_and_what_was_expected() {
     let bad = b"Date,USD,JPY,\n2025-05-09,1.1252,1x3,\n";
     let e = read_ecb("h.csv", bad).unwrap_err().to_string();
-    assert_eq!(e, "h.csv:2: column `JPY`: \"1x3\": expected a rate > 0 or N/A");
+    assert_eq!(
+        e,
+        "h.csv:2: column `JPY`: \"1x3\": expected a rate > 0 in plain digits with at most one '.' (no sign, no exponent), or N/A"
+    );
+    // Exponents are refused, as in amounts (`1e12` would be read as 10^12).
+    for cell in ["1e12", "1E3", "1.2e-3", "-1.1", "+1.1", "0", "0.000", "1.2.3", "NaN"] {
+        let bad = format!("Date,USD,SEK,\n2025-05-09,1.1252,{cell},\n");
+        let e = read_ecb("h.csv", bad.as_bytes()).unwrap_err().to_string();
+        assert!(e.starts_with("h.csv:2: column `SEK`"), "{cell}: {e}");
+        let xml = format!(
+            "<gesmes:Envelope><Cube><Cube time='2025-05-09'><Cube currency='SEK' rate='{cell}'/></Cube></Cube></gesmes:Envelope>"
+        );
+        let e = read_ecb("x.xml", xml.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("SEK rate") && e.contains("no exponent"), "{cell}: {e}");
+    }
     let e = read_ecb("h.csv", b"Date,USD,\n09/05/2025,1.1252,\n").unwrap_err().to_string();
     assert!(e.contains("h.csv:2: column `Date`") && e.contains("YYYY-MM-DD"), "{e}");
     let e = read_ecb("r.csv", b"date,base,quote,rate,source\n").unwrap_err().to_string();

@@ -38,7 +38,42 @@ pub enum FxError {
     Conflict(Box<RateConflict>),
     #[error("converting {money}: {source}")]
     Money { money: Money, source: MoneyError },
+    #[error("{0}")]
+    Implausible(Box<ImplausibleRate>),
 }
+
+/// A published rate no conversion should use: outside the range any reference rate has, or moved
+/// further from the pair's previous published rate than the job allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{at}: {base}/{quote} rate {rate} on {date} {}",
+    match previous {
+        Some((date, rate, at)) => format!("is {change}% away from {rate} on {date} (at {at}); the job allows {limit}% (fx.max_rate_change_percent)"),
+        None => format!("is outside {RATE_MIN}..{RATE_MAX}, the range a reference rate of an ISO 4217 currency has"),
+    }
+)]
+pub struct ImplausibleRate {
+    pub at: Provenance,
+    pub date: Date,
+    pub base: Currency,
+    pub quote: Currency,
+    pub rate: Decimal,
+    /// The pair's previous published rate (date, rate, where); None when the rate is out of range.
+    pub previous: Option<(Date, Decimal, Provenance)>,
+    /// |rate / previous − 1| in percent, two decimals.
+    pub change: Decimal,
+    pub limit: Decimal,
+}
+
+/// The smallest and largest rate settle accepts for a pair (1 unit of the base in the quote): the ECB's
+/// rates run from about 0.3 (KWD) to about 20 000 (IDR), and the weakest currencies of the world are
+/// within a few hundred thousand of the strongest; outside this range a rate is a typo or an attack.
+pub const RATE_MIN: Decimal = Decimal::from_parts(1, 0, 0, false, 6);
+pub const RATE_MAX: Decimal = Decimal::from_parts(10_000_000, 0, 0, false, 0);
+
+/// The default of `fx.max_rate_change_percent`: a published rate may move this far from the pair's
+/// previous published rate (the largest daily move of an ECB reference rate since 1999 is under 20 %).
+pub const DEFAULT_MAX_RATE_CHANGE_PERCENT: Decimal = Decimal::from_parts(25, 0, 0, false, 0);
 
 /// Two different rates for the same pair and date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -473,6 +508,47 @@ impl RateTable {
         Ok(table)
     }
 
+    /// Checks every published rate: within `RATE_MIN..=RATE_MAX` (or its inverse), and no further than
+    /// `max_change_percent` from the same pair's previous published rate. The first rate that is not is
+    /// the error, naming where it was read.
+    pub fn check_plausible(&self, max_change_percent: Decimal) -> Result<(), FxError> {
+        let mut previous: BTreeMap<(Currency, Currency), (Date, Decimal, &Provenance)> = BTreeMap::new();
+        let hundred = Decimal::ONE_HUNDRED;
+        for (date, day) in &self.by_date {
+            for (&(base, quote), published) in day {
+                let rate = published.rate;
+                let implausible = |previous: Option<(Date, Decimal, Provenance)>, change: Decimal| {
+                    FxError::Implausible(Box::new(ImplausibleRate {
+                        at: published.provenance.clone(),
+                        date: *date,
+                        base,
+                        quote,
+                        rate,
+                        previous,
+                        change,
+                        limit: max_change_percent,
+                    }))
+                };
+                // A pair may be quoted either way round: the range is symmetric under inversion.
+                let in_range = (RATE_MIN..=RATE_MAX).contains(&rate)
+                    || Decimal::ONE.checked_div(rate).is_some_and(|inverse| (RATE_MIN..=RATE_MAX).contains(&inverse));
+                if !in_range {
+                    return Err(implausible(None, Decimal::ZERO));
+                }
+                if let Some(&(last_date, last, at)) = previous.get(&(base, quote)) {
+                    // Both within the range above: the quotient and the product stay far inside Decimal.
+                    let change = ((rate / last - Decimal::ONE) * hundred).abs();
+                    if change > max_change_percent {
+                        let change = change.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero);
+                        return Err(implausible(Some((last_date, last, at.clone())), change));
+                    }
+                }
+                previous.insert((base, quote), (*date, rate, &published.provenance));
+            }
+        }
+        Ok(())
+    }
+
     pub fn len(&self) -> usize {
         self.by_date.values().map(BTreeMap::len).sum()
     }
@@ -700,6 +776,37 @@ mod tests {
         .unwrap()
     }
     const POLICY: ConversionPolicy = ConversionPolicy { max_rate_age_days: 4, rounding: RoundingMode::HalfEven };
+
+    #[test]
+    fn implausible_rates_are_refused_naming_where_they_were_read() {
+        let limit = DEFAULT_MAX_RATE_CHANGE_PERCENT;
+        let plausible = RateTable::new([
+            rate("2026-10-29", "EUR", "SEK", "11.4710"),
+            rate("2026-10-30", "EUR", "SEK", "11.9000"),
+            rate("2026-10-30", "EUR", "KWD", "0.3320"),
+            rate("2026-10-30", "EUR", "IDR", "17950.12"),
+        ])
+        .unwrap();
+        plausible.check_plausible(limit).unwrap();
+        // The SEK of 10^12: out of range, whatever came before.
+        let absurd = RateTable::new([rate("2026-10-30", "EUR", "SEK", "1000000000000")]).unwrap();
+        let e = absurd.check_plausible(limit).unwrap_err().to_string();
+        assert!(e.starts_with("rates.csv:2: EUR/SEK rate 1000000000000 on 2026-10-30 is outside"), "{e}");
+        let tiny = RateTable::new([rate("2026-10-30", "EUR", "SEK", "0.0000000001")]).unwrap();
+        assert!(tiny.check_plausible(limit).is_err());
+        // A jump of 30 % against the day before: above the default band, below a raised one.
+        let jump =
+            RateTable::new([rate("2026-10-29", "EUR", "SEK", "11.00"), rate("2026-10-30", "EUR", "SEK", "14.30")])
+                .unwrap();
+        let e = jump.check_plausible(limit).unwrap_err().to_string();
+        assert!(e.contains("EUR/SEK rate 14.30 on 2026-10-30 is 30.00% away from 11.00 on 2026-10-29"), "{e}");
+        assert!(e.contains("allows 25% (fx.max_rate_change_percent)"), "{e}");
+        jump.check_plausible(Decimal::from(31)).unwrap();
+        // A fall is measured the same way: 11 → 8 is −27.27…%.
+        let fall =
+            RateTable::new([rate("2026-10-29", "EUR", "SEK", "11"), rate("2026-10-30", "EUR", "SEK", "8")]).unwrap();
+        assert!(fall.check_plausible(limit).unwrap_err().to_string().contains("27.28% away"));
+    }
 
     #[test]
     fn direct_inverse_cross_and_fallback() {

@@ -769,6 +769,8 @@ impl<'f> Parser<'f> {
             name == "Nm" && (matches!(parent, "Dbtr" | "Cdtr" | "UltmtDbtr" | "UltmtCdtr") || parent == "Pty");
         let account_id = self.ends_with(&["Id", "IBAN"]) || self.ends_with(&["Id", "Othr", "Id"]);
         let d = self.detail.as_mut().expect("checked");
+        // Set when this Ustrd is the one that reaches REMITTANCE_CHARS_MAX: the reader says so once.
+        let mut cut = false;
         if in_charges {
             if let Some(m) = money {
                 if name == "TtlChrgsAndTaxAmt" {
@@ -829,20 +831,45 @@ impl<'f> Parser<'f> {
                 _ => {}
             },
             ("Cd", "Purp") => set(&mut d.purpose_code, text),
-            ("Ustrd", "RmtInf") if !text.is_empty() => match &mut d.remittance_info {
-                Some(r) => {
-                    r.push(' ');
-                    r.push_str(text);
-                }
-                None => d.remittance_info = Some(text.into()),
-            },
+            ("Ustrd", "RmtInf") if !text.is_empty() => {
+                cut = append_remittance(&mut d.remittance_info, text);
+            }
             ("Ref", "CdtrRefInf") => set_more(d, text, |m| &mut m.creditor_reference),
             ("Cd" | "Prtry", "Rsn") if grandparent == "RtrInf" => set(&mut d.return_reason, text),
             ("AddtlTxInf", "TxDtls") => set(&mut d.additional_info, text),
             _ => {}
         }
+        if cut {
+            let path = self.path();
+            self.warn(format!(
+                "{path}: the unstructured remittance text is longer than {REMITTANCE_CHARS_MAX} characters: the first {REMITTANCE_CHARS_MAX} are kept"
+            ));
+        }
         Ok(())
     }
+}
+
+/// The most of an entry's unstructured remittance text (its `Ustrd` lines, joined with a space) that is
+/// kept: ISO 20022 allows 140 characters per `Ustrd`, SEPA one `Ustrd`, the other schemes (CBPR+,
+/// Fedwire, ACH) up to nine or ten; ten lines of 140 is more than any scheme sends, and a hostile file's
+/// ten thousand lines never reach a carry file or the report.
+pub const REMITTANCE_CHARS_MAX: usize = 1_400;
+
+/// Appends a `Ustrd` to the remittance text, up to `REMITTANCE_CHARS_MAX` characters; true when this
+/// line is the one cut (the text was shorter than the bound before it).
+fn append_remittance(remittance: &mut Option<settle_core::Text>, text: &str) -> bool {
+    let r = remittance.get_or_insert_with(settle_core::Text::default);
+    let had = r.chars().count();
+    if had >= REMITTANCE_CHARS_MAX {
+        return false;
+    }
+    let room = if had == 0 { REMITTANCE_CHARS_MAX } else { REMITTANCE_CHARS_MAX - had - 1 };
+    if had > 0 && room > 0 {
+        r.push(' ');
+    }
+    let kept: String = text.chars().take(room).collect();
+    r.push_str(&kept);
+    kept.chars().count() < text.chars().count() || (had > 0 && room == 0)
 }
 
 /// What the streaming reader hands to its caller. Events are moved once into the callback and never

@@ -47,7 +47,8 @@ impl Pain001Version {
 /// The characters a file may hold in its texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Charset {
-    /// Any Unicode (UTF-8); only XML's own characters are escaped.
+    /// Any Unicode (UTF-8) but control and invisible characters (`settle_core::text::is_hidden_or_control`),
+    /// which are removed (and reported as a change); XML's own characters are escaped.
     Utf8,
     /// The EPC SEPA Latin subset, with transliteration (see the module docs).
     SepaLatin,
@@ -257,6 +258,16 @@ fn sepa_char(c: char, out: &mut String) {
     out.push_str(base);
 }
 
+/// A text as a file in `charset` holds it (before trimming): without control and invisible characters,
+/// and in the SEPA subset when the charset is.
+pub fn written_text(value: &str, charset: Charset) -> String {
+    let visible = settle_core::text::without_hidden(value, true);
+    match charset {
+        Charset::Utf8 => visible.into_owned(),
+        Charset::SepaLatin => sepa_latin(&visible),
+    }
+}
+
 /// `text` in the SEPA subset.
 pub fn sepa_latin(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -338,26 +349,23 @@ impl Xml<'_> {
 
     /// A text of at most `max_chars` characters (after the charset's changes).
     fn text(&mut self, path: &str, name: &str, value: &str, max_chars: usize) -> Result<(), Pain001Error> {
-        let written = match self.charset {
-            Charset::Utf8 => value.to_string(),
-            Charset::SepaLatin => {
-                let latin = sepa_latin(value);
-                if latin != value {
-                    self.transliterated.push(Transliteration {
-                        path: format!("{path}/{name}"),
-                        from: value.to_string(),
-                        to: latin.clone(),
-                    });
-                }
-                latin
-            }
-        };
+        // Control and invisible characters never reach the file (XML 1.0 forbids most; the others, such
+        // as a right-to-left override, make a name read otherwise on screen): removed in either charset.
+        let written = written_text(value, self.charset);
+        if written != value {
+            self.transliterated.push(Transliteration {
+                path: format!("{path}/{name}"),
+                from: value.to_string(),
+                to: written.clone(),
+            });
+        }
         let trimmed = written.trim();
         if trimmed.is_empty() {
             return fail(&format!("{path}/{name}"), "is empty");
         }
         if trimmed.chars().count() > max_chars {
-            return fail(&format!("{path}/{name}"), format!("{trimmed:?} is longer than {max_chars} characters"));
+            let brief = settle_core::text::brief(trimmed, 60);
+            return fail(&format!("{path}/{name}"), format!("{brief:?} is longer than {max_chars} characters"));
         }
         self.raw(name, trimmed);
         Ok(())

@@ -410,15 +410,17 @@ pub fn balances_csv(
 ) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     w.write_record(["beneficiary_id", "amount", "currency", "status", "business_date", "release_on"])?;
-    for p in payouts.iter().filter(|p| p.carries_balance()) {
-        w.write_record([
-            p.beneficiary_id.as_str(),
-            &settle_core::format_minor(p.amount.amount(), p.amount.currency()),
-            p.amount.currency().code(),
-            p.status.as_str(),
-            &p.business_date.to_string(),
-            "",
-        ])?;
+    for p in payouts {
+        for amount in p.carried_balances() {
+            w.write_record([
+                p.beneficiary_id.as_str(),
+                &settle_core::format_minor(amount.amount(), amount.currency()),
+                amount.currency().code(),
+                p.status.as_str(),
+                &p.business_date.to_string(),
+                "",
+            ])?;
+        }
     }
     for r in reserves {
         let settle_payout::BalanceKind::Reserve { held_on, release_on } = r.kind else {

@@ -761,7 +761,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         match file.parsed {
             crate::pipeline::Parsed::Rates(v) => rates.extend(v),
             crate::pipeline::Parsed::Beneficiaries(v) => {
-                // A later row of one id wins, as in the payouts.
+                // One row per id: the partitions refused a beneficiary defined twice (check_beneficiaries).
                 for b in v {
                     beneficiaries.insert(b.beneficiary_id.to_string(), b);
                 }
@@ -772,6 +772,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
         }
     }
     let rate_table = settle_fx::RateTable::new(rates)?;
+    rate_table.check_plausible(spec.fx.max_rate_change().expect("validated by JobSpec::parse"))?;
 
     let mut staging = crate::write::Staging::begin(&run_dir).map_err(write_error(&run_dir))?;
     let staged = |name: &str| write_error(&run_dir.join(name));

@@ -170,6 +170,10 @@ impl JobError {
             JobError::Input(_) => {
                 Some("the canonical CSV layouts are described column by column in docs/formats.md".into())
             }
+            JobError::Fx(FxError::Implausible(_)) => Some(
+                "correct the rate in its file; if the move is real (a devaluation), raise fx.max_rate_change_percent in the job spec for this night"
+                    .into(),
+            ),
             JobError::Fx(FxError::NoRate { .. }) => {
                 Some("add the rate to an inputs.rates file, or raise fx.max_rate_age_days in the job spec".into())
             }
@@ -240,6 +244,40 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
 }
 
+/// The beneficiaries as read, checked across all their files: one id defined twice (in one file or two)
+/// is an error naming both lines (which IBAN would be paid?); a text a payout file cannot carry is a
+/// note naming the line, and that beneficiary's payouts are held (`held_invalid_beneficiary`).
+pub(crate) fn check_beneficiaries(
+    spec: &JobSpec,
+    beneficiaries: &[Beneficiary],
+    notes: &mut Vec<String>,
+) -> Result<(), JobError> {
+    let mut first: BTreeMap<&str, &settle_core::Provenance> = BTreeMap::new();
+    for b in beneficiaries {
+        if let Some(earlier) = first.insert(b.beneficiary_id.as_str(), &b.provenance) {
+            return Err(JobError::Other {
+                role: "beneficiaries",
+                message: format!(
+                    "{}: beneficiary {} is defined again (first at {earlier}): expected one row per beneficiary across the beneficiaries files",
+                    b.provenance,
+                    settle_core::text::brief(&b.beneficiary_id, 40)
+                ),
+            });
+        }
+    }
+    let charset = spec.payouts.bank.profile().expect("validated by JobSpec::parse").charset;
+    for b in beneficiaries {
+        let cross_border = !settle_payout::files::is_sepa(b.payout_currency, &b.iban);
+        if let Some(problem) = settle_payout::files::beneficiary_problem(b, charset, cross_border) {
+            notes.push(format!(
+                "{}: beneficiary {}: {problem}: its payouts are held (held_invalid_beneficiary) until the file is corrected",
+                b.provenance, b.beneficiary_id
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     crate::archive::hex(&Sha256::digest(bytes))
 }
@@ -276,6 +314,28 @@ pub(crate) fn read_input(
     let name = spec_path.as_str();
     let parquet = settle_tabular::is_parquet(&bytes);
     let mut notes = Vec::new();
+    // Invisible and control characters make an id that looks like another (a byte order mark before
+    // `O261031-00000101`) or a name that reads otherwise on screen: removed from text rows, each named.
+    let text_rows = !parquet
+        && !matches!(role, InputRole::Rates | InputRole::PaymentStatus)
+        && !bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'<' || b == b'{');
+    let bytes = match text_rows.then(|| settle_core::text::strip_hidden(&bytes)).flatten() {
+        Some((clean, stripped)) => {
+            const NAMED: usize = 20;
+            for s in stripped.iter().take(NAMED) {
+                notes.push(format!(
+                    "{name}:{}: removed U+{:04X} (an invisible or control character) from the row: its ids and texts are read without it",
+                    s.line,
+                    u32::from(s.character)
+                ));
+            }
+            if stripped.len() > NAMED {
+                notes.push(format!("{name}: {} more such characters removed", stripped.len() - NAMED));
+            }
+            clean
+        }
+        None => bytes,
+    };
     let mut used_profile = None;
     let mut profile_file = None;
     let mut shard = None;
@@ -425,9 +485,10 @@ fn read_open_items(date: Date, dir: &Path, replay: Option<&crate::replay::Replay
     }
     // Records name their source as `<date>/<file>:<line>`, relative to the job's run directories.
     let source = |name: &str| format!("{date}/{name}");
-    let orders = settle_tabular::read_orders(&source(carry::FILES[0]), &files[0].1)?;
-    let channel = settle_tabular::read_channel_transactions(&source(carry::FILES[1]), &files[1].1)?;
-    let bank = settle_tabular::read_bank_entries(&source(carry::FILES[2]), &files[2].1)?;
+    let own = settle_tabular::Origin::Own;
+    let orders = settle_tabular::read_orders_from(&source(carry::FILES[0]), &files[0].1, own)?;
+    let channel = settle_tabular::read_channel_transactions_from(&source(carry::FILES[1]), &files[1].1, own)?;
+    let bank = settle_tabular::read_bank_entries_from(&source(carry::FILES[2]), &files[2].1, own)?;
     let decided = carry::read_earlier(&source(carry::FILES[3]), &files[3].1).map_err(|m| error(carry::FILES[3], m))?;
     let payouts = carry::read_payouts(&source(carry::FILES[4]), &files[4].1).map_err(|m| error(carry::FILES[4], m))?;
     let mut earlier = Vec::with_capacity(channel.len());
@@ -579,10 +640,12 @@ pub(crate) fn payout_notes(files: &[settle_payout::files::PaymentFile]) -> Vec<S
     files
         .iter()
         .flat_map(|file| {
-            file.written
-                .transliterated
-                .iter()
-                .map(|t| format!("{}: {}: {:?} written as {:?} (SEPA character set)", file.name, t.path, t.from, t.to))
+            file.written.transliterated.iter().map(|t| {
+                format!(
+                    "{}: {}: {:?} written as {:?} (characters the payout file may not hold)",
+                    file.name, t.path, t.from, t.to
+                )
+            })
         })
         .collect()
 }
@@ -1164,6 +1227,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }
     }
 
+    check_beneficiaries(&spec, &beneficiaries, &mut input_notes)?;
+
     // The file bytes and the parsers' chunk lists are freed by now: handed back to the OS before the
     // lists of several files are joined (which needs room for the joined list), and again after.
     if let Some(after_ingest) = options.after_ingest {
@@ -1264,6 +1329,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
 
     // Convert, reconcile, pay.
     let rate_table = RateTable::new(rates)?;
+    rate_table.check_plausible(spec.fx.max_rate_change().expect("validated by JobSpec::parse"))?;
     let calendar = match spec.job.calendar {
         CalendarName::Target2 => Calendar::target2(),
         CalendarName::Weekends => Calendar::weekends_only(),
@@ -1456,8 +1522,10 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         // A partition's payouts get their statuses; the merge writes the files.
         Some(debtor) if partition.is_some() => {
             let debtor = debtor.debtor().expect("validated by JobSpec::parse");
+            let charset = spec.payouts.bank.profile().expect("validated by JobSpec::parse").charset;
             settle_payout::files::hold_statuses(
                 &mut payouts,
+                charset,
                 &debtor,
                 business_date,
                 &register,

@@ -125,6 +125,12 @@ pub struct FxSection {
     /// snapshot is read as one more rates input (recorded in the manifest with its sha256).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<PathBuf>,
+    /// How far (in percent, as a string: `"25"`) a published rate may move from the same pair's
+    /// previous published rate in the job's rate files before the night stops, naming the file and line
+    /// (default 25; raise it for a devaluation the rates really show). Every rate must also lie between
+    /// 0.000001 and 10 000 000 (or its inverse must).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate_change_percent: Option<String>,
 }
 
 fn default_max_rate_age_days() -> u32 {
@@ -133,8 +139,30 @@ fn default_max_rate_age_days() -> u32 {
 
 impl Default for FxSection {
     fn default() -> Self {
-        FxSection { max_rate_age_days: default_max_rate_age_days(), store: None }
+        FxSection { max_rate_age_days: default_max_rate_age_days(), store: None, max_rate_change_percent: None }
     }
+}
+
+impl FxSection {
+    /// `max_rate_change_percent`, or its default; an error says what is wrong with the text.
+    pub fn max_rate_change(&self) -> Result<settle_core::Decimal, String> {
+        let Some(text) = &self.max_rate_change_percent else {
+            return Ok(settle_fx::DEFAULT_MAX_RATE_CHANGE_PERCENT);
+        };
+        plain_decimal(text)
+            .filter(|p| *p > settle_core::Decimal::ZERO)
+            .ok_or_else(|| format!("{text:?}: expected a percentage greater than 0 in plain digits, e.g. \"25\""))
+    }
+}
+
+/// A number as the spec writes amounts and percentages: digits with at most one `.`, an optional sign;
+/// no exponent, no more digits than a decimal holds exactly (so `1e2` and `100.0000000000000000000000000001`
+/// are refused, not read as 100).
+fn plain_decimal(text: &str) -> Option<settle_core::Decimal> {
+    let xxx = settle_core::Currency::from_code("XXX").expect("XXX is in the table");
+    settle_core::parse_amount(text, settle_core::AmountFormat::POINT, xxx, settle_core::ExtraDigits::Allow)
+        .ok()
+        .map(|m| m.amount())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -266,10 +294,7 @@ impl PayoutSection {
                     Some("chargeback") => Some(settle_core::ChannelKind::Chargeback),
                     Some(other) => return Err(at(format!("kind {other:?}: expected charge, refund or chargeback"))),
                 };
-                let percent: settle_core::Decimal = rule
-                    .percent
-                    .parse()
-                    .ok()
+                let percent: settle_core::Decimal = plain_decimal(&rule.percent)
                     .filter(|p: &settle_core::Decimal| {
                         *p >= settle_core::Decimal::ZERO && *p <= settle_core::Decimal::ONE_HUNDRED
                     })
@@ -278,9 +303,7 @@ impl PayoutSection {
                 for (code, amount) in &rule.fixed {
                     let currency = settle_core::Currency::from_code(code)
                         .map_err(|_| at(format!("fixed: {code:?} is not an ISO 4217 code")))?;
-                    let amount: settle_core::Decimal = amount
-                        .parse()
-                        .ok()
+                    let amount: settle_core::Decimal = plain_decimal(amount)
                         .filter(|a: &settle_core::Decimal| !a.is_sign_negative())
                         .ok_or_else(|| at(format!("fixed.{code} {amount:?}: expected an amount ≥ 0")))?;
                     fixed.insert(currency, amount);
@@ -506,14 +529,24 @@ impl JobSpec {
     fn validate(&self, path: &str, text: &str) -> Result<(), SpecError> {
         let at_key = |key: &str, message: String| {
             let leaf = key.rsplit('.').next().unwrap_or(key);
-            let offset = text
-                .lines()
-                .scan(0usize, |pos, l| {
+            // A fee plan's error names its index: point at that `[[payouts.fee_plans]]` table.
+            let nth = message
+                .strip_prefix("fee_plans[")
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .unwrap_or(0);
+            let lines = || {
+                text.lines().scan(0usize, |pos, l| {
                     let start = *pos;
                     *pos += l.len() + 1;
-                    Some((start, l))
+                    Some((start, l.trim()))
                 })
-                .find(|(_, l)| l.trim_start().starts_with(leaf))
+            };
+            let header = |l: &str| l == format!("[{key}]") || l == format!("[[{key}]]");
+            let offset = lines()
+                .filter(|(_, l)| header(l))
+                .nth(nth)
+                .or_else(|| lines().find(|(_, l)| l.starts_with(leaf)))
                 .map_or(0, |(start, _)| start);
             let (line, column, _) = locate(text, offset);
             SpecError { path: path.to_string(), line, column, message: format!("key `{key}`: {message}") }
@@ -550,6 +583,7 @@ impl JobSpec {
         }
         self.payouts.bank.profile().map_err(|message| at_key("payouts.bank", message))?;
         self.payouts.fee_plans().map_err(|message| at_key("payouts.fee_plans", message))?;
+        self.fx.max_rate_change().map_err(|message| at_key("fx.max_rate_change_percent", message))?;
         self.payouts.transfer_codes().map_err(|message| at_key("payouts", message))?;
         if let Some(debtor) = &self.payouts.debtor {
             debtor.debtor().map_err(|message| at_key("payouts.debtor", message))?;

@@ -201,6 +201,37 @@ fn file_number(message_id: &str) -> usize {
     message_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
+/// What a pain.001 in `charset` cannot carry of a beneficiary's texts, as the file writes them: an empty
+/// name, or a name, street, building number, post code or town longer than its element takes (the postal
+/// address only when `with_address`: transfers outside SEPA carry it). Names the column and the limit.
+pub fn beneficiary_problem(b: &settle_core::Beneficiary, charset: Charset, with_address: bool) -> Option<String> {
+    let address = [
+        ("street", b.street.as_deref(), 70, "StrtNm"),
+        ("building_number", b.building_number.as_deref(), 16, "BldgNb"),
+        ("post_code", b.post_code.as_deref(), 16, "PstCd"),
+        ("town", b.town.as_deref(), 35, "TwnNm"),
+    ];
+    let fields = std::iter::once(("legal_name", Some(b.legal_name.as_str()), 140, "Nm"))
+        .chain(address.into_iter().filter(|_| with_address));
+    for (column, value, max, tag) in fields {
+        let Some(value) = value else { continue };
+        let written = settle_iso20022::pain001::written_text(value, charset);
+        let written = written.trim();
+        let length = written.chars().count();
+        if column == "legal_name" && written.is_empty() {
+            return Some(
+                "legal_name is empty as a payout file writes it (control and invisible characters removed)".into(),
+            );
+        }
+        if length > max {
+            return Some(format!(
+                "{column} is {length} characters as a payout file writes it, longer than the {max} its <{tag}> takes"
+            ));
+        }
+    }
+    None
+}
+
 /// The payable payouts of a night sorted out: those already in a file the register lists (by its
 /// MsgId), and the new ones by currency and batch; the others' status changed to why no file may carry
 /// them. Each payout's status depends on it, the debtor and the register only, so parts of a night
@@ -212,6 +243,7 @@ struct Decided {
 
 fn decide(
     payouts: &mut [Payout],
+    charset: Charset,
     debtor: &Debtor,
     business_date: Date,
     register: &Register,
@@ -252,6 +284,8 @@ fn decide(
             PayoutStatus::HeldMissingBic
         } else if !sepa && beneficiary.town.as_deref().is_none_or(|t| t.trim().is_empty()) {
             PayoutStatus::HeldMissingAddress
+        } else if beneficiary_problem(beneficiary, charset, !sepa).is_some() {
+            PayoutStatus::HeldInvalidBeneficiary
         } else if let Some(entry) = emitted.get(payout.payout_id.as_str()) {
             let same =
                 entry.business_date == business_date && entry.amount == payout.amount && entry.account == account;
@@ -275,13 +309,14 @@ fn decide(
 /// a partition of a partitioned run needs for its own payouts, whose files the merge writes.
 pub fn hold_statuses(
     payouts: &mut [Payout],
+    charset: Charset,
     debtor: &Debtor,
     business_date: Date,
     register: &Register,
     approved_bank_changes: &[String],
     paid_before: &[PaidAccount],
 ) {
-    decide(payouts, debtor, business_date, register, approved_bank_changes, paid_before);
+    decide(payouts, charset, debtor, business_date, register, approved_bank_changes, paid_before);
 }
 
 /// Holds the payable payouts no file may carry (their status says why), rebuilds the files an earlier
@@ -301,7 +336,7 @@ pub fn payment_files(
     codes: &TransferCodes,
 ) -> Result<PaymentRun, PaymentFileError> {
     let Decided { reproduced, fresh } =
-        decide(payouts, debtor, business_date, register, approved_bank_changes, paid_before);
+        decide(payouts, profile.charset, debtor, business_date, register, approved_bank_changes, paid_before);
     // The highest file number emitted per currency for this business date.
     let mut next_number: BTreeMap<Currency, usize> = BTreeMap::new();
     for e in register.entries.iter().filter(|e| e.business_date == business_date) {

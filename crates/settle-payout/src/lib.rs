@@ -69,6 +69,10 @@ pub enum PayoutStatus {
     /// Payable, but the beneficiary's bank account differs from the one its last emitted payout went to,
     /// and the job has not approved the change: held (a fraud control).
     HeldBankDetailsChanged,
+    /// Payable, but a text of the beneficiary's (name, street, building number, post code, town) is longer
+    /// than a pain.001 takes as the file's character set writes it, or its name is empty: held, and the
+    /// night goes on for everyone else (the note names the beneficiaries file's line).
+    HeldInvalidBeneficiary,
     /// The payout register has this payout id from an earlier file with other content: never sent twice.
     AlreadyEmitted,
 }
@@ -85,6 +89,7 @@ impl PayoutStatus {
             PayoutStatus::HeldMissingBic => "held_missing_bic",
             PayoutStatus::HeldMissingAddress => "held_missing_address",
             PayoutStatus::HeldBankDetailsChanged => "held_bank_details_changed",
+            PayoutStatus::HeldInvalidBeneficiary => "held_invalid_beneficiary",
             PayoutStatus::AlreadyEmitted => "already_emitted",
         }
     }
@@ -198,8 +203,31 @@ impl Payout {
     /// Whether what this payout did not pay is owed on (carried to the next night): everything but a
     /// paid payout, one emitted before, and an unknown beneficiary's (reported, not owed to anyone known).
     pub fn carries_balance(&self) -> bool {
-        !matches!(self.status, PayoutStatus::Payable | PayoutStatus::AlreadyEmitted | PayoutStatus::UnknownBeneficiary)
-            && !self.amount.amount().is_zero()
+        !self.carried_balances().is_empty()
+    }
+
+    /// What this payout carries to the next night: its amount, when it is owed on and not zero; when the
+    /// amount is zero but parts of it converted to zero (a tiny balance, or a rate that makes a real
+    /// balance round away), those parts unconverted, summed per currency — a conversion never loses
+    /// a balance.
+    pub fn carried_balances(&self) -> Vec<Money> {
+        if matches!(
+            self.status,
+            PayoutStatus::Payable | PayoutStatus::AlreadyEmitted | PayoutStatus::UnknownBeneficiary
+        ) {
+            return Vec::new();
+        }
+        if !self.amount.amount().is_zero() {
+            return vec![self.amount];
+        }
+        let mut lost: BTreeMap<Currency, Decimal> = BTreeMap::new();
+        for c in self.components.iter().filter(|c| c.conversion.is_some() && c.payout_amount().amount().is_zero()) {
+            *lost.entry(c.settled.currency()).or_default() += c.settled.amount();
+        }
+        lost.into_iter()
+            .filter(|(_, amount)| !amount.is_zero())
+            .map(|(currency, amount)| Money::new(amount, currency))
+            .collect()
     }
 }
 
@@ -700,6 +728,45 @@ mod tests {
             payout_currency: cur(currency),
             provenance: Provenance::line("beneficiaries.csv", 2),
         }
+    }
+
+    #[test]
+    fn a_balance_that_converts_to_zero_is_carried_unconverted() {
+        // Found by issue 24: a rate that turns 97 EUR and 54 USD into 0.00 GBP made the payout
+        // `not_payable` with nothing carried: the balance was lost.
+        let orders = vec![order("O1", "B1", "100.00"), order("O2", "B1", "50.00")];
+        let channel = vec![
+            tx("t1", ChannelKind::Charge, "O1", "100.00", "97.00", "EUR", "p1"),
+            tx("t2", ChannelKind::Charge, "O2", "50.00", "54.00", "USD", "p2"),
+        ];
+        let bank = vec![credit("b1", "97.00", "EUR", "p1"), credit("b2", "54.00", "USD", "p2")];
+        let recon = settle_recon::reconcile(&orders, &channel, &bank).unwrap();
+        let rate = |quote: &str, value: &str| Rate {
+            date: parse_date("2026-10-30").unwrap(),
+            base: cur("EUR"),
+            quote: cur(quote),
+            rate: value.parse().unwrap(),
+            source: "ECB".into(),
+            provenance: Provenance::line("rates.csv", 2),
+        };
+        let tiny = RateTable::new([rate("GBP", "0.000001"), rate("USD", "1.0862")]).unwrap();
+        let policy = policy("t", "2026-10-31", &[]);
+        let run = compute_payouts(&[beneficiary("B1", "GBP")], &orders, &channel, &recon, &tiny, policy, &[]).unwrap();
+        let p = &run.payouts[0];
+        assert_eq!((p.amount.to_string(), p.status), ("0.00 GBP".to_string(), PayoutStatus::NotPayable));
+        let carried: Vec<String> = p.carried_balances().iter().map(Money::to_string).collect();
+        assert_eq!(carried, ["97.00 EUR", "54.00 USD"]);
+        assert!(p.carries_balance());
+        // A payout that is zero because its parts cancel carries nothing.
+        let cancel = vec![
+            tx("t1", ChannelKind::Charge, "O1", "100.00", "97.00", "EUR", "p1"),
+            tx("t2", ChannelKind::Refund, "O2", "-100.00", "-97.00", "EUR", "p1"),
+        ];
+        let orders2 = vec![order("O1", "B1", "100.00"), order("O2", "B1", "-100.00")];
+        let recon2 = settle_recon::reconcile(&orders2, &cancel, &[credit("b1", "0.00", "EUR", "p1")]).unwrap();
+        let zero =
+            compute_payouts(&[beneficiary("B1", "EUR")], &orders2, &cancel, &recon2, &tiny, policy, &[]).unwrap();
+        assert!(zero.payouts.iter().all(|p| p.carried_balances().is_empty()), "{:?}", zero.payouts);
     }
 
     #[test]

@@ -103,6 +103,11 @@ pub static BANK_ENTRIES: Layout = Layout {
         opt("remittance_info", "free remittance text"),
         opt("status", "`BOOK` (default), `PDNG` or `INFO`; only booked entries are matched"),
         opt("charges", "the bank's charges on the entry, a cost > 0 in its currency (camt `Chrgs`, MT940 `/CHGS/`)"),
+        opt(
+            "reversal",
+            "`true` when the entry reverses an earlier one (camt `RvslInd`, MT940 `RC`/`RD`); default `false`",
+        ),
+        opt("bank_transaction_code", "`DOMAIN/FAMILY/SUBFAMILY` or the bank's proprietary code"),
     ],
 };
 
@@ -159,11 +164,34 @@ fn provenance(path: &Arc<str>, row: &Row<'_>) -> Provenance {
     Provenance::line(Arc::clone(path), row.line())
 }
 
+/// Where a canonical file comes from: outside (its lines are bounded by `LINE_BYTES_MAX`), or settle's
+/// own carry files, which hold whatever a night accepted (a record's text can make a row longer than any
+/// input line) and are checked by sha256 before they are read: every row settle writes it reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Input,
+    Own,
+}
+
+impl Origin {
+    fn line_bytes_max(self) -> usize {
+        match self {
+            Origin::Input => profiled::LINE_BYTES_MAX,
+            Origin::Own => usize::MAX,
+        }
+    }
+}
+
 /// Reads an orders file.
 pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError> {
+    read_orders_from(path, bytes, Origin::Input)
+}
+
+/// `read_orders` of a file from `origin`.
+pub fn read_orders_from(path: &str, bytes: &[u8], origin: Origin) -> Result<Vec<Order>, TabularError> {
     let mut out = Vec::new();
     let file: Arc<str> = Arc::from(path);
-    Table::open(path, bytes, &ORDERS)?.for_each_row(|row| {
+    Table::open_with(path, bytes, &ORDERS, origin.line_bytes_max())?.for_each_row(|row| {
         let kind = match row.required("kind")? {
             "sale" => OrderKind::Sale,
             "refund" => OrderKind::Refund,
@@ -200,7 +228,17 @@ pub fn read_orders(path: &str, bytes: &[u8]) -> Result<Vec<Order>, TabularError>
 /// Reads a channel transactions file in settle's canonical layout (the `canonical_channel` profile);
 /// a row whose gross − fee ≠ net is an error here (canonical files are settle's own).
 pub fn read_channel_transactions(path: &str, bytes: &[u8]) -> Result<Vec<ChannelTransaction>, TabularError> {
-    let profile = builtin_profiles().into_iter().find(|p| p.name == "canonical_channel").expect("built in");
+    read_channel_transactions_from(path, bytes, Origin::Input)
+}
+
+/// `read_channel_transactions` of a file from `origin`.
+pub fn read_channel_transactions_from(
+    path: &str,
+    bytes: &[u8],
+    origin: Origin,
+) -> Result<Vec<ChannelTransaction>, TabularError> {
+    let mut profile = builtin_profiles().into_iter().find(|p| p.name == "canonical_channel").expect("built in");
+    profile.csv.line_bytes_max = Some(origin.line_bytes_max());
     let read = read_with_profile(path, bytes, &profile)?;
     if let Some(problem) = read.problems.first() {
         return Err(TabularError {
@@ -325,9 +363,14 @@ pub fn looks_like_canonical_bank_csv(bytes: &[u8]) -> bool {
 
 /// Reads a bank entries file.
 pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, TabularError> {
+    read_bank_entries_from(path, bytes, Origin::Input)
+}
+
+/// `read_bank_entries` of a file from `origin`.
+pub fn read_bank_entries_from(path: &str, bytes: &[u8], origin: Origin) -> Result<Vec<BankEntry>, TabularError> {
     let mut out = Vec::new();
     let file: Arc<str> = Arc::from(path);
-    Table::open(path, bytes, &BANK_ENTRIES)?.for_each_row(|row| {
+    Table::open_with(path, bytes, &BANK_ENTRIES, origin.line_bytes_max())?.for_each_row(|row| {
         let direction = match row.required("direction")? {
             "CRDT" => Direction::Credit,
             "DBIT" => Direction::Debit,
@@ -369,8 +412,12 @@ pub fn read_bank_entries(path: &str, bytes: &[u8]) -> Result<Vec<BankEntry>, Tab
             counterparty_name: row.optional("counterparty_name").map(Text::from),
             remittance_info: row.optional("remittance_info").map(Text::from),
             status,
-            reversal: false,
-            bank_transaction_code: None,
+            reversal: match row.optional("reversal") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => return Err(row.error("reversal", format!("{other:?}: expected `true` or `false`"))),
+            },
+            bank_transaction_code: row.optional("bank_transaction_code").map(Text::from),
             details,
             provenance: provenance(&file, row),
         });
@@ -624,6 +671,63 @@ O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
             message.starts_with("c.csv:2: net_mismatch: gross 6.10 − fee 0.30 = 5.80 but net is 5.70"),
             "{message}"
         );
+    }
+
+    fn entry(reference: Option<&str>, name: Option<&str>, remittance: Option<&str>) -> BankEntry {
+        BankEntry {
+            account_id: "DE89370400440532013000".into(),
+            entry_id: "E-1".into(),
+            booking_date: settle_core::parse_date("2026-10-30").unwrap(),
+            value_date: settle_core::parse_date("2026-10-30").unwrap(),
+            direction: Direction::Credit,
+            amount: Decimal::new(12_345, 2),
+            currency: settle_core::Currency::from_code("EUR").unwrap(),
+            reference: reference.map(Text::from),
+            counterparty_name: name.map(Text::from),
+            remittance_info: remittance.map(Text::from),
+            status: settle_core::EntryStatus::Booked,
+            reversal: false,
+            bank_transaction_code: Some("PMNT/RCDT/ESCT".into()),
+            details: Vec::new(),
+            provenance: Provenance::line("x", 1),
+        }
+    }
+
+    /// Found by issue 24: a camt entry with 10 000 `Ustrd` lines made night 1 write a 1,400,206-byte row
+    /// into open_bank_entries.csv, and every later night refused settle's own carry file. Carry files are
+    /// read without the input line limit: what settle writes, it reads back.
+    #[test]
+    fn a_carry_row_longer_than_any_input_line_reads_back() {
+        let long = "x".repeat(1_500_000);
+        let rows = [entry(Some("po_1"), Some("Acme"), Some(&long))];
+        let written = write_bank_entries(&rows).unwrap();
+        assert!(written.len() > profiled::LINE_BYTES_MAX);
+        let back = read_bank_entries_from("open_bank_entries.csv", &written, Origin::Own).unwrap();
+        assert_eq!(back[0].remittance_info.as_deref(), Some(long.as_str()));
+        let refused = read_bank_entries("input.csv", &written).unwrap_err().to_string();
+        assert!(refused.contains("input.csv:2: the line is longer than 1048576 bytes"), "{refused}");
+    }
+
+    proptest::proptest! {
+        /// Write → read is the identity for any text a reader accepts (trimmed, no NUL): quotes,
+        /// separators, line breaks, non-ASCII.
+        #[test]
+        fn bank_entries_read_back_as_written(
+            texts in proptest::collection::vec(
+                proptest::option::of("[a-zA-Z0-9 ,;\"'\n\r\t€é中\\/=+-]{0,60}"),
+                3,
+            )
+        ) {
+            let t: Vec<Option<String>> = texts
+                .iter()
+                .map(|t| t.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string))
+                .collect();
+            let row = entry(t[0].as_deref(), t[1].as_deref(), t[2].as_deref());
+            let written = write_bank_entries([&row]).unwrap();
+            let back = read_bank_entries_from("b.csv", &written, Origin::Own).unwrap();
+            let strip = |r: &BankEntry| BankEntry { provenance: Provenance::line("x", 1), ..r.clone() };
+            proptest::prop_assert_eq!(strip(&back[0]), strip(&row));
+        }
     }
 
     #[test]

@@ -101,6 +101,11 @@ pub struct CsvFormat {
     /// Only rows whose first cell is this are data (PayPal's `SB`); other rows (headers, footers of
     /// sections) are skipped and counted.
     pub data_first_cell: Option<String>,
+    /// The longest line accepted (default `LINE_BYTES_MAX`, for files from outside); settle's own carry
+    /// files, checked by their sha256, are read without a limit.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub line_bytes_max: Option<usize>,
 }
 
 impl Default for CsvFormat {
@@ -112,6 +117,7 @@ impl Default for CsvFormat {
             skip_lines: 0,
             header_first_cell: None,
             data_first_cell: None,
+            line_bytes_max: None,
         }
     }
 }

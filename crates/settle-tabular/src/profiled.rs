@@ -58,7 +58,12 @@ const BRIEF: u32 = 1 << 31;
 
 /// Turns the file's bytes into text per the profile's encoding. A file that is not valid in the declared
 /// encoding is an error naming the first bad byte and its line, never garbled text.
-pub fn decode_text<'a>(path: &str, bytes: &'a [u8], encoding: &str) -> Result<Cow<'a, str>, TabularError> {
+pub fn decode_text<'a>(
+    path: &str,
+    bytes: &'a [u8],
+    encoding: &str,
+    line_bytes_max: usize,
+) -> Result<Cow<'a, str>, TabularError> {
     let fail =
         |line: Option<u64>, message: String| TabularError { path: path.to_string(), line, column: None, message };
     let utf16 = |bytes: &[u8], little: bool| -> Result<String, TabularError> {
@@ -78,7 +83,7 @@ pub fn decode_text<'a>(path: &str, bytes: &'a [u8], encoding: &str) -> Result<Co
     if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
         return utf16(rest, false).map(Cow::Owned);
     }
-    check_text_bytes(path, bytes)?;
+    check_text_bytes(path, bytes, line_bytes_max)?;
     match encoding {
         "windows-1252" => Ok(Cow::Owned(decode_single_byte(bytes, TextEncoding::Windows1252))),
         "iso-8859-1" => Ok(Cow::Owned(decode_single_byte(bytes, TextEncoding::Latin1))),
@@ -107,15 +112,15 @@ pub const LINE_BYTES_MAX: usize = 1 << 20;
 
 /// The checks every CSV file passes before it is parsed (`settle_core::text::scan_lines`): no NUL byte
 /// (outside UTF-16) and no line longer than `LINE_BYTES_MAX`. Errors name the line and byte.
-pub(crate) fn check_text_bytes(path: &str, bytes: &[u8]) -> Result<(), TabularError> {
+pub(crate) fn check_text_bytes(path: &str, bytes: &[u8], line_bytes_max: usize) -> Result<(), TabularError> {
     use settle_core::text::{LineFault, scan_lines};
     let fail =
         |line: u64, message: String| TabularError { path: path.to_string(), line: Some(line), column: None, message };
-    scan_lines(bytes, LINE_BYTES_MAX).map_err(|fault| match fault {
+    scan_lines(bytes, line_bytes_max).map_err(|fault| match fault {
         LineFault::TooLong { line, length } => fail(
             line,
             format!(
-                "the line is longer than {LINE_BYTES_MAX} bytes (at least {length} bytes): a damaged file, not CSV rows"
+                "the line is longer than {line_bytes_max} bytes (at least {length} bytes): a damaged file, not CSV rows"
             ),
         ),
         LineFault::Nul { line, at } => {
@@ -166,7 +171,8 @@ fn read_profiled(
     if crate::parquet_input::is_parquet(bytes) {
         return read_parquet(path, bytes, profile, keep);
     }
-    let text = decode_text(path, bytes, &profile.csv.encoding)?;
+    let line_max = profile.csv.line_bytes_max.unwrap_or(LINE_BYTES_MAX);
+    let text = decode_text(path, bytes, &profile.csv.encoding, line_max)?;
     let reader = Reader::open(path, &text, profile)?;
     let (data, first_line) = reader.splitter.rest();
     let (cols, line_base) = (reader.cols, reader.line_base);
@@ -527,7 +533,7 @@ fn detection_text<'a>(path: &str, bytes: &'a [u8]) -> Cow<'a, str> {
         Some(head) => memchr::memrchr(b'\n', head).map_or(head, |end| &head[..=end]),
         None => bytes,
     };
-    match decode_text(path, bytes, "utf-8") {
+    match decode_text(path, bytes, "utf-8", LINE_BYTES_MAX) {
         Ok(text) => text,
         Err(_) => Cow::Owned(decode_single_byte(bytes, TextEncoding::Windows1252)),
     }

@@ -76,8 +76,18 @@ impl<'a> Table<'a> {
     /// Reads the header of `bytes` and checks every required column of `layout` is present.
     /// Extra columns are allowed and ignored; a duplicated header name is an error.
     pub fn open(path: &'a str, bytes: &'a [u8], layout: &'static Layout) -> Result<Table<'a>, TabularError> {
+        Table::open_with(path, bytes, layout, crate::profiled::LINE_BYTES_MAX)
+    }
+
+    /// `open` with another line limit (settle's own carry files: none).
+    pub fn open_with(
+        path: &'a str,
+        bytes: &'a [u8],
+        layout: &'static Layout,
+        line_bytes_max: usize,
+    ) -> Result<Table<'a>, TabularError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        crate::profiled::check_text_bytes(path, bytes)?;
+        crate::profiled::check_text_bytes(path, bytes, line_bytes_max)?;
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(bytes);
         let header_error =
             |message: String| TabularError { path: path.to_string(), line: Some(1), column: None, message };
