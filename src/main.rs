@@ -920,11 +920,26 @@ fn replay(args: ReplayArgs) -> ExitCode {
             }
             settle_job::replay::Drift::Missing { path } => format!("drift          {path}: not recomputed"),
             settle_job::replay::Drift::Extra { path } => format!("drift          {path}: recomputed, not recorded"),
+            settle_job::replay::Drift::OnDisk { path, recorded, found: Some(found) } => {
+                format!("changed        {path}: in the run directory sha256 {found}, recorded {recorded}")
+            }
+            settle_job::replay::Drift::OnDisk { path, .. } => {
+                format!("changed        {path}: missing from the run directory")
+            }
         };
         let _ = writeln!(out, "{line}");
     }
-    let identical =
-        report.outputs - report.drift.iter().filter(|d| !matches!(d, settle_job::replay::Drift::Extra { .. })).count();
+    let differing: std::collections::BTreeSet<&str> = report
+        .drift
+        .iter()
+        .filter_map(|d| match d {
+            settle_job::replay::Drift::Extra { .. } => None,
+            settle_job::replay::Drift::Changed { path, .. }
+            | settle_job::replay::Drift::Missing { path }
+            | settle_job::replay::Drift::OnDisk { path, .. } => Some(path.as_str()),
+        })
+        .collect();
+    let identical = report.outputs - differing.len();
     let _ = writeln!(out, "outputs        {identical} of {} identical", report.outputs);
     print_data(&out);
     if report.drift.is_empty() {
@@ -1333,6 +1348,7 @@ fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), ExitCode> {
 fn head_of(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut head = Vec::with_capacity(4096);
+    settle_job::fault::regular(path)?;
     std::fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
     Ok(head)
 }

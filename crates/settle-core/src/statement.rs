@@ -1,7 +1,7 @@
 //! What `settle check` reports per statement, whatever the format (camt, MT940), and the checks across
 //! statements: the same statement delivered twice, and chain gaps.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -150,19 +150,28 @@ fn chain_order(records: &[CheckRecord], indices: &[usize]) -> Vec<usize> {
             - usize::from(r.opening == r.closing);
         others == 0
     };
-    let mut placed = vec![false; indices.len()];
+    // The unplaced statements (by position in period order): all of them, the heads, and by opening
+    // balance; each pick takes the first of one set, so a chain of n statements costs O(n log n).
+    let mut unplaced: BTreeSet<usize> = (0..indices.len()).collect();
+    let mut heads: BTreeSet<usize> = (0..indices.len()).filter(|&k| is_head(indices[k])).collect();
+    let mut by_opening: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for k in 0..indices.len() {
+        by_opening.entry(records[indices[k]].opening.as_deref().unwrap_or("")).or_default().insert(k);
+    }
     let mut order = Vec::with_capacity(indices.len());
     // Bounded: each round places one statement.
     for _ in 0..indices.len() {
-        let follows = order.last().map(|&last: &usize| records[last].closing.clone());
-        let pick = |want: &dyn Fn(usize) -> bool| (0..indices.len()).find(|&k| !placed[k] && want(indices[k]));
+        let follows = order.last().map(|&last: &usize| records[last].closing.as_deref().unwrap_or(""));
         let next = follows
-            .as_ref()
-            .and_then(|closing| pick(&|i| records[i].opening.as_ref() == closing.as_ref()))
-            .or_else(|| pick(&is_head))
-            .or_else(|| pick(&|_| true))
+            .and_then(|closing| by_opening.get(closing).and_then(|set| set.first().copied()))
+            .or_else(|| heads.first().copied())
+            .or_else(|| unplaced.first().copied())
             .expect("an unplaced statement is left");
-        placed[next] = true;
+        unplaced.remove(&next);
+        heads.remove(&next);
+        if let Some(set) = by_opening.get_mut(records[indices[next]].opening.as_deref().unwrap_or("")) {
+            set.remove(&next);
+        }
         order.push(indices[next]);
     }
     order

@@ -48,7 +48,7 @@ pub enum FxError {
 #[error(
     "{at}: {base}/{quote} rate {rate} on {date} {}",
     match previous {
-        Some((date, rate, at)) => format!("is {change}% away from {rate} on {date} (at {at}); the job allows {limit}% (fx.max_rate_change_percent)"),
+        Some((date, rate, at)) => format!("is {change}% away from {rate} on {date} (at {at}); the job allows {limit}% a week (fx.max_rate_change_percent)"),
         None => format!("is outside {RATE_MIN}..{RATE_MAX}, the range a reference rate of an ISO 4217 currency has"),
     }
 )]
@@ -509,7 +509,8 @@ impl RateTable {
     }
 
     /// Checks every published rate: within `RATE_MIN..=RATE_MAX` (or its inverse), and no further than
-    /// `max_change_percent` from the same pair's previous published rate. The first rate that is not is
+    /// `max_change_percent` per week between them (at least one week) from the same pair's previous
+    /// published rate. The first rate that is not is
     /// the error, naming where it was read.
     pub fn check_plausible(&self, max_change_percent: Decimal) -> Result<(), FxError> {
         let mut previous: BTreeMap<(Currency, Currency), (Date, Decimal, &Provenance)> = BTreeMap::new();
@@ -538,7 +539,11 @@ impl RateTable {
                 if let Some(&(last_date, last, at)) = previous.get(&(base, quote)) {
                     // Both within the range above: the quotient and the product stay far inside Decimal.
                     let change = ((rate / last - Decimal::ONE) * hundred).abs();
-                    if change > max_change_percent {
+                    // The band is per week between the two publications (a file with gaps, such as an
+                    // extract of a few days a year, moves further between its rows).
+                    let weeks = ((day_number(*date) - day_number(last_date) + 6) / 7).max(1);
+                    let allowed = max_change_percent.saturating_mul(Decimal::from(weeks));
+                    if change > allowed {
                         let change = change.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero);
                         return Err(implausible(Some((last_date, last, at.clone())), change));
                     }
@@ -800,7 +805,12 @@ mod tests {
                 .unwrap();
         let e = jump.check_plausible(limit).unwrap_err().to_string();
         assert!(e.contains("EUR/SEK rate 14.30 on 2026-10-30 is 30.00% away from 11.00 on 2026-10-29"), "{e}");
-        assert!(e.contains("allows 25% (fx.max_rate_change_percent)"), "{e}");
+        assert!(e.contains("allows 25% a week (fx.max_rate_change_percent)"), "{e}");
+        // Ten months apart (an extract of a few days a year): the band is per week.
+        let apart =
+            RateTable::new([rate("2022-03-02", "EUR", "TRY", "15.628"), rate("2022-12-29", "EUR", "TRY", "19.934")])
+                .unwrap();
+        apart.check_plausible(limit).unwrap();
         jump.check_plausible(Decimal::from(31)).unwrap();
         // A fall is measured the same way: 11 → 8 is −27.27…%.
         let fall =

@@ -25,6 +25,36 @@ pub enum ArchiveError {
     Missing { what: String, path: String, sha256: String },
     #[error("archived {what} {path} is corrupted: its content hashes to {found}, the manifest says {expected}")]
     Corrupted { what: String, path: String, expected: String, found: String },
+    /// A blob is a symbolic link (or another non-regular file): its content could change under the name
+    /// the archive guarantees, so it is never read or trusted.
+    #[error("{path}: an archive blob that is not a regular file (a symbolic link?): refused")]
+    NotAFile { path: String },
+}
+
+/// Whether the blob at `path` exists as a regular file (`Ok(false)`: absent); a symbolic link or any
+/// other kind of file is an error.
+fn regular_blob(path: &Path) -> Result<bool, ArchiveError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => Ok(true),
+        Ok(_) => Err(ArchiveError::NotAFile { path: path.display().to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(ArchiveError::Io { path: path.display().to_string(), source }),
+    }
+}
+
+/// The sha256 of the file at `path`, streamed.
+fn file_sha256(path: &Path) -> Result<String, ArchiveError> {
+    let mut input = fs::File::open(path).map_err(io_error(path))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    // Bounded by the file's length: each round reads at least one byte or ends.
+    loop {
+        let n = input.read(&mut buffer).map_err(io_error(path))?;
+        if n == 0 {
+            return Ok(hex(&hasher.finalize()));
+        }
+        hasher.update(&buffer[..n]);
+    }
 }
 
 /// Lower-case hex of a digest (settle's one spelling of a sha256).
@@ -51,8 +81,13 @@ fn store_with(
     write: impl FnOnce(&mut dyn Write, &Path) -> Result<String, ArchiveError>,
 ) -> Result<(), ArchiveError> {
     let target = blob_path(out_root, sha256);
-    if target.is_file() {
-        return Ok(());
+    // A blob already there is trusted only once its content is checked: a corrupted one is repaired
+    // (written again, atomically, from tonight's bytes) so no night is born unreplayable on it.
+    if regular_blob(&target)? {
+        if file_sha256(&target)? == sha256 {
+            return Ok(());
+        }
+        tracing::warn!(blob = %target.display(), "an archived blob was corrupted: written again from tonight's input");
     }
     let dir = target.parent().expect("a blob has a directory");
     fs::create_dir_all(dir).map_err(io_error(dir))?;
@@ -108,6 +143,13 @@ pub fn store_bytes(out_root: &Path, bytes: &[u8], sha256: &str, what: &Path) -> 
 /// manifest's role and path).
 pub fn load(out_root: &Path, sha256: &str, what: &str, path: &str) -> Result<Vec<u8>, ArchiveError> {
     let blob = blob_path(out_root, sha256);
+    if !regular_blob(&blob)? {
+        return Err(ArchiveError::Missing {
+            what: what.to_string(),
+            path: path.to_string(),
+            sha256: sha256.to_string(),
+        });
+    }
     let bytes = match fs::read(&blob) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -153,5 +195,17 @@ mod tests {
         assert!(err.starts_with("archived orders in.csv is corrupted"), "{err}");
         let err = load(out.path(), &other, "rates", "r.csv").unwrap_err().to_string();
         assert!(err.starts_with("archived rates r.csv is missing"), "{err}");
+        // Found by issue 24: storing over a corrupted blob returned early, so later nights were born
+        // unreplayable. It is repaired from the night's bytes.
+        fs::write(&source, b"a,b\n1,2\n").unwrap();
+        store_file(out.path(), &source, &sha).unwrap();
+        assert_eq!(load(out.path(), &sha, "orders", "in.csv").unwrap(), b"a,b\n1,2\n");
+        // A blob replaced by a symbolic link to a mutable file is refused, on load and on store.
+        let blob = blob_path(out.path(), &sha);
+        fs::remove_file(&blob).unwrap();
+        std::os::unix::fs::symlink(&source, &blob).unwrap();
+        let err = load(out.path(), &sha, "orders", "in.csv").unwrap_err().to_string();
+        assert!(err.ends_with("an archive blob that is not a regular file (a symbolic link?): refused"), "{err}");
+        assert!(matches!(store_file(out.path(), &source, &sha), Err(ArchiveError::NotAFile { .. })));
     }
 }

@@ -545,42 +545,53 @@ pub fn check_archive(out_root: &Path) -> Result<ArchiveCheck, JobError> {
             }
             check.runs.push(check_run(job, date, &job_dir));
             complete.push((job.clone(), date.clone()));
-            let found = payout_files(job, date, &run_dir).map_err(archive_error)?;
-            // payouts.csv: each payout id in one night only; a payable payout of a night that wrote
-            // payout files is in one of them.
-            let night_e2e: BTreeSet<&str> =
-                found.iter().flat_map(|(_, f)| f.end_to_end_ids.iter().map(String::as_str)).collect();
-            let path = run_dir.join("payouts.csv");
-            let (header, rows) = read_table(&path).map_err(archive_error)?;
-            let at = |name| column(&header, name, &path).map_err(archive_error);
-            let (id, e2e, status) = (at("payout_id")?, at("end_to_end_id")?, at("status")?);
-            for (line, row) in rows.iter().enumerate() {
-                let place = format!("{job}/{date}/payouts.csv:{}", line + 2);
-                if let Some(first) = payout_places.insert(row[id].clone(), place.clone()) {
-                    check.problems.push(format!("payout id {} is in {first} and in {place}", row[id]));
-                }
-                if row[status] == "payable" && !found.is_empty() && !night_e2e.contains(row[e2e].as_str()) {
-                    check
-                        .problems
-                        .push(format!("{place}: payable payout {} is in none of the night's payout files", row[id]));
-                }
-            }
-            for (file, f) in found {
-                for e in &f.end_to_end_ids {
-                    if let Some(first) = e2e_places.insert(e.clone(), f.place.clone()) {
-                        check.problems.push(format!("EndToEndId {e} is in {first} and in {}", f.place));
+            // A run whose files cannot be read is reported broken, and the others are still checked.
+            let mut one_run = || -> Result<(), String> {
+                let found = payout_files(job, date, &run_dir)?;
+                // payouts.csv: each payout id in one night only; a payable payout of a night that wrote
+                // payout files is in one of them.
+                let night_e2e: BTreeSet<&str> =
+                    found.iter().flat_map(|(_, f)| f.end_to_end_ids.iter().map(String::as_str)).collect();
+                let path = run_dir.join("payouts.csv");
+                let (header, rows) = read_table(&path)?;
+                let at = |name| column(&header, name, &path);
+                let (id, e2e, status) = (at("payout_id")?, at("end_to_end_id")?, at("status")?);
+                for (line, row) in rows.iter().enumerate() {
+                    let place = format!("{job}/{date}/payouts.csv:{}", line + 2);
+                    if let Some(first) = payout_places.insert(row[id].clone(), place.clone()) {
+                        check.problems.push(format!("payout id {} is in {first} and in {place}", row[id]));
+                    }
+                    if row[status] == "payable" && !found.is_empty() && !night_e2e.contains(row[e2e].as_str()) {
+                        check.problems.push(format!(
+                            "{place}: payable payout {} is in none of the night's payout files",
+                            row[id]
+                        ));
                     }
                 }
-                if let Some(m) = &f.message_id
-                    && let Some(first) = message_places.insert(m.clone(), f.place.clone())
-                {
-                    check.problems.push(format!("MsgId {m} is in {first} and in {}", f.place));
+                for (file, f) in found {
+                    for e in &f.end_to_end_ids {
+                        if let Some(first) = e2e_places.insert(e.clone(), f.place.clone()) {
+                            check.problems.push(format!("EndToEndId {e} is in {first} and in {}", f.place));
+                        }
+                    }
+                    if let Some(m) = &f.message_id
+                        && let Some(first) = message_places.insert(m.clone(), f.place.clone())
+                    {
+                        check.problems.push(format!("MsgId {m} is in {first} and in {}", f.place));
+                    }
+                    files.insert((date.clone(), file), f);
                 }
-                files.insert((date.clone(), file), f);
+                Ok(())
+            };
+            if let Err(e) = one_run() {
+                check.problems.push(format!("{job}/{date}: {e}"));
             }
         }
         check.payout_files += files.len();
-        check.payouts += check_register(job, &job_dir, &files, &mut check.problems).map_err(archive_error)?;
+        match check_register(job, &job_dir, &files, &mut check.problems) {
+            Ok(payouts) => check.payouts += payouts,
+            Err(e) => check.problems.push(format!("{job}: {e}")),
+        }
         // The register is what the nights' manifests recorded (each night's registered_payouts.csv).
         let register = match fs::read(job_dir.join(crate::register::FILE)) {
             Ok(bytes) => crate::register::read(&bytes).unwrap_or_default(),
@@ -590,7 +601,9 @@ pub fn check_archive(out_root: &Path) -> Result<ArchiveCheck, JobError> {
             check.problems.push(format!("{job}: {e}"));
         }
     }
-    ledger_once(out_root, &complete, &mut check.problems).map_err(archive_error)?;
+    if let Err(e) = ledger_once(out_root, &complete, &mut check.problems) {
+        check.problems.push(format!("ledger: {e}"));
+    }
     if check.runs.is_empty() {
         return Err(archive_error(format!(
             "no completed runs under {} (expected OUT/<job>/<business date>/manifest.json)",

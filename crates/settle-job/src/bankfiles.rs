@@ -17,11 +17,29 @@ pub enum BankFileKind {
     Camt,
     Mt940,
     Csv,
+    /// An MT940 or camt file in UTF-16 (a byte order mark, then `:20:` or `<`): refused with what to do,
+    /// rather than read as XML or CSV and refused with a misleading message.
+    Utf16Statement,
 }
 
 /// Tells a bank file's kind from its first bytes: `<` (after a BOM and blanks) is camt XML; a SWIFT
 /// block header, `:940:` or a `:20:` field is MT940/MT942; anything else the canonical CSV.
 pub fn sniff_kind(head: &[u8]) -> BankFileKind {
+    let utf16 = match head {
+        [0xFF, 0xFE, rest @ ..] => Some((rest, true)),
+        [0xFE, 0xFF, rest @ ..] => Some((rest, false)),
+        _ => None,
+    };
+    if let Some((rest, little)) = utf16 {
+        let units = rest
+            .chunks_exact(2)
+            .map(|p| if little { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) });
+        let text: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect();
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('<') || settle_mt940::looks_like_mt940(trimmed.as_bytes()) {
+            return BankFileKind::Utf16Statement;
+        }
+    }
     let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
         BankFileKind::Camt
@@ -31,6 +49,8 @@ pub fn sniff_kind(head: &[u8]) -> BankFileKind {
         BankFileKind::Csv
     }
 }
+
+const UTF16_STATEMENT: &str = "a bank statement in UTF-16 (it starts with a UTF-16 byte order mark): settle reads MT940 in UTF-8 or a single-byte code page (inputs.mt940_encoding) and camt in UTF-8 or ISO-8859-1; convert it first, e.g. `iconv -f UTF-16 -t UTF-8`";
 
 /// Why a bank file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -70,9 +90,17 @@ pub fn check_files(paths: &[(String, &Path)], encoding: Option<TextEncoding>) ->
         .map(|(name, path)| {
             let mut records = Vec::new();
             let mut head = [0u8; 512];
+            if let Err(source) = crate::fault::regular(path) {
+                let error = BankFileError::Io { path: name.to_string(), source };
+                return CheckedFile { file: name.clone(), records, error: Some(error) };
+            }
             let kind = File::open(path)
                 .and_then(|mut f| f.read(&mut head).map(|n| sniff_kind(&head[..n])))
                 .unwrap_or(BankFileKind::Camt);
+            if kind == BankFileKind::Utf16Statement {
+                let error = BankFileError::Invalid { path: name.to_string(), message: UTF16_STATEMENT.into() };
+                return CheckedFile { file: name.clone(), records, error: Some(error) };
+            }
             if kind == BankFileKind::Mt940 {
                 return match check_mt940(name, path, encoding) {
                     Ok(records) => CheckedFile { file: name.clone(), records, error: None },
@@ -197,6 +225,9 @@ fn read_bank_input<R: Read>(
     mut records: Option<&mut Vec<CheckRecord>>,
 ) -> Result<(BankFileKind, Vec<BankEntry>), BankFileError> {
     match kind {
+        BankFileKind::Utf16Statement => {
+            Err(BankFileError::Invalid { path: name.to_string(), message: UTF16_STATEMENT.into() })
+        }
         BankFileKind::Camt => {
             // Entries are streamed into canonical rows: memory holds the rows, not the document.
             let file: Arc<str> = Arc::from(name);

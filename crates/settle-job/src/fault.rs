@@ -178,7 +178,20 @@ pub fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     if hit(&READS, plan().eio_read) {
         return Err(io::Error::from_raw_os_error(EIO));
     }
+    regular(path.as_ref())?;
     fs::read(path)
+}
+
+/// Whether `path` is a regular file (a symbolic link to one is followed): the only kind settle reads as
+/// an input. /dev/zero would be read until memory is gone, a FIFO would block forever (at its open).
+pub fn regular(path: &Path) -> io::Result<()> {
+    if fs::metadata(path)?.is_file() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "not a regular file (a directory, FIFO, socket or device): refused",
+    ))
 }
 
 /// Reads a whole input file as UTF-8.
@@ -192,6 +205,7 @@ pub fn open(path: impl AsRef<Path>) -> io::Result<fs::File> {
     if hit(&READS, plan().eio_read) {
         return Err(io::Error::from_raw_os_error(EIO));
     }
+    regular(path.as_ref())?;
     fs::File::open(path)
 }
 

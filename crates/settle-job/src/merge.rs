@@ -751,6 +751,7 @@ pub fn merge_job(job_path: &Path, options: &MergeOptions) -> Result<RunOutcome, 
             spec.mt940_encoding(),
             None,
             None,
+            spec.inputs.max_file_bytes(),
         )?;
         if Some(file.sha256.as_str()) != entry["sha256"].as_str() {
             return Err(merge_error(

@@ -90,6 +90,10 @@ pub enum JobError {
     NoDate { path: String },
     #[error("cannot read input {path} (inputs.{role}): {source}")]
     InputIo { path: String, role: &'static str, source: std::io::Error },
+    #[error("input {path} (inputs.{role}) is {kind}: expected a regular file")]
+    InputNotAFile { path: String, role: &'static str, kind: &'static str },
+    #[error("input {path} (inputs.{role}) is {bytes} bytes, more than inputs.max_file_bytes ({max_bytes})")]
+    InputTooLarge { path: String, role: &'static str, bytes: u64, max_bytes: u64 },
     #[error("{0}")]
     Input(#[from] TabularError),
     #[error("{0}")]
@@ -167,6 +171,12 @@ impl JobError {
                 "complete the night of {date} first: run its command again (without --force)"
             )),
             JobError::NoDate { .. } => Some("pass --date YYYY-MM-DD, or set business_date under [job]".into()),
+            JobError::InputNotAFile { .. } => {
+                Some("copy the file the channel or bank delivered to a regular file and name that in the job spec".into())
+            }
+            JobError::InputTooLarge { .. } => {
+                Some("if the file is real, raise inputs.max_file_bytes in the job spec (or split the night into partitions)".into())
+            }
             JobError::Input(_) => {
                 Some("the canonical CSV layouts are described column by column in docs/formats.md".into())
             }
@@ -187,9 +197,18 @@ impl JobError {
                 "never run a night against it: `settle register rebuild {}` makes the register again from the run directories (each night's registered_payouts.csv and returned_payouts.csv, checked against its manifest)",
                 Path::new(path).parent().map(|p| p.display().to_string()).unwrap_or_default()
             )),
-            JobError::Write { .. }
-            | JobError::Archive(crate::archive::ArchiveError::Io { .. } | crate::archive::ArchiveError::Read { .. }) => Some(
+            JobError::Write { source, .. }
+            | JobError::Archive(
+                crate::archive::ArchiveError::Io { source, .. } | crate::archive::ArchiveError::Read { source, .. },
+            ) => Some(if is_disk_error(source) {
                 "the night is incomplete (its run directory has no manifest.json); fix the disk (space, permissions) and run the same command again: it completes the night with the same bytes and never emits a payout twice"
+                    .into()
+            } else {
+                "the night is incomplete (its run directory has no manifest.json); correct the path (--out or output.dir must be a directory, or a place one can be made) and run the same command again: it completes the night with the same bytes and never emits a payout twice"
+                    .into()
+            }),
+            JobError::Archive(crate::archive::ArchiveError::NotAFile { .. }) => Some(
+                "an archive blob must be a regular file: remove the link (the next run archives the input again), or restore the blob from a backup"
                     .into(),
             ),
             JobError::OpenItems { date, .. } => Some(format!(
@@ -198,6 +217,21 @@ impl JobError {
             _ => None,
         }
     }
+}
+
+/// Whether an I/O error is the disk's (full, quota, read-only, permissions, a device error) rather than
+/// a path that cannot be one (a file where a directory must be, a dangling link, a name too long).
+fn is_disk_error(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::StorageFull
+            | ErrorKind::QuotaExceeded
+            | ErrorKind::ReadOnlyFilesystem
+            | ErrorKind::PermissionDenied
+            | ErrorKind::WriteZero
+            | ErrorKind::UnexpectedEof
+    ) || matches!(error.raw_os_error(), Some(5 /* EIO */ | 28 /* ENOSPC */))
 }
 
 pub(crate) enum Parsed {
@@ -289,17 +323,37 @@ fn fetch(
     role: &'static str,
     key: &str,
     disk: &Path,
+    max_bytes: u64,
 ) -> Result<Vec<u8>, JobError> {
     match replay {
         Some(replay) => Ok(replay.load(role, key)?),
-        None => crate::fault::read(disk).map_err(|source| JobError::InputIo {
-            path: disk.display().to_string(),
-            role,
-            source,
-        }),
+        None => {
+            check_input_file(disk, role, max_bytes)?;
+            crate::fault::read(disk).map_err(|source| JobError::InputIo {
+                path: disk.display().to_string(),
+                role,
+                source,
+            })
+        }
     }
 }
 
+/// An input must be a regular file (a symbolic link to one is followed) no larger than `max_bytes`:
+/// /dev/zero would be read until memory is gone, a FIFO would block the night forever.
+pub(crate) fn check_input_file(disk: &Path, role: &'static str, max_bytes: u64) -> Result<(), JobError> {
+    let path = disk.display().to_string();
+    let metadata = std::fs::metadata(disk).map_err(|source| JobError::InputIo { path: path.clone(), role, source })?;
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or device)" };
+        return Err(JobError::InputNotAFile { path, role, kind });
+    }
+    if metadata.len() > max_bytes {
+        return Err(JobError::InputTooLarge { path, role, bytes: metadata.len(), max_bytes });
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_input(
     base: &Path,
     role: InputRole,
@@ -308,9 +362,10 @@ pub(crate) fn read_input(
     encoding: Option<TextEncoding>,
     replay: Option<&crate::replay::Replay>,
     keep: Option<settle_tabular::Keep<'_>>,
+    max_bytes: u64,
 ) -> Result<InputFile, JobError> {
     let spec_path = path.to_string_lossy().replace('\\', "/");
-    let bytes = fetch(replay, role.as_str(), &spec_path, &base.join(path))?;
+    let bytes = fetch(replay, role.as_str(), &spec_path, &base.join(path), max_bytes)?;
     let name = spec_path.as_str();
     let parquet = settle_tabular::is_parquet(&bytes);
     let mut notes = Vec::new();
@@ -319,6 +374,8 @@ pub(crate) fn read_input(
     let text_rows = !parquet
         && !matches!(role, InputRole::Rates | InputRole::PaymentStatus)
         && !bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b == b'<' || b == b'{');
+    // The file as it is on disk: what the manifest and the archive record.
+    let (sha256, length) = (sha256_hex(&bytes), bytes.len() as u64);
     let bytes = match text_rows.then(|| settle_core::text::strip_hidden(&bytes)).flatten() {
         Some((clean, stripped)) => {
             const NAMED: usize = 20;
@@ -344,7 +401,7 @@ pub(crate) fn read_input(
             // A profile file of the job's is an input too: hashed, archived, replayed.
             Some(p) if p.ends_with(".toml") => {
                 let disk = base.join(p);
-                let text = fetch(replay, "profile", p, &disk)?;
+                let text = fetch(replay, "profile", p, &disk, max_bytes)?;
                 profile_file = Some((p.to_string(), sha256_hex(&text)));
                 let text = String::from_utf8_lossy(&text);
                 Some(
@@ -393,17 +450,7 @@ pub(crate) fn read_input(
                 .map_err(|message| JobError::Other { role: role.as_str(), message })?,
         ),
     };
-    Ok(InputFile {
-        role,
-        sha256: sha256_hex(&bytes),
-        bytes: bytes.len() as u64,
-        spec_path,
-        parsed,
-        profile: used_profile,
-        profile_file,
-        notes,
-        shard,
-    })
+    Ok(InputFile { role, sha256, bytes: length, spec_path, parsed, profile: used_profile, profile_file, notes, shard })
 }
 
 /// `id` as a file name: itself when it is letters, digits, `-`, `_` and `.` (not leading), else `id-` and
@@ -1103,7 +1150,8 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             if deferred(*role) {
                 return Ok(None);
             }
-            read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, None).map(Some)
+            read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, None, spec.inputs.max_file_bytes())
+                .map(Some)
         })
         .collect::<Result<_, _>>()?;
     // Tonight's channel rows a partition does not own, and each kept row's index among tonight's rows.
@@ -1149,7 +1197,16 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         }
         let shards = sharder.as_ref().expect("only a partition defers the channel reports");
         let keep = |tx: &ChannelTransaction| shards.owns_row(tx);
-        let mut file = read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, Some(&keep))?;
+        let mut file = read_input(
+            &base,
+            *role,
+            path,
+            *profile,
+            spec.mt940_encoding(),
+            replay,
+            Some(&keep),
+            spec.inputs.max_file_bytes(),
+        )?;
         if let Some((briefs, ordinals)) = file.shard.take() {
             let file_rows = u32::try_from(ordinals.len() + briefs.len()).expect("at most u32::MAX rows");
             tonight_pos.extend(ordinals.iter().map(|&o| channel_rows_read + o));

@@ -109,15 +109,35 @@ pub fn write(register: &Register) -> Result<Vec<u8>, csv::Error> {
             &e.file,
             &e.file_sha256,
             &e.business_date.to_string(),
-            &e.beneficiary_id,
-            &e.account,
+            &escape(&e.beneficiary_id),
+            &escape(&e.account),
             &settle_core::format_minor(e.amount.amount(), e.amount.currency()),
             e.amount.currency().code(),
             &e.returned.as_ref().map(|r| r.on.to_string()).unwrap_or_default(),
-            e.returned.as_ref().map_or("", |r| r.reason.as_str()),
+            &escape(e.returned.as_ref().map_or("", |r| r.reason.as_str())),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Whether a text cell needs a leading `'` so a spreadsheet opening the register (the file an auditor
+/// opens) takes it as text, not a formula: it starts, after any `'`, with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return (OWASP's CSV injection rule), and is not a number.
+fn needs_quote(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(['=', '+', '-', '@', '\t', '\r'])
+        && cell.parse::<settle_core::Decimal>().is_err()
+}
+
+/// A text cell as the register writes it (`needs_quote`); `unescape` gives it back exactly.
+fn escape(cell: &str) -> std::borrow::Cow<'_, str> {
+    if needs_quote(cell) { std::borrow::Cow::Owned(format!("'{cell}")) } else { std::borrow::Cow::Borrowed(cell) }
+}
+
+fn unescape(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_quote(rest) => rest,
+        _ => cell,
+    }
 }
 
 /// Reads a register written by `write`; the error names the line and what was expected.
@@ -141,7 +161,7 @@ pub fn read(bytes: &[u8]) -> Result<Register, String> {
             "" => None,
             on => Some(Returned {
                 on: parse_date(on).map_err(|_| format!("line {line}: returned_on {on:?} is not YYYY-MM-DD"))?,
-                reason: field(12).to_string(),
+                reason: unescape(field(12)).to_string(),
             }),
         };
         entries.push(RegisterEntry {
@@ -152,8 +172,8 @@ pub fn read(bytes: &[u8]) -> Result<Register, String> {
             file: field(4).to_string(),
             file_sha256: field(5).to_string(),
             business_date,
-            beneficiary_id: field(7).to_string(),
-            account: field(8).to_string(),
+            beneficiary_id: unescape(field(7)).to_string(),
+            account: unescape(field(8)).to_string(),
             amount: Money::new(amount, currency),
             returned,
         });
@@ -265,6 +285,37 @@ mod tests {
         let twice = write(&Register { entries: vec![entry.clone(), entry] }).unwrap();
         assert_eq!(read(&twice).unwrap_err(), "line 3: payout id PO1 is in the register twice");
         assert!(read(b"payout_id\nx\n").unwrap_err().starts_with("line 1: expected the columns"));
+    }
+
+    /// Found by issue 24: the register, the file an auditor opens, kept `=HYPERLINK(…)` and `-1+1` as
+    /// written. Text cells a spreadsheet would run are written with a leading `'` and read back exactly.
+    #[test]
+    fn spreadsheet_formulas_are_written_as_text_and_read_back_exactly() {
+        for id in ["=HYPERLINK(\"http://x\",\"y\")", "-1+1", "+1", "@SUM(A1)", "'=x", "''-1", "'-1", "-1", "B1", "'"] {
+            let entry = RegisterEntry {
+                payout_id: "PO1".into(),
+                end_to_end_id: "PO1".into(),
+                message_id: "M-1".into(),
+                file: "payouts/x.xml".into(),
+                file_sha256: "00ff".into(),
+                business_date: parse_date("2026-10-31").unwrap(),
+                beneficiary_id: id.into(),
+                account: "DE02120300000000202051".into(),
+                amount: Money::new("12.30".parse().unwrap(), Currency::from_code("EUR").unwrap()),
+                payment_information_id: "M-1-1".into(),
+                returned: Some(Returned { on: parse_date("2026-11-03").unwrap(), reason: "=1+2".into() }),
+            };
+            let register = Register { entries: vec![entry] };
+            let bytes = write(&register).unwrap();
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            let cells: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+            let formula = |c: &&str| {
+                c.trim_start_matches('"').starts_with(['=', '+', '-', '@'])
+                    && c.parse::<settle_core::Decimal>().is_err()
+            };
+            assert!(!cells.iter().any(formula), "{id}: {text}");
+            assert_eq!(read(&bytes).unwrap(), register, "{id}");
+        }
     }
 }
 

@@ -61,6 +61,9 @@ pub enum Drift {
     Missing { path: String },
     /// The replay wrote it, the manifest does not list it.
     Extra { path: String },
+    /// The file in the run directory is not what the manifest recorded (edited, replaced or removed
+    /// since): `found` is its sha256, None when it is missing.
+    OnDisk { path: String, recorded: String, found: Option<String> },
 }
 
 /// The outcome of a replay.
@@ -141,9 +144,25 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
             }
         }
     }
+    let run_dir = &crate::seal::run_dir_path(run_dir)?;
     let (manifest_path, _, manifest) = read_manifest(run_dir)?;
+    // The manifest is checked before anything it says is used: an edited one is not replayed.
+    if let Some(problem) = crate::seal::root_problem(&manifest_path, &mut manifest.clone())? {
+        return Err(JobError::Replay {
+            message: format!("{problem}: the manifest was changed after its run wrote it; nothing was replayed"),
+        });
+    }
     let job = field(&manifest, "/job/name", &manifest_path)?.to_string();
-    let spec_file = field(&manifest, "/job/spec_file", &manifest_path)?.to_string();
+    // Only the file name of the recorded spec: the replay writes it into its own folder, never where a
+    // manifest's path (absolute, or with `..`) would put it.
+    let spec_file = field(&manifest, "/job/spec_file", &manifest_path)?;
+    let spec_file = Path::new(spec_file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| Path::new(n).components().count() == 1 && !n.starts_with('.'))
+        .ok_or_else(|| JobError::Replay {
+            message: format!("{}: job.spec_file {spec_file:?} has no file name", manifest_path.display()),
+        })?;
     let spec_sha = field(&manifest, "/job/spec_sha256", &manifest_path)?.to_string();
     let date_text = field(&manifest, "/business_date", &manifest_path)?;
     let business_date = parse_date(date_text)
@@ -229,6 +248,24 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
     }
     for path in recomputed.keys().filter(|p| !recorded.contains_key(*p)) {
         drift.push(Drift::Extra { path: path.to_string() });
+    }
+    // The run directory itself: what is on disk must be what the manifest recorded (a replay that only
+    // compared its recomputation with the manifest would call an edited run identical).
+    for (path, sha) in &recorded {
+        let found = match fs::read(run_dir.join(path)) {
+            Ok(bytes) => Some(crate::pipeline::sha256_hex(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(JobError::InputIo {
+                    path: run_dir.join(path).display().to_string(),
+                    role: "output",
+                    source,
+                });
+            }
+        };
+        if found.as_deref() != Some(*sha) {
+            drift.push(Drift::OnDisk { path: path.to_string(), recorded: sha.to_string(), found });
+        }
     }
     Ok(ReplayReport {
         job,

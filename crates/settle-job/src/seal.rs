@@ -113,9 +113,37 @@ pub struct Problem {
     pub what: String,
 }
 
+/// What is wrong with a manifest's `root_sha256` (the hash of the manifest without it), or None when it
+/// holds; `manifest` loses the field on the way (put back by none of the callers, which only read on).
+pub(crate) fn root_problem(path: &Path, manifest: &mut serde_json::Value) -> Result<Option<String>, JobError> {
+    let recorded_root = manifest["root_sha256"].as_str().map(str::to_string);
+    if let Some(object) = manifest.as_object_mut() {
+        object.remove("root_sha256");
+    }
+    let canonical = settle_report::render_json(manifest)
+        .map_err(|e| JobError::Replay { message: format!("{}: {e}", path.display()) })?;
+    let root = crate::archive::hex(&Sha256::digest(&canonical));
+    Ok(match recorded_root {
+        None => Some("manifest.json has no root_sha256".to_string()),
+        Some(r) if r != root => Some(format!("manifest.json: root_sha256 {r}, its content hashes to {root}")),
+        Some(_) => None,
+    })
+}
+
+/// A run directory as given on the command line (`.`, `./`, `2026-10-31` from inside `runs/demo`),
+/// made absolute and free of `.` and `..`, so its parents are the job and output root directories.
+pub(crate) fn run_dir_path(run_dir: &Path) -> Result<std::path::PathBuf, JobError> {
+    fs::canonicalize(run_dir).map_err(|source| JobError::InputIo {
+        path: run_dir.display().to_string(),
+        role: "run directory",
+        source,
+    })
+}
+
 /// Checks `run_dir` against its manifest (see the module docs); `public_key`: also check the signature.
 /// Returns the problems found (none: the run is intact).
 pub fn verify(run_dir: &Path, public_key: Option<&[u8; 32]>) -> Result<Vec<Problem>, JobError> {
+    let run_dir = &run_dir_path(run_dir)?;
     let (manifest_path, bytes, mut manifest) = crate::replay::read_manifest(run_dir)?;
     let mut problems = Vec::new();
     let mut problem = |what: String| problems.push(Problem { what });
@@ -133,17 +161,8 @@ pub fn verify(run_dir: &Path, public_key: Option<&[u8; 32]>) -> Result<Vec<Probl
             }
         }
     }
-    let recorded_root = manifest["root_sha256"].as_str().map(str::to_string);
-    if let Some(object) = manifest.as_object_mut() {
-        object.remove("root_sha256");
-    }
-    let canonical = settle_report::render_json(&manifest)
-        .map_err(|e| JobError::Replay { message: format!("{}: {e}", manifest_path.display()) })?;
-    let root = crate::archive::hex(&Sha256::digest(&canonical));
-    match recorded_root {
-        None => problem("manifest.json has no root_sha256".to_string()),
-        Some(r) if r != root => problem(format!("manifest.json: root_sha256 {r}, its content hashes to {root}")),
-        Some(_) => {}
+    if let Some(what) = root_problem(&manifest_path, &mut manifest)? {
+        problem(what);
     }
     for output in manifest["outputs"].as_array().map(Vec::as_slice).unwrap_or_default() {
         let (Some(path), Some(sha)) = (output["path"].as_str(), output["sha256"].as_str()) else { continue };

@@ -86,6 +86,25 @@ pub struct Inputs {
     /// to another account is held as `held_bank_details_changed` unless approved.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paid_accounts: Vec<PathBuf>,
+    /// The largest input file a night reads, in bytes (default 17 179 869 184, 16 GiB: a night of 10^7
+    /// orders and channel rows is about 2 GB). A larger file stops the night naming it, before it is
+    /// read; inputs must be regular files (a FIFO, a device such as /dev/zero or a directory is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<u64>,
+}
+
+/// The longest `job.name`: file systems take names of 255 bytes; run directories, lock files and temp
+/// files add to it.
+pub const JOB_NAME_MAX: usize = 64;
+
+/// The default of `inputs.max_file_bytes`.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 30;
+
+impl Inputs {
+    /// `max_file_bytes`, or its default.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES)
+    }
 }
 
 /// An input file, with the profile to read it with when it needs one.
@@ -125,7 +144,7 @@ pub struct FxSection {
     /// snapshot is read as one more rates input (recorded in the manifest with its sha256).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<PathBuf>,
-    /// How far (in percent, as a string: `"25"`) a published rate may move from the same pair's
+    /// How far (in percent a week, as a string: `"25"`) a published rate may move from the same pair's
     /// previous published rate in the job's rate files before the night stops, naming the file and line
     /// (default 25; raise it for a devaluation the rates really show). Every rate must also lie between
     /// 0.000001 and 10 000 000 (or its inverse must).
@@ -432,6 +451,24 @@ impl BankSpec {
 impl DebtorSpec {
     /// The debtor, or what in the spec is not understood.
     pub fn debtor(&self) -> Result<settle_payout::files::Debtor, String> {
+        // The texts a pain.001 writes of us, checked here rather than in the first file a night writes.
+        let texts = [
+            ("name", Some(&self.name), 140),
+            ("street", self.street.as_ref(), 70),
+            ("building_number", self.building_number.as_ref(), 16),
+            ("post_code", self.post_code.as_ref(), 16),
+            ("town", self.town.as_ref(), 35),
+        ];
+        for (key, text, max) in texts {
+            let Some(text) = text else { continue };
+            let length = text.chars().count();
+            if length > max || (key == "name" && text.trim().is_empty()) {
+                return Err(format!(
+                    "{key} {:?}: expected 1 to {max} characters (a pain.001's limit), found {length}",
+                    settle_core::text::brief(text, 40)
+                ));
+            }
+        }
         let mut accounts = Vec::with_capacity(self.accounts.len());
         for a in &self.accounts {
             let currency = settle_core::Currency::from_code(&a.currency)
@@ -555,7 +592,20 @@ impl JobSpec {
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return Err(at_key(
                 "job.name",
-                format!("{name:?}: expected letters, digits, `-` and `_` only (it names the run directory)"),
+                format!(
+                    "{:?}: expected letters, digits, `-` and `_` only (it names the run directory)",
+                    settle_core::text::brief(name, 64)
+                ),
+            ));
+        }
+        if name.len() > JOB_NAME_MAX {
+            return Err(at_key(
+                "job.name",
+                format!(
+                    "{:?} is {} characters: expected at most {JOB_NAME_MAX} (it names the run directory, and payout ids are made from it)",
+                    settle_core::text::brief(name, 64),
+                    name.len()
+                ),
             ));
         }
         // A night may bring no orders, channel reports or bank files (`[]`: what earlier nights left open

@@ -77,10 +77,17 @@ pub fn read_mt940_with(
 ) -> Result<(TextEncoding, Vec<String>), Mt940Error> {
     check_bytes(file, bytes)?;
     let decoded = decode(bytes, declared);
-    // Old Mac files end lines with CR alone.
-    // (The `\n` test first: it stops at the first line end, where the `\r` test would read the whole text.)
-    let text = if !decoded.text.contains('\n') && decoded.text.contains('\r') {
-        std::borrow::Cow::Owned(decoded.text.replace('\r', "\n"))
+    // Old Mac files end lines with CR alone, and files pasted together mix them with LF and CRLF: every
+    // bare CR (one not before an LF) is a line end.
+    let raw = decoded.text.as_bytes();
+    let bare_cr = memchr::memchr_iter(b'\r', raw).any(|at| raw.get(at + 1) != Some(&b'\n'));
+    let text = if bare_cr {
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = decoded.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            out.push(if c == '\r' && chars.peek() != Some(&'\n') { '\n' } else { c });
+        }
+        std::borrow::Cow::Owned(out)
     } else {
         std::borrow::Cow::Borrowed(decoded.text.as_ref())
     };

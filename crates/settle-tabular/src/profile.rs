@@ -132,11 +132,15 @@ pub struct NumberFormat {
     pub thousands: String,
     /// Amounts are integers in the currency's minor units (`10000` is 100.00 USD, 10000 JPY).
     pub minor_units: bool,
+    /// Columns whose amounts carry more fraction digits than their currency's minor units (a channel's
+    /// unrounded FX amounts). In every other column an amount with more (non-zero) fraction digits than
+    /// the currency has is an error naming the cell, as in the canonical layouts.
+    pub extra_precision: Vec<String>,
 }
 
 impl Default for NumberFormat {
     fn default() -> Self {
-        NumberFormat { decimal: ".".into(), thousands: String::new(), minor_units: false }
+        NumberFormat { decimal: ".".into(), thousands: String::new(), minor_units: false, extra_precision: Vec::new() }
     }
 }
 

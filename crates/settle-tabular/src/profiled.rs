@@ -992,9 +992,25 @@ impl RowView<'_> {
                 .map_err(|e| self.error(column, e.to_string()))?;
             return Ok(money.amount());
         }
-        parse_amount(text, self.format(), currency, ExtraDigits::Allow)
+        let amount = parse_amount(text, self.format(), currency, ExtraDigits::Allow)
             .map(|m| m.amount())
-            .map_err(|e| exponent_error().unwrap_or_else(|| self.error(column, e.to_string())))
+            .map_err(|e| exponent_error().unwrap_or_else(|| self.error(column, e.to_string())))?;
+        // More fraction digits than the currency has (trailing zeros aside) is refused as the canonical
+        // readers refuse it, unless the profile declares the column carries more precision.
+        if let Some(units) = currency.minor_units()
+            && amount.scale() > u32::from(units)
+            && amount.normalize().scale() > u32::from(units)
+            && !self.profile.numbers.extra_precision.iter().any(|c| c == column)
+        {
+            return Err(self.error(
+                column,
+                format!(
+                    "{text:?}: {} fraction digit(s), but {currency} has {units} minor units (a profile whose column carries more precision lists it in `numbers.extra_precision`)",
+                    amount.normalize().scale()
+                ),
+            ));
+        }
+        Ok(amount)
     }
 
     /// An amount by its source, signed from the balance's point of view; `None` when the row leaves it
