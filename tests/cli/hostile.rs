@@ -516,3 +516,34 @@ fn messages_say_what_is_wrong_and_no_more() {
     assert_eq!((mixed_code, &mixed_records), (lf_code, &lf_records));
     assert!(!mixed_records.is_empty());
 }
+
+/// Found: an absolute input path leaked the host's directories into report.html and manifest.json, so
+/// the same night in two places gave two sets of bytes. Inputs are recorded relative to the job file's
+/// directory: two copies of the day, each spec naming its inputs by absolute path, give the same bytes,
+/// and each replays.
+#[test]
+fn absolute_input_paths_never_reach_the_outputs() {
+    let mut outputs = Vec::new();
+    let days = [scratch(), scratch()];
+    for day in &days {
+        let absolute = format!("\"{}/fixtures/", day.path().display());
+        edit(day.path(), "jobs/demo.toml", "\"../fixtures/demo/orders.csv\"", &format!("{absolute}demo/orders.csv\""));
+        let spec = fs::read_to_string(day.path().join("jobs/demo.toml")).unwrap().replace("\"../fixtures/", &absolute);
+        fs::write(day.path().join("jobs/demo.toml"), spec).unwrap();
+        let output = run_in(day.path(), &[]);
+        assert_eq!(output.status.code(), Some(1), "{}", text_of(&output));
+        let run = day.path().join("out/demo/2026-10-31");
+        let manifest = fs::read_to_string(run.join("manifest.json")).unwrap();
+        assert!(!manifest.contains(&day.path().display().to_string()), "{manifest}");
+        let replayed = run_ok(settle().arg("replay").arg(&run));
+        assert_eq!(replayed.status.code(), Some(0), "{}", text_of(&replayed));
+        let mut files = dir_bytes(&run);
+        // The spec names the inputs by absolute path, so the two specs (and their hash) differ.
+        files.remove("manifest.json");
+        outputs.push(files);
+    }
+    assert_eq!(outputs[0].keys().collect::<Vec<_>>(), outputs[1].keys().collect::<Vec<_>>());
+    for (name, bytes) in &outputs[0] {
+        assert!(outputs[1][name] == *bytes, "{name} differs between the two places");
+    }
+}

@@ -69,7 +69,7 @@ pub fn changed_input(
     }
     let recorded = manifest["inputs"].as_array().map(Vec::as_slice).unwrap_or_default();
     for (role, path) in inputs {
-        let key = path.to_string_lossy().replace('\\', "/");
+        let key = crate::pipeline::recorded_name(base, path, None);
         let found = recorded.iter().find(|i| i["role"] == role.as_str() && i["path"] == key.as_str());
         let Some(sha256) = found.and_then(|i| i["sha256"].as_str()) else { return Some(key) };
         match crate::fault::read(base.join(path)) {

@@ -248,6 +248,8 @@ pub(crate) struct InputFile {
     pub(crate) role: InputRole,
     /// As written in the spec: this is what provenance and the manifest record.
     pub(crate) spec_path: String,
+    /// Where it was read from (the job file's directory joined with the spec's path).
+    pub(crate) disk: PathBuf,
     pub(crate) bytes: u64,
     pub(crate) sha256: String,
     pub(crate) parsed: Parsed,
@@ -353,18 +355,46 @@ pub(crate) fn check_input_file(disk: &Path, role: &'static str, max_bytes: u64) 
     Ok(())
 }
 
+/// The name an input is recorded under (provenance, the manifest, the archive's index): the path as the
+/// spec writes it, relative to the job file's directory; an absolute path is made relative to that
+/// directory, so the host's directories never reach the outputs. A replay takes the name the recorded run
+/// gave (`recorded`): its spec sits in a folder of its own.
+pub(crate) fn recorded_name(base: &Path, path: &Path, recorded: Option<&str>) -> String {
+    if let (true, Some(name)) = (path.is_absolute(), recorded) {
+        return name.to_string();
+    }
+    let relative = match path.is_absolute() {
+        false => path.to_path_buf(),
+        true => {
+            let base = fs::canonicalize(base).unwrap_or_else(|_| std::path::absolute(base).unwrap_or_default());
+            let (base, path) = (normalize(&base), normalize(path));
+            let common = base.components().zip(path.components()).take_while(|(a, b)| a == b).count();
+            let mut out = PathBuf::new();
+            for _ in base.components().skip(common) {
+                out.push("..");
+            }
+            for part in path.components().skip(common) {
+                out.push(part.as_os_str());
+            }
+            out
+        }
+    };
+    relative.to_string_lossy().replace('\\', "/")
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn read_input(
     base: &Path,
     role: InputRole,
     path: &Path,
+    name: String,
     profile: Option<&str>,
     encoding: Option<TextEncoding>,
     replay: Option<&crate::replay::Replay>,
     keep: Option<settle_tabular::Keep<'_>>,
     max_bytes: u64,
 ) -> Result<InputFile, JobError> {
-    let spec_path = path.to_string_lossy().replace('\\', "/");
+    let spec_path = name;
     let bytes = fetch(replay, role.as_str(), &spec_path, &base.join(path), max_bytes)?;
     let name = spec_path.as_str();
     let parquet = settle_tabular::is_parquet(&bytes);
@@ -450,7 +480,18 @@ pub(crate) fn read_input(
                 .map_err(|message| JobError::Other { role: role.as_str(), message })?,
         ),
     };
-    Ok(InputFile { role, sha256, bytes: length, spec_path, parsed, profile: used_profile, profile_file, notes, shard })
+    Ok(InputFile {
+        role,
+        sha256,
+        bytes: length,
+        spec_path,
+        disk: base.join(path),
+        parsed,
+        profile: used_profile,
+        profile_file,
+        notes,
+        shard,
+    })
 }
 
 /// `id` as a file name: itself when it is letters, digits, `-`, `_` and `.` (not leading), else `id-` and
@@ -1137,6 +1178,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         _ => None,
     };
 
+    // The name each input is recorded under (`recorded_name`).
+    let mut nth: BTreeMap<InputRole, usize> = BTreeMap::new();
+    let mut names: BTreeMap<(InputRole, PathBuf), String> = BTreeMap::new();
+    for (role, path, _) in &inputs {
+        let k = nth.entry(*role).or_default();
+        let recorded = replay.and_then(|r| r.listed.get(role.as_str())?.get(*k)).map(String::as_str);
+        *k += 1;
+        names.insert((*role, path.clone()), recorded_name(&base, path, recorded));
+    }
+    if let Some(snapshot) = &mut store_snapshot {
+        *snapshot = recorded_name(&base, Path::new(snapshot.as_str()), None);
+    }
+
     // Ingest: files in parallel, results kept in spec order. A partition reads the channel reports (the
     // largest files) after the others, one at a time (each in chunks on every thread), keeps of each only
     // its shard's rows in full (the others' in brief), and drops the orders of other shards before. (A
@@ -1150,8 +1204,19 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             if deferred(*role) {
                 return Ok(None);
             }
-            read_input(&base, *role, path, *profile, spec.mt940_encoding(), replay, None, spec.inputs.max_file_bytes())
-                .map(Some)
+            let name = names[&(*role, path.clone())].clone();
+            read_input(
+                &base,
+                *role,
+                path,
+                name,
+                *profile,
+                spec.mt940_encoding(),
+                replay,
+                None,
+                spec.inputs.max_file_bytes(),
+            )
+            .map(Some)
         })
         .collect::<Result<_, _>>()?;
     // Tonight's channel rows a partition does not own, and each kept row's index among tonight's rows.
@@ -1201,6 +1266,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
             &base,
             *role,
             path,
+            names[&(*role, path.clone())].clone(),
             *profile,
             spec.mt940_encoding(),
             replay,
@@ -1267,7 +1333,7 @@ pub fn run_job(job_path: &Path, options: &RunOptions) -> Result<RunOutcome, JobE
         if let Some((path, sha256)) = &file.profile_file {
             profile_files.insert(path.clone(), sha256.clone());
         }
-        archived.push((base.join(&file.spec_path), file.sha256.clone()));
+        archived.push((file.disk.clone(), file.sha256.clone()));
         manifest_inputs.push(entry);
         input_notes.extend(file.notes);
         match file.parsed {

@@ -27,6 +27,10 @@ pub struct Replay {
     pub previous_run: Option<Date>,
     /// Rates inputs that came from the job's rates store (not listed in the spec), in manifest order.
     pub store_rates: Vec<String>,
+    /// The spec's inputs as the recorded run named them, per role in spec order: an input the spec
+    /// names by an absolute path was recorded relative to the job file's directory, which the replay
+    /// (its spec in a folder of its own) cannot compute again.
+    pub listed: BTreeMap<String, Vec<String>>,
     /// The settlement ledger's key files the recorded run read (from the archive).
     pub ledger: Vec<crate::ledger::NightFile>,
     /// The recorded run's ledger window: the horizon's first day, and whether older nights existed.
@@ -175,6 +179,7 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
         .ok_or_else(|| JobError::Replay { message: format!("{}: expected OUT/<job>/<date>", run_dir.display()) })?;
     let mut inputs = BTreeMap::new();
     let mut store_rates = Vec::new();
+    let mut listed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for input in manifest["inputs"].as_array().map(Vec::as_slice).unwrap_or_default() {
         let (Some(role), Some(path), Some(sha)) =
             (input["role"].as_str(), input["path"].as_str(), input["sha256"].as_str())
@@ -185,6 +190,8 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
         };
         if role == "rates" && input["from_store"].as_bool() == Some(true) {
             store_rates.push(path.to_string());
+        } else if crate::spec::InputRole::parse(role).is_some() {
+            listed.entry(role.to_string()).or_default().push(path.to_string());
         }
         inputs.insert((role.to_string(), path.to_string()), sha.to_string());
     }
@@ -219,6 +226,7 @@ pub fn replay(run_dir: &Path, keep: Option<&Path>) -> Result<ReplayReport, JobEr
             inputs,
             previous_run,
             store_rates,
+            listed,
             ledger,
             ledger_window: crate::ledger::window_from_manifest(&manifest),
         }),

@@ -678,6 +678,21 @@ pub enum InputRole {
 }
 
 impl InputRole {
+    /// The role a manifest names (`as_str`), of the inputs a spec lists.
+    pub fn parse(text: &str) -> Option<InputRole> {
+        [
+            InputRole::Orders,
+            InputRole::ChannelTransactions,
+            InputRole::BankEntries,
+            InputRole::Rates,
+            InputRole::Beneficiaries,
+            InputRole::PaymentStatus,
+            InputRole::PaidAccounts,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             InputRole::Orders => "orders",

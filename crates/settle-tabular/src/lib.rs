@@ -709,6 +709,29 @@ O-2,refund,B-1,stripe,2026-10-30,-1200,JPY,y\n";
     }
 
     proptest::proptest! {
+        /// The orders carry file reads back as written, whatever the ids' characters (trimmed, no NUL).
+        #[test]
+        fn orders_read_back_as_written(
+            ids in proptest::collection::vec("[a-zA-Z0-9 ,;\"'\n\r\t€é中\\/=+-]{1,40}", 3),
+            cents in 1i64..1_000_000_000,
+        ) {
+            let t: Vec<String> = ids.iter().map(|t| t.trim().to_string()).collect();
+            proptest::prop_assume!(t.iter().all(|t| !t.is_empty()));
+            let order = Order {
+                order_id: t[0].as_str().into(),
+                kind: OrderKind::Sale,
+                beneficiary_id: t[1].as_str().into(),
+                channel: t[2].as_str().into(),
+                order_date: settle_core::parse_date("2026-10-30").unwrap(),
+                amount: Decimal::new(cents, 2),
+                currency: settle_core::Currency::from_code("EUR").unwrap(),
+                provenance: Provenance::line("x", 1),
+            };
+            let written = write_orders([&order]).unwrap();
+            let back = read_orders_from("o.csv", &written, Origin::Own).unwrap();
+            proptest::prop_assert_eq!(Order { provenance: Provenance::line("x", 1), ..back[0].clone() }, order);
+        }
+
         /// Write → read is the identity for any text a reader accepts (trimmed, no NUL): quotes,
         /// separators, line breaks, non-ASCII.
         #[test]
