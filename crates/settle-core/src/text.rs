@@ -191,6 +191,27 @@ pub fn brief(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The bytes a UTF-8 hidden or control character (`is_hidden_or_control`) can start with, NUL aside (the
+/// readers refuse it): C0 controls but tab/LF/CR, DEL, C2 (C1 controls, soft hyphen), D8/DB/DC
+/// (Arabic and Syriac format characters), E0/E1 (U+08E2, U+180E), E2 (U+200B–U+206F), EE/EF (private use,
+/// U+FEFF, U+FFF9–U+FFFF, U+FDD0–U+FDEF), F0–F4 (tags, the planes' non-characters, private use planes).
+/// `hidden_leads_cover_every_hidden_character` checks it against every code point.
+static HIDDEN_LEADS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 1;
+    while b < 0x20 {
+        table[b] = !matches!(b as u8, b'\t' | b'\n' | b'\r');
+        b += 1;
+    }
+    let leads = [0x7F, 0xC2, 0xD8, 0xDB, 0xDC, 0xE0, 0xE1, 0xE2, 0xEE, 0xEF, 0xF0, 0xF1, 0xF2, 0xF3, 0xF4];
+    let mut i = 0;
+    while i < leads.len() {
+        table[leads[i]] = true;
+        i += 1;
+    }
+    table
+};
+
 /// One hidden or control character `strip_hidden` removed from a text file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stripped {
@@ -205,13 +226,12 @@ pub struct Stripped {
 /// never removed, so line numbers stay the file's; NUL bytes are left for the readers to refuse.
 pub fn strip_hidden(bytes: &[u8]) -> Option<(Vec<u8>, Vec<Stripped>)> {
     let start = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-    // ASCII controls other than tab/LF/CR, and the lead byte of any non-ASCII character: each is
-    // decoded and checked; nothing is copied unless one is hidden.
-    // NUL is left for the readers, which refuse the file: it is binary or damaged, not text.
-    let candidate = |b: u8| (b < 0x20 && !matches!(b, 0 | b'\t' | b'\n' | b'\r')) || b >= 0x7F;
+    // ASCII controls other than tab/LF/CR, and the lead bytes a hidden character can have
+    // (`HIDDEN_LEADS`): each is decoded and checked; nothing is copied unless one is hidden. Letters
+    // such as é and ü (lead bytes C3, C5, …) are skipped without decoding.
     let mut found: Vec<(usize, usize, char)> = Vec::new();
     let mut at = start;
-    while let Some(offset) = bytes[at..].iter().position(|&b| candidate(b)) {
+    while let Some(offset) = bytes[at..].iter().position(|&b| HIDDEN_LEADS[usize::from(b)]) {
         at += offset;
         let width = match bytes[at] {
             b if b < 0x80 => 1,
@@ -275,6 +295,15 @@ mod hidden_tests {
         assert_eq!(without_hidden("Acme\u{202e}gnp.exe", true), "Acmegnp.exe");
         assert_eq!(without_hidden("A\tB\u{1}C", true), "A BC");
         assert!(matches!(without_hidden("Müller & Söhne", true), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn hidden_leads_cover_every_hidden_character() {
+        let mut buf = [0u8; 4];
+        for c in (1..=0x10FFFFu32).filter_map(char::from_u32).filter(|&c| is_hidden_or_control(c)) {
+            let lead = c.encode_utf8(&mut buf).as_bytes()[0];
+            assert!(HIDDEN_LEADS[usize::from(lead)], "U+{:04X} starts with {lead:#04X}", u32::from(c));
+        }
     }
 
     #[test]
