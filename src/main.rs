@@ -63,10 +63,11 @@ enum Command {
     /// Exit codes as `settle run`: 0 all settled, 1 exceptions or open items, 2 error.
     Merge(MergeArgs),
     /// Recompute a recorded run from its manifest and the input archive (OUT/.archive) into a temporary
-    /// directory, and compare every output with the manifest's hashes.
+    /// directory, and compare every output with the manifest's hashes, and the run directory's files
+    /// with them too. The manifest's root hash is checked first: an edited manifest is not replayed.
     ///
-    /// Exit codes: 0 every output identical; 1 drift (the files that differ are listed); 2 error, e.g. an
-    /// archived input missing or corrupted (named).
+    /// Exit codes: 0 every output identical; 1 drift or a changed run directory (the files that differ are
+    /// listed); 2 error, e.g. an edited manifest, an archived input missing or corrupted (named).
     Replay(ReplayArgs),
     /// Check a run directory against its manifest: the root hash, every output's bytes and sha256, every
     /// archived input, and with --pubkey the manifest's ed25519 signature.

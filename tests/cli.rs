@@ -1956,6 +1956,12 @@ fn a_night_run_in_partitions_merges_to_the_bytes_of_one_run() {
 /// Runs settle under `ulimit -v` (KiB of address space) and a deadline: a hang or an allocation beyond
 /// the limit fails the test instead of stalling or swapping the machine.
 fn bounded(args: &[&str], memory_kib: u64, seconds: u64) -> Output {
+    bounded_with(args, memory_kib, seconds, std::process::Stdio::piped())
+}
+
+/// `bounded` with stdout going to `stdout` (a file, for output larger than a pipe holds: nobody reads
+/// the pipe before settle ends).
+fn bounded_with(args: &[&str], memory_kib: u64, seconds: u64, stdout: std::process::Stdio) -> Output {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("ulimit -v {memory_kib} && exec \"$0\" \"$@\""))
@@ -1964,7 +1970,7 @@ fn bounded(args: &[&str], memory_kib: u64, seconds: u64) -> Output {
         .current_dir(root())
         // Thread stacks count against the address space: the same few threads on every host.
         .env("RAYON_NUM_THREADS", "2")
-        .stdout(std::process::Stdio::piped())
+        .stdout(stdout)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -66,30 +66,10 @@ fn absurd_reference_rates_stop_the_night_naming_file_and_line() {
     assert!(text_of(&output).contains("key `fx.max_rate_change_percent`"), "{}", text_of(&output));
 }
 
-/// Runs settle with stdout into a file (a million statements print a million lines: a pipe nobody reads
-/// would block it) under `ulimit -v` and a deadline; returns the exit code and what stdout held.
+/// `bounded` with stdout into a file (a million statements print a million lines: a pipe nobody reads
+/// would block settle); returns the exit code and stderr.
 fn bounded_to_file(args: &[&str], memory_kib: u64, seconds: u64, out: &Path) -> (Option<i32>, String) {
-    let stdout = fs::File::create(out).unwrap();
-    let started = std::time::Instant::now();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -v {memory_kib} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_settle"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", "2")
-        .stdout(stdout)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = started + std::time::Duration::from_secs(seconds);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("settle {args:?} ran over {seconds} s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = bounded_with(args, memory_kib, seconds, fs::File::create(out).unwrap().into());
     (output.status.code(), stderr(&output))
 }
 

@@ -168,7 +168,10 @@ pub fn is_hidden_or_control(c: char) -> bool {
 /// become spaces when `spaces` is set); borrowed when there are none.
 pub fn without_hidden(text: &str, spaces: bool) -> std::borrow::Cow<'_, str> {
     let changes = |c: char| is_hidden_or_control(c) || (spaces && matches!(c, '\t' | '\n' | '\r'));
-    if !text.chars().any(changes) {
+    // Most texts have no byte a hidden character (or, with `spaces`, a line break) can start with.
+    let candidate =
+        |b: &u8| *b == 0 || HIDDEN_LEADS[usize::from(*b)] || (spaces && matches!(*b, b'\t' | b'\n' | b'\r'));
+    if !text.as_bytes().iter().any(candidate) || !text.chars().any(changes) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());

@@ -589,6 +589,23 @@ impl<'f> Parser<'f> {
 
     /// Files the text of the element that is ending by where it stands.
     fn file_text(&mut self, text: &str) -> Result<(), CamtError> {
+        // Control and invisible characters (a zero-width space in an EndToEndId, a right-to-left
+        // override in a name) would make a text look like another: removed, with a warning.
+        let visible = settle_core::text::without_hidden(text, false);
+        if let std::borrow::Cow::Owned(_) = &visible {
+            let removed: Vec<String> = text
+                .chars()
+                .filter(|&c| settle_core::text::is_hidden_or_control(c))
+                .take(8)
+                .map(|c| format!("U+{:04X}", u32::from(c)))
+                .collect();
+            let path = self.path();
+            self.warn(format!(
+                "{path}: removed {} (invisible or control characters) from the text",
+                removed.join(", ")
+            ));
+        }
+        let text = visible.as_ref();
         let name = *self.stack.last().expect("an end has a start");
         if matches!(name, "IBAN" | "BIC" | "BICFI" | "Ctry") {
             self.check_pattern(name, text);

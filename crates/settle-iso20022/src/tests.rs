@@ -674,6 +674,22 @@ fn two_entry_statement(version: u8) -> (Statement, String) {
     (s, xml)
 }
 
+/// Found by issue 24: an invisible character in an id (a zero-width space in an EndToEndId) made it look
+/// like the real one and never match it. Removed when read, with a warning naming the XML path.
+#[test]
+fn invisible_characters_in_camt_texts_are_removed_with_a_warning() {
+    let (s, xml) = two_entry_statement(8);
+    let hidden = xml.replace("po_1f32eaf6dec4caf26f36f6f8", "po_1f32\u{200b}eaf6dec4caf26f36f6f8\u{feff}");
+    assert_ne!(hidden, xml);
+    let (_, back) = read_camt_all("gen.xml", hidden.as_bytes(), Limits::default()).unwrap();
+    assert_eq!(normalise(back[0].clone()), normalise(s));
+    let warnings = &back[0].warnings;
+    assert!(
+        warnings.iter().any(|w| w.contains("EndToEndId: removed U+200B, U+FEFF (invisible or control characters)")),
+        "{warnings:?}"
+    );
+}
+
 #[test]
 fn written_statements_read_back_identically_in_every_version() {
     for version in 2..=13u8 {
