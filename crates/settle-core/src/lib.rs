@@ -26,7 +26,7 @@ pub use currency::{Currency, UnknownCurrency};
 pub use money::{Money, MoneyError, Rounded, RoundingMode, format_minor};
 pub use records::{
     BankEntry, Beneficiary, ChannelKind, ChannelTransaction, DetailMore, Direction, EntryStatus, ExchangeRate,
-    ForeignRow, Order, OrderKind, PayoutInstruction, Provenance, Rate, TransactionDetail,
+    ForeignRow, Order, OrderKind, Provenance, Rate, TransactionDetail,
 };
 pub use rust_decimal::Decimal;
 pub use text::Text;

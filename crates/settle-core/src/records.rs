@@ -697,23 +697,6 @@ impl Beneficiary {
     }
 }
 
-/// One credit transfer to a beneficiary, with deterministic ids.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PayoutInstruction {
-    pub payout_id: String,
-    pub end_to_end_id: String,
-    pub beneficiary_id: String,
-    pub business_date: Date,
-    pub execution_date: Date,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub amount: Decimal,
-    pub currency: Currency,
-    pub creditor_name: String,
-    pub creditor_iban: String,
-    pub creditor_bic: Option<String>,
-    pub provenance: Provenance,
-}
-
 /// A channel row another partition of a partitioned run owns (`settle run --partition`), in brief:
 /// what the matching engine needs of it where a stage is not local to one shard of beneficiaries —
 /// intake (a later row with its id is a duplicate) and stage B (its net is part of its payout batch's) —

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "fetch")]
 use sha2::{Digest, Sha256};
 
 use crate::ecb::{RateFile, read_ecb};
@@ -133,11 +134,13 @@ pub fn snapshot_path(store: &Path, provider: &str, snapshot: &Snapshot) -> PathB
     store.join(provider).join(&snapshot.file)
 }
 
+#[cfg(feature = "fetch")]
 fn install_crypto_provider() {
     // Once per process; a second install reports the first, which is the same provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+#[cfg(feature = "fetch")]
 /// Fetches the provider's rates into `store` (see the module docs).
 pub fn fetch_into_store(
     provider: &dyn RateProvider,
@@ -212,6 +215,7 @@ pub fn fetch_into_store(
     Err(FetchError::Transport { url, message: failure, attempts })
 }
 
+#[cfg(feature = "fetch")]
 fn transport_message(e: &reqwest::Error) -> String {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -226,6 +230,7 @@ fn transport_message(e: &reqwest::Error) -> String {
     message
 }
 
+#[cfg(feature = "fetch")]
 impl Snapshot {
     /// The record of a fetched body that read as `file`.
     fn of(url: &str, body: &[u8], file: &RateFile, etag: Option<String>, last_modified: Option<String>) -> Snapshot {
@@ -246,6 +251,7 @@ impl Snapshot {
     }
 }
 
+#[cfg(feature = "fetch")]
 /// Keeps `body` as `snapshot` unless the last snapshot has the same bytes.
 fn store_snapshot(
     store: &Path,
@@ -268,6 +274,7 @@ fn store_snapshot(
 
 /// Temp file in the same directory, fsync, rename, fsync the directory (as settle-job's `write_atomic`,
 /// which this crate sits below and cannot call).
+#[cfg(feature = "fetch")]
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));

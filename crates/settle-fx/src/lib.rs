@@ -18,7 +18,7 @@ mod ecb_tests;
 pub mod fetch;
 mod source;
 pub use source::RateSource;
-#[cfg(test)]
+#[cfg(all(test, feature = "fetch"))]
 mod fetch_tests;
 
 use serde::Serialize;
