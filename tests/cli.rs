@@ -10,6 +10,8 @@ use std::process::{Command, Output};
 mod hostile;
 #[path = "cli/ledger.rs"]
 mod ledger;
+#[path = "cli/shape.rs"]
+mod shape;
 
 fn settle() -> Command {
     Command::new(env!("CARGO_BIN_EXE_settle"))
