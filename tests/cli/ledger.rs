@@ -546,7 +546,7 @@ fn a_failed_archive_stops_the_night_before_any_payout_file() {
 
 /// Writes night `night` of a generated sequence (150 orders, seed 11, the demo's debtor accounts) and
 /// returns its directory.
-fn generated_night(dir: &Path, night: i64, debtor: &str) -> (PathBuf, String) {
+pub(super) fn generated_night(dir: &Path, night: i64, debtor: &str) -> (PathBuf, String) {
     let first = settle_core::parse_date("2026-11-02").unwrap();
     let date = first.checked_add(jiff::Span::new().days(night - 1)).unwrap().to_string();
     let day = dir.join(format!("night{night:02}"));
