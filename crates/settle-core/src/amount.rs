@@ -161,12 +161,18 @@ pub fn parse_amount(
     parse_amount_general(text, format, currency, extra)
 }
 
+/// Parses a number of any precision in the canonical convention (`-1234.5678`: an optional sign, `.` as
+/// the separator, no grouping, no exponent, at most 18 integer digits): `parse_amount` under no
+/// currency's minor units. Rates, percentages and the job spec's numbers.
+pub fn parse_decimal(text: &str) -> Result<Decimal, AmountError> {
+    let xxx = Currency::from_code("XXX").expect("XXX is in the table");
+    parse_amount(text, AmountFormat::POINT, xxx, ExtraDigits::Allow).map(|m| m.amount())
+}
+
 /// Parses a reference rate: plain digits with at most one `.` (no sign, no grouping, no exponent —
 /// `1e12` is refused as amounts are), greater than zero, at most 18 integer digits. The rate's published
 /// precision is kept (`11.4710` stays `11.4710`).
 pub fn parse_rate(text: &str) -> Result<Decimal, AmountError> {
-    let xxx = Currency::from_code("XXX").expect("XXX is in the table");
-    let format = AmountFormat::POINT;
     let trimmed = text.trim();
     if trimmed.starts_with(['+', '-']) {
         let found = trimmed.chars().next().unwrap_or('-');
@@ -176,7 +182,7 @@ pub fn parse_rate(text: &str) -> Result<Decimal, AmountError> {
             expected: "a rate greater than zero, e.g. 1.0866".into(),
         });
     }
-    let value = parse_amount(trimmed, format, xxx, ExtraDigits::Allow)?.amount();
+    let value = parse_decimal(trimmed)?;
     if value <= Decimal::ZERO {
         return Err(AmountError {
             text: text.to_string(),

@@ -18,7 +18,7 @@ pub mod text;
 
 pub use amount::{
     AMOUNT_INTEGER_DIGITS_MAX, AmountError, AmountFormat, DecimalSeparator, ExtraDigits, format_amount, parse_amount,
-    parse_rate,
+    parse_decimal, parse_rate,
 };
 pub use calendar::{Calendar, Date, DateError, PayoutSchedule, ScheduleError, parse_date};
 pub use compact_str::{ToCompactString, format_compact};

@@ -329,10 +329,7 @@ impl<'f> Parser<'f> {
     }
 
     fn decimal(&self, text: &str) -> Result<Decimal, CamtError> {
-        let xxx = Currency::from_code("XXX").expect("XXX is ISO 4217");
-        parse_amount(text, AmountFormat::POINT, xxx, ExtraDigits::Allow)
-            .map(|m| m.amount())
-            .map_err(|e| self.error(e.to_string()))
+        settle_core::parse_decimal(text).map_err(|e| self.error(e.to_string()))
     }
 
     fn count(&self, text: &str) -> Result<u64, CamtError> {

@@ -90,11 +90,9 @@ pub fn check_files(paths: &[(String, &Path)], encoding: Option<TextEncoding>) ->
         .map(|(name, path)| {
             let mut records = Vec::new();
             let mut head = [0u8; 512];
-            if let Err(source) = crate::fault::regular(path) {
-                let error = BankFileError::Io { path: name.to_string(), source };
-                return CheckedFile { file: name.clone(), records, error: Some(error) };
-            }
-            let kind = File::open(path)
+            // The file layer refuses what is not a regular file (a FIFO would block here); the camt
+            // reader below then names the error.
+            let kind = crate::fault::open(path)
                 .and_then(|mut f| f.read(&mut head).map(|n| sniff_kind(&head[..n])))
                 .unwrap_or(BankFileKind::Camt);
             if kind == BankFileKind::Utf16Statement {

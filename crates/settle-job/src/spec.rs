@@ -178,10 +178,7 @@ impl FxSection {
 /// no exponent, no more digits than a decimal holds exactly (so `1e2` and `100.0000000000000000000000000001`
 /// are refused, not read as 100).
 fn plain_decimal(text: &str) -> Option<settle_core::Decimal> {
-    let xxx = settle_core::Currency::from_code("XXX").expect("XXX is in the table");
-    settle_core::parse_amount(text, settle_core::AmountFormat::POINT, xxx, settle_core::ExtraDigits::Allow)
-        .ok()
-        .map(|m| m.amount())
+    settle_core::parse_decimal(text).ok()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

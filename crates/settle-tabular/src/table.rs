@@ -206,10 +206,7 @@ impl Row<'_> {
     /// A positive decimal of any precision (rates).
     pub fn positive_decimal(&self, column: &str) -> Result<Decimal, TabularError> {
         let text = self.required(column)?;
-        let currency = Currency::from_code("XXX").expect("XXX is in the table");
-        let value = parse_amount(text, AmountFormat::POINT, currency, ExtraDigits::Allow)
-            .map_err(|e| self.error(column, e.to_string()))?
-            .amount();
+        let value = settle_core::parse_decimal(text).map_err(|e| self.error(column, e.to_string()))?;
         if value <= Decimal::ZERO {
             return Err(self.error(column, format!("{text:?} must be greater than zero")));
         }
